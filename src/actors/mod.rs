@@ -1,0 +1,20 @@
+//! The actor topology.
+//!
+//! ```text
+//! Supervisor ──starts/restarts──┬─ DbActor            owns the metadata pool (bb8)
+//!                               └─ ToolPool × 4       catalog · sql · charts · admin
+//!                                    └─ ToolWorker × N   one call at a time each
+//! ```
+//!
+//! A tool call is a [`pool::RunTool`] message. Each pool admits at most `workers + queue`
+//! calls; beyond that a call is refused at once as `overloaded` with a retry hint, so no
+//! queue grows without bound. Workers are spread over their own arbiter threads, away from
+//! the HTTP workers, and the DbActor has an arbiter of its own.
+
+pub mod db;
+pub mod pool;
+pub mod supervisor;
+
+pub use db::Db;
+pub use pool::{PoolKind, ToolPools};
+pub use supervisor::{Supervisor, Topology};

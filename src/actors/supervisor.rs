@@ -1,0 +1,69 @@
+//! `Supervisor`: starts the DbActor and the tool pools on arbiters of their own, and keeps
+//! them running.
+//!
+//! Each child runs under `actix::Supervisor`, which restarts it in place when it stops
+//! (a worker stops itself after a panic); the restart keeps the child's address and
+//! mailbox, so callers never see a dead address. The Supervisor owns the arbiter threads
+//! and stops them on [`Shutdown`].
+
+use actix::prelude::*;
+
+use super::db::{Db, DbActor};
+use super::pool::ToolPools;
+use crate::config::Config;
+use crate::db::MetaPool;
+
+/// What the rest of the service talks to.
+pub struct Topology {
+    pub db: Db,
+    pub pools: ToolPools,
+    pub supervisor: Addr<Supervisor>,
+}
+
+pub struct Supervisor {
+    arbiters: Vec<Arbiter>,
+}
+
+impl Actor for Supervisor {
+    type Context = Context<Self>;
+
+    fn stopped(&mut self, _ctx: &mut Self::Context) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
+
+/// Stop every child and the arbiter threads they run on.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Shutdown;
+
+impl Handler<Shutdown> for Supervisor {
+    type Result = ();
+
+    fn handle(&mut self, _msg: Shutdown, ctx: &mut Self::Context) {
+        ctx.stop();
+    }
+}
+
+impl Supervisor {
+    /// Start the topology: one arbiter for the DbActor, `pools.arbiters` (default: one per
+    /// core) for the tool workers. Must be called inside a running actix System.
+    pub fn launch(config: &Config, pool: MetaPool) -> Topology {
+        let backend = pool.backend();
+        let db_arbiter = Arbiter::new();
+        let db_addr = actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
+        let n = match config.pools.arbiters {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let tool_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
+        let handles: Vec<ArbiterHandle> = tool_arbiters.iter().map(Arbiter::handle).collect();
+        let pools = ToolPools::start(config, &handles);
+        let mut arbiters = vec![db_arbiter];
+        arbiters.extend(tool_arbiters);
+        let supervisor = Supervisor { arbiters }.start();
+        Topology { db: Db::new(db_addr, backend), pools, supervisor }
+    }
+}

@@ -1,0 +1,135 @@
+//! App assembly shared by `main` and the tests: build the state (config, metadata store,
+//! actors, bootstrap data), then serve it over HTTP or stdio.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use actix::Addr;
+use actix_web::dev::ServerHandle;
+use actix_web::{App, HttpServer};
+use anyhow::{Context, bail};
+use chrono::{DateTime, Utc};
+
+use crate::actors::{Db, Supervisor, ToolPools};
+use crate::auth::PrincipalCache;
+use crate::config::Config;
+use crate::db::secrets::Cipher;
+use crate::db::{MetaPool, migrations_current, run_migrations};
+use crate::tools::Registry;
+
+/// How long a loaded principal is reused before its roles are read again.
+const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
+
+/// Everything a call can reach. Built once per app; tests build several per process.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub pools: ToolPools,
+    pub registry: Registry,
+    pub principals: PrincipalCache,
+    pub cipher: Cipher,
+    pub started_at: Instant,
+    pub started_wall: DateTime<Utc>,
+    pub supervisor: Addr<Supervisor>,
+    draining: AtomicBool,
+}
+
+impl AppState {
+    /// Whether the app is shutting down (readiness turns false).
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+}
+
+/// Build the app: migrate when configured, connect, start the actors, make sure the
+/// built-in roles, the dev user and (embedded default) the example data exist.
+/// Must run inside an actix System.
+pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
+    let started_at = Instant::now();
+    let config = Arc::new(config);
+    let cipher = Cipher::from_config(&config)?;
+    if config.auto_migrate() {
+        let applied = run_migrations(&config).await?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied migrations");
+        }
+    }
+    let pool = MetaPool::connect(&config).await?;
+    {
+        let mut conn = pool.get().await.context("metadata store: no connection")?;
+        if !migrations_current(&mut conn).await.unwrap_or(false) {
+            bail!("the metadata store is missing migrations: run `vizier migrate` (or set metadata.auto_migrate = true)");
+        }
+        crate::auth::roles::ensure_builtin_roles(&mut conn)
+            .await
+            .context("could not create the built-in roles")?;
+        if !config.auth.enabled {
+            crate::auth::roles::ensure_user(&mut conn, &config.auth.dev_user, "admin")
+                .await
+                .context("could not create the dev user")?;
+        }
+        if config.examples_enabled() {
+            crate::example::ensure(&mut conn, &config, &cipher, &config.auth.dev_user).await?;
+        }
+    }
+    let topology = Supervisor::launch(&config, pool);
+    let app = Arc::new(AppState {
+        config,
+        db: topology.db,
+        pools: topology.pools,
+        registry: Registry::new(),
+        principals: PrincipalCache::new(PRINCIPAL_TTL),
+        cipher,
+        started_at,
+        started_wall: Utc::now(),
+        supervisor: topology.supervisor,
+        draining: AtomicBool::new(false),
+    });
+    tracing::info!(
+        metadata = app.db.backend().as_str(),
+        ready_ms = started_at.elapsed().as_millis() as u64,
+        "vizier state ready"
+    );
+    Ok(app)
+}
+
+/// A running HTTP server.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub handle: ServerHandle,
+    pub app: Arc<AppState>,
+    pub server: actix_web::dev::Server,
+}
+
+/// Bind the HTTP server. The returned `server` future must be awaited (or spawned).
+pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
+    let bind = app.config.bind_addr()?;
+    let metrics = if app.config.metrics.enabled {
+        Some(crate::observability::metrics::install()?)
+    } else {
+        None
+    };
+    let workers = match app.config.server.http_workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let state = app.clone();
+    let server = HttpServer::new(move || {
+        let state = state.clone();
+        let metrics = metrics.clone();
+        App::new().configure(move |cfg| crate::mcp::http::configure(cfg, state, metrics))
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .bind(bind)
+    .with_context(|| format!("could not listen on {bind}"))?;
+    let addr = server.addrs().first().copied().context("the server bound no address")?;
+    let server = server.run();
+    Ok(RunningServer { addr, handle: server.handle(), app, server })
+}

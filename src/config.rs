@@ -1,0 +1,481 @@
+//! Configuration: every key, its default, and how it is validated.
+//!
+//! `config/default.toml` is the documented reference for every key below. Values come from,
+//! in order (later wins): the built-in defaults here, the file given by `--config` or
+//! `VIZIER_CONFIG`, and environment variables `VIZIER_<SECTION>__<KEY>` (for example
+//! `VIZIER_SERVER__BIND=0.0.0.0:8080`, `VIZIER_METADATA__URL=postgres://…`).
+//!
+//! Secrets are wrapped in [`Secret`] so they never print in logs, errors or `Debug` output.
+//! An invalid value stops the process at start with the key, the value and what is allowed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that never prints. `Debug` and `Display` show `***`.
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself: only for the code that uses it (connecting, decrypting).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub metadata: MetadataConfig,
+    pub auth: AuthConfig,
+    pub pools: PoolsConfig,
+    pub examples: ExamplesConfig,
+    pub secrets: SecretsConfig,
+    pub limits: LimitsConfig,
+    pub logging: LoggingConfig,
+    pub metrics: MetricsConfig,
+    pub faults: FaultsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP server listens on. Port 0 picks a free port (tests).
+    pub bind: String,
+    /// Host header values accepted on /mcp (DNS-rebinding protection). Loopback by default.
+    pub allowed_hosts: Vec<String>,
+    /// Browser Origin values accepted on /mcp; requests without Origin always pass.
+    pub allowed_origins: Vec<String>,
+    /// Largest accepted request body on /mcp, in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub http_workers: usize,
+    /// Page size of tools/list, resources/list and prompts/list (MCP cursor pagination).
+    pub list_page_size: usize,
+    /// Interval of progress notifications for calls that carry a progress token.
+    pub progress_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetadataConfig {
+    /// `sqlite://PATH` (embedded default) or `postgres://user:pass@host/db`.
+    pub url: Secret,
+    /// Connections in the metadata pool.
+    pub pool_size: u32,
+    /// How long a tool waits for a metadata connection before `unavailable`.
+    pub connect_timeout_ms: u64,
+    /// Apply pending migrations at `serve` start. Default: on for SQLite, off for
+    /// PostgreSQL (run `vizier migrate`, a Helm hook Job in Kubernetes).
+    pub auto_migrate: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Token authentication. Off: the dev principal is used, loopback binds only.
+    pub enabled: bool,
+    /// The user every call runs as while auth is off (created at start if missing).
+    pub dev_user: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolConfig {
+    /// Worker actors; each runs one call at a time.
+    pub workers: usize,
+    /// Calls that may wait for a worker; beyond this calls are refused as overloaded.
+    pub queue: usize,
+    /// Time limit of one call in this pool.
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolsConfig {
+    pub catalog: PoolConfig,
+    pub sql: PoolConfig,
+    pub charts: PoolConfig,
+    pub admin: PoolConfig,
+    /// Arbiter threads the tool workers are spread over; 0 means one per CPU core.
+    pub arbiters: usize,
+    /// Seconds a refused caller is told to wait (Retry-After).
+    pub retry_after_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExamplesConfig {
+    /// Generate and register the example retail data source on first start.
+    /// Default: on for the embedded SQLite metadata store, off for PostgreSQL.
+    pub enabled: Option<bool>,
+    /// Where the example SQLite data file lives.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// Base64 of 32 random bytes: encrypts data-source credentials at rest. Required with
+    /// PostgreSQL metadata; the embedded default creates `key_file` on first start.
+    pub encryption_key: Option<Secret>,
+    /// Key file used when `encryption_key` is unset (embedded default only).
+    pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Byte budget of one tool response (structured content); lists are cut to fit.
+    pub response_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// A tracing filter, e.g. `info` or `vizier=debug,info`. `RUST_LOG` overrides it.
+    pub level: String,
+    /// `auto` (JSON when stderr is not a terminal), `json` or `text`.
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve Prometheus metrics at /metrics.
+    pub enabled: bool,
+}
+
+/// Fault injection for chaos and resilience tests. Empty (off) by default; refused on a
+/// non-loopback bind so it can never be switched on in a deployment by accident.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultsConfig {
+    /// Tools that panic inside their worker when called.
+    pub panic_tools: Vec<String>,
+    /// Tools that sleep this many milliseconds before running.
+    pub delay_ms: BTreeMap<String, u64>,
+}
+
+impl FaultsConfig {
+    pub fn is_active(&self) -> bool {
+        !self.panic_tools.is_empty() || !self.delay_ms.is_empty()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            metadata: MetadataConfig::default(),
+            auth: AuthConfig::default(),
+            pools: PoolsConfig::default(),
+            examples: ExamplesConfig::default(),
+            secrets: SecretsConfig::default(),
+            limits: LimitsConfig::default(),
+            logging: LoggingConfig::default(),
+            metrics: MetricsConfig::default(),
+            faults: FaultsConfig::default(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: vec![],
+            max_body_bytes: 1024 * 1024,
+            http_workers: 0,
+            list_page_size: 100,
+            progress_interval_ms: 1000,
+        }
+    }
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("sqlite://data/vizier.db"),
+            pool_size: 8,
+            connect_timeout_ms: 5000,
+            auto_migrate: None,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self { enabled: false, dev_user: "admin".into() }
+    }
+}
+
+impl PoolConfig {
+    fn with(workers: usize, queue: usize, timeout_ms: u64) -> Self {
+        Self { workers, queue, timeout_ms }
+    }
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self::with(8, 256, 60_000)
+    }
+}
+
+impl Default for PoolsConfig {
+    fn default() -> Self {
+        Self {
+            catalog: PoolConfig::with(16, 1024, 30_000),
+            sql: PoolConfig::with(8, 256, 310_000),
+            charts: PoolConfig::with(8, 256, 60_000),
+            admin: PoolConfig::with(2, 64, 30_000),
+            arbiters: 0,
+            retry_after_secs: 1,
+        }
+    }
+}
+
+impl Default for ExamplesConfig {
+    fn default() -> Self {
+        Self { enabled: None, path: PathBuf::from("data/examples.db") }
+    }
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        Self { encryption_key: None, key_file: PathBuf::from("data/secret.key") }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { response_bytes: 50_000 }
+    }
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: "auto".into() }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}
+
+/// Which store the metadata URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataBackend {
+    Postgres,
+    Sqlite,
+}
+
+impl MetadataBackend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Postgres => "postgresql",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl Config {
+    /// Load defaults, then the file (if any), then `VIZIER_…` environment variables, and
+    /// validate the result.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                bail!("config file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment.merge(Env::prefixed("VIZIER_").split("__").ignore(&["config"]));
+        let config: Config = figment.extract().map_err(|e| {
+            // figment names the key and the expected type; never echo secret values.
+            anyhow::anyhow!("invalid configuration: {e}")
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn metadata_backend(&self) -> MetadataBackend {
+        if self.metadata.url.expose().starts_with("postgres") {
+            MetadataBackend::Postgres
+        } else {
+            MetadataBackend::Sqlite
+        }
+    }
+
+    pub fn auto_migrate(&self) -> bool {
+        self.metadata
+            .auto_migrate
+            .unwrap_or(self.metadata_backend() == MetadataBackend::Sqlite)
+    }
+
+    pub fn examples_enabled(&self) -> bool {
+        self.examples
+            .enabled
+            .unwrap_or(self.metadata_backend() == MetadataBackend::Sqlite)
+    }
+
+    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server.bind.parse().with_context(|| {
+            format!(
+                "config key server.bind = {:?}: expected an address such as 127.0.0.1:8080",
+                self.server.bind
+            )
+        })
+    }
+
+    /// Check every value that has a range or a shape; the error names key, value and rule.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let bind = self.bind_addr()?;
+        let url = self.metadata.url.expose();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            bail!(
+                "config key metadata.url: the scheme is not supported; allowed: sqlite://PATH, postgres://… or postgresql://…"
+            );
+        }
+        range("metadata.pool_size", self.metadata.pool_size as u64, 1, 512)?;
+        range("metadata.connect_timeout_ms", self.metadata.connect_timeout_ms, 10, 600_000)?;
+        range("server.max_body_bytes", self.server.max_body_bytes as u64, 1024, 64 << 20)?;
+        range("server.list_page_size", self.server.list_page_size as u64, 1, 1000)?;
+        range("server.progress_interval_ms", self.server.progress_interval_ms, 50, 60_000)?;
+        range("server.http_workers", self.server.http_workers as u64, 0, 256)?;
+        for (name, pool) in self.pools.named() {
+            range(&format!("pools.{name}.workers"), pool.workers as u64, 1, 1024)?;
+            range(&format!("pools.{name}.queue"), pool.queue as u64, 0, 1 << 20)?;
+            range(&format!("pools.{name}.timeout_ms"), pool.timeout_ms, 100, 3_600_000)?;
+        }
+        range("pools.arbiters", self.pools.arbiters as u64, 0, 64)?;
+        range("pools.retry_after_secs", self.pools.retry_after_secs, 1, 3600)?;
+        range("limits.response_bytes", self.limits.response_bytes as u64, 1024, 64 << 20)?;
+        if !["auto", "json", "text"].contains(&self.logging.format.as_str()) {
+            bail!(
+                "config key logging.format = {:?}: allowed values are auto, json, text",
+                self.logging.format
+            );
+        }
+        if self.auth.dev_user.trim().is_empty() {
+            bail!("config key auth.dev_user is empty: name the user calls run as while auth is off");
+        }
+        if let Some(key) = &self.secrets.encryption_key {
+            crate::db::secrets::Cipher::from_base64(key.expose())
+                .context("config key secrets.encryption_key")?;
+        }
+        if self.auth.enabled {
+            bail!(
+                "config key auth.enabled = true: token authentication (JWT, API keys) is not part of this build yet; \
+                 run with auth off on a loopback address, or put vizier behind an authenticating proxy on loopback"
+            );
+        }
+        if !bind.ip().is_loopback() {
+            bail!(
+                "server.bind = {bind} is not a loopback address and auth is off: anyone who can reach it would act as \
+                 '{}'. Bind to 127.0.0.1, or enable authentication (auth.enabled = true with a key source).",
+                self.auth.dev_user
+            );
+        }
+        if self.faults.is_active() && !bind.ip().is_loopback() {
+            bail!("config section faults is for tests on loopback only; remove it");
+        }
+        Ok(())
+    }
+}
+
+impl PoolsConfig {
+    pub fn named(&self) -> [(&'static str, &PoolConfig); 4] {
+        [
+            ("catalog", &self.catalog),
+            ("sql", &self.sql),
+            ("charts", &self.charts),
+            ("admin", &self.admin),
+        ]
+    }
+}
+
+fn range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<()> {
+    if value < min || value > max {
+        bail!("config key {key} = {value}: allowed range is {min}..={max}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_embedded() {
+        let c = Config::default();
+        c.validate().expect("defaults validate");
+        assert_eq!(c.metadata_backend(), MetadataBackend::Sqlite);
+        assert!(c.auto_migrate());
+        assert!(c.examples_enabled());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.metadata.url = Secret::new("postgres://u:hunter2@h/db");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn out_of_range_names_key_value_and_rule() {
+        let mut c = Config::default();
+        c.pools.sql.workers = 0;
+        let e = c.validate().expect_err("must fail").to_string();
+        assert!(e.contains("pools.sql.workers = 0"), "{e}");
+        assert!(e.contains("1..=1024"), "{e}");
+    }
+
+    #[test]
+    fn non_loopback_without_auth_refuses() {
+        let mut c = Config::default();
+        c.server.bind = "0.0.0.0:8080".into();
+        let e = c.validate().expect_err("must fail").to_string();
+        assert!(e.contains("not a loopback address"), "{e}");
+        assert!(e.contains("enable authentication"), "{e}");
+    }
+
+    #[test]
+    fn the_reference_file_parses_and_matches_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let from_file: Config = Figment::from(Toml::file(&path)).extract().expect("config/default.toml parses");
+        let a = serde_json::to_value(&from_file).expect("serialize");
+        let b = serde_json::to_value(Config::default()).expect("serialize");
+        assert_eq!(a, b, "config/default.toml must document exactly the built-in defaults");
+    }
+}

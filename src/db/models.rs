@@ -1,0 +1,336 @@
+//! Rows of the metadata store (`Chart`, `NewChart`, …) and the queries on them.
+//!
+//! Queries take a checked-out [`MetaConn`] and run on either backend through `with_conn!`;
+//! they return `diesel::QueryResult`, converted to `ToolError` at the tool boundary.
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+
+use super::MetaConn;
+use super::schema::*;
+use crate::with_conn;
+
+/// Now, as stored: UTC without zone, microsecond precision on both backends.
+pub fn now() -> NaiveDateTime {
+    let t = Utc::now().naive_utc();
+    t.with_nanosecond_micros()
+}
+
+trait MicrosExt {
+    fn with_nanosecond_micros(self) -> Self;
+}
+
+impl MicrosExt for NaiveDateTime {
+    fn with_nanosecond_micros(self) -> Self {
+        use chrono::Timelike;
+        let micros = self.nanosecond() / 1000 * 1000;
+        self.with_nanosecond(micros).unwrap_or(self)
+    }
+}
+
+pub fn new_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct User {
+    pub id: i32,
+    pub uuid: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub active: bool,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub uuid: String,
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub active: bool,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = roles)]
+pub struct NewRole<'a> {
+    pub uuid: String,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = role_permissions)]
+pub struct NewRolePermission<'a> {
+    pub role_id: i32,
+    pub permission: &'a str,
+    pub object_type: Option<&'a str>,
+    pub object_id: Option<i32>,
+    pub created_on: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = databases)]
+pub struct NewDatabase<'a> {
+    pub uuid: String,
+    pub name: &'a str,
+    pub engine: &'a str,
+    pub connection_encrypted: String,
+    pub settings: String,
+    pub description: &'a str,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = datasets)]
+pub struct NewDataset<'a> {
+    pub uuid: String,
+    pub database_id: i32,
+    pub schema_name: Option<&'a str>,
+    pub table_name: &'a str,
+    pub sql: Option<&'a str>,
+    pub description: &'a str,
+    pub main_dttm_col: Option<&'a str>,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = dataset_columns)]
+pub struct NewDatasetColumn<'a> {
+    pub uuid: String,
+    pub dataset_id: i32,
+    pub column_name: &'a str,
+    pub data_type: &'a str,
+    pub is_temporal: bool,
+    pub description: &'a str,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = dataset_metrics)]
+pub struct NewDatasetMetric<'a> {
+    pub uuid: String,
+    pub dataset_id: i32,
+    pub metric_name: &'a str,
+    pub expression: &'a str,
+    pub verbose_name: Option<&'a str>,
+    pub description: &'a str,
+    pub d3format: Option<&'a str>,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = charts)]
+pub struct NewChart<'a> {
+    pub uuid: String,
+    pub name: &'a str,
+    pub chart_type: &'a str,
+    pub dataset_id: i32,
+    pub config: String,
+    pub description: &'a str,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = dashboards)]
+pub struct NewDashboard<'a> {
+    pub uuid: String,
+    pub title: &'a str,
+    pub slug: Option<&'a str>,
+    pub description: &'a str,
+    pub published: bool,
+    pub layout: String,
+    pub json_metadata: String,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}
+
+/// How many of each object the store holds (soft-deleted objects excluded).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ObjectCounts {
+    pub dashboards: i64,
+    pub charts: i64,
+    pub datasets: i64,
+    pub databases: i64,
+    pub saved_queries: i64,
+    pub users: i64,
+    pub roles: i64,
+    pub rls_rules: i64,
+}
+
+impl ObjectCounts {
+    /// All counts in one round trip: each is a scalar subquery of a single SELECT.
+    pub async fn load(conn: &mut MetaConn) -> QueryResult<Self> {
+        let query = diesel::select((
+            dashboards::table
+                .filter(dashboards::deleted_on.is_null())
+                .count()
+                .single_value(),
+            charts::table.filter(charts::deleted_on.is_null()).count().single_value(),
+            datasets::table.filter(datasets::deleted_on.is_null()).count().single_value(),
+            databases::table.count().single_value(),
+            saved_queries::table.count().single_value(),
+            users::table.count().single_value(),
+            roles::table.count().single_value(),
+            rls_rules::table.count().single_value(),
+        ));
+        type Row = (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Row = with_conn!(conn, |c| query.get_result(c).await)?;
+        let v = |x: Option<i64>| x.unwrap_or(0);
+        Ok(Self {
+            dashboards: v(row.0),
+            charts: v(row.1),
+            datasets: v(row.2),
+            databases: v(row.3),
+            saved_queries: v(row.4),
+            users: v(row.5),
+            roles: v(row.6),
+            rls_rules: v(row.7),
+        })
+    }
+}
+
+/// One recently changed object, for "recent activity".
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct RecentChange {
+    pub object_type: &'static str,
+    pub id: i32,
+    pub name: String,
+    pub changed_on: String,
+}
+
+/// The most recently changed dashboards and charts, newest first.
+pub async fn recent_changes(conn: &mut MetaConn, limit: i64) -> QueryResult<Vec<RecentChange>> {
+    let dash: Vec<(i32, String, NaiveDateTime)> = with_conn!(conn, |c| {
+        dashboards::table
+            .filter(dashboards::deleted_on.is_null())
+            .order(dashboards::changed_on.desc())
+            .limit(limit)
+            .select((dashboards::id, dashboards::title, dashboards::changed_on))
+            .load(c)
+            .await
+    })?;
+    let chart: Vec<(i32, String, NaiveDateTime)> = with_conn!(conn, |c| {
+        charts::table
+            .filter(charts::deleted_on.is_null())
+            .order(charts::changed_on.desc())
+            .limit(limit)
+            .select((charts::id, charts::name, charts::changed_on))
+            .load(c)
+            .await
+    })?;
+    let mut all: Vec<(NaiveDateTime, RecentChange)> = dash
+        .into_iter()
+        .map(|r| (r.2, ("dashboard", r)))
+        .chain(chart.into_iter().map(|r| (r.2, ("chart", r))))
+        .map(|(t, (kind, (id, name, at)))| {
+            (
+                t,
+                RecentChange {
+                    object_type: kind,
+                    id,
+                    name,
+                    changed_on: at.and_utc().to_rfc3339(),
+                },
+            )
+        })
+        .collect();
+    all.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(all.into_iter().take(limit as usize).map(|(_, r)| r).collect())
+}
+
+impl User {
+    pub async fn by_username(conn: &mut MetaConn, name: &str) -> QueryResult<Option<User>> {
+        with_conn!(conn, |c| {
+            users::table
+                .filter(users::username.eq(name))
+                .select(User::as_select())
+                .first(c)
+                .await
+                .optional()
+        })
+    }
+
+    /// Names of the user's roles.
+    pub async fn role_names(conn: &mut MetaConn, user_id: i32) -> QueryResult<Vec<String>> {
+        with_conn!(conn, |c| {
+            user_roles::table
+                .inner_join(roles::table)
+                .filter(user_roles::user_id.eq(user_id))
+                .select(roles::name)
+                .order(roles::name)
+                .load(c)
+                .await
+        })
+    }
+
+    /// Every grant of the user's roles: (permission, object_type, object_id).
+    pub async fn grants(
+        conn: &mut MetaConn,
+        user_id: i32,
+    ) -> QueryResult<Vec<(String, Option<String>, Option<i32>)>> {
+        with_conn!(conn, |c| {
+            user_roles::table
+                .inner_join(role_permissions::table.on(role_permissions::role_id.eq(user_roles::role_id)))
+                .filter(user_roles::user_id.eq(user_id))
+                .select((
+                    role_permissions::permission,
+                    role_permissions::object_type,
+                    role_permissions::object_id,
+                ))
+                .distinct()
+                .load(c)
+                .await
+        })
+    }
+}
+
+/// A role id by name.
+pub async fn role_id(conn: &mut MetaConn, name: &str) -> QueryResult<Option<i32>> {
+    with_conn!(conn, |c| {
+        roles::table
+            .filter(roles::name.eq(name))
+            .select(roles::id)
+            .first(c)
+            .await
+            .optional()
+    })
+}

@@ -1,0 +1,24 @@
+//! vizier: an MCP server for business intelligence.
+//!
+//! Module map (see `shared/DESIGN.md`):
+//! - [`app`]: assembly shared by `main` and the tests;
+//! - [`actors`]: Supervisor, DbActor, tool pools;
+//! - [`mcp`]: the rmcp handler, HTTP and stdio transports;
+//! - [`tools`]: the tool registry, one module per tool family;
+//! - [`auth`]: principals and permissions;
+//! - [`db`]: the metadata store (schema, models, migrations, secrets at rest);
+//! - [`example`]: the bundled example data source;
+//! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model.
+
+pub mod actors;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod example;
+pub mod mcp;
+pub mod observability;
+pub mod tools;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,386 @@
+//! MCP protocol glue: the rmcp `ServerHandler` that serves vizier's tools, resources and
+//! prompts, shared by the HTTP transport (`http.rs`, Streamable HTTP through
+//! rmcp-actix-web, stateless) and the stdio transport (`stdio.rs`).
+//!
+//! A tool call: resolve the principal → find the tool (unknown: JSON-RPC invalid params) →
+//! check its permission (denied: a `permission_denied` tool error) → hand it to its pool
+//! (full: `overloaded`) → return structured content plus the same JSON as text.
+
+pub mod http;
+pub mod stdio;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use rmcp::model::*;
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::error::{ErrorKind, ToolError};
+use crate::tools::{Progress, ToolCtx};
+
+/// Protocol revisions vizier serves: three with the initialize handshake, and the
+/// stateless 2026-07-28 revision (per-request `_meta`, `server/discover`).
+pub const PROTOCOL_VERSIONS: [ProtocolVersion; 4] = [
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
+
+pub const METADATA_RESOURCE: &str = "instance://metadata";
+
+/// Per-HTTP-request facts shared between the actix middleware and the MCP handler.
+#[derive(Debug, Default)]
+pub struct CallScope {
+    pub request_id: String,
+    /// Set by the handler when a pool refused the call; the middleware turns it into
+    /// HTTP 503 with `Retry-After`.
+    pub overloaded_retry_after: std::sync::Mutex<Option<u64>>,
+}
+
+#[derive(Clone)]
+pub struct McpHandler {
+    app: Arc<AppState>,
+}
+
+impl McpHandler {
+    pub fn new(app: Arc<AppState>) -> Self {
+        Self { app }
+    }
+
+    fn scope(context: &RequestContext<RoleServer>) -> Option<Arc<CallScope>> {
+        let parts = context.extensions.get::<::http::request::Parts>()?;
+        parts
+            .extensions
+            .get::<Arc<CallScope>>()
+            .or_else(|| parts.extensions.get::<Extensions>()?.get::<Arc<CallScope>>())
+            .cloned()
+    }
+
+    /// The caller. While auth is off that is the configured dev user (loopback only,
+    /// enforced at start); an unknown user is refused.
+    async fn principal(&self) -> Result<Arc<Principal>, ToolError> {
+        let username = &self.app.config.auth.dev_user;
+        if let Some(p) = self.app.principals.get(username).await {
+            return Ok(p);
+        }
+        let mut conn = self.app.db.conn().await?;
+        let p = Principal::load(&mut conn, username).await?;
+        Ok(self.app.principals.put(p).await)
+    }
+
+    fn protocol_error(e: ToolError) -> McpError {
+        let code = match e.kind {
+            ErrorKind::InvalidArgument | ErrorKind::NotFound => ErrorCode::INVALID_PARAMS,
+            _ => ErrorCode::INTERNAL_ERROR,
+        };
+        McpError::new(code, e.message.clone(), Some(e.to_json()))
+    }
+
+    async fn run_call(
+        &self,
+        request: CallToolRequestParams,
+        context: &RequestContext<RoleServer>,
+        request_id: Arc<str>,
+    ) -> Result<Result<Value, ToolError>, McpError> {
+        let name = request.name.as_ref();
+        let Some(tool) = self.app.registry.get(name).cloned() else {
+            let names: Vec<&str> = self.app.registry.names().collect();
+            let hint = crate::error::closest(name, &names)
+                .map(|s| format!(" Did you mean '{s}'?"))
+                .unwrap_or_default();
+            return Err(McpError::invalid_params(
+                format!("Unknown tool '{name}'.{hint} Call tools/list for the tools you can use."),
+                None,
+            ));
+        };
+        let principal = match self.principal().await {
+            Ok(p) => p,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = principal.require(tool.permission, &format!("call {}", tool.name)) {
+            return Ok(Err(e));
+        }
+        // Cancelled when the client cancels, or when this handler is dropped (the client
+        // went away): the worker stops the call instead of finishing it for no one.
+        let ct = context.ct.child_token();
+        let _cancel_on_drop = ct.clone().drop_guard();
+        let progress = context
+            .meta
+            .get_progress_token()
+            .map(|token| Progress { peer: context.peer.clone(), token });
+        let ctx = ToolCtx {
+            app: self.app.clone(),
+            principal,
+            request_id,
+            ct,
+            progress: progress.clone(),
+        };
+        let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let call = self.app.pools.get(tool.pool).call(tool, ctx, args);
+        let Some(progress) = progress else {
+            return Ok(call.await);
+        };
+        // Heartbeat progress for long calls, so clients and proxies see the call is alive.
+        let interval = Duration::from_millis(self.app.config.server.progress_interval_ms);
+        let started = Instant::now();
+        tokio::pin!(call);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+        loop {
+            tokio::select! {
+                result = &mut call => return Ok(result),
+                _ = ticker.tick() => {
+                    let secs = started.elapsed().as_secs_f64();
+                    progress.report(secs, None, format!("running for {secs:.1} s")).await;
+                }
+            }
+        }
+    }
+}
+
+/// A page of `items` after `cursor` (an opaque base64 offset).
+fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> Result<(Vec<T>, Option<String>), McpError> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => B64
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse::<usize>().ok()))
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| McpError::invalid_params("Invalid cursor: pass back a nextCursor exactly as received.", None))?,
+    };
+    let end = (start + size).min(items.len());
+    let next = (end < items.len()).then(|| B64.encode(format!("o:{end}")));
+    Ok((items[start..end].to_vec(), next))
+}
+
+impl ServerHandler for McpHandler {
+    fn get_info(&self) -> ServerConfig {
+        let capabilities = ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build();
+        ServerConfig::new(capabilities)
+            .with_server_info(Implementation::new("vizier", crate::VERSION))
+            .with_instructions(
+                "vizier: business intelligence over MCP. Start with get_instance_info, then \
+                 get_schema to learn the list filters. The `quickstart` prompt explains more.",
+            )
+    }
+
+    fn supported_protocol_versions(&self) -> std::borrow::Cow<'static, [ProtocolVersion]> {
+        std::borrow::Cow::Borrowed(&PROTOCOL_VERSIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, McpError> {
+        let principal = self.principal().await.map_err(Self::protocol_error)?;
+        let tools: Vec<Tool> = self.app.registry.visible_to(&principal).map(|t| t.tool.clone()).collect();
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let (tools, next) = page(&tools, cursor, self.app.config.server.list_page_size)?;
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.app.registry.get(name).map(|t| t.tool.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let started = Instant::now();
+        let scope = Self::scope(&context);
+        let request_id: Arc<str> = scope
+            .as_ref()
+            .map(|s| Arc::from(s.request_id.as_str()))
+            .unwrap_or_else(|| Arc::from(uuid::Uuid::new_v4().simple().to_string()));
+        let tool_label: &'static str = self
+            .app
+            .registry
+            .get(request.name.as_ref())
+            .map(|t| t.name)
+            .unwrap_or("unknown");
+        let outcome = self.run_call(request, &context, request_id.clone()).await;
+        let status = match &outcome {
+            Ok(Ok(_)) => "ok",
+            Ok(Err(e)) => e.error_type(),
+            Err(_) => "protocol_error",
+        };
+        let elapsed = started.elapsed();
+        metrics::counter!("mcp_requests_total", "tool" => tool_label, "status" => status).increment(1);
+        metrics::histogram!("mcp_request_duration_seconds", "tool" => tool_label).record(elapsed.as_secs_f64());
+        let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        match &outcome {
+            Ok(Ok(_)) => tracing::debug!(request_id = %request_id, tool = tool_label, duration_ms, "tool call"),
+            Ok(Err(e)) => tracing::info!(
+                request_id = %request_id, tool = tool_label, duration_ms, error_type = e.error_type(),
+                error_id = %e.error_id, "tool call failed"
+            ),
+            Err(e) => tracing::info!(request_id = %request_id, tool = tool_label, error = %e.message, "tool call refused"),
+        }
+        match outcome? {
+            Ok(value) => {
+                let text = value.to_string();
+                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                result.structured_content = Some(value);
+                Ok(result.into())
+            }
+            Err(e) => {
+                if let (Some(retry), Some(scope)) = (e.retry_after_secs.filter(|_| e.kind == ErrorKind::Overloaded), &scope) {
+                    if let Ok(mut slot) = scope.overloaded_retry_after.lock() {
+                        *slot = Some(retry);
+                    }
+                }
+                Ok(e.into_call_result().into())
+            }
+        }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        let resource = Resource::new(METADATA_RESOURCE, "instance-metadata")
+            .with_title("Instance metadata")
+            .with_description(
+                "What get_instance_info reports: object counts, recent activity, current user and server facts (JSON).",
+            )
+            .with_mime_type("application/json");
+        Ok(ListResourcesResult::with_all_items(vec![resource]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        if request.uri != METADATA_RESOURCE {
+            return Err(McpError::resource_not_found(
+                format!("No resource '{}'. Available: {METADATA_RESOURCE}.", request.uri),
+                None,
+            ));
+        }
+        let principal = self.principal().await.map_err(Self::protocol_error)?;
+        principal
+            .require(crate::auth::Permission::SystemRead, "read instance metadata")
+            .map_err(Self::protocol_error)?;
+        let ctx = ToolCtx {
+            app: self.app.clone(),
+            principal,
+            request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+            ct: context.ct.child_token(),
+            progress: None,
+        };
+        let info = crate::tools::system::instance_info(&ctx).await.map_err(Self::protocol_error)?;
+        let text = serde_json::to_string_pretty(&info).map_err(|e| Self::protocol_error(ToolError::internal(e)))?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, METADATA_RESOURCE).with_mime_type("application/json"),
+        ])
+        .into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
+            "quickstart",
+            Some("How to explore this vizier instance: what exists, which tools to call first, and how lists filter."),
+            None,
+        )]))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        if request.name != "quickstart" {
+            return Err(McpError::invalid_params(
+                format!("Unknown prompt '{}'. Available: quickstart.", request.name),
+                None,
+            ));
+        }
+        let principal = self.principal().await.map_err(Self::protocol_error)?;
+        let ctx = ToolCtx {
+            app: self.app.clone(),
+            principal,
+            request_id: Arc::from("prompt"),
+            ct: context.ct.child_token(),
+            progress: None,
+        };
+        let info = crate::tools::system::instance_info(&ctx).await.map_err(Self::protocol_error)?;
+        Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+            Role::User,
+            quickstart_text(&info),
+        )])
+        .with_description("Explore this vizier instance")
+        .into())
+    }
+}
+
+fn quickstart_text(info: &crate::tools::system::InstanceInfo) -> String {
+    let c = &info.counts;
+    let recent = if info.recent_activity.is_empty() {
+        "nothing yet".to_string()
+    } else {
+        info.recent_activity
+            .iter()
+            .map(|r| format!("{} #{} \"{}\"", r.object_type, r.id, r.name))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "You are connected to vizier {version}, a business-intelligence server, as '{user}' (roles: {roles}).\n\
+         It holds {d} dashboards, {ch} charts, {ds} datasets on {db} databases, and {sq} saved queries.\n\
+         Recently changed: {recent}.\n\n\
+         How to explore:\n\
+         1. Call get_instance_info for this overview at any time.\n\
+         2. Call get_schema to see, for each kind of object, which columns list tools can select, filter \
+            (with which operators), sort and search.\n\
+         3. The tools you may call are: {tools}.\n\
+         Lists take filters as [{{\"col\": ..., \"opr\": ..., \"value\": ...}}], plus search, order_column, \
+         order_direction, page (from 1) and page_size (at most 100). Errors name the field at fault and the \
+         closest valid value.",
+        version = info.server.version,
+        user = info.current_user.username,
+        roles = info.current_user.roles.join(", "),
+        d = c.dashboards,
+        ch = c.charts,
+        ds = c.datasets,
+        db = c.databases,
+        sq = c.saved_queries,
+        tools = info.server.tools.join(", "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_walk_and_end() {
+        let items: Vec<u32> = (0..5).collect();
+        let (a, next) = page(&items, None, 2).expect("page");
+        assert_eq!(a, vec![0, 1]);
+        let (b, next) = page(&items, next.as_deref(), 2).expect("page");
+        assert_eq!(b, vec![2, 3]);
+        let (c, next) = page(&items, next.as_deref(), 2).expect("page");
+        assert_eq!(c, vec![4]);
+        assert!(next.is_none());
+        assert!(page(&items, Some("garbage"), 2).is_err());
+    }
+}

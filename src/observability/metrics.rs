@@ -1,0 +1,74 @@
+//! Prometheus metrics (metrics + metrics-exporter-prometheus).
+//!
+//! Names are prefixed (`mcp_`, `vizier_`) and labels bounded: tool names come only from the
+//! registry (`unknown` otherwise), pools from a fixed set, never users, tokens or SQL.
+//! The `metrics` facade has one process-wide recorder; it is installed once and every app
+//! in the process (tests build several) renders from the same handle.
+
+use std::sync::{Arc, OnceLock};
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::app::AppState;
+
+/// Histogram buckets of call durations: 1 ms to 60 s.
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+
+/// The process's Prometheus handle, installing the recorder on first use.
+pub fn install() -> anyhow::Result<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full("mcp_request_duration_seconds".into()), DURATION_BUCKETS)
+                .map_err(|e| e.to_string())?
+                .install_recorder()
+                .map_err(|e| e.to_string())?;
+            describe();
+            Ok(handle)
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("could not install the metrics recorder: {e}"))
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("mcp_requests_total", "Tool calls by tool and outcome status");
+    describe_histogram!("mcp_request_duration_seconds", metrics::Unit::Seconds, "Tool call duration by tool");
+    describe_gauge!("mcp_database_connections_active", "Metadata pool connections in use");
+    describe_gauge!("mcp_database_connections_idle", "Metadata pool connections idle");
+    describe_gauge!("mcp_memory_usage_bytes", metrics::Unit::Bytes, "Resident memory of the process");
+    describe_gauge!("vizier_pool_in_flight", "Calls running or waiting per tool pool");
+    describe_counter!("vizier_pool_refusals_total", "Calls refused as overloaded per tool pool");
+    describe_counter!("vizier_actor_restarts_total", "Actor restarts by actor");
+    describe_counter!("vizier_tool_panics_total", "Tool panics caught per pool");
+    describe_gauge!("vizier_build_info", "Build information (always 1)");
+}
+
+/// Gauges sampled at scrape time.
+pub async fn refresh_gauges(app: &Arc<AppState>) {
+    if let Some((connections, idle)) = app.db.pool_state().await {
+        metrics::gauge!("mcp_database_connections_active", "pool" => "metadata").set(f64::from(connections - idle));
+        metrics::gauge!("mcp_database_connections_idle", "pool" => "metadata").set(f64::from(idle));
+    }
+    if let Some(rss) = resident_memory_bytes() {
+        metrics::gauge!("mcp_memory_usage_bytes").set(rss as f64);
+    }
+    metrics::gauge!("vizier_build_info", "version" => crate::VERSION).set(1.0);
+}
+
+/// Resident set size from /proc (Linux); None elsewhere.
+pub fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}

@@ -1,0 +1,232 @@
+//! System tools: `health_check`, `get_instance_info`, `get_schema`.
+
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::list_spec::{ModelSchema, ModelSpec};
+use super::{Hints, Registry, ToolCtx, tool};
+use crate::actors::PoolKind;
+use crate::auth::Permission;
+use crate::db::models::{ObjectCounts, RecentChange, recent_changes};
+use crate::error::ToolError;
+
+pub fn register(r: &mut Registry) {
+    r.add(tool(
+        "health_check",
+        "Health check",
+        "Report whether vizier and its metadata store are healthy: status, version, uptime, \
+         metadata store latency and migration state, and how busy each tool pool is.",
+        PoolKind::Catalog,
+        Permission::SystemRead,
+        Hints::READ,
+        health_check,
+    ));
+    r.add(tool(
+        "get_instance_info",
+        "Instance overview",
+        "Summarise this vizier instance: how many dashboards, charts, datasets, databases and \
+         other objects exist, what changed recently, who you are (user, roles, permissions) \
+         and the server version. A good first call.",
+        PoolKind::Catalog,
+        Permission::SystemRead,
+        Hints::READ,
+        get_instance_info,
+    ));
+    r.add(tool(
+        "get_schema",
+        "List semantics of each model",
+        "For dashboards, charts, datasets and databases: the columns you can select, filter \
+         (with their operators), sort and search, and the list defaults. Pass `model` for one.",
+        PoolKind::Catalog,
+        Permission::SystemRead,
+        Hints::READ,
+        get_schema,
+    ));
+}
+
+/// No arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HealthCheck {
+    /// `healthy`, or `degraded` when the metadata store is unreachable or behind.
+    pub status: String,
+    pub version: String,
+    pub uptime_seconds: u64,
+    pub timestamp: String,
+    pub metadata_store: StoreHealth,
+    pub pools: Vec<PoolHealth>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StoreHealth {
+    /// `ok` or `error`.
+    pub status: String,
+    pub backend: String,
+    pub latency_ms: f64,
+    pub migrations_current: bool,
+    pub connections: u32,
+    pub idle_connections: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PoolHealth {
+    pub pool: String,
+    /// Calls running or waiting.
+    pub in_flight: usize,
+    pub workers: usize,
+    pub queue: usize,
+}
+
+async fn health_check(ctx: ToolCtx, _args: NoArgs) -> Result<HealthCheck, ToolError> {
+    let app = &ctx.app;
+    let started = Instant::now();
+    let store = match app.db.conn().await {
+        Ok(mut conn) => crate::db::migrations_current(&mut conn).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.message),
+    };
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (connections, idle_connections) = app.db.pool_state().await.unwrap_or((0, 0));
+    let (status, migrations_current, error) = match store {
+        Ok(current) => (if current { "ok" } else { "error" }, current, None),
+        Err(e) => ("error", false, Some(e)),
+    };
+    Ok(HealthCheck {
+        status: if status == "ok" { "healthy" } else { "degraded" }.into(),
+        version: crate::VERSION.into(),
+        uptime_seconds: app.started_at.elapsed().as_secs(),
+        timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+        metadata_store: StoreHealth {
+            status: status.into(),
+            backend: app.db.backend().as_str().into(),
+            latency_ms: (latency_ms * 1000.0).round() / 1000.0,
+            migrations_current,
+            connections,
+            idle_connections,
+            error,
+        },
+        pools: PoolKind::ALL
+            .iter()
+            .map(|k| {
+                let pc = k.config(&app.config);
+                PoolHealth {
+                    pool: k.as_str().into(),
+                    in_flight: app.pools.get(*k).in_flight(),
+                    workers: pc.workers,
+                    queue: pc.queue,
+                }
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InstanceInfo {
+    pub server: ServerFacts,
+    pub counts: ObjectCounts,
+    /// Recently changed dashboards and charts, newest first.
+    pub recent_activity: Vec<RecentChange>,
+    pub current_user: CurrentUser,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ServerFacts {
+    pub name: String,
+    pub version: String,
+    pub metadata_backend: String,
+    pub protocol_versions: Vec<String>,
+    pub started_at: String,
+    pub uptime_seconds: u64,
+    pub tools: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CurrentUser {
+    pub id: i32,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+}
+
+/// The instance summary; also served as the `instance://metadata` resource.
+pub async fn instance_info(ctx: &ToolCtx) -> Result<InstanceInfo, ToolError> {
+    let app = &ctx.app;
+    let mut conn = app.db.conn().await?;
+    let counts = ObjectCounts::load(&mut conn).await?;
+    let recent_activity = recent_changes(&mut conn, 5).await?;
+    drop(conn);
+    let p = &ctx.principal;
+    let mut permissions: Vec<String> = p.permissions.iter().map(|s| s.to_string()).collect();
+    permissions.sort();
+    Ok(InstanceInfo {
+        server: ServerFacts {
+            name: "vizier".into(),
+            version: crate::VERSION.into(),
+            metadata_backend: app.db.backend().as_str().into(),
+            protocol_versions: crate::mcp::PROTOCOL_VERSIONS.iter().map(|v| v.to_string()).collect(),
+            started_at: app.started_wall.to_rfc3339_opts(SecondsFormat::Secs, true),
+            uptime_seconds: app.started_at.elapsed().as_secs(),
+            tools: app.registry.visible_to(p).map(|t| t.name.to_string()).collect(),
+        },
+        counts,
+        recent_activity,
+        current_user: CurrentUser {
+            id: p.user_id,
+            username: p.username.clone(),
+            roles: p.roles.clone(),
+            permissions,
+        },
+    })
+}
+
+async fn get_instance_info(ctx: ToolCtx, _args: NoArgs) -> Result<InstanceInfo, ToolError> {
+    instance_info(&ctx).await
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetSchemaArgs {
+    /// One of dashboard, chart, dataset, database; omit for all.
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SchemaInfo {
+    pub models: Vec<ModelEntry>,
+    /// Filter shape accepted by every list tool.
+    pub filter_format: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ModelEntry {
+    #[serde(flatten)]
+    pub schema: ModelSchema,
+    /// Whether this build serves the model's list tool.
+    pub list_tool_available: bool,
+}
+
+async fn get_schema(ctx: ToolCtx, args: GetSchemaArgs) -> Result<SchemaInfo, ToolError> {
+    let specs: Vec<&ModelSpec> = match args.model.as_deref() {
+        Some(m) => vec![ModelSpec::find(m).ok_or_else(|| {
+            ToolError::invalid_field("model", format!("unknown model '{m}'."), &ModelSpec::names(), Some(m))
+        })?],
+        None => crate::tools::list_spec::MODELS.iter().collect(),
+    };
+    Ok(SchemaInfo {
+        models: specs
+            .into_iter()
+            .map(|s| ModelEntry {
+                list_tool_available: ctx.app.registry.get(s.list_tool).is_some(),
+                schema: s.schema(),
+            })
+            .collect(),
+        filter_format: "filters: [{\"col\": COLUMN, \"opr\": OPERATOR, \"value\": VALUE}]".into(),
+    })
+}
