@@ -126,6 +126,10 @@ pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
         App::new().configure(move |cfg| crate::mcp::http::configure(cfg, state, metrics))
     })
     .workers(workers)
+    // A client that closes its side is gone (MCP clients never half-close on purpose):
+    // end the connection so the in-flight call is dropped and its cancellation reaches
+    // the worker, instead of finishing work no one will read.
+    .h1_allow_half_closed(false)
     .shutdown_timeout(30)
     .bind(bind)
     .with_context(|| format!("could not listen on {bind}"))?;

@@ -70,7 +70,8 @@ pub struct ServerConfig {
     pub bind: String,
     /// Host header values accepted on /mcp (DNS-rebinding protection). Loopback by default.
     pub allowed_hosts: Vec<String>,
-    /// Browser Origin values accepted on /mcp; requests without Origin always pass.
+    /// Browser Origin values accepted on /mcp (`:*` matches any port); requests without an
+    /// Origin header (non-browser clients) pass. An empty list refuses every Origin.
     pub allowed_origins: Vec<String>,
     /// Largest accepted request body on /mcp, in bytes.
     pub max_body_bytes: usize,
@@ -211,7 +212,7 @@ impl Default for ServerConfig {
         Self {
             bind: "127.0.0.1:8080".into(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-            allowed_origins: vec![],
+            allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
             max_body_bytes: 1024 * 1024,
             http_workers: 0,
             list_page_size: 100,

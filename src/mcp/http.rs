@@ -56,6 +56,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<AppState>, metrics: Opti
             }
         })
         .build();
+    // rmcp validates Origin against a non-empty list; an empty list would let rmcp skip the
+    // check, so vizier refuses every Origin itself then (fail closed).
+    let refuse_all_origins = config.allowed_origins.is_empty();
     cfg.app_data(web::Data::new(app.clone()));
     if let Some(handle) = metrics {
         cfg.app_data(web::Data::new(handle));
@@ -65,11 +68,15 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<AppState>, metrics: Opti
         .route("/ready", web::get().to(ready))
         .service(
             web::scope("/mcp")
-                .wrap_fn(|req, srv| {
+                .wrap_fn(move |req, srv| {
+                    if refuse_all_origins && req.headers().contains_key(actix_web::http::header::ORIGIN) {
+                        let res = HttpResponse::Forbidden().body("Forbidden: Origin not allowed (server.allowed_origins is empty)");
+                        return futures::future::Either::Left(std::future::ready(Ok(req.into_response(res))));
+                    }
                     let scope = Arc::new(CallScope { request_id: request_id(&req), ..Default::default() });
                     req.extensions_mut().insert(scope.clone());
                     let fut = srv.call(req);
-                    async move {
+                    futures::future::Either::Right(async move {
                         let mut res = fut.await?;
                         let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
                         let headers = res.headers_mut();
@@ -81,7 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<AppState>, metrics: Opti
                             *res.response_mut().status_mut() = StatusCode::SERVICE_UNAVAILABLE;
                         }
                         Ok(res)
-                    }
+                    })
                 })
                 .service(mcp.scope()),
         );

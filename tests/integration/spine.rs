@@ -1,0 +1,154 @@
+//! The spine through the protocol: tools, resources, prompts, HTTP endpoints, both eras.
+
+use rmcp::model::{GetPromptRequestParams, PaginatedRequestParams, ReadResourceRequestParams, ResourceContents};
+use serde_json::json;
+
+use super::support::*;
+use crate::both_backends;
+
+async fn system_tools_in_every_era(app: &TestApp) {
+    for era in ERAS {
+        let client = app.client(era).await;
+        let health = call(&client, "health_check", json!({})).await;
+        let h = ok(&health);
+        assert_eq!(h["status"], "healthy", "{era:?}: {h}");
+        assert_eq!(h["metadata_store"]["migrations_current"], true);
+        let expected_backend = if app.backend == Backend::Sqlite { "sqlite" } else { "postgresql" };
+        assert_eq!(h["metadata_store"]["backend"], expected_backend);
+        assert_eq!(h["pools"].as_array().map(Vec::len), Some(4));
+
+        let info = call(&client, "get_instance_info", json!({})).await;
+        let i = ok(&info);
+        // The example data source: 7 datasets (6 tables + sales), ≥6 charts, 1 dashboard.
+        assert_eq!(i["counts"]["databases"], 1, "{i}");
+        assert_eq!(i["counts"]["datasets"], 7);
+        assert!(i["counts"]["charts"].as_i64().unwrap_or(0) >= 6);
+        assert_eq!(i["counts"]["dashboards"], 1);
+        assert_eq!(i["current_user"]["username"], "admin");
+        assert_eq!(i["current_user"]["roles"], json!(["admin"]));
+        assert!(i["recent_activity"].as_array().is_some_and(|a| !a.is_empty()));
+        assert_eq!(i["server"]["protocol_versions"].as_array().map(Vec::len), Some(4));
+        // The text content carries the same JSON for clients that ignore structured content.
+        let text = info.content[0].as_text().map(|t| t.text.clone()).unwrap_or_default();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).ok().as_ref(), Some(i));
+
+        let schema = call(&client, "get_schema", json!({"model": "chart"})).await;
+        let s = ok(&schema);
+        let chart = &s["models"][0];
+        assert_eq!(chart["model"], "chart");
+        assert!(chart["filter_columns"].as_array().is_some_and(|f| f.iter().any(|c| c["column"] == "slice_name"
+            && c["operators"].as_array().is_some_and(|o| o.contains(&json!("ilike"))))));
+        assert_eq!(chart["max_page_size"], 100);
+        let all = call(&client, "get_schema", json!({})).await;
+        assert_eq!(ok(&all)["models"].as_array().map(Vec::len), Some(4));
+        client.cancel().await.ok();
+    }
+}
+both_backends!(system_tools, system_tools_in_every_era);
+
+async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
+    let client = app.client(Era::Handshake("2025-11-25")).await;
+    let tools = client.list_all_tools().await.expect("tools/list");
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["health_check", "get_instance_info", "get_schema"]);
+    for t in &tools {
+        assert_eq!(t.input_schema.get("type"), Some(&json!("object")), "{}", t.name);
+        let out = t.output_schema.as_ref().expect("output schema");
+        assert_eq!(out.get("type"), Some(&json!("object")), "{}", t.name);
+        let a = t.annotations.as_ref().expect("annotations");
+        assert_eq!(a.read_only_hint, Some(true));
+        assert_eq!(a.destructive_hint, Some(false));
+        assert!(t.description.as_ref().is_some_and(|d| d.len() > 40));
+    }
+    client.cancel().await.ok();
+}
+both_backends!(tools_list, tools_list_has_schemas_and_annotations);
+
+#[actix_web::test]
+async fn tools_list_paginates_with_a_cursor() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| c.server.list_page_size = 2)
+        .start()
+        .await
+        .expect("app");
+    let client = app.client(Era::Stateless).await;
+    let first = client.list_tools(Some(PaginatedRequestParams::default())).await.expect("page 1");
+    assert_eq!(first.tools.len(), 2);
+    let cursor = first.next_cursor.clone().expect("a next cursor");
+    let second = client
+        .list_tools(Some(PaginatedRequestParams::default().with_cursor(Some(cursor))))
+        .await
+        .expect("page 2");
+    assert_eq!(second.tools.len(), 1);
+    assert!(second.next_cursor.is_none());
+    let bad = client
+        .list_tools(Some(PaginatedRequestParams::default().with_cursor(Some("nonsense".into()))))
+        .await;
+    assert!(bad.is_err(), "a forged cursor is refused");
+    client.cancel().await.ok();
+    app.stop().await;
+}
+
+async fn resource_and_prompt(app: &TestApp) {
+    for era in [Era::Handshake("2025-06-18"), Era::Stateless] {
+        let client = app.client(era).await;
+        let resources = client.list_all_resources().await.expect("resources/list");
+        assert_eq!(resources.len(), 1);
+        assert_eq!(resources[0].uri, "instance://metadata");
+        let read = client
+            .read_resource(ReadResourceRequestParams::new("instance://metadata"))
+            .await
+            .expect("resources/read");
+        let ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
+            panic!("expected text contents")
+        };
+        let v: serde_json::Value = serde_json::from_str(text).expect("JSON resource");
+        assert_eq!(v["counts"]["dashboards"], 1);
+        let missing = client.read_resource(ReadResourceRequestParams::new("instance://nope")).await;
+        assert!(missing.is_err());
+
+        let prompts = client.list_all_prompts().await.expect("prompts/list");
+        assert_eq!(prompts[0].name, "quickstart");
+        let p = client.get_prompt(GetPromptRequestParams::new("quickstart")).await.expect("prompts/get");
+        let text = serde_json::to_string(&p.messages).expect("json");
+        assert!(text.contains("get_instance_info") && text.contains("1 dashboards"), "{text}");
+        client.cancel().await.ok();
+    }
+}
+both_backends!(resources_and_prompts, resource_and_prompt);
+
+async fn http_endpoints(app: &TestApp) {
+    let (status, body) = app.get("/health").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.get("/ready").await;
+    assert_eq!((status, body.contains("ready")), (200, true), "{body}");
+    let (_, headers, _) = app.call_raw("health_check", json!({})).await;
+    assert!(headers.get("x-request-id").is_some());
+    let (_, headers, _) = app.post_raw(
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"health_check"}}).to_string(),
+        &[("mcp-protocol-version", "2025-11-25"), ("x-request-id", "req-abc-123")],
+    ).await;
+    assert_eq!(headers.get("x-request-id").and_then(|v| v.to_str().ok()), Some("req-abc-123"));
+    let (status, metrics) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("mcp_requests_total{tool=\"health_check\",status=\"ok\"}"), "{metrics}");
+    assert!(metrics.contains("mcp_request_duration_seconds_bucket{tool=\"health_check\",le=\"0.001\"}"));
+    assert!(metrics.contains("mcp_database_connections_idle"));
+}
+both_backends!(endpoints, http_endpoints);
+
+async fn validation_errors_name_the_field(app: &TestApp) {
+    let client = app.client(Era::Handshake("2025-11-25")).await;
+    let r = call(&client, "get_schema", json!({"model": "dashbord"})).await;
+    let e = err(&r);
+    assert_eq!(e["error_type"], "invalid_argument");
+    assert_eq!(e["details"]["field"], "model");
+    assert_eq!(e["details"]["suggestion"], "dashboard");
+    let r = call(&client, "get_schema", json!({"modle": "chart"})).await;
+    let e = err(&r);
+    assert_eq!(e["details"]["suggestion"], "model", "{e}");
+    let r = call(&client, "get_schema", json!({"model": 5})).await;
+    assert_eq!(err(&r)["error_type"], "invalid_argument");
+    client.cancel().await.ok();
+}
+both_backends!(validation, validation_errors_name_the_field);

@@ -1,0 +1,293 @@
+//! The test harness: start the real app (the same `app::build` + `app::http_server` as
+//! `vizier serve`) on a free port with an isolated metadata store, and talk to it through
+//! rmcp's client or plain HTTP.
+//!
+//! Isolation: SQLite tests get their own temporary directory; PostgreSQL tests get their own
+//! database, created from the admin URL in `TEST_DATABASE_URL` and dropped by `stop()`.
+//! The example data file is generated once per test process and shared read-only.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use vizier::app::AppState;
+use vizier::config::{Config, Secret};
+
+pub const PG_ENV: &str = "TEST_DATABASE_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A protocol era: the initialize handshake at a given version, or stateless 2026-07-28.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    Handshake(&'static str),
+    Stateless,
+}
+
+pub const ERAS: [Era; 4] = [
+    Era::Handshake("2025-03-26"),
+    Era::Handshake("2025-06-18"),
+    Era::Handshake("2025-11-25"),
+    Era::Stateless,
+];
+
+/// The admin URL of the test PostgreSQL server, or None when not configured. In CI a
+/// missing URL is a failure, never a silent skip.
+pub fn pg_admin_url() -> Option<String> {
+    match std::env::var(PG_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "{PG_ENV} is not set in CI: the PostgreSQL half of the suite must run there"
+            );
+            eprintln!("NOTE: {PG_ENV} is not set: the PostgreSQL half of this test was NOT run");
+            None
+        }
+    }
+}
+
+/// The example data file, generated once per test process.
+pub fn example_db() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vizier-examples.db");
+        if vizier::example::data::stats(&path).map(|s| s.order_lines).unwrap_or(0) == 0 {
+            vizier::example::data::generate(&path).expect("generate example data");
+        }
+        path
+    })
+    .clone()
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub base: String,
+    pub app: Arc<AppState>,
+    pub backend: Backend,
+    handle: actix_web::dev::ServerHandle,
+    pg: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Builder {
+    backend: Backend,
+    config: Config,
+}
+
+impl Builder {
+    pub fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
+    /// Start the app, or None for PostgreSQL when no test server is configured.
+    pub async fn start(self) -> Option<TestApp> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = self.config;
+        config.server.bind = "127.0.0.1:0".into();
+        config.examples.enabled = Some(true);
+        config.examples.path = example_db();
+        config.secrets.key_file = dir.path().join("secret.key");
+        config.logging.level = "warn".into();
+        let mut pg = None;
+        match self.backend {
+            Backend::Sqlite => {
+                config.metadata.url = Secret::new(format!("sqlite://{}", dir.path().join("meta.db").display()));
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url()?;
+                let name = format!("vizier_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = AsyncPgConnection::establish(&admin).await.expect("connect to test PostgreSQL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                let url = replace_db(&admin, &name);
+                config.metadata.url = Secret::new(url);
+                config.metadata.auto_migrate = Some(true);
+                config.secrets.encryption_key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+                pg = Some((admin, name));
+            }
+        }
+        let app = vizier::app::build(config).await.expect("app builds");
+        let running = vizier::app::http_server(app.clone()).expect("server binds");
+        let base = format!("http://{}", running.addr);
+        let handle = running.handle.clone();
+        actix_web::rt::spawn(running.server);
+        Some(TestApp {
+            url: format!("{base}/mcp"),
+            base,
+            app,
+            backend: self.backend,
+            handle,
+            pg,
+            _dir: dir,
+        })
+    }
+}
+
+fn replace_db(url: &str, db: &str) -> String {
+    let (head, tail) = url.split_once('?').map_or((url, None), |(h, t)| (h, Some(t)));
+    let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
+    match tail {
+        Some(t) => format!("{base}/{db}?{t}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+impl TestApp {
+    pub fn builder(backend: Backend) -> Builder {
+        Builder { backend, config: Config::default() }
+    }
+
+    pub async fn start(backend: Backend) -> Option<TestApp> {
+        Self::builder(backend).start().await
+    }
+
+    /// Stop the server and actors; drop the PostgreSQL test database.
+    pub async fn stop(self) {
+        self.handle.stop(false).await;
+        self.app.supervisor.do_send(vizier::actors::supervisor::Shutdown);
+        if let Some((admin, name)) = &self.pg {
+            // Connections of the app's pool may still be closing.
+            drop(self.app);
+            if let Ok(mut conn) = AsyncPgConnection::establish(admin).await {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+            }
+        }
+    }
+
+    /// An rmcp client connected in `era`.
+    pub async fn client(&self, era: Era) -> RunningService<RoleClient, ClientConfig> {
+        let transport = StreamableHttpClientTransport::from_uri(self.url.clone());
+        let info = ClientConfig::new(ClientCapabilities::default(), Implementation::new("vizier-tests", "1"));
+        match era {
+            Era::Handshake(v) => {
+                let version = match v {
+                    "2025-03-26" => ProtocolVersion::V_2025_03_26,
+                    "2025-06-18" => ProtocolVersion::V_2025_06_18,
+                    _ => ProtocolVersion::V_2025_11_25,
+                };
+                info.with_protocol_version(version).serve(transport).await.expect("initialize")
+            }
+            Era::Stateless => info
+                .serve_with_lifecycle(
+                    transport,
+                    ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] },
+                )
+                .await
+                .expect("discover"),
+        }
+    }
+
+    /// POST a raw JSON-RPC body (handshake-era headers) and return status, headers, body.
+    pub async fn post_raw(&self, body: impl Into<reqwest::Body>, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = http_client()
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.body(body).send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        (status, headers, text)
+    }
+
+    /// Call a tool through plain HTTP (handshake era, stateless server: no session needed).
+    pub async fn call_raw(&self, tool: &str, args: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}});
+        let (status, headers, text) =
+            self.post_raw(body.to_string(), &[("mcp-protocol-version", "2025-11-25")]).await;
+        (status, headers, parse_body(&text))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let resp = http_client().get(format!("{}{path}", self.base)).send().await.expect("GET");
+        (resp.status().as_u16(), resp.text().await.expect("body"))
+    }
+}
+
+pub fn http_client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"))
+}
+
+/// The last JSON-RPC message of a JSON or SSE body.
+pub fn parse_body(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    sse_messages(text).pop().unwrap_or(Value::Null)
+}
+
+/// Every JSON message in an SSE body.
+pub fn sse_messages(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect()
+}
+
+/// Call a tool through an rmcp client.
+pub async fn call<S: rmcp::Service<RoleClient>>(
+    client: &RunningService<RoleClient, S>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(tool.to_string());
+    if let Value::Object(map) = args {
+        params = params.with_arguments(map);
+    }
+    client.call_tool(params).await.unwrap_or_else(|e| panic!("calling {tool}: {e}"))
+}
+
+/// The structured content of a successful result.
+pub fn ok(result: &CallToolResult) -> &Value {
+    assert_ne!(result.is_error, Some(true), "tool failed: {:?}", result.structured_content);
+    result.structured_content.as_ref().expect("structured content")
+}
+
+/// The error body of a failed result.
+pub fn err(result: &CallToolResult) -> &Value {
+    assert_eq!(result.is_error, Some(true), "expected an error, got {:?}", result.structured_content);
+    let body = result.structured_content.as_ref().expect("structured error");
+    for key in ["error", "error_type", "details", "timestamp", "error_id"] {
+        assert!(body.get(key).is_some(), "error lacks {key}: {body}");
+    }
+    body
+}
+
+/// Define one test per backend from `async fn body(app: &TestApp)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = TestApp::start(Backend::Sqlite).await.expect("sqlite app");
+                $body(&app).await;
+                app.stop().await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+                $body(&app).await;
+                app.stop().await;
+            }
+        }
+    };
+}
