@@ -64,7 +64,9 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     {
         let mut conn = pool.get().await.context("metadata store: no connection")?;
         if !migrations_current(&mut conn).await.unwrap_or(false) {
-            bail!("the metadata store is missing migrations: run `vizier migrate` (or set metadata.auto_migrate = true)");
+            bail!(
+                "the metadata store is missing migrations: run `vizier migrate` (or set metadata.auto_migrate = true)"
+            );
         }
         crate::auth::roles::ensure_builtin_roles(&mut conn)
             .await
@@ -133,7 +135,16 @@ pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
     .shutdown_timeout(30)
     .bind(bind)
     .with_context(|| format!("could not listen on {bind}"))?;
-    let addr = server.addrs().first().copied().context("the server bound no address")?;
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .context("the server bound no address")?;
     let server = server.run();
-    Ok(RunningServer { addr, handle: server.handle(), app, server })
+    Ok(RunningServer {
+        addr,
+        handle: server.handle(),
+        app,
+        server,
+    })
 }

@@ -48,7 +48,7 @@ impl fmt::Display for Secret {
     }
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -190,29 +190,16 @@ impl FaultsConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            metadata: MetadataConfig::default(),
-            auth: AuthConfig::default(),
-            pools: PoolsConfig::default(),
-            examples: ExamplesConfig::default(),
-            secrets: SecretsConfig::default(),
-            limits: LimitsConfig::default(),
-            logging: LoggingConfig::default(),
-            metrics: MetricsConfig::default(),
-            faults: FaultsConfig::default(),
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-            allowed_origins: vec!["http://localhost:*".into(), "http://127.0.0.1:*".into(), "http://[::1]:*".into()],
+            allowed_origins: vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "http://[::1]:*".into(),
+            ],
             max_body_bytes: 1024 * 1024,
             http_workers: 0,
             list_page_size: 100,
@@ -234,13 +221,20 @@ impl Default for MetadataConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        Self { enabled: false, dev_user: "admin".into() }
+        Self {
+            enabled: false,
+            dev_user: "admin".into(),
+        }
     }
 }
 
 impl PoolConfig {
     fn with(workers: usize, queue: usize, timeout_ms: u64) -> Self {
-        Self { workers, queue, timeout_ms }
+        Self {
+            workers,
+            queue,
+            timeout_ms,
+        }
     }
 }
 
@@ -265,25 +259,36 @@ impl Default for PoolsConfig {
 
 impl Default for ExamplesConfig {
     fn default() -> Self {
-        Self { enabled: None, path: PathBuf::from("data/examples.db") }
+        Self {
+            enabled: None,
+            path: PathBuf::from("data/examples.db"),
+        }
     }
 }
 
 impl Default for SecretsConfig {
     fn default() -> Self {
-        Self { encryption_key: None, key_file: PathBuf::from("data/secret.key") }
+        Self {
+            encryption_key: None,
+            key_file: PathBuf::from("data/secret.key"),
+        }
     }
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { response_bytes: 50_000 }
+        Self {
+            response_bytes: 50_000,
+        }
     }
 }
 
 impl Default for LoggingConfig {
     fn default() -> Self {
-        Self { level: "info".into(), format: "auto".into() }
+        Self {
+            level: "info".into(),
+            format: "auto".into(),
+        }
     }
 }
 
@@ -362,25 +367,78 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         let bind = self.bind_addr()?;
         let url = self.metadata.url.expose();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             bail!(
                 "config key metadata.url: the scheme is not supported; allowed: sqlite://PATH, postgres://… or postgresql://…"
             );
         }
         range("metadata.pool_size", self.metadata.pool_size as u64, 1, 512)?;
-        range("metadata.connect_timeout_ms", self.metadata.connect_timeout_ms, 10, 600_000)?;
-        range("server.max_body_bytes", self.server.max_body_bytes as u64, 1024, 64 << 20)?;
-        range("server.list_page_size", self.server.list_page_size as u64, 1, 1000)?;
-        range("server.progress_interval_ms", self.server.progress_interval_ms, 50, 60_000)?;
-        range("server.http_workers", self.server.http_workers as u64, 0, 256)?;
+        range(
+            "metadata.connect_timeout_ms",
+            self.metadata.connect_timeout_ms,
+            10,
+            600_000,
+        )?;
+        range(
+            "server.max_body_bytes",
+            self.server.max_body_bytes as u64,
+            1024,
+            64 << 20,
+        )?;
+        range(
+            "server.list_page_size",
+            self.server.list_page_size as u64,
+            1,
+            1000,
+        )?;
+        range(
+            "server.progress_interval_ms",
+            self.server.progress_interval_ms,
+            50,
+            60_000,
+        )?;
+        range(
+            "server.http_workers",
+            self.server.http_workers as u64,
+            0,
+            256,
+        )?;
         for (name, pool) in self.pools.named() {
-            range(&format!("pools.{name}.workers"), pool.workers as u64, 1, 1024)?;
-            range(&format!("pools.{name}.queue"), pool.queue as u64, 0, 1 << 20)?;
-            range(&format!("pools.{name}.timeout_ms"), pool.timeout_ms, 100, 3_600_000)?;
+            range(
+                &format!("pools.{name}.workers"),
+                pool.workers as u64,
+                1,
+                1024,
+            )?;
+            range(
+                &format!("pools.{name}.queue"),
+                pool.queue as u64,
+                0,
+                1 << 20,
+            )?;
+            range(
+                &format!("pools.{name}.timeout_ms"),
+                pool.timeout_ms,
+                100,
+                3_600_000,
+            )?;
         }
         range("pools.arbiters", self.pools.arbiters as u64, 0, 64)?;
-        range("pools.retry_after_secs", self.pools.retry_after_secs, 1, 3600)?;
-        range("limits.response_bytes", self.limits.response_bytes as u64, 1024, 64 << 20)?;
+        range(
+            "pools.retry_after_secs",
+            self.pools.retry_after_secs,
+            1,
+            3600,
+        )?;
+        range(
+            "limits.response_bytes",
+            self.limits.response_bytes as u64,
+            1024,
+            64 << 20,
+        )?;
         if !["auto", "json", "text"].contains(&self.logging.format.as_str()) {
             bail!(
                 "config key logging.format = {:?}: allowed values are auto, json, text",
@@ -388,7 +446,9 @@ impl Config {
             );
         }
         if self.auth.dev_user.trim().is_empty() {
-            bail!("config key auth.dev_user is empty: name the user calls run as while auth is off");
+            bail!(
+                "config key auth.dev_user is empty: name the user calls run as while auth is off"
+            );
         }
         if let Some(key) = &self.secrets.encryption_key {
             crate::db::secrets::Cipher::from_base64(key.expose())
@@ -474,9 +534,14 @@ mod tests {
     #[test]
     fn the_reference_file_parses_and_matches_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
-        let from_file: Config = Figment::from(Toml::file(&path)).extract().expect("config/default.toml parses");
+        let from_file: Config = Figment::from(Toml::file(&path))
+            .extract()
+            .expect("config/default.toml parses");
         let a = serde_json::to_value(&from_file).expect("serialize");
         let b = serde_json::to_value(Config::default()).expect("serialize");
-        assert_eq!(a, b, "config/default.toml must document exactly the built-in defaults");
+        assert_eq!(
+            a, b,
+            "config/default.toml must document exactly the built-in defaults"
+        );
     }
 }

@@ -134,8 +134,11 @@ impl ToolError {
     }
 
     pub fn not_found(what: &str, ident: impl fmt::Display) -> Self {
-        Self::new(ErrorKind::NotFound, format!("{what} '{ident}' was not found."))
-            .with_details(json!({ "object": what, "identifier": ident.to_string() }))
+        Self::new(
+            ErrorKind::NotFound,
+            format!("{what} '{ident}' was not found."),
+        )
+        .with_details(json!({ "object": what, "identifier": ident.to_string() }))
     }
 
     pub fn permission_denied(permission: &str, action: &str) -> Self {
@@ -176,7 +179,10 @@ impl ToolError {
     }
 
     pub fn cancelled() -> Self {
-        Self::new(ErrorKind::Cancelled, "The call was cancelled by the client.")
+        Self::new(
+            ErrorKind::Cancelled,
+            "The call was cancelled by the client.",
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -231,15 +237,18 @@ impl From<diesel::result::Error> for ToolError {
         use diesel::result::{DatabaseErrorKind, Error};
         match e {
             Error::NotFound => Self::new(ErrorKind::NotFound, "The object was not found."),
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => Self::conflict(
-                format!("An object with the same unique value exists already ({}).", info.message()),
-            ),
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                Self::conflict(format!(
+                    "An object with the same unique value exists already ({}).",
+                    info.message()
+                ))
+            }
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 Self::unavailable("The metadata store closed the connection; retry.", 1)
             }
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Self::conflict(
-                "A concurrent change touched the same objects; retry the call.",
-            ),
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                Self::conflict("A concurrent change touched the same objects; retry the call.")
+            }
             other => Self::internal(other),
         }
     }

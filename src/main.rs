@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use vizier::config::Config;
 
 #[derive(Parser)]
-#[command(name = "vizier", version, about = "An MCP server for business intelligence")]
+#[command(
+    name = "vizier",
+    version,
+    about = "An MCP server for business intelligence"
+)]
 struct Cli {
     /// Configuration file (TOML); see config/default.toml for every key.
     #[arg(long, global = true, env = "VIZIER_CONFIG")]
@@ -55,7 +59,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             if applied.is_empty() {
                 println!("metadata store is up to date");
             } else {
-                println!("applied {} migration(s): {}", applied.len(), applied.join(", "));
+                println!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
             }
             Ok(())
         }

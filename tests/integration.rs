@@ -1,6 +1,9 @@
 //! vizier's one integration test binary: every test starts the real app on a free port
 //! and drives it through a real MCP client (rmcp) or plain HTTP, on SQLite and PostgreSQL.
 
+// A failed expectation is how a test reports; panicking is right in test support code.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod integration {
     pub mod bad_input;
     pub mod cli;

@@ -98,8 +98,13 @@ impl Actor for ToolWorker {
 
 impl actix::Supervised for ToolWorker {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
-        metrics::counter!("vizier_actor_restarts_total", "actor" => self.pool.as_str()).increment(1);
-        tracing::warn!(pool = self.pool.as_str(), worker = self.index, "tool worker restarting");
+        metrics::counter!("vizier_actor_restarts_total", "actor" => self.pool.as_str())
+            .increment(1);
+        tracing::warn!(
+            pool = self.pool.as_str(),
+            worker = self.index,
+            "tool worker restarting"
+        );
     }
 }
 
@@ -115,7 +120,13 @@ impl Handler<RunTool> for ToolWorker {
     type Result = AtomicResponse<Self, ()>;
 
     fn handle(&mut self, msg: RunTool, _ctx: &mut Self::Context) -> Self::Result {
-        let RunTool { tool, ctx, args, reply, admission } = msg;
+        let RunTool {
+            tool,
+            ctx,
+            args,
+            reply,
+            admission,
+        } = msg;
         let timeout = self.timeout;
         let faults = self.faults.clone();
         let pool = self.pool;
@@ -154,20 +165,23 @@ impl Handler<RunTool> for ToolWorker {
                 _ = ct.cancelled() => Outcome::Done(Err(ToolError::cancelled())),
             }
         };
-        AtomicResponse::new(Box::pin(fut.into_actor(self).map(move |outcome, _act, ctx| {
-            drop(admission);
-            match outcome {
-                Outcome::Done(result) => {
-                    let _ = reply.send(result);
+        AtomicResponse::new(Box::pin(fut.into_actor(self).map(
+            move |outcome, _act, ctx| {
+                drop(admission);
+                match outcome {
+                    Outcome::Done(result) => {
+                        let _ = reply.send(result);
+                    }
+                    Outcome::Panicked(error) => {
+                        metrics::counter!("vizier_tool_panics_total", "pool" => pool.as_str())
+                            .increment(1);
+                        let _ = reply.send(Err(error));
+                        // A panic may have left the worker's state inconsistent: start afresh.
+                        ctx.stop();
+                    }
                 }
-                Outcome::Panicked(error) => {
-                    metrics::counter!("vizier_tool_panics_total", "pool" => pool.as_str()).increment(1);
-                    let _ = reply.send(Err(error));
-                    // A panic may have left the worker's state inconsistent: start afresh.
-                    ctx.stop();
-                }
-            }
-        })))
+            },
+        )))
     }
 }
 
@@ -215,14 +229,24 @@ impl ToolPool {
     }
 
     /// Admit the call and hand it to the least busy worker, or refuse it at once.
-    pub async fn call(&self, tool: Arc<ToolSpec>, ctx: ToolCtx, args: Value) -> Result<Value, ToolError> {
+    pub async fn call(
+        &self,
+        tool: Arc<ToolSpec>,
+        ctx: ToolCtx,
+        args: Value,
+    ) -> Result<Value, ToolError> {
         let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
         if before >= self.capacity {
             self.in_flight.fetch_sub(1, Ordering::AcqRel);
-            metrics::counter!("vizier_pool_refusals_total", "pool" => self.kind.as_str()).increment(1);
-            return Err(ToolError::overloaded(self.kind.as_str(), self.retry_after_secs));
+            metrics::counter!("vizier_pool_refusals_total", "pool" => self.kind.as_str())
+                .increment(1);
+            return Err(ToolError::overloaded(
+                self.kind.as_str(),
+                self.retry_after_secs,
+            ));
         }
-        metrics::gauge!("vizier_pool_in_flight", "pool" => self.kind.as_str()).set((before + 1) as f64);
+        metrics::gauge!("vizier_pool_in_flight", "pool" => self.kind.as_str())
+            .set((before + 1) as f64);
         let (addr, pending) = self
             .workers
             .iter()
@@ -236,14 +260,34 @@ impl ToolPool {
         };
         let (reply, rx) = oneshot::channel();
         let queued_at = Instant::now();
-        addr.try_send(RunTool { tool, ctx, args, reply, admission }).map_err(|e| {
+        addr.try_send(RunTool {
+            tool,
+            ctx,
+            args,
+            reply,
+            admission,
+        })
+        .map_err(|e| {
             // The admission guard inside the message is dropped with it.
-            ToolError::unavailable(format!("The {} pool could not take the call ({e}).", self.kind.as_str()), 1)
+            ToolError::unavailable(
+                format!(
+                    "The {} pool could not take the call ({e}).",
+                    self.kind.as_str()
+                ),
+                1,
+            )
         })?;
         let result = rx.await.map_err(|_| {
-            ToolError::internal(format!("{} worker dropped a call without answering", self.kind.as_str()))
+            ToolError::internal(format!(
+                "{} worker dropped a call without answering",
+                self.kind.as_str()
+            ))
         })?;
-        tracing::trace!(pool = self.kind.as_str(), waited_ms = queued_at.elapsed().as_millis() as u64, "call done");
+        tracing::trace!(
+            pool = self.kind.as_str(),
+            waited_ms = queued_at.elapsed().as_millis() as u64,
+            "call done"
+        );
         result
     }
 }
@@ -255,7 +299,9 @@ pub struct ToolPools {
 
 impl ToolPools {
     pub fn start(config: &Config, arbiters: &[ArbiterHandle]) -> Self {
-        Self { pools: PoolKind::ALL.map(|k| ToolPool::start(k, config, arbiters)) }
+        Self {
+            pools: PoolKind::ALL.map(|k| ToolPool::start(k, config, arbiters)),
+        }
     }
 
     pub fn get(&self, kind: PoolKind) -> &ToolPool {

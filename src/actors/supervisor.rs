@@ -53,7 +53,8 @@ impl Supervisor {
     pub fn launch(config: &Config, pool: MetaPool) -> Topology {
         let backend = pool.backend();
         let db_arbiter = Arbiter::new();
-        let db_addr = actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
+        let db_addr =
+            actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
         let n = match config.pools.arbiters {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -64,6 +65,10 @@ impl Supervisor {
         let mut arbiters = vec![db_arbiter];
         arbiters.extend(tool_arbiters);
         let supervisor = Supervisor { arbiters }.start();
-        Topology { db: Db::new(db_addr, backend), pools, supervisor }
+        Topology {
+            db: Db::new(db_addr, backend),
+            pools,
+            supervisor,
+        }
     }
 }

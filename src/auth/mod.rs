@@ -86,7 +86,9 @@ impl Principal {
         let user = User::by_username(conn, username).await?.ok_or_else(|| {
             ToolError::new(
                 crate::error::ErrorKind::Unauthenticated,
-                format!("No user named '{username}' exists; calls cannot run as an unknown principal."),
+                format!(
+                    "No user named '{username}' exists; calls cannot run as an unknown principal."
+                ),
             )
         })?;
         if !user.active {
@@ -136,7 +138,10 @@ pub struct PrincipalCache {
 
 impl PrincipalCache {
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: RwLock::new(HashMap::new()) }
+        Self {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
     }
 
     pub async fn get(&self, username: &str) -> Option<Arc<Principal>> {

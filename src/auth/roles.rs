@@ -17,19 +17,35 @@ pub const BUILTIN_ROLES: &[(&str, &str, &[&str])] = &[
     (
         "admin",
         "Everything, including users, roles, RLS rules and data sources.",
-        &["system.read", "catalog.read", "catalog.write", "sql.execute", "admin", ALL_DATASOURCE_ACCESS],
+        &[
+            "system.read",
+            "catalog.read",
+            "catalog.write",
+            "sql.execute",
+            "admin",
+            ALL_DATASOURCE_ACCESS,
+        ],
     ),
     (
         "alpha",
         "Create and edit dashboards, charts and datasets on every data source.",
-        &["system.read", "catalog.read", "catalog.write", ALL_DATASOURCE_ACCESS],
+        &[
+            "system.read",
+            "catalog.read",
+            "catalog.write",
+            ALL_DATASOURCE_ACCESS,
+        ],
     ),
     (
         "gamma",
         "Read dashboards, charts and datasets shared with the role.",
         &["system.read", "catalog.read"],
     ),
-    ("sql_lab", "Run SQL on the databases the user can access.", &["sql.execute"]),
+    (
+        "sql_lab",
+        "Run SQL on the databases the user can access.",
+        &["sql.execute"],
+    ),
 ];
 
 // Keep the grant names of BUILTIN_ROLES in step with Permission.
@@ -43,12 +59,22 @@ pub async fn ensure_builtin_roles(conn: &mut MetaConn) -> Result<(), diesel::res
     in_transaction!(conn, |c| {
         for (name, description, grants) in BUILTIN_ROLES {
             diesel::insert_into(roles::table)
-                .values(NewRole { uuid: new_uuid(), name, description, created_on: at, changed_on: at })
+                .values(NewRole {
+                    uuid: new_uuid(),
+                    name,
+                    description,
+                    created_on: at,
+                    changed_on: at,
+                })
                 .on_conflict(roles::name)
                 .do_nothing()
                 .execute(c)
                 .await?;
-            let id: i32 = roles::table.filter(roles::name.eq(name)).select(roles::id).first(c).await?;
+            let id: i32 = roles::table
+                .filter(roles::name.eq(name))
+                .select(roles::id)
+                .first(c)
+                .await?;
             for grant in *grants {
                 let exists: i64 = role_permissions::table
                     .filter(role_permissions::role_id.eq(id))
@@ -76,9 +102,15 @@ pub async fn ensure_builtin_roles(conn: &mut MetaConn) -> Result<(), diesel::res
 }
 
 /// Create `username` with `role` if no such user exists; returns the user id.
-pub async fn ensure_user(conn: &mut MetaConn, username: &str, role: &str) -> Result<i32, diesel::result::Error> {
+pub async fn ensure_user(
+    conn: &mut MetaConn,
+    username: &str,
+    role: &str,
+) -> Result<i32, diesel::result::Error> {
     let at = now();
-    let role = role_id(conn, role).await?.ok_or(diesel::result::Error::NotFound)?;
+    let role = role_id(conn, role)
+        .await?
+        .ok_or(diesel::result::Error::NotFound)?;
     in_transaction!(conn, |c| {
         let existing: Option<i32> = users::table
             .filter(users::username.eq(username))

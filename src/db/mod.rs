@@ -42,6 +42,8 @@ pub enum MetaPool {
 }
 
 /// One checked-out metadata connection; returned to the pool when dropped.
+// Boxing the larger PostgreSQL variant would cost an allocation on every checkout.
+#[allow(clippy::large_enum_variant)]
 pub enum MetaConn {
     Pg(PooledConnection<'static, AsyncPgConnection>),
     Sqlite(PooledConnection<'static, SqliteConn>),
@@ -138,8 +140,10 @@ impl MetaPool {
                     }
                     .boxed()
                 });
-                let manager =
-                    AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path, manager_config);
+                let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
+                    path,
+                    manager_config,
+                );
                 let pool = Pool::builder()
                     .max_size(size)
                     .connection_timeout(timeout)
@@ -151,13 +155,18 @@ impl MetaPool {
         };
         // Fail at start, not on the first call, when the store is unreachable.
         pool.get().await.map_err(|e| {
-            anyhow::anyhow!("metadata store is not reachable ({}): {e}", config.metadata_backend().as_str())
+            anyhow::anyhow!(
+                "metadata store is not reachable ({}): {e}",
+                config.metadata_backend().as_str()
+            )
         })?;
         Ok(pool)
     }
 
     /// Check out a connection that may outlive the borrow of the pool.
-    pub async fn get(&self) -> Result<MetaConn, bb8::RunError<diesel_async::pooled_connection::PoolError>> {
+    pub async fn get(
+        &self,
+    ) -> Result<MetaConn, bb8::RunError<diesel_async::pooled_connection::PoolError>> {
         Ok(match self {
             Self::Pg(p) => MetaConn::Pg(p.get_owned().await?),
             Self::Sqlite(p) => MetaConn::Sqlite(p.get_owned().await?),
@@ -197,8 +206,9 @@ pub async fn run_migrations(config: &Config) -> anyhow::Result<Vec<String>> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let applied = match backend {
             MetadataBackend::Postgres => {
-                let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
-                    .context("metadata store (PostgreSQL) is not reachable for migrations")?;
+                let mut conn =
+                    <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+                        .context("metadata store (PostgreSQL) is not reachable for migrations")?;
                 conn.run_pending_migrations(PG_MIGRATIONS)
                     .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
                     .iter()
@@ -208,8 +218,9 @@ pub async fn run_migrations(config: &Config) -> anyhow::Result<Vec<String>> {
             MetadataBackend::Sqlite => {
                 let path = sqlite_path(&url);
                 ensure_parent_dir(Path::new(path))?;
-                let mut conn = SqliteConnection::establish(path)
-                    .with_context(|| format!("could not open the SQLite metadata store at {path}"))?;
+                let mut conn = SqliteConnection::establish(path).with_context(|| {
+                    format!("could not open the SQLite metadata store at {path}")
+                })?;
                 conn.run_pending_migrations(SQLITE_MIGRATIONS)
                     .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?
                     .iter()

@@ -195,8 +195,14 @@ impl ObjectCounts {
                 .filter(dashboards::deleted_on.is_null())
                 .count()
                 .single_value(),
-            charts::table.filter(charts::deleted_on.is_null()).count().single_value(),
-            datasets::table.filter(datasets::deleted_on.is_null()).count().single_value(),
+            charts::table
+                .filter(charts::deleted_on.is_null())
+                .count()
+                .single_value(),
+            datasets::table
+                .filter(datasets::deleted_on.is_null())
+                .count()
+                .single_value(),
             databases::table.count().single_value(),
             saved_queries::table.count().single_value(),
             users::table.count().single_value(),
@@ -273,8 +279,12 @@ pub async fn recent_changes(conn: &mut MetaConn, limit: i64) -> QueryResult<Vec<
             )
         })
         .collect();
-    all.sort_by(|a, b| b.0.cmp(&a.0));
-    Ok(all.into_iter().take(limit as usize).map(|(_, r)| r).collect())
+    all.sort_by_key(|r| std::cmp::Reverse(r.0));
+    Ok(all
+        .into_iter()
+        .take(limit as usize)
+        .map(|(_, r)| r)
+        .collect())
 }
 
 impl User {
@@ -309,7 +319,9 @@ impl User {
     ) -> QueryResult<Vec<(String, Option<String>, Option<i32>)>> {
         with_conn!(conn, |c| {
             user_roles::table
-                .inner_join(role_permissions::table.on(role_permissions::role_id.eq(user_roles::role_id)))
+                .inner_join(
+                    role_permissions::table.on(role_permissions::role_id.eq(user_roles::role_id)),
+                )
                 .filter(user_roles::user_id.eq(user_id))
                 .select((
                     role_permissions::permission,

@@ -33,11 +33,17 @@ impl Cipher {
             .decode(key_b64.trim())
             .map_err(|_| anyhow::anyhow!("the encryption key is not valid base64"))?;
         if bytes.len() != 32 {
-            bail!("the encryption key must be 32 bytes (base64 of 32 random bytes), got {}", bytes.len());
+            bail!(
+                "the encryption key must be 32 bytes (base64 of 32 random bytes), got {}",
+                bytes.len()
+            );
         }
         let key = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| anyhow::anyhow!("the encryption key was rejected"))?;
-        Ok(Self { key: LessSafeKey::new(key), rng: SystemRandom::new() })
+        Ok(Self {
+            key: LessSafeKey::new(key),
+            rng: SystemRandom::new(),
+        })
     }
 
     /// The configured key, or for the embedded store the key file (created if absent).
@@ -72,7 +78,9 @@ impl Cipher {
         let body = stored
             .strip_prefix(PREFIX)
             .context("stored secret has an unknown format")?;
-        let mut bytes = B64.decode(body).map_err(|_| anyhow::anyhow!("stored secret is corrupt"))?;
+        let mut bytes = B64
+            .decode(body)
+            .map_err(|_| anyhow::anyhow!("stored secret is corrupt"))?;
         if bytes.len() < NONCE_LEN {
             bail!("stored secret is corrupt");
         }
@@ -80,8 +88,14 @@ impl Cipher {
         nonce.copy_from_slice(&bytes[..NONCE_LEN]);
         let plain = self
             .key
-            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut bytes[NONCE_LEN..])
-            .map_err(|_| anyhow::anyhow!("stored secret cannot be decrypted with the configured key"))?;
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::empty(),
+                &mut bytes[NONCE_LEN..],
+            )
+            .map_err(|_| {
+                anyhow::anyhow!("stored secret cannot be decrypted with the configured key")
+            })?;
         String::from_utf8(plain.to_vec()).context("stored secret is not UTF-8")
     }
 }

@@ -15,7 +15,9 @@ use serde_json::json;
 use crate::config::Config;
 use crate::db::MetaConn;
 use crate::db::models::*;
-use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboard_owners, databases, datasets};
+use crate::db::schema::{
+    chart_owners, charts, dashboard_charts, dashboard_owners, databases, datasets,
+};
 use crate::db::secrets::Cipher;
 use crate::{in_transaction, with_conn};
 
@@ -46,21 +48,51 @@ const SALES_COLUMNS: &[(&str, &str, bool, &str)] = &[
     ("quantity", "INTEGER", false, "Units on the line"),
     ("unit_price", "REAL", false, "Price per unit"),
     ("discount", "REAL", false, "Discount rate 0..0.3"),
-    ("line_total", "REAL", false, "quantity × unit_price × (1 − discount)"),
+    (
+        "line_total",
+        "REAL",
+        false,
+        "quantity × unit_price × (1 − discount)",
+    ),
     ("line_cost", "REAL", false, "quantity × unit cost"),
 ];
 
 /// (name, SQL expression, description, d3 format) of the sales dataset's saved metrics.
 const SALES_METRICS: &[(&str, &str, &str, &str)] = &[
-    ("revenue", "SUM(line_total)", "Revenue after discounts", "$,.2f"),
-    ("orders", "COUNT(DISTINCT order_id)", "Number of orders", ",d"),
+    (
+        "revenue",
+        "SUM(line_total)",
+        "Revenue after discounts",
+        "$,.2f",
+    ),
+    (
+        "orders",
+        "COUNT(DISTINCT order_id)",
+        "Number of orders",
+        ",d",
+    ),
     ("units", "SUM(quantity)", "Units sold", ",d"),
-    ("avg_order_value", "SUM(line_total) / COUNT(DISTINCT order_id)", "Revenue per order", "$,.2f"),
-    ("gross_margin", "SUM(line_total - line_cost)", "Revenue minus cost", "$,.2f"),
+    (
+        "avg_order_value",
+        "SUM(line_total) / COUNT(DISTINCT order_id)",
+        "Revenue per order",
+        "$,.2f",
+    ),
+    (
+        "gross_margin",
+        "SUM(line_total - line_cost)",
+        "Revenue minus cost",
+        "$,.2f",
+    ),
 ];
 
 /// Make sure the example data file exists and is whole, and that it is registered.
-pub async fn ensure(conn: &mut MetaConn, config: &Config, cipher: &Cipher, owner: &str) -> anyhow::Result<()> {
+pub async fn ensure(
+    conn: &mut MetaConn,
+    config: &Config,
+    cipher: &Cipher,
+    owner: &str,
+) -> anyhow::Result<()> {
     let path = config.examples.path.clone();
     let generate_path = path.clone();
     let stats = tokio::task::spawn_blocking(move || match data::stats(&generate_path) {
@@ -91,12 +123,20 @@ pub async fn ensure(conn: &mut MetaConn, config: &Config, cipher: &Cipher, owner
             .await?
             .map(|u| u.id);
         register(conn, cipher, &path, owner_id).await?;
-        tracing::info!(order_lines = stats.order_lines, "registered the example data source");
+        tracing::info!(
+            order_lines = stats.order_lines,
+            "registered the example data source"
+        );
     }
     Ok(())
 }
 
-async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Option<i32>) -> anyhow::Result<()> {
+async fn register(
+    conn: &mut MetaConn,
+    cipher: &Cipher,
+    path: &Path,
+    owner: Option<i32>,
+) -> anyhow::Result<()> {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let url = format!("sqlite://{}", abs.display());
     let encrypted = cipher.encrypt(&url)?;
@@ -125,7 +165,10 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
             .get_result(c)
             .await?;
 
-        let new_dataset = |table_name: &'static str, sql: Option<&'static str>, description: &'static str, dttm: Option<&'static str>| NewDataset {
+        let new_dataset = |table_name: &'static str,
+                           sql: Option<&'static str>,
+                           description: &'static str,
+                           dttm: Option<&'static str>| NewDataset {
             uuid: new_uuid(),
             database_id,
             schema_name: None,
@@ -139,7 +182,11 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
             changed_by_fk: owner,
         };
         for table in data::tables() {
-            let dttm = table.columns.iter().find(|col| col.is_temporal).map(|col| col.name);
+            let dttm = table
+                .columns
+                .iter()
+                .find(|col| col.is_temporal)
+                .map(|col| col.name);
             let id: i32 = diesel::insert_into(datasets::table)
                 .values(new_dataset(table.name, None, table.description, dttm))
                 .returning(datasets::id)
@@ -148,16 +195,16 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
             for col in table.columns {
                 diesel::insert_into(crate::db::schema::dataset_columns::table)
                     .values(NewDatasetColumn {
-                    uuid: new_uuid(),
-                    dataset_id: id,
-                    column_name: col.name,
-                    data_type: col.sql_type,
-                    is_temporal: col.is_temporal,
-                    description: col.description,
-                    created_on: at,
-                    changed_on: at,
-                    created_by_fk: owner,
-                    changed_by_fk: owner,
+                        uuid: new_uuid(),
+                        dataset_id: id,
+                        column_name: col.name,
+                        data_type: col.sql_type,
+                        is_temporal: col.is_temporal,
+                        description: col.description,
+                        created_on: at,
+                        changed_on: at,
+                        created_by_fk: owner,
+                        changed_by_fk: owner,
                     })
                     .execute(c)
                     .await?;
@@ -177,16 +224,16 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
         for (name, ty, temporal, description) in SALES_COLUMNS {
             diesel::insert_into(crate::db::schema::dataset_columns::table)
                 .values(NewDatasetColumn {
-                uuid: new_uuid(),
-                dataset_id: sales,
-                column_name: name,
-                data_type: ty,
-                is_temporal: *temporal,
-                description,
-                created_on: at,
-                changed_on: at,
-                created_by_fk: owner,
-                changed_by_fk: owner,
+                    uuid: new_uuid(),
+                    dataset_id: sales,
+                    column_name: name,
+                    data_type: ty,
+                    is_temporal: *temporal,
+                    description,
+                    created_on: at,
+                    changed_on: at,
+                    created_by_fk: owner,
+                    changed_by_fk: owner,
                 })
                 .execute(c)
                 .await?;
@@ -194,17 +241,17 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
         for (name, expression, description, format) in SALES_METRICS {
             diesel::insert_into(crate::db::schema::dataset_metrics::table)
                 .values(NewDatasetMetric {
-                uuid: new_uuid(),
-                dataset_id: sales,
-                metric_name: name,
-                expression,
-                verbose_name: None,
-                description,
-                d3format: Some(format),
-                created_on: at,
-                changed_on: at,
-                created_by_fk: owner,
-                changed_by_fk: owner,
+                    uuid: new_uuid(),
+                    dataset_id: sales,
+                    metric_name: name,
+                    expression,
+                    verbose_name: None,
+                    description,
+                    d3format: Some(format),
+                    created_on: at,
+                    changed_on: at,
+                    created_by_fk: owner,
+                    changed_by_fk: owner,
                 })
                 .execute(c)
                 .await?;
@@ -230,7 +277,10 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
                 .await?;
             if let Some(user) = owner {
                 diesel::insert_into(chart_owners::table)
-                    .values((chart_owners::chart_id.eq(id), chart_owners::user_id.eq(user)))
+                    .values((
+                        chart_owners::chart_id.eq(id),
+                        chart_owners::user_id.eq(user),
+                    ))
                     .execute(c)
                     .await?;
             }
@@ -267,13 +317,19 @@ async fn register(conn: &mut MetaConn, cipher: &Cipher, path: &Path, owner: Opti
             .await?;
         for chart_id in &chart_ids {
             diesel::insert_into(dashboard_charts::table)
-                .values((dashboard_charts::dashboard_id.eq(dashboard), dashboard_charts::chart_id.eq(chart_id)))
+                .values((
+                    dashboard_charts::dashboard_id.eq(dashboard),
+                    dashboard_charts::chart_id.eq(chart_id),
+                ))
                 .execute(c)
                 .await?;
         }
         if let Some(user) = owner {
             diesel::insert_into(dashboard_owners::table)
-                .values((dashboard_owners::dashboard_id.eq(dashboard), dashboard_owners::user_id.eq(user)))
+                .values((
+                    dashboard_owners::dashboard_id.eq(dashboard),
+                    dashboard_owners::user_id.eq(user),
+                ))
                 .execute(c)
                 .await?;
         }

@@ -32,14 +32,21 @@ fn request_id(req: &ServiceRequest) -> String {
     {
         return id.to_owned();
     }
-    if let Some(trace) = header("traceparent").and_then(|t| t.split('-').nth(1)).filter(|t| t.len() == 32) {
+    if let Some(trace) = header("traceparent")
+        .and_then(|t| t.split('-').nth(1))
+        .filter(|t| t.len() == 32)
+    {
         return trace.to_owned();
     }
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Mount vizier's routes. `metrics` is None when metrics are off.
-pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<AppState>, metrics: Option<PrometheusHandle>) {
+pub fn configure(
+    cfg: &mut web::ServiceConfig,
+    app: Arc<AppState>,
+    metrics: Option<PrometheusHandle>,
+) {
     let config = &app.config.server;
     let handler_app = app.clone();
     let mcp = StreamableHttpService::builder()
@@ -69,11 +76,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<AppState>, metrics: Opti
         .service(
             web::scope("/mcp")
                 .wrap_fn(move |req, srv| {
-                    if refuse_all_origins && req.headers().contains_key(actix_web::http::header::ORIGIN) {
-                        let res = HttpResponse::Forbidden().body("Forbidden: Origin not allowed (server.allowed_origins is empty)");
-                        return futures::future::Either::Left(std::future::ready(Ok(req.into_response(res))));
+                    if refuse_all_origins
+                        && req.headers().contains_key(actix_web::http::header::ORIGIN)
+                    {
+                        let res = HttpResponse::Forbidden().body(
+                            "Forbidden: Origin not allowed (server.allowed_origins is empty)",
+                        );
+                        return futures::future::Either::Left(std::future::ready(Ok(
+                            req.into_response(res)
+                        )));
                     }
-                    let scope = Arc::new(CallScope { request_id: request_id(&req), ..Default::default() });
+                    let scope = Arc::new(CallScope {
+                        request_id: request_id(&req),
+                        ..Default::default()
+                    });
                     req.extensions_mut().insert(scope.clone());
                     let fut = srv.call(req);
                     futures::future::Either::Right(async move {
@@ -84,7 +100,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, app: Arc<AppState>, metrics: Opti
                             headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
                         }
                         if let Some(secs) = retry {
-                            headers.insert(actix_web::http::header::RETRY_AFTER, HeaderValue::from(secs));
+                            headers.insert(
+                                actix_web::http::header::RETRY_AFTER,
+                                HeaderValue::from(secs),
+                            );
                             *res.response_mut().status_mut() = StatusCode::SERVICE_UNAVAILABLE;
                         }
                         Ok(res)
@@ -111,7 +130,9 @@ async fn ready(app: web::Data<Arc<AppState>>) -> HttpResponse {
     }
     let check = async {
         let mut conn = app.db.conn().await.map_err(|e| e.message)?;
-        crate::db::migrations_current(&mut conn).await.map_err(|e| e.to_string())
+        crate::db::migrations_current(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
     };
     match check.await {
         Ok(true) => HttpResponse::Ok().json(serde_json::json!({"status": "ready"})),
@@ -129,7 +150,10 @@ async fn ready(app: web::Data<Arc<AppState>>) -> HttpResponse {
     }
 }
 
-async fn metrics_route(app: web::Data<Arc<AppState>>, handle: web::Data<PrometheusHandle>) -> HttpResponse {
+async fn metrics_route(
+    app: web::Data<Arc<AppState>>,
+    handle: web::Data<PrometheusHandle>,
+) -> HttpResponse {
     crate::observability::metrics::refresh_gauges(&app).await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")

@@ -59,7 +59,12 @@ impl McpHandler {
         parts
             .extensions
             .get::<Arc<CallScope>>()
-            .or_else(|| parts.extensions.get::<Extensions>()?.get::<Arc<CallScope>>())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<Extensions>()?
+                    .get::<Arc<CallScope>>()
+            })
             .cloned()
     }
 
@@ -111,10 +116,10 @@ impl McpHandler {
         // went away): the worker stops the call instead of finishing it for no one.
         let ct = context.ct.child_token();
         let _cancel_on_drop = ct.clone().drop_guard();
-        let progress = context
-            .meta
-            .get_progress_token()
-            .map(|token| Progress { peer: context.peer.clone(), token });
+        let progress = context.meta.get_progress_token().map(|token| Progress {
+            peer: context.peer.clone(),
+            token,
+        });
         let ctx = ToolCtx {
             app: self.app.clone(),
             principal,
@@ -145,7 +150,11 @@ impl McpHandler {
 }
 
 /// A page of `items` after `cursor` (an opaque base64 offset).
-fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> Result<(Vec<T>, Option<String>), McpError> {
+fn page<T: Clone>(
+    items: &[T],
+    cursor: Option<&str>,
+    size: usize,
+) -> Result<(Vec<T>, Option<String>), McpError> {
     let start = match cursor {
         None => 0,
         Some(c) => B64
@@ -154,7 +163,12 @@ fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> Result<(Vec
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse::<usize>().ok()))
             .filter(|n| *n <= items.len())
-            .ok_or_else(|| McpError::invalid_params("Invalid cursor: pass back a nextCursor exactly as received.", None))?,
+            .ok_or_else(|| {
+                McpError::invalid_params(
+                    "Invalid cursor: pass back a nextCursor exactly as received.",
+                    None,
+                )
+            })?,
     };
     let end = (start + size).min(items.len());
     let next = (end < items.len()).then(|| B64.encode(format!("o:{end}")));
@@ -163,7 +177,11 @@ fn page<T: Clone>(items: &[T], cursor: Option<&str>, size: usize) -> Result<(Vec
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
-        let capabilities = ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("vizier", crate::VERSION))
             .with_instructions(
@@ -182,7 +200,12 @@ impl ServerHandler for McpHandler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let principal = self.principal().await.map_err(Self::protocol_error)?;
-        let tools: Vec<Tool> = self.app.registry.visible_to(&principal).map(|t| t.tool.clone()).collect();
+        let tools: Vec<Tool> = self
+            .app
+            .registry
+            .visible_to(&principal)
+            .map(|t| t.tool.clone())
+            .collect();
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
         let (tools, next) = page(&tools, cursor, self.app.config.server.list_page_size)?;
         let mut result = ListToolsResult::with_all_items(tools);
@@ -218,16 +241,22 @@ impl ServerHandler for McpHandler {
             Err(_) => "protocol_error",
         };
         let elapsed = started.elapsed();
-        metrics::counter!("mcp_requests_total", "tool" => tool_label, "status" => status).increment(1);
-        metrics::histogram!("mcp_request_duration_seconds", "tool" => tool_label).record(elapsed.as_secs_f64());
+        metrics::counter!("mcp_requests_total", "tool" => tool_label, "status" => status)
+            .increment(1);
+        metrics::histogram!("mcp_request_duration_seconds", "tool" => tool_label)
+            .record(elapsed.as_secs_f64());
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         match &outcome {
-            Ok(Ok(_)) => tracing::debug!(request_id = %request_id, tool = tool_label, duration_ms, "tool call"),
+            Ok(Ok(_)) => {
+                tracing::debug!(request_id = %request_id, tool = tool_label, duration_ms, "tool call")
+            }
             Ok(Err(e)) => tracing::info!(
                 request_id = %request_id, tool = tool_label, duration_ms, error_type = e.error_type(),
                 error_id = %e.error_id, "tool call failed"
             ),
-            Err(e) => tracing::info!(request_id = %request_id, tool = tool_label, error = %e.message, "tool call refused"),
+            Err(e) => {
+                tracing::info!(request_id = %request_id, tool = tool_label, error = %e.message, "tool call refused")
+            }
         }
         match outcome? {
             Ok(value) => {
@@ -237,10 +266,13 @@ impl ServerHandler for McpHandler {
                 Ok(result.into())
             }
             Err(e) => {
-                if let (Some(retry), Some(scope)) = (e.retry_after_secs.filter(|_| e.kind == ErrorKind::Overloaded), &scope) {
-                    if let Ok(mut slot) = scope.overloaded_retry_after.lock() {
-                        *slot = Some(retry);
-                    }
+                if let (Some(retry), Some(scope)) = (
+                    e.retry_after_secs
+                        .filter(|_| e.kind == ErrorKind::Overloaded),
+                    &scope,
+                ) && let Ok(mut slot) = scope.overloaded_retry_after.lock()
+                {
+                    *slot = Some(retry);
                 }
                 Ok(e.into_call_result().into())
             }
@@ -268,13 +300,19 @@ impl ServerHandler for McpHandler {
     ) -> Result<ReadResourceResponse, McpError> {
         if request.uri != METADATA_RESOURCE {
             return Err(McpError::resource_not_found(
-                format!("No resource '{}'. Available: {METADATA_RESOURCE}.", request.uri),
+                format!(
+                    "No resource '{}'. Available: {METADATA_RESOURCE}.",
+                    request.uri
+                ),
                 None,
             ));
         }
         let principal = self.principal().await.map_err(Self::protocol_error)?;
         principal
-            .require(crate::auth::Permission::SystemRead, "read instance metadata")
+            .require(
+                crate::auth::Permission::SystemRead,
+                "read instance metadata",
+            )
             .map_err(Self::protocol_error)?;
         let ctx = ToolCtx {
             app: self.app.clone(),
@@ -283,8 +321,11 @@ impl ServerHandler for McpHandler {
             ct: context.ct.child_token(),
             progress: None,
         };
-        let info = crate::tools::system::instance_info(&ctx).await.map_err(Self::protocol_error)?;
-        let text = serde_json::to_string_pretty(&info).map_err(|e| Self::protocol_error(ToolError::internal(e)))?;
+        let info = crate::tools::system::instance_info(&ctx)
+            .await
+            .map_err(Self::protocol_error)?;
+        let text = serde_json::to_string_pretty(&info)
+            .map_err(|e| Self::protocol_error(ToolError::internal(e)))?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, METADATA_RESOURCE).with_mime_type("application/json"),
         ])
@@ -298,7 +339,9 @@ impl ServerHandler for McpHandler {
     ) -> Result<ListPromptsResult, McpError> {
         Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
             "quickstart",
-            Some("How to explore this vizier instance: what exists, which tools to call first, and how lists filter."),
+            Some(
+                "How to explore this vizier instance: what exists, which tools to call first, and how lists filter.",
+            ),
             None,
         )]))
     }
@@ -322,7 +365,9 @@ impl ServerHandler for McpHandler {
             ct: context.ct.child_token(),
             progress: None,
         };
-        let info = crate::tools::system::instance_info(&ctx).await.map_err(Self::protocol_error)?;
+        let info = crate::tools::system::instance_info(&ctx)
+            .await
+            .map_err(Self::protocol_error)?;
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(
             Role::User,
             quickstart_text(&info),

@@ -23,7 +23,10 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let handle = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Full("mcp_request_duration_seconds".into()), DURATION_BUCKETS)
+                .set_buckets_for_metric(
+                    Matcher::Full("mcp_request_duration_seconds".into()),
+                    DURATION_BUCKETS,
+                )
                 .map_err(|e| e.to_string())?
                 .install_recorder()
                 .map_err(|e| e.to_string())?;
@@ -36,13 +39,36 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!("mcp_requests_total", "Tool calls by tool and outcome status");
-    describe_histogram!("mcp_request_duration_seconds", metrics::Unit::Seconds, "Tool call duration by tool");
-    describe_gauge!("mcp_database_connections_active", "Metadata pool connections in use");
-    describe_gauge!("mcp_database_connections_idle", "Metadata pool connections idle");
-    describe_gauge!("mcp_memory_usage_bytes", metrics::Unit::Bytes, "Resident memory of the process");
-    describe_gauge!("vizier_pool_in_flight", "Calls running or waiting per tool pool");
-    describe_counter!("vizier_pool_refusals_total", "Calls refused as overloaded per tool pool");
+    describe_counter!(
+        "mcp_requests_total",
+        "Tool calls by tool and outcome status"
+    );
+    describe_histogram!(
+        "mcp_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Tool call duration by tool"
+    );
+    describe_gauge!(
+        "mcp_database_connections_active",
+        "Metadata pool connections in use"
+    );
+    describe_gauge!(
+        "mcp_database_connections_idle",
+        "Metadata pool connections idle"
+    );
+    describe_gauge!(
+        "mcp_memory_usage_bytes",
+        metrics::Unit::Bytes,
+        "Resident memory of the process"
+    );
+    describe_gauge!(
+        "vizier_pool_in_flight",
+        "Calls running or waiting per tool pool"
+    );
+    describe_counter!(
+        "vizier_pool_refusals_total",
+        "Calls refused as overloaded per tool pool"
+    );
     describe_counter!("vizier_actor_restarts_total", "Actor restarts by actor");
     describe_counter!("vizier_tool_panics_total", "Tool panics caught per pool");
     describe_gauge!("vizier_build_info", "Build information (always 1)");
@@ -51,7 +77,8 @@ fn describe() {
 /// Gauges sampled at scrape time.
 pub async fn refresh_gauges(app: &Arc<AppState>) {
     if let Some((connections, idle)) = app.db.pool_state().await {
-        metrics::gauge!("mcp_database_connections_active", "pool" => "metadata").set(f64::from(connections - idle));
+        metrics::gauge!("mcp_database_connections_active", "pool" => "metadata")
+            .set(f64::from(connections - idle));
         metrics::gauge!("mcp_database_connections_idle", "pool" => "metadata").set(f64::from(idle));
     }
     if let Some(rss) = resident_memory_bytes() {

@@ -6,10 +6,42 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Filter operators of the list tools.
-pub const TEXT_OPS: &[&str] = &["eq", "ne", "sw", "ew", "in", "nin", "like", "ilike", "ct", "is_null", "is_not_null"];
-pub const NUMBER_OPS: &[&str] = &["eq", "ne", "in", "nin", "gt", "gte", "lt", "lte", "is_null", "is_not_null"];
+pub const TEXT_OPS: &[&str] = &[
+    "eq",
+    "ne",
+    "sw",
+    "ew",
+    "in",
+    "nin",
+    "like",
+    "ilike",
+    "ct",
+    "is_null",
+    "is_not_null",
+];
+pub const NUMBER_OPS: &[&str] = &[
+    "eq",
+    "ne",
+    "in",
+    "nin",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "is_null",
+    "is_not_null",
+];
 pub const BOOL_OPS: &[&str] = &["eq", "ne", "is_null", "is_not_null"];
-pub const TIME_OPS: &[&str] = &["eq", "ne", "gt", "gte", "lt", "lte", "is_null", "is_not_null"];
+pub const TIME_OPS: &[&str] = &[
+    "eq",
+    "ne",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "is_null",
+    "is_not_null",
+];
 
 pub const DEFAULT_PAGE_SIZE: u32 = 10;
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -55,8 +87,22 @@ pub struct Column {
     pub description: &'static str,
 }
 
-const fn col(name: &'static str, ty: ColType, sortable: bool, searchable: bool, default: bool, description: &'static str) -> Column {
-    Column { name, ty, sortable, searchable, default, description }
+const fn col(
+    name: &'static str,
+    ty: ColType,
+    sortable: bool,
+    searchable: bool,
+    default: bool,
+    description: &'static str,
+) -> Column {
+    Column {
+        name,
+        ty,
+        sortable,
+        searchable,
+        default,
+        description,
+    }
 }
 
 pub struct ModelSpec {
@@ -79,11 +125,46 @@ pub const MODELS: &[ModelSpec] = &[
             col("dashboard_title", Text, true, true, true, "Title"),
             col("slug", Text, true, true, true, "URL slug, unique"),
             col("description", Text, false, true, false, "Description"),
-            col("published", Bool, true, false, true, "Visible to read-only roles"),
-            col("chart_count", Number, false, false, false, "Charts on the dashboard"),
-            col("created_by", Text, false, false, false, "Creator's username"),
-            col("changed_by", Text, false, false, false, "Last editor's username"),
-            col("created_on", Time, true, false, false, "Creation time (UTC)"),
+            col(
+                "published",
+                Bool,
+                true,
+                false,
+                true,
+                "Visible to read-only roles",
+            ),
+            col(
+                "chart_count",
+                Number,
+                false,
+                false,
+                false,
+                "Charts on the dashboard",
+            ),
+            col(
+                "created_by",
+                Text,
+                false,
+                false,
+                false,
+                "Creator's username",
+            ),
+            col(
+                "changed_by",
+                Text,
+                false,
+                false,
+                false,
+                "Last editor's username",
+            ),
+            col(
+                "created_on",
+                Time,
+                true,
+                false,
+                false,
+                "Creation time (UTC)",
+            ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
             col("url", Text, false, false, true, "Where to open it"),
         ],
@@ -100,10 +181,38 @@ pub const MODELS: &[ModelSpec] = &[
             col("description", Text, false, true, false, "Description"),
             col("datasource_id", Number, true, false, true, "Dataset id"),
             col("datasource_name", Text, false, true, false, "Dataset name"),
-            col("config", Json, false, false, false, "The typed chart config"),
-            col("created_by", Text, false, false, false, "Creator's username"),
-            col("changed_by", Text, false, false, false, "Last editor's username"),
-            col("created_on", Time, true, false, false, "Creation time (UTC)"),
+            col(
+                "config",
+                Json,
+                false,
+                false,
+                false,
+                "The typed chart config",
+            ),
+            col(
+                "created_by",
+                Text,
+                false,
+                false,
+                false,
+                "Creator's username",
+            ),
+            col(
+                "changed_by",
+                Text,
+                false,
+                false,
+                false,
+                "Last editor's username",
+            ),
+            col(
+                "created_on",
+                Time,
+                true,
+                false,
+                false,
+                "Creation time (UTC)",
+            ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
             col("url", Text, false, false, true, "Where to open it"),
         ],
@@ -115,17 +224,45 @@ pub const MODELS: &[ModelSpec] = &[
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
             col("uuid", Text, false, false, false, "Stable uuid"),
-            col("table_name", Text, true, true, true, "Table or virtual dataset name"),
-            col("schema", Text, true, true, true, "Schema in the data source"),
+            col(
+                "table_name",
+                Text,
+                true,
+                true,
+                true,
+                "Table or virtual dataset name",
+            ),
+            col(
+                "schema",
+                Text,
+                true,
+                true,
+                true,
+                "Schema in the data source",
+            ),
             col("database_id", Number, true, false, true, "Database id"),
             col("database_name", Text, false, true, false, "Database name"),
             col("kind", Text, true, false, true, "physical or virtual"),
             col("description", Text, false, true, false, "Description"),
             col("sql", Text, false, false, false, "SQL of a virtual dataset"),
-            col("main_dttm_col", Text, false, false, false, "Main time column"),
+            col(
+                "main_dttm_col",
+                Text,
+                false,
+                false,
+                false,
+                "Main time column",
+            ),
             col("columns", Json, false, false, false, "Columns with types"),
             col("metrics", Json, false, false, false, "Saved metrics"),
-            col("created_on", Time, true, false, false, "Creation time (UTC)"),
+            col(
+                "created_on",
+                Time,
+                true,
+                false,
+                false,
+                "Creation time (UTC)",
+            ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
         ],
     },
@@ -137,10 +274,31 @@ pub const MODELS: &[ModelSpec] = &[
             col("id", Number, true, false, true, "Numeric id"),
             col("uuid", Text, false, false, false, "Stable uuid"),
             col("database_name", Text, true, true, true, "Name"),
-            col("backend", Text, true, false, true, "Engine: postgresql, mysql, sqlite"),
-            col("allow_dml", Bool, true, false, true, "Whether execute_sql may change data"),
+            col(
+                "backend",
+                Text,
+                true,
+                false,
+                true,
+                "Engine: postgresql, mysql, sqlite",
+            ),
+            col(
+                "allow_dml",
+                Bool,
+                true,
+                false,
+                true,
+                "Whether execute_sql may change data",
+            ),
             col("description", Text, false, true, false, "Description"),
-            col("created_on", Time, true, false, false, "Creation time (UTC)"),
+            col(
+                "created_on",
+                Time,
+                true,
+                false,
+                false,
+                "Creation time (UTC)",
+            ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
         ],
     },
@@ -193,9 +351,18 @@ impl ModelSpec {
             select_columns: self
                 .columns
                 .iter()
-                .map(|c| ColumnInfo { name: s(c.name), ty: s(c.ty.as_str()), description: s(c.description) })
+                .map(|c| ColumnInfo {
+                    name: s(c.name),
+                    ty: s(c.ty.as_str()),
+                    description: s(c.description),
+                })
                 .collect(),
-            default_select: self.columns.iter().filter(|c| c.default).map(|c| s(c.name)).collect(),
+            default_select: self
+                .columns
+                .iter()
+                .filter(|c| c.default)
+                .map(|c| s(c.name))
+                .collect(),
             filter_columns: self
                 .columns
                 .iter()
@@ -205,8 +372,18 @@ impl ModelSpec {
                     operators: c.ty.operators().iter().map(|o| s(o)).collect(),
                 })
                 .collect(),
-            sortable_columns: self.columns.iter().filter(|c| c.sortable).map(|c| s(c.name)).collect(),
-            searchable_columns: self.columns.iter().filter(|c| c.searchable).map(|c| s(c.name)).collect(),
+            sortable_columns: self
+                .columns
+                .iter()
+                .filter(|c| c.sortable)
+                .map(|c| s(c.name))
+                .collect(),
+            searchable_columns: self
+                .columns
+                .iter()
+                .filter(|c| c.searchable)
+                .map(|c| s(c.name))
+                .collect(),
             default_order_column: s(self.default_order.0),
             default_order_direction: s(self.default_order.1),
             default_page_size: DEFAULT_PAGE_SIZE,
@@ -223,9 +400,21 @@ mod tests {
     fn every_model_is_consistent() {
         for m in MODELS {
             let names: Vec<_> = m.columns.iter().map(|c| c.name).collect();
-            assert!(names.contains(&m.default_order.0), "{} orders by an unknown column", m.model);
-            assert!(m.columns.iter().any(|c| c.default), "{} has no default columns", m.model);
-            assert!(m.columns.iter().any(|c| c.searchable), "{} has nothing to search", m.model);
+            assert!(
+                names.contains(&m.default_order.0),
+                "{} orders by an unknown column",
+                m.model
+            );
+            assert!(
+                m.columns.iter().any(|c| c.default),
+                "{} has no default columns",
+                m.model
+            );
+            assert!(
+                m.columns.iter().any(|c| c.searchable),
+                "{} has nothing to search",
+                m.model
+            );
             let mut sorted = names.clone();
             sorted.sort();
             sorted.dedup();

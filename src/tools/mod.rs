@@ -54,7 +54,8 @@ impl Progress {
     }
 }
 
-pub type ToolFn = Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
+pub type ToolFn =
+    Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
 
 /// Behaviour hints published as MCP tool annotations.
 #[derive(Debug, Clone, Copy)]
@@ -65,9 +66,21 @@ pub struct Hints {
 }
 
 impl Hints {
-    pub const READ: Hints = Hints { read_only: true, destructive: false, idempotent: true };
-    pub const WRITE: Hints = Hints { read_only: false, destructive: false, idempotent: false };
-    pub const DESTRUCTIVE: Hints = Hints { read_only: false, destructive: true, idempotent: true };
+    pub const READ: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+    };
+    pub const WRITE: Hints = Hints {
+        read_only: false,
+        destructive: false,
+        idempotent: false,
+    };
+    pub const DESTRUCTIVE: Hints = Hints {
+        read_only: false,
+        destructive: true,
+        idempotent: true,
+    };
 }
 
 pub struct ToolSpec {
@@ -117,7 +130,13 @@ where
             serde_json::to_value(out).map_err(ToolError::internal)
         })
     });
-    ToolSpec { name, pool, permission, tool, run }
+    ToolSpec {
+        name,
+        pool,
+        permission,
+        tool,
+        run,
+    }
 }
 
 /// Parse arguments, accepting arrays and objects sent as JSON-encoded strings (some clients
@@ -127,24 +146,25 @@ pub fn parse_args<A: DeserializeOwned>(schema: &JsonObject, args: Value) -> Resu
         Value::Null => Value::Object(Default::default()),
         other => other,
     };
-    if let (Some(obj), Some(props)) = (args.as_object_mut(), schema.get("properties").and_then(Value::as_object)) {
+    if let (Some(obj), Some(props)) = (
+        args.as_object_mut(),
+        schema.get("properties").and_then(Value::as_object),
+    ) {
         for (key, value) in obj.iter_mut() {
             let wants_structured = props.get(key).is_some_and(|p| {
                 let t = p.get("type");
                 let is = |want: &str| {
-                    t.is_some_and(|t| t == want || t.as_array().is_some_and(|a| a.iter().any(|x| x == want)))
+                    t.is_some_and(|t| {
+                        t == want || t.as_array().is_some_and(|a| a.iter().any(|x| x == want))
+                    })
                 };
                 is("array") || is("object") || p.get("$ref").is_some() || p.get("anyOf").is_some()
             });
-            if wants_structured {
-                if let Value::String(s) = value {
-                    let trimmed = s.trim_start();
-                    if trimmed.starts_with('[') || trimmed.starts_with('{') {
-                        if let Ok(parsed) = serde_json::from_str::<Value>(s) {
-                            *value = parsed;
-                        }
-                    }
-                }
+            if let (true, Value::String(s)) = (wants_structured, &*value)
+                && (s.trim_start().starts_with('[') || s.trim_start().starts_with('{'))
+                && let Ok(parsed) = serde_json::from_str::<Value>(s)
+            {
+                *value = parsed;
             }
         }
     }
@@ -163,7 +183,10 @@ pub fn parse_args<A: DeserializeOwned>(schema: &JsonObject, args: Value) -> Resu
         match unknown {
             Some(field) => ToolError::invalid_field(
                 &field,
-                format!("unknown argument; allowed arguments are: {}.", allowed.join(", ")),
+                format!(
+                    "unknown argument; allowed arguments are: {}.",
+                    allowed.join(", ")
+                ),
                 &allowed,
                 Some(&field),
             ),
@@ -181,7 +204,10 @@ pub struct Registry {
 
 impl Registry {
     pub fn new() -> Self {
-        let mut r = Self { tools: Vec::new(), by_name: HashMap::new() };
+        let mut r = Self {
+            tools: Vec::new(),
+            by_name: HashMap::new(),
+        };
         system::register(&mut r);
         r
     }
@@ -200,7 +226,10 @@ impl Registry {
     }
 
     /// The tools `principal` may call, in registration order.
-    pub fn visible_to<'a>(&'a self, principal: &'a Principal) -> impl Iterator<Item = &'a Arc<ToolSpec>> + 'a {
+    pub fn visible_to<'a>(
+        &'a self,
+        principal: &'a Principal,
+    ) -> impl Iterator<Item = &'a Arc<ToolSpec>> + 'a {
         self.tools.iter().filter(|t| principal.has(t.permission))
     }
 }
@@ -227,8 +256,12 @@ mod tests {
     #[test]
     fn json_encoded_arrays_are_accepted() {
         let schema = rmcp::handler::server::common::schema_for_type::<Args>();
-        let a: Args = parse_args(&schema, serde_json::json!({"filters": "[\"a\",\"b\"]"})).expect("parses");
-        assert_eq!(a.filters.as_deref(), Some(&["a".to_string(), "b".to_string()][..]));
+        let a: Args =
+            parse_args(&schema, serde_json::json!({"filters": "[\"a\",\"b\"]"})).expect("parses");
+        assert_eq!(
+            a.filters.as_deref(),
+            Some(&["a".to_string(), "b".to_string()][..])
+        );
     }
 
     #[test]
@@ -243,6 +276,10 @@ mod tests {
     fn wrong_types_are_invalid_arguments() {
         let schema = rmcp::handler::server::common::schema_for_type::<Args>();
         let e = parse_args::<Args>(&schema, serde_json::json!({"page": "two"})).expect_err("type");
-        assert!(e.message.contains("page") || e.message.contains("invalid type"), "{}", e.message);
+        assert!(
+            e.message.contains("page") || e.message.contains("invalid type"),
+            "{}",
+            e.message
+        );
     }
 }

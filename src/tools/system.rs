@@ -89,7 +89,9 @@ async fn health_check(ctx: ToolCtx, _args: NoArgs) -> Result<HealthCheck, ToolEr
     let app = &ctx.app;
     let started = Instant::now();
     let store = match app.db.conn().await {
-        Ok(mut conn) => crate::db::migrations_current(&mut conn).await.map_err(|e| e.to_string()),
+        Ok(mut conn) => crate::db::migrations_current(&mut conn)
+            .await
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.message),
     };
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -99,7 +101,12 @@ async fn health_check(ctx: ToolCtx, _args: NoArgs) -> Result<HealthCheck, ToolEr
         Err(e) => ("error", false, Some(e)),
     };
     Ok(HealthCheck {
-        status: if status == "ok" { "healthy" } else { "degraded" }.into(),
+        status: if status == "ok" {
+            "healthy"
+        } else {
+            "degraded"
+        }
+        .into(),
         version: crate::VERSION.into(),
         uptime_seconds: app.started_at.elapsed().as_secs(),
         timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
@@ -170,10 +177,17 @@ pub async fn instance_info(ctx: &ToolCtx) -> Result<InstanceInfo, ToolError> {
             name: "vizier".into(),
             version: crate::VERSION.into(),
             metadata_backend: app.db.backend().as_str().into(),
-            protocol_versions: crate::mcp::PROTOCOL_VERSIONS.iter().map(|v| v.to_string()).collect(),
+            protocol_versions: crate::mcp::PROTOCOL_VERSIONS
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
             started_at: app.started_wall.to_rfc3339_opts(SecondsFormat::Secs, true),
             uptime_seconds: app.started_at.elapsed().as_secs(),
-            tools: app.registry.visible_to(p).map(|t| t.name.to_string()).collect(),
+            tools: app
+                .registry
+                .visible_to(p)
+                .map(|t| t.name.to_string())
+                .collect(),
         },
         counts,
         recent_activity,
@@ -215,7 +229,12 @@ pub struct ModelEntry {
 async fn get_schema(ctx: ToolCtx, args: GetSchemaArgs) -> Result<SchemaInfo, ToolError> {
     let specs: Vec<&ModelSpec> = match args.model.as_deref() {
         Some(m) => vec![ModelSpec::find(m).ok_or_else(|| {
-            ToolError::invalid_field("model", format!("unknown model '{m}'."), &ModelSpec::names(), Some(m))
+            ToolError::invalid_field(
+                "model",
+                format!("unknown model '{m}'."),
+                &ModelSpec::names(),
+                Some(m),
+            )
         })?],
         None => crate::tools::list_spec::MODELS.iter().collect(),
     };

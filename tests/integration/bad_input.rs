@@ -16,18 +16,27 @@ async fn malformed_json_and_wrong_shapes() {
     let app = TestApp::start(Backend::Sqlite).await.expect("app");
     let (status, _, text) = app.post_raw("{not json", &[V]).await;
     // rmcp answers an undecodable body with a 4xx naming the decode error.
-    assert!((400..500).contains(&status) || error_of(&text)["code"] == -32700, "{status} {text}");
-    assert!(text.contains("deserialize") || text.contains("parse"), "{text}");
+    assert!(
+        (400..500).contains(&status) || error_of(&text)["code"] == -32700,
+        "{status} {text}"
+    );
+    assert!(
+        text.contains("deserialize") || text.contains("parse"),
+        "{text}"
+    );
 
     for body in [
-        json!({"id": 1, "method": "tools/list"}),                 // no jsonrpc
+        json!({"id": 1, "method": "tools/list"}), // no jsonrpc
         json!({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}), // wrong version
         json!({"jsonrpc": "2.0", "id": {"x": 1}, "method": "tools/list"}), // id must be string/number
         json!([1, 2, 3]),
         json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": "nope"}),
     ] {
         let (status, _, text) = app.post_raw(body.to_string(), &[V]).await;
-        assert!((400..500).contains(&status) || !error_of(&text).is_null(), "{body}: {status} {text}");
+        assert!(
+            (400..500).contains(&status) || !error_of(&text).is_null(),
+            "{body}: {status} {text}"
+        );
     }
     // The server is still fine.
     let (status, _, body) = app.call_raw("health_check", json!({})).await;
@@ -44,14 +53,26 @@ async fn unknown_tools_and_methods() {
     assert!(e["message"].as_str().is_some_and(|m| m.contains("Unknown tool 'helth_check'") && m.contains("health_check")));
 
     let (_, _, text) = app
-        .post_raw(json!({"jsonrpc":"2.0","id":1,"method":"tools/explode","params":{}}).to_string(), &[V])
+        .post_raw(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/explode","params":{}}).to_string(),
+            &[V],
+        )
         .await;
     assert_eq!(error_of(&text)["code"], -32601, "{text}");
 
     let (_, _, text) = app
-        .post_raw(json!({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"nope"}}).to_string(), &[V])
+        .post_raw(
+            json!({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"nope"}})
+                .to_string(),
+            &[V],
+        )
         .await;
-    assert!(error_of(&text)["message"].as_str().is_some_and(|m| m.contains("quickstart")), "{text}");
+    assert!(
+        error_of(&text)["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("quickstart")),
+        "{text}"
+    );
     app.stop().await;
 }
 
@@ -73,9 +94,13 @@ async fn oversized_bodies_are_refused() {
 async fn wrong_host_or_origin_is_forbidden() {
     let app = TestApp::start(Backend::Sqlite).await.expect("app");
     let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
-    let (status, _, _) = app.post_raw(list.clone(), &[V, ("host", "evil.example.com")]).await;
+    let (status, _, _) = app
+        .post_raw(list.clone(), &[V, ("host", "evil.example.com")])
+        .await;
     assert_eq!(status, 403);
-    let (status, _, _) = app.post_raw(list.clone(), &[V, ("origin", "https://evil.example.com")]).await;
+    let (status, _, _) = app
+        .post_raw(list.clone(), &[V, ("origin", "https://evil.example.com")])
+        .await;
     assert_eq!(status, 403);
     let (status, _, _) = app.post_raw(list, &[V]).await;
     assert_eq!(status, 200);
@@ -90,21 +115,41 @@ async fn unsupported_protocol_versions() {
         "protocolVersion":"1999-01-01","capabilities":{},"clientInfo":{"name":"old","version":"0"}}});
     let (status, _, text) = app.post_raw(init.to_string(), &[]).await;
     assert_eq!(status, 200, "{text}");
-    let v = parse_body(&text)["result"]["protocolVersion"].as_str().map(str::to_owned);
-    assert!(matches!(v.as_deref(), Some("2025-03-26" | "2025-06-18" | "2025-11-25")), "{text}");
+    let v = parse_body(&text)["result"]["protocolVersion"]
+        .as_str()
+        .map(str::to_owned);
+    assert!(
+        matches!(
+            v.as_deref(),
+            Some("2025-03-26" | "2025-06-18" | "2025-11-25")
+        ),
+        "{text}"
+    );
 
     // A request naming an unknown version in its header is refused.
     let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
-    let (status, _, text) = app.post_raw(list, &[("mcp-protocol-version", "1999-01-01")]).await;
+    let (status, _, text) = app
+        .post_raw(list, &[("mcp-protocol-version", "1999-01-01")])
+        .await;
     assert_eq!(status, 400, "{text}");
 
     // Stateless era with a version the server does not know.
     let meta = json!({"io.modelcontextprotocol/protocolVersion":"2099-01-01",
         "io.modelcontextprotocol/clientCapabilities":{}});
-    let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta": meta}}).to_string();
+    let list =
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta": meta}}).to_string();
     let (status, _, text) = app
-        .post_raw(list, &[("mcp-protocol-version", "2099-01-01"), ("mcp-method", "tools/list")])
+        .post_raw(
+            list,
+            &[
+                ("mcp-protocol-version", "2099-01-01"),
+                ("mcp-method", "tools/list"),
+            ],
+        )
         .await;
-    assert!(status >= 400 || !error_of(&text).is_null(), "{status} {text}");
+    assert!(
+        status >= 400 || !error_of(&text).is_null(),
+        "{status} {text}"
+    );
     app.stop().await;
 }

@@ -47,8 +47,14 @@ fn refuses_to_start_without_auth_on_a_public_address() {
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a loopback address") && err.contains("enable authentication"), "{err}");
-    assert!(!dir.path().join("data").exists(), "nothing is written before the config is accepted");
+    assert!(
+        err.contains("not a loopback address") && err.contains("enable authentication"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is written before the config is accepted"
+    );
 }
 
 #[test]
@@ -61,34 +67,59 @@ fn invalid_config_names_key_value_and_rule() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("pools.sql.workers = 0") && err.contains("1..=1024"), "{err}");
+    assert!(
+        err.contains("pools.sql.workers = 0") && err.contains("1..=1024"),
+        "{err}"
+    );
 
     let file = dir.path().join("bad.toml");
     std::fs::write(&file, "[server]\nbind = 5\nmystery = true\n").expect("write");
-    let out = command(dir.path()).args(["--config", file.to_str().expect("utf8"), "serve"]).output().expect("run");
+    let out = command(dir.path())
+        .args(["--config", file.to_str().expect("utf8"), "serve"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid configuration"), "{err}");
 
     let out = command(dir.path())
         .arg("serve")
-        .env("VIZIER_METADATA__URL", "postgres://vizier:s3cr3t-pw@127.0.0.1:1/nowhere")
+        .env(
+            "VIZIER_METADATA__URL",
+            "postgres://vizier:s3cr3t-pw@127.0.0.1:1/nowhere",
+        )
         .env("VIZIER_METADATA__CONNECT_TIMEOUT_MS", "500")
-        .env("VIZIER_SECRETS__ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .env(
+            "VIZIER_SECRETS__ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
         .output()
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("s3cr3t-pw"), "a secret leaked into the error: {err}");
+    assert!(
+        !err.contains("s3cr3t-pw"),
+        "a secret leaked into the error: {err}"
+    );
 }
 
 #[test]
 fn migrate_applies_then_reports_up_to_date() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("m.db").display());
-    let run = || command(dir.path()).arg("migrate").env("VIZIER_METADATA__URL", &url).output().expect("run");
+    let run = || {
+        command(dir.path())
+            .arg("migrate")
+            .env("VIZIER_METADATA__URL", &url)
+            .output()
+            .expect("run")
+    };
     let first = run();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     assert!(String::from_utf8_lossy(&first.stdout).contains("applied 1 migration"));
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));

@@ -22,14 +22,24 @@ async fn a_panicking_tool_fails_alone_and_its_worker_restarts() {
         let r = call(&client, "health_check", json!({})).await;
         let e = err(&r);
         assert_eq!(e["error_type"], "internal");
-        assert!(e["error_id"].as_str().is_some_and(|id| id.starts_with("err_")));
-        assert!(!e.to_string().contains("fault injection"), "panic text must not leak: {e}");
+        assert!(
+            e["error_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("err_"))
+        );
+        assert!(
+            !e.to_string().contains("fault injection"),
+            "panic text must not leak: {e}"
+        );
         // The one catalog worker was restarted: the next call on it is served.
         let info = call(&client, "get_instance_info", json!({})).await;
         assert_eq!(ok(&info)["counts"]["dashboards"], 1);
     }
     let (_, metrics) = app.get("/metrics").await;
-    assert!(metrics.contains("vizier_tool_panics_total{pool=\"catalog\"}"), "{metrics}");
+    assert!(
+        metrics.contains("vizier_tool_panics_total{pool=\"catalog\"}"),
+        "{metrics}"
+    );
     assert!(metrics.contains("vizier_actor_restarts_total{actor=\"catalog\"}"));
     client.cancel().await.ok();
     app.stop().await;
@@ -55,7 +65,10 @@ async fn a_full_pool_refuses_at_once_with_503_and_retry_after() {
     assert_eq!(served.len(), 2, "one running + one queued: {results:?}");
     assert_eq!(refused.len(), 2, "{results:?}");
     for (_, headers, body) in &refused {
-        assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("3"));
+        assert_eq!(
+            headers.get("retry-after").and_then(|v| v.to_str().ok()),
+            Some("3")
+        );
         let e = &body["result"]["structuredContent"];
         assert_eq!(e["error_type"], "overloaded", "{body}");
         assert_eq!(e["details"]["pool"], "catalog");
@@ -63,7 +76,10 @@ async fn a_full_pool_refuses_at_once_with_503_and_retry_after() {
     // Other pools are not affected, and the queue did not hold the refused calls.
     assert!(started.elapsed() < Duration::from_secs(5));
     let (_, metrics) = app.get("/metrics").await;
-    assert!(metrics.contains("vizier_pool_refusals_total{pool=\"catalog\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("vizier_pool_refusals_total{pool=\"catalog\"} 2"),
+        "{metrics}"
+    );
     app.stop().await;
 }
 
@@ -78,7 +94,8 @@ async fn a_client_that_goes_away_cancels_its_call_and_frees_the_worker() {
         .start()
         .await
         .expect("app");
-    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_instance_info"}});
+    let body =
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_instance_info"}});
     let slow = http_client()
         .post(&app.url)
         .header("content-type", "application/json")
@@ -97,7 +114,10 @@ async fn a_client_that_goes_away_cancels_its_call_and_frees_the_worker() {
             assert_eq!(body["result"]["structuredContent"]["status"], "healthy");
             break;
         }
-        assert!(Instant::now() < deadline, "worker still busy with a cancelled call: {status} {body}");
+        assert!(
+            Instant::now() < deadline,
+            "worker still busy with a cancelled call: {status} {body}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     app.stop().await;
@@ -115,18 +135,41 @@ async fn long_calls_send_progress_notifications() {
         .expect("app");
     let body = json!({"jsonrpc":"2.0","id":7,"method":"tools/call",
         "params":{"name":"get_instance_info","_meta":{"progressToken":"tok-1"}}});
-    let (status, headers, text) = app.post_raw(body.to_string(), &[("mcp-protocol-version", "2025-11-25")]).await;
+    let (status, headers, text) = app
+        .post_raw(body.to_string(), &[("mcp-protocol-version", "2025-11-25")])
+        .await;
     assert_eq!(status, 200, "{text}");
-    assert!(headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with("text/event-stream")));
+    assert!(
+        headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|c| c.starts_with("text/event-stream"))
+    );
     let messages = sse_messages(&text);
-    let progress: Vec<_> = messages.iter().filter(|m| m["method"] == "notifications/progress").collect();
+    let progress: Vec<_> = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .collect();
     assert!(progress.len() >= 3, "expected heartbeats, got {messages:?}");
-    assert!(progress.iter().all(|p| p["params"]["progressToken"] == "tok-1"));
-    let values: Vec<f64> = progress.iter().filter_map(|p| p["params"]["progress"].as_f64()).collect();
-    assert!(values.windows(2).all(|w| w[1] > w[0]), "progress must increase: {values:?}");
+    assert!(
+        progress
+            .iter()
+            .all(|p| p["params"]["progressToken"] == "tok-1")
+    );
+    let values: Vec<f64> = progress
+        .iter()
+        .filter_map(|p| p["params"]["progress"].as_f64())
+        .collect();
+    assert!(
+        values.windows(2).all(|w| w[1] > w[0]),
+        "progress must increase: {values:?}"
+    );
     let last = messages.last().expect("a result");
     assert_eq!(last["id"], 7);
-    assert_eq!(last["result"]["structuredContent"]["counts"]["dashboards"], 1);
+    assert_eq!(
+        last["result"]["structuredContent"]["counts"]["dashboards"],
+        1
+    );
     app.stop().await;
 }
 
@@ -142,7 +185,8 @@ async fn slow_catalog_calls_do_not_block_other_pools_or_health() {
         .start()
         .await
         .expect("app");
-    let slow = futures::future::join_all((0..6).map(|_| app.call_raw("get_instance_info", json!({}))));
+    let slow =
+        futures::future::join_all((0..6).map(|_| app.call_raw("get_instance_info", json!({}))));
     let probe = async {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let t = Instant::now();
@@ -151,6 +195,9 @@ async fn slow_catalog_calls_do_not_block_other_pools_or_health() {
     };
     let (_, (status, took)) = futures::join!(slow, probe);
     assert_eq!(status, 200);
-    assert!(took < Duration::from_millis(1000), "readiness waited on tool calls: {took:?}");
+    assert!(
+        took < Duration::from_millis(1000),
+        "readiness waited on tool calls: {took:?}"
+    );
     app.stop().await;
 }

@@ -1,6 +1,8 @@
 //! The spine through the protocol: tools, resources, prompts, HTTP endpoints, both eras.
 
-use rmcp::model::{GetPromptRequestParams, PaginatedRequestParams, ReadResourceRequestParams, ResourceContents};
+use rmcp::model::{
+    GetPromptRequestParams, PaginatedRequestParams, ReadResourceRequestParams, ResourceContents,
+};
 use serde_json::json;
 
 use super::support::*;
@@ -13,7 +15,11 @@ async fn system_tools_in_every_era(app: &TestApp) {
         let h = ok(&health);
         assert_eq!(h["status"], "healthy", "{era:?}: {h}");
         assert_eq!(h["metadata_store"]["migrations_current"], true);
-        let expected_backend = if app.backend == Backend::Sqlite { "sqlite" } else { "postgresql" };
+        let expected_backend = if app.backend == Backend::Sqlite {
+            "sqlite"
+        } else {
+            "postgresql"
+        };
         assert_eq!(h["metadata_store"]["backend"], expected_backend);
         assert_eq!(h["pools"].as_array().map(Vec::len), Some(4));
 
@@ -26,18 +32,39 @@ async fn system_tools_in_every_era(app: &TestApp) {
         assert_eq!(i["counts"]["dashboards"], 1);
         assert_eq!(i["current_user"]["username"], "admin");
         assert_eq!(i["current_user"]["roles"], json!(["admin"]));
-        assert!(i["recent_activity"].as_array().is_some_and(|a| !a.is_empty()));
-        assert_eq!(i["server"]["protocol_versions"].as_array().map(Vec::len), Some(4));
+        assert!(
+            i["recent_activity"]
+                .as_array()
+                .is_some_and(|a| !a.is_empty())
+        );
+        assert_eq!(
+            i["server"]["protocol_versions"].as_array().map(Vec::len),
+            Some(4)
+        );
         // The text content carries the same JSON for clients that ignore structured content.
-        let text = info.content[0].as_text().map(|t| t.text.clone()).unwrap_or_default();
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).ok().as_ref(), Some(i));
+        let text = info.content[0]
+            .as_text()
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .as_ref(),
+            Some(i)
+        );
 
         let schema = call(&client, "get_schema", json!({"model": "chart"})).await;
         let s = ok(&schema);
         let chart = &s["models"][0];
         assert_eq!(chart["model"], "chart");
-        assert!(chart["filter_columns"].as_array().is_some_and(|f| f.iter().any(|c| c["column"] == "slice_name"
-            && c["operators"].as_array().is_some_and(|o| o.contains(&json!("ilike"))))));
+        assert!(
+            chart["filter_columns"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|c| c["column"] == "slice_name"
+                    && c["operators"]
+                        .as_array()
+                        .is_some_and(|o| o.contains(&json!("ilike")))))
+        );
         assert_eq!(chart["max_page_size"], 100);
         let all = call(&client, "get_schema", json!({})).await;
         assert_eq!(ok(&all)["models"].as_array().map(Vec::len), Some(4));
@@ -52,7 +79,12 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     assert_eq!(names, ["health_check", "get_instance_info", "get_schema"]);
     for t in &tools {
-        assert_eq!(t.input_schema.get("type"), Some(&json!("object")), "{}", t.name);
+        assert_eq!(
+            t.input_schema.get("type"),
+            Some(&json!("object")),
+            "{}",
+            t.name
+        );
         let out = t.output_schema.as_ref().expect("output schema");
         assert_eq!(out.get("type"), Some(&json!("object")), "{}", t.name);
         let a = t.annotations.as_ref().expect("annotations");
@@ -72,17 +104,24 @@ async fn tools_list_paginates_with_a_cursor() {
         .await
         .expect("app");
     let client = app.client(Era::Stateless).await;
-    let first = client.list_tools(Some(PaginatedRequestParams::default())).await.expect("page 1");
+    let first = client
+        .list_tools(Some(PaginatedRequestParams::default()))
+        .await
+        .expect("page 1");
     assert_eq!(first.tools.len(), 2);
     let cursor = first.next_cursor.clone().expect("a next cursor");
     let second = client
-        .list_tools(Some(PaginatedRequestParams::default().with_cursor(Some(cursor))))
+        .list_tools(Some(
+            PaginatedRequestParams::default().with_cursor(Some(cursor)),
+        ))
         .await
         .expect("page 2");
     assert_eq!(second.tools.len(), 1);
     assert!(second.next_cursor.is_none());
     let bad = client
-        .list_tools(Some(PaginatedRequestParams::default().with_cursor(Some("nonsense".into()))))
+        .list_tools(Some(
+            PaginatedRequestParams::default().with_cursor(Some("nonsense".into())),
+        ))
         .await;
     assert!(bad.is_err(), "a forged cursor is refused");
     client.cancel().await.ok();
@@ -104,14 +143,22 @@ async fn resource_and_prompt(app: &TestApp) {
         };
         let v: serde_json::Value = serde_json::from_str(text).expect("JSON resource");
         assert_eq!(v["counts"]["dashboards"], 1);
-        let missing = client.read_resource(ReadResourceRequestParams::new("instance://nope")).await;
+        let missing = client
+            .read_resource(ReadResourceRequestParams::new("instance://nope"))
+            .await;
         assert!(missing.is_err());
 
         let prompts = client.list_all_prompts().await.expect("prompts/list");
         assert_eq!(prompts[0].name, "quickstart");
-        let p = client.get_prompt(GetPromptRequestParams::new("quickstart")).await.expect("prompts/get");
+        let p = client
+            .get_prompt(GetPromptRequestParams::new("quickstart"))
+            .await
+            .expect("prompts/get");
         let text = serde_json::to_string(&p.messages).expect("json");
-        assert!(text.contains("get_instance_info") && text.contains("1 dashboards"), "{text}");
+        assert!(
+            text.contains("get_instance_info") && text.contains("1 dashboards"),
+            "{text}"
+        );
         client.cancel().await.ok();
     }
 }
@@ -124,15 +171,29 @@ async fn http_endpoints(app: &TestApp) {
     assert_eq!((status, body.contains("ready")), (200, true), "{body}");
     let (_, headers, _) = app.call_raw("health_check", json!({})).await;
     assert!(headers.get("x-request-id").is_some());
-    let (_, headers, _) = app.post_raw(
-        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"health_check"}}).to_string(),
-        &[("mcp-protocol-version", "2025-11-25"), ("x-request-id", "req-abc-123")],
-    ).await;
-    assert_eq!(headers.get("x-request-id").and_then(|v| v.to_str().ok()), Some("req-abc-123"));
+    let (_, headers, _) = app
+        .post_raw(
+            json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"health_check"}})
+                .to_string(),
+            &[
+                ("mcp-protocol-version", "2025-11-25"),
+                ("x-request-id", "req-abc-123"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        headers.get("x-request-id").and_then(|v| v.to_str().ok()),
+        Some("req-abc-123")
+    );
     let (status, metrics) = app.get("/metrics").await;
     assert_eq!(status, 200);
-    assert!(metrics.contains("mcp_requests_total{tool=\"health_check\",status=\"ok\"}"), "{metrics}");
-    assert!(metrics.contains("mcp_request_duration_seconds_bucket{tool=\"health_check\",le=\"0.001\"}"));
+    assert!(
+        metrics.contains("mcp_requests_total{tool=\"health_check\",status=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mcp_request_duration_seconds_bucket{tool=\"health_check\",le=\"0.001\"}")
+    );
     assert!(metrics.contains("mcp_database_connections_idle"));
 }
 both_backends!(endpoints, http_endpoints);

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
+    ProtocolVersion,
 };
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
@@ -64,7 +65,11 @@ pub fn example_db() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
         let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vizier-examples.db");
-        if vizier::example::data::stats(&path).map(|s| s.order_lines).unwrap_or(0) == 0 {
+        if vizier::example::data::stats(&path)
+            .map(|s| s.order_lines)
+            .unwrap_or(0)
+            == 0
+        {
             vizier::example::data::generate(&path).expect("generate example data");
         }
         path
@@ -105,17 +110,23 @@ impl Builder {
         let mut pg = None;
         match self.backend {
             Backend::Sqlite => {
-                config.metadata.url = Secret::new(format!("sqlite://{}", dir.path().join("meta.db").display()));
+                config.metadata.url =
+                    Secret::new(format!("sqlite://{}", dir.path().join("meta.db").display()));
             }
             Backend::Postgres => {
                 let admin = pg_admin_url()?;
                 let name = format!("vizier_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = AsyncPgConnection::establish(&admin).await.expect("connect to test PostgreSQL");
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                let mut conn = AsyncPgConnection::establish(&admin)
+                    .await
+                    .expect("connect to test PostgreSQL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
                 let url = replace_db(&admin, &name);
                 config.metadata.url = Secret::new(url);
                 config.metadata.auto_migrate = Some(true);
-                config.secrets.encryption_key = Some(Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
+                config.secrets.encryption_key =
+                    Some(Secret::new("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="));
                 pg = Some((admin, name));
             }
         }
@@ -137,7 +148,9 @@ impl Builder {
 }
 
 fn replace_db(url: &str, db: &str) -> String {
-    let (head, tail) = url.split_once('?').map_or((url, None), |(h, t)| (h, Some(t)));
+    let (head, tail) = url
+        .split_once('?')
+        .map_or((url, None), |(h, t)| (h, Some(t)));
     let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
     match tail {
         Some(t) => format!("{base}/{db}?{t}"),
@@ -147,7 +160,10 @@ fn replace_db(url: &str, db: &str) -> String {
 
 impl TestApp {
     pub fn builder(backend: Backend) -> Builder {
-        Builder { backend, config: Config::default() }
+        Builder {
+            backend,
+            config: Config::default(),
+        }
     }
 
     pub async fn start(backend: Backend) -> Option<TestApp> {
@@ -157,12 +173,16 @@ impl TestApp {
     /// Stop the server and actors; drop the PostgreSQL test database.
     pub async fn stop(self) {
         self.handle.stop(false).await;
-        self.app.supervisor.do_send(vizier::actors::supervisor::Shutdown);
+        self.app
+            .supervisor
+            .do_send(vizier::actors::supervisor::Shutdown);
         if let Some((admin, name)) = &self.pg {
             // Connections of the app's pool may still be closing.
             drop(self.app);
             if let Ok(mut conn) = AsyncPgConnection::establish(admin).await {
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                let _ = conn
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
             }
         }
     }
@@ -170,7 +190,10 @@ impl TestApp {
     /// An rmcp client connected in `era`.
     pub async fn client(&self, era: Era) -> RunningService<RoleClient, ClientConfig> {
         let transport = StreamableHttpClientTransport::from_uri(self.url.clone());
-        let info = ClientConfig::new(ClientCapabilities::default(), Implementation::new("vizier-tests", "1"));
+        let info = ClientConfig::new(
+            ClientCapabilities::default(),
+            Implementation::new("vizier-tests", "1"),
+        );
         match era {
             Era::Handshake(v) => {
                 let version = match v {
@@ -178,12 +201,17 @@ impl TestApp {
                     "2025-06-18" => ProtocolVersion::V_2025_06_18,
                     _ => ProtocolVersion::V_2025_11_25,
                 };
-                info.with_protocol_version(version).serve(transport).await.expect("initialize")
+                info.with_protocol_version(version)
+                    .serve(transport)
+                    .await
+                    .expect("initialize")
             }
             Era::Stateless => info
                 .serve_with_lifecycle(
                     transport,
-                    ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] },
+                    ClientLifecycleMode::Discover {
+                        preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                    },
                 )
                 .await
                 .expect("discover"),
@@ -191,7 +219,11 @@ impl TestApp {
     }
 
     /// POST a raw JSON-RPC body (handshake-era headers) and return status, headers, body.
-    pub async fn post_raw(&self, body: impl Into<reqwest::Body>, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
+    pub async fn post_raw(
+        &self,
+        body: impl Into<reqwest::Body>,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let mut req = http_client()
             .post(&self.url)
             .header("content-type", "application/json")
@@ -207,22 +239,36 @@ impl TestApp {
     }
 
     /// Call a tool through plain HTTP (handshake era, stateless server: no session needed).
-    pub async fn call_raw(&self, tool: &str, args: Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    pub async fn call_raw(
+        &self,
+        tool: &str,
+        args: Value,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": args}});
-        let (status, headers, text) =
-            self.post_raw(body.to_string(), &[("mcp-protocol-version", "2025-11-25")]).await;
+        let (status, headers, text) = self
+            .post_raw(body.to_string(), &[("mcp-protocol-version", "2025-11-25")])
+            .await;
         (status, headers, parse_body(&text))
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let resp = http_client().get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let resp = http_client()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
         (resp.status().as_u16(), resp.text().await.expect("body"))
     }
 }
 
 pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("client"))
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client")
+    })
 }
 
 /// The last JSON-RPC message of a JSON or SSE body.
@@ -251,19 +297,38 @@ pub async fn call<S: rmcp::Service<RoleClient>>(
     if let Value::Object(map) = args {
         params = params.with_arguments(map);
     }
-    client.call_tool(params).await.unwrap_or_else(|e| panic!("calling {tool}: {e}"))
+    client
+        .call_tool(params)
+        .await
+        .unwrap_or_else(|e| panic!("calling {tool}: {e}"))
 }
 
 /// The structured content of a successful result.
 pub fn ok(result: &CallToolResult) -> &Value {
-    assert_ne!(result.is_error, Some(true), "tool failed: {:?}", result.structured_content);
-    result.structured_content.as_ref().expect("structured content")
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "tool failed: {:?}",
+        result.structured_content
+    );
+    result
+        .structured_content
+        .as_ref()
+        .expect("structured content")
 }
 
 /// The error body of a failed result.
 pub fn err(result: &CallToolResult) -> &Value {
-    assert_eq!(result.is_error, Some(true), "expected an error, got {:?}", result.structured_content);
-    let body = result.structured_content.as_ref().expect("structured error");
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected an error, got {:?}",
+        result.structured_content
+    );
+    let body = result
+        .structured_content
+        .as_ref()
+        .expect("structured error");
     for key in ["error", "error_type", "details", "timestamp", "error_id"] {
         assert!(body.get(key).is_some(), "error lacks {key}: {body}");
     }
@@ -284,7 +349,9 @@ macro_rules! both_backends {
             }
             #[actix_web::test]
             async fn postgres() {
-                let Some(app) = TestApp::start(Backend::Postgres).await else { return };
+                let Some(app) = TestApp::start(Backend::Postgres).await else {
+                    return;
+                };
                 $body(&app).await;
                 app.stop().await;
             }
