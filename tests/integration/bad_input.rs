@@ -153,3 +153,63 @@ async fn unsupported_protocol_versions() {
     );
     app.stop().await;
 }
+
+/// A corpus of broken requests and argument values, sent to every tool: each answer is a
+/// 4xx or a JSON-RPC/tool error, never a 5xx, and the server keeps serving.
+#[actix_web::test]
+async fn garbage_corpus_never_breaks_the_server() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let bodies = [
+        String::new(),
+        "null".into(),
+        "{}".into(),
+        "[]".into(),
+        "\"just a string\"".into(),
+        "{\"jsonrpc\":\"2.0\"}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\"}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{}}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":null}}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"tools/list\"}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1.5e308,\"method\":\"tools/list\"}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"resources/read\",\"params\":{\"uri\":\"\\u0000\"}}".into(),
+        format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{}}}", "[".repeat(200)),
+        "\u{feff}{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}".into(),
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"cursor\":12}}".into(),
+    ];
+    for body in bodies {
+        let (status, _, text) = app.post_raw(body.clone(), &[V]).await;
+        assert!(status < 500, "{body:?} → {status} {text}");
+    }
+    let values = [
+        json!(null),
+        json!(1),
+        json!("x"),
+        json!([]),
+        json!({"model": null}),
+        json!({"model": ""}),
+        json!({"model": "\u{0}"}),
+        json!({"model": "chart".repeat(1000)}),
+        json!({"model": ["chart"]}),
+        json!({"model": {"$ne": 1}}),
+        json!({"model": "chart' OR 1=1 --"}),
+        json!({"": 1}),
+        json!({"extra": true}),
+    ];
+    for tool in ["health_check", "get_instance_info", "get_schema"] {
+        for args in &values {
+            let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name": tool, "arguments": args}});
+            let (status, _, text) = app.post_raw(body.to_string(), &[V]).await;
+            assert!(status < 500, "{tool} {args} → {status} {text}");
+            let v = parse_body(&text);
+            let refused = !v["error"].is_null() || v["result"]["isError"] == true;
+            // Only "no arguments" (and get_schema's explicit null model) are valid here.
+            let valid = args.is_null() || (tool == "get_schema" && args == &json!({"model": null}));
+            assert_eq!(refused, !valid, "{tool} {args}: {text}");
+        }
+    }
+    let (status, _, _) = app.call_raw("health_check", json!({})).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
