@@ -29,10 +29,10 @@ contains the chart name it is used as is.
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Labels on every resource. */}}
+{{/* Labels on every resource (no component: resources of the server add it, the migration Job sets its own). */}}
 {{- define "vizier.labels" -}}
 helm.sh/chart: {{ include "vizier.chart" . }}
-{{ include "vizier.selectorLabels" . }}
+{{ include "vizier.matchLabels" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: vizier
@@ -41,10 +41,25 @@ app.kubernetes.io/part-of: vizier
 {{- end }}
 {{- end -}}
 
-{{/* Selector labels (immutable on a Deployment: never add to these). */}}
-{{- define "vizier.selectorLabels" -}}
+{{/* Name and instance labels: every object of the release has them. */}}
+{{- define "vizier.matchLabels" -}}
 app.kubernetes.io/name: {{ include "vizier.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/*
+Selector labels of the server pods (Deployment, Service, PDB, anti-affinity). The component
+keeps the migration Job's pod out of them. Immutable on a Deployment: never change these.
+*/}}
+{{- define "vizier.selectorLabels" -}}
+{{ include "vizier.matchLabels" . }}
+app.kubernetes.io/component: server
+{{- end -}}
+
+{{/* Labels of the server's objects (Deployment, pods, Service, …). */}}
+{{- define "vizier.serverLabels" -}}
+{{ include "vizier.labels" . }}
+app.kubernetes.io/component: server
 {{- end -}}
 
 {{/* Common annotations block (metadata.annotations), empty when there are none. */}}
