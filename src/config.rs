@@ -182,11 +182,24 @@ pub struct FaultsConfig {
     pub panic_tools: Vec<String>,
     /// Tools that sleep this many milliseconds before running.
     pub delay_ms: BTreeMap<String, u64>,
+    /// Named points inside multi-step writes that fail when reached (e.g.
+    /// `generate_dashboard.after_dashboard`), to prove the write rolls back whole.
+    pub fail_points: Vec<String>,
 }
 
 impl FaultsConfig {
     pub fn is_active(&self) -> bool {
-        !self.panic_tools.is_empty() || !self.delay_ms.is_empty()
+        !self.panic_tools.is_empty() || !self.delay_ms.is_empty() || !self.fail_points.is_empty()
+    }
+
+    /// Fail here if the point is armed.
+    pub fn check(&self, point: &str) -> Result<(), crate::error::ToolError> {
+        if self.fail_points.iter().any(|p| p == point) {
+            return Err(crate::error::ToolError::internal(format!(
+                "fault injection at {point}"
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`mcp`]: the rmcp handler, HTTP and stdio transports;
 //! - [`tools`]: the tool registry, one module per tool family;
 //! - [`auth`]: principals and permissions;
+//! - [`datasources`]: connectors to the databases users register (what SQL runs on);
 //! - [`db`]: the metadata store (schema, models, migrations, secrets at rest);
 //! - [`example`]: the bundled example data source;
 //! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model.
@@ -14,6 +15,7 @@ pub mod actors;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod datasources;
 pub mod db;
 pub mod error;
 pub mod example;

@@ -6,6 +6,7 @@
 
 mod integration {
     pub mod bad_input;
+    pub mod catalog;
     pub mod cli;
     pub mod resilience;
     pub mod spine;

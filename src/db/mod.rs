@@ -7,6 +7,7 @@
 //! The pool itself is owned by the `DbActor` (`src/actors/db.rs`); code here receives a
 //! checked-out [`MetaConn`] and runs queries on it with [`with_conn!`].
 
+pub mod catalog;
 pub mod models;
 pub mod schema;
 pub mod secrets;

@@ -54,6 +54,9 @@ pub enum ColType {
     Time,
     /// Structured JSON: selectable only.
     Json,
+    /// Derived from other tables (names, counts): selectable only.
+    DerivedText,
+    DerivedNumber,
 }
 
 impl ColType {
@@ -63,13 +66,13 @@ impl ColType {
             Self::Number => NUMBER_OPS,
             Self::Bool => BOOL_OPS,
             Self::Time => TIME_OPS,
-            Self::Json => &[],
+            Self::Json | Self::DerivedText | Self::DerivedNumber => &[],
         }
     }
     fn as_str(self) -> &'static str {
         match self {
-            Self::Text => "string",
-            Self::Number => "integer",
+            Self::Text | Self::DerivedText => "string",
+            Self::Number | Self::DerivedNumber => "integer",
             Self::Bool => "boolean",
             Self::Time => "datetime",
             Self::Json => "object",
@@ -166,7 +169,6 @@ pub const MODELS: &[ModelSpec] = &[
                 "Creation time (UTC)",
             ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
-            col("url", Text, false, false, true, "Where to open it"),
         ],
     },
     ModelSpec {
@@ -180,7 +182,14 @@ pub const MODELS: &[ModelSpec] = &[
             col("viz_type", Text, true, false, true, "Chart type"),
             col("description", Text, false, true, false, "Description"),
             col("datasource_id", Number, true, false, true, "Dataset id"),
-            col("datasource_name", Text, false, true, false, "Dataset name"),
+            col(
+                "datasource_name",
+                DerivedText,
+                false,
+                false,
+                false,
+                "Dataset name",
+            ),
             col(
                 "config",
                 Json,
@@ -214,7 +223,6 @@ pub const MODELS: &[ModelSpec] = &[
                 "Creation time (UTC)",
             ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
-            col("url", Text, false, false, true, "Where to open it"),
         ],
     },
     ModelSpec {
@@ -241,7 +249,14 @@ pub const MODELS: &[ModelSpec] = &[
                 "Schema in the data source",
             ),
             col("database_id", Number, true, false, true, "Database id"),
-            col("database_name", Text, false, true, false, "Database name"),
+            col(
+                "database_name",
+                DerivedText,
+                false,
+                false,
+                false,
+                "Database name",
+            ),
             col("kind", Text, true, false, true, "physical or virtual"),
             col("description", Text, false, true, false, "Description"),
             col("sql", Text, false, false, false, "SQL of a virtual dataset"),

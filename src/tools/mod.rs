@@ -3,6 +3,11 @@
 //!
 //! One module per tool family; each exposes `fn register(&mut Registry)`.
 
+pub mod charts;
+pub mod dashboards;
+pub mod datasets;
+pub mod layout;
+pub mod list;
 pub mod list_spec;
 pub mod system;
 
@@ -52,6 +57,12 @@ impl Progress {
             tracing::debug!(error = %e, "progress notification not delivered");
         }
     }
+}
+
+/// A stored time as ISO-8601 UTC.
+pub fn fmt_time(t: chrono::NaiveDateTime) -> String {
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub type ToolFn =
@@ -209,6 +220,9 @@ impl Registry {
             by_name: HashMap::new(),
         };
         system::register(&mut r);
+        dashboards::register(&mut r);
+        charts::register(&mut r);
+        datasets::register(&mut r);
         r
     }
 

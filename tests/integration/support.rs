@@ -358,3 +358,86 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// A user with a role of its own holding `grants` ((permission, object_type, object_id)),
+/// plus the built-in role `builtin` — created straight in the metadata store, the way an
+/// admin would set it up.
+pub async fn add_user(
+    app: &TestApp,
+    username: &str,
+    builtin: &str,
+    grants: &[(&str, Option<&str>, Option<i32>)],
+) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use vizier::db::schema::{role_permissions, roles, user_roles};
+    let mut conn = app.app.db.conn().await.expect("conn");
+    let uid = vizier::auth::roles::ensure_user(&mut conn, username, builtin)
+        .await
+        .expect("user");
+    let role_name = format!("{username}_grants");
+    let at = vizier::db::models::now();
+    vizier::with_conn!(&mut conn, |c| {
+        let rid: i32 = diesel::insert_into(roles::table)
+            .values(vizier::db::models::NewRole {
+                uuid: vizier::db::models::new_uuid(),
+                name: &role_name,
+                description: "test grants",
+                created_on: at,
+                changed_on: at,
+            })
+            .returning(roles::id)
+            .get_result(c)
+            .await
+            .expect("role");
+        diesel::insert_into(user_roles::table)
+            .values((user_roles::user_id.eq(uid), user_roles::role_id.eq(rid)))
+            .execute(c)
+            .await
+            .expect("link");
+        for (permission, object_type, object_id) in grants {
+            diesel::insert_into(role_permissions::table)
+                .values(vizier::db::models::NewRolePermission {
+                    role_id: rid,
+                    permission,
+                    object_type: *object_type,
+                    object_id: *object_id,
+                    created_on: at,
+                })
+                .execute(c)
+                .await
+                .expect("grant");
+        }
+    });
+}
+
+impl TestApp {
+    /// Another replica on the same metadata store, whose calls run as `username`.
+    pub async fn replica_as(&self, username: &str) -> TestApp {
+        let mut config = (*self.app.config).clone();
+        config.auth.dev_user = username.into();
+        config.server.bind = "127.0.0.1:0".into();
+        let app = vizier::app::build(config).await.expect("replica builds");
+        let running = vizier::app::http_server(app.clone()).expect("replica binds");
+        let base = format!("http://{}", running.addr);
+        let handle = running.handle.clone();
+        actix_web::rt::spawn(running.server);
+        TestApp {
+            url: format!("{base}/mcp"),
+            base,
+            app,
+            backend: self.backend,
+            handle,
+            pg: None,
+            _dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// Call a tool through a fresh handshake-era client and return the result.
+    pub async fn tool(&self, tool: &str, args: Value) -> CallToolResult {
+        let client = self.client(Era::Handshake("2025-11-25")).await;
+        let r = call(&client, tool, args).await;
+        client.cancel().await.ok();
+        r
+    }
+}

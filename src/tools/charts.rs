@@ -1,0 +1,375 @@
+//! Chart catalog tools: `list_charts`, `get_chart_info`, `delete_chart`, and
+//! `restore_deleted` for everything the trash holds. (Creating charts and their data and
+//! pictures belong to the chart tools of the charts work.)
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::dashboards::Deleted;
+use super::list::{DeletedState, Ident, ListArgs, ListResponse};
+use super::list_spec::ModelSpec;
+use super::{Hints, Registry, ToolCtx, fmt_time, tool};
+use crate::actors::PoolKind;
+use crate::auth::Permission;
+use crate::db::MetaConn;
+use crate::db::catalog::{self, Access, Chart};
+use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboards, datasets};
+use crate::error::{ErrorKind, ToolError};
+use crate::with_conn;
+
+pub fn register(r: &mut Registry) {
+    r.add(tool(
+        "list_charts",
+        "List charts",
+        "List charts you can see, with filters [{col, opr, value}], search, select_columns (add `config` for \
+         the chart config), ordering and pages. See get_schema(model=chart).",
+        PoolKind::Catalog,
+        Permission::CatalogRead,
+        Hints::READ,
+        list_charts,
+    ));
+    r.add(tool(
+        "get_chart_info",
+        "Chart details",
+        "One chart by id or uuid. Lean by default; select_columns adds fields such as `config`.",
+        PoolKind::Catalog,
+        Permission::CatalogRead,
+        Hints::READ,
+        get_chart_info,
+    ));
+    r.add(tool(
+        "delete_chart",
+        "Delete a chart",
+        "Move a chart to the trash; dashboards stop showing it until it is restored with restore_deleted.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::DESTRUCTIVE,
+        delete_chart,
+    ));
+    r.add(tool(
+        "restore_deleted",
+        "Restore from the trash",
+        "Bring a deleted dashboard or chart back from the trash.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints {
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+        },
+        restore_deleted,
+    ));
+}
+
+fn spec() -> &'static ModelSpec {
+    ModelSpec::find("chart").unwrap_or(&super::list_spec::MODELS[1])
+}
+
+async fn render(
+    conn: &mut MetaConn,
+    rows: &[Chart],
+    cols: &[&str],
+) -> Result<Vec<Map<String, Value>>, ToolError> {
+    let mut user_ids: Vec<i32> = rows
+        .iter()
+        .flat_map(|c| [c.created_by_fk, c.changed_by_fk])
+        .flatten()
+        .collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let users = if cols.iter().any(|c| c.ends_with("_by")) {
+        catalog::usernames(conn, user_ids).await?
+    } else {
+        HashMap::new()
+    };
+    let names = if cols.contains(&"datasource_name") {
+        catalog::dataset_names(conn, rows.iter().map(|c| c.dataset_id).collect()).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(rows
+        .iter()
+        .map(|c| {
+            let mut m = Map::new();
+            for col in cols {
+                let v = match *col {
+                    "id" => json!(c.id),
+                    "uuid" => json!(c.uuid),
+                    "slice_name" => json!(c.name),
+                    "viz_type" => json!(c.chart_type),
+                    "description" => json!(c.description),
+                    "datasource_id" => json!(c.dataset_id),
+                    "datasource_name" => json!(names.get(&c.dataset_id)),
+                    "config" => serde_json::from_str(&c.config).unwrap_or(Value::Null),
+                    "created_by" => json!(c.created_by_fk.and_then(|u| users.get(&u))),
+                    "changed_by" => json!(c.changed_by_fk.and_then(|u| users.get(&u))),
+                    "created_on" => json!(fmt_time(c.created_on)),
+                    "changed_on" => json!(fmt_time(c.changed_on)),
+                    _ => continue,
+                };
+                m.insert(col.to_string(), v);
+            }
+            if c.deleted_on.is_some() {
+                m.insert("deleted_on".into(), json!(c.deleted_on.map(fmt_time)));
+            }
+            m
+        })
+        .collect())
+}
+
+async fn list_charts(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+    let plan = args.plan(spec(), ctx.principal.user_id)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let (rows, total) = catalog::list_charts(&mut conn, &plan, &access).await?;
+    let items = render(&mut conn, &rows, &plan.columns).await?;
+    Ok(ListResponse::new(
+        spec(),
+        &plan,
+        items,
+        total,
+        ctx.app.config.limits.response_bytes,
+    ))
+}
+
+/// Find a chart the caller may see; `permission_denied` names the dataset it lacks.
+pub async fn find(
+    conn: &mut MetaConn,
+    access: &Access,
+    ident: &Ident,
+    deleted: DeletedState,
+) -> Result<Chart, ToolError> {
+    let row: Option<Chart> = with_conn!(conn, |c| {
+        let q = charts::table.select(Chart::as_select());
+        match ident {
+            Ident::Id(i) => q.filter(charts::id.eq(*i)).first(c).await.optional(),
+            Ident::Uuid(u) => q.filter(charts::uuid.eq(u)).first(c).await.optional(),
+            Ident::Slug(_) => Ok(None),
+        }
+    })?;
+    let chart = row.ok_or_else(|| ToolError::not_found("chart", ident))?;
+    if deleted == DeletedState::Exclude && chart.deleted_on.is_some() {
+        return Err(ToolError::not_found("chart", ident).with_details(json!({
+            "object": "chart", "identifier": ident.to_string(),
+            "hint": "It is in the trash: restore it with restore_deleted."
+        })));
+    }
+    if !access.sees_dataset(chart.dataset_id) {
+        return Err(ToolError::new(
+            ErrorKind::PermissionDenied,
+            format!("Chart {ident} is built on dataset {}, which you have no access to. Ask an admin for dataset access.", chart.dataset_id),
+        )
+        .with_details(json!({"missing": "dataset_access", "dataset_id": chart.dataset_id})));
+    }
+    Ok(chart)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetChartArgs {
+    /// Chart id or uuid.
+    pub identifier: Value,
+    /// Extra fields, e.g. ["config", "created_by"]; see get_schema(model=chart).
+    #[serde(default)]
+    pub select_columns: Vec<String>,
+}
+
+async fn get_chart_info(ctx: ToolCtx, args: GetChartArgs) -> Result<Map<String, Value>, ToolError> {
+    let ident = Ident::parse(&args.identifier, false)?;
+    let list = ListArgs {
+        select_columns: args.select_columns.clone(),
+        ..Default::default()
+    };
+    let mut plan = list.plan(spec(), ctx.principal.user_id)?;
+    if !args.select_columns.is_empty() {
+        // Lean fields always come along; select_columns adds to them.
+        for c in spec().columns.iter().filter(|c| c.default) {
+            if !plan.columns.contains(&c.name) {
+                plan.columns.push(c.name);
+            }
+        }
+    } else {
+        plan.columns
+            .extend(["uuid", "description", "datasource_name"]);
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let chart = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    let mut item = render(&mut conn, std::slice::from_ref(&chart), &plan.columns)
+        .await?
+        .pop()
+        .unwrap_or_default();
+    let id = chart.id;
+    let on: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
+        dashboards::table
+            .inner_join(dashboard_charts::table)
+            .filter(dashboard_charts::chart_id.eq(id))
+            .filter(dashboards::deleted_on.is_null())
+            .select((dashboards::id, dashboards::title))
+            .order(dashboards::id)
+            .load(c)
+            .await
+    })?;
+    item.insert(
+        "dashboards".into(),
+        Value::Array(
+            on.into_iter()
+                .map(|(id, title)| json!({"id": id, "dashboard_title": title}))
+                .collect(),
+        ),
+    );
+    Ok(item)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartIdent {
+    /// Chart id or uuid.
+    pub identifier: Value,
+}
+
+async fn require_owner(
+    conn: &mut MetaConn,
+    access: &Access,
+    chart: &Chart,
+) -> Result<(), ToolError> {
+    if access.admin {
+        return Ok(());
+    }
+    let (id, uid) = (chart.id, access.user_id);
+    let owned: i64 = with_conn!(conn, |c| {
+        chart_owners::table
+            .filter(chart_owners::chart_id.eq(id))
+            .filter(chart_owners::user_id.eq(uid))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if owned == 0 {
+        return Err(ToolError::new(
+            ErrorKind::PermissionDenied,
+            format!("Only the owners of chart {id} (or an admin) may change it."),
+        )
+        .with_details(json!({"missing": "ownership", "chart_id": id})));
+    }
+    Ok(())
+}
+
+async fn delete_chart(ctx: ToolCtx, args: ChartIdent) -> Result<Deleted, ToolError> {
+    let ident = Ident::parse(&args.identifier, false)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let chart = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    require_owner(&mut conn, &access, &chart).await?;
+    let (id, user, at) = (chart.id, ctx.principal.user_id, crate::db::models::now());
+    with_conn!(&mut conn, |c| {
+        diesel::update(charts::table.filter(charts::id.eq(id)))
+            .set((
+                charts::deleted_on.eq(Some(at)),
+                charts::deleted_by_fk.eq(Some(user)),
+            ))
+            .execute(c)
+            .await
+    })?;
+    Ok(Deleted {
+        object_type: "chart".into(),
+        id,
+        deleted: true,
+        hint: format!(
+            "Moved to the trash. restore_deleted(object_type=chart, identifier={id}) brings it back."
+        ),
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreArgs {
+    /// dashboard or chart.
+    pub object_type: String,
+    /// Id or uuid (or slug for dashboards).
+    pub identifier: Value,
+}
+
+async fn restore_deleted(ctx: ToolCtx, args: RestoreArgs) -> Result<Deleted, ToolError> {
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let id = match args.object_type.as_str() {
+        "dashboard" => {
+            let ident = Ident::parse(&args.identifier, true)?;
+            let d =
+                super::dashboards::find(&mut conn, &access, &ident, DeletedState::Include).await?;
+            super::dashboards::require_owner(&mut conn, &access, &d).await?;
+            if d.deleted_on.is_none() {
+                return Err(ToolError::invalid(format!(
+                    "Dashboard {ident} is not in the trash."
+                )));
+            }
+            let id = d.id;
+            with_conn!(&mut conn, |c| {
+                diesel::update(dashboards::table.filter(dashboards::id.eq(id)))
+                    .set((
+                        dashboards::deleted_on.eq(None::<chrono::NaiveDateTime>),
+                        dashboards::deleted_by_fk.eq(None::<i32>),
+                    ))
+                    .execute(c)
+                    .await
+            })?;
+            id
+        }
+        "chart" => {
+            let ident = Ident::parse(&args.identifier, false)?;
+            let chart = find(&mut conn, &access, &ident, DeletedState::Include).await?;
+            require_owner(&mut conn, &access, &chart).await?;
+            if chart.deleted_on.is_none() {
+                return Err(ToolError::invalid(format!(
+                    "Chart {ident} is not in the trash."
+                )));
+            }
+            let id = chart.id;
+            let dataset_live: i64 = with_conn!(&mut conn, |c| {
+                datasets::table
+                    .filter(datasets::id.eq(chart.dataset_id))
+                    .filter(datasets::deleted_on.is_null())
+                    .count()
+                    .get_result(c)
+                    .await
+            })?;
+            if dataset_live == 0 {
+                return Err(ToolError::conflict(format!(
+                    "Chart {id}'s dataset {} is deleted; restore it first.",
+                    chart.dataset_id
+                )));
+            }
+            with_conn!(&mut conn, |c| {
+                diesel::update(charts::table.filter(charts::id.eq(id)))
+                    .set((
+                        charts::deleted_on.eq(None::<chrono::NaiveDateTime>),
+                        charts::deleted_by_fk.eq(None::<i32>),
+                    ))
+                    .execute(c)
+                    .await
+            })?;
+            id
+        }
+        other => {
+            let allowed = ["dashboard", "chart"];
+            return Err(ToolError::invalid_field(
+                "object_type",
+                format!("'{other}' cannot be restored."),
+                &allowed,
+                Some(other),
+            ));
+        }
+    };
+    Ok(Deleted {
+        object_type: args.object_type,
+        id,
+        deleted: false,
+        hint: "Restored.".into(),
+    })
+}

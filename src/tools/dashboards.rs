@@ -1,0 +1,1147 @@
+//! Dashboard tools: list, inspect, lay out, create, change, duplicate, delete.
+//!
+//! Writes run in one transaction each and bump `dashboards.version`. Concurrent updates:
+//! every write re-reads the dashboard inside its transaction and updates it only if the
+//! version is still the one it read (`WHERE version = ?`); a write that loses the race is
+//! refused with `conflict` (re-read and retry), so no update is silently lost. Callers may
+//! also pass `expected_version` to make the check span their own read.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::layout::{Layout, Position};
+use super::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, ListResponse, Lit};
+use super::list_spec::ModelSpec;
+use super::{Hints, Registry, ToolCtx, fmt_time, tool};
+use crate::actors::PoolKind;
+use crate::auth::Permission;
+use crate::db::MetaConn;
+use crate::db::catalog::{self, Access, Chart, Dashboard};
+use crate::db::models::{NewDashboard, new_uuid, now};
+use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboard_owners, dashboards};
+use crate::error::ToolError;
+use crate::{in_transaction, with_conn};
+
+pub fn register(r: &mut Registry) {
+    r.add(tool(
+        "list_dashboards",
+        "List dashboards",
+        "List dashboards you can see, with filters [{col, opr, value}], search, select_columns, ordering and \
+         pages. See get_schema(model=dashboard) for the columns and operators.",
+        PoolKind::Catalog,
+        Permission::CatalogRead,
+        Hints::READ,
+        list_dashboards,
+    ));
+    r.add(tool(
+        "get_dashboard_info",
+        "Dashboard details",
+        "One dashboard by id, uuid or slug: its charts, owners, layout summary, native filters and metadata.",
+        PoolKind::Catalog,
+        Permission::CatalogRead,
+        Hints::READ,
+        get_dashboard_info,
+    ));
+    r.add(tool(
+        "get_dashboard_layout",
+        "Dashboard layout",
+        "The layout of one dashboard: tabs, rows and each chart's position and size on the 12-column grid.",
+        PoolKind::Catalog,
+        Permission::CatalogRead,
+        Hints::READ,
+        get_dashboard_layout,
+    ));
+    r.add(tool(
+        "generate_dashboard",
+        "Create a dashboard",
+        "Create a dashboard from chart ids. Without a layout the charts are placed two per row; without a \
+         title one is made from the charts' names; the slug is made unique.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::WRITE,
+        generate_dashboard,
+    ));
+    r.add(tool(
+        "update_dashboard",
+        "Change a dashboard",
+        "Change a dashboard's title, description, slug, published flag or layout, and merge keys into its \
+         metadata. Returns the fields that changed. Refused with `conflict` if it changed meanwhile.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints { read_only: false, destructive: false, idempotent: true },
+        update_dashboard,
+    ));
+    r.add(tool(
+        "duplicate_dashboard",
+        "Duplicate a dashboard",
+        "Copy a dashboard under a new title, sharing its charts or (duplicate_charts=true) copying them too.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::WRITE,
+        duplicate_dashboard,
+    ));
+    r.add(tool(
+        "add_chart_to_existing_dashboard",
+        "Add a chart to a dashboard",
+        "Place a chart on a dashboard (optionally in a given tab) in the first row with room; returns its position.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::WRITE,
+        add_chart,
+    ));
+    r.add(tool(
+        "remove_chart_from_dashboard",
+        "Remove a chart from a dashboard",
+        "Take a chart off a dashboard (the chart itself stays).",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::DESTRUCTIVE,
+        remove_chart,
+    ));
+    r.add(tool(
+        "delete_dashboard",
+        "Delete a dashboard",
+        "Move a dashboard to the trash. list_dashboards(deleted_state=only) shows the trash; restore_deleted \
+         brings it back.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::DESTRUCTIVE,
+        delete_dashboard,
+    ));
+}
+
+fn spec() -> &'static ModelSpec {
+    ModelSpec::find("dashboard").unwrap_or(&super::list_spec::MODELS[0])
+}
+
+async fn list_dashboards(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+    let plan = args.plan(spec(), ctx.principal.user_id)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let (rows, total) = catalog::list_dashboards(&mut conn, &plan, &access).await?;
+    let items = render(&mut conn, &rows, &plan.columns).await?;
+    Ok(ListResponse::new(
+        spec(),
+        &plan,
+        items,
+        total,
+        ctx.app.config.limits.response_bytes,
+    ))
+}
+
+async fn render(
+    conn: &mut MetaConn,
+    rows: &[Dashboard],
+    cols: &[&str],
+) -> Result<Vec<Map<String, Value>>, ToolError> {
+    let mut user_ids: Vec<i32> = rows
+        .iter()
+        .flat_map(|d| [d.created_by_fk, d.changed_by_fk])
+        .flatten()
+        .collect();
+    user_ids.sort_unstable();
+    user_ids.dedup();
+    let users = if cols.iter().any(|c| c.ends_with("_by")) {
+        catalog::usernames(conn, user_ids).await?
+    } else {
+        HashMap::new()
+    };
+    let counts = if cols.contains(&"chart_count") {
+        catalog::dashboard_chart_counts(conn, rows.iter().map(|d| d.id).collect()).await?
+    } else {
+        HashMap::new()
+    };
+    Ok(rows
+        .iter()
+        .map(|d| {
+            let mut m = Map::new();
+            for c in cols {
+                let v = match *c {
+                    "id" => json!(d.id),
+                    "uuid" => json!(d.uuid),
+                    "dashboard_title" => json!(d.title),
+                    "slug" => json!(d.slug),
+                    "description" => json!(d.description),
+                    "published" => json!(d.published),
+                    "chart_count" => json!(counts.get(&d.id).copied().unwrap_or(0)),
+                    "created_by" => json!(d.created_by_fk.and_then(|u| users.get(&u))),
+                    "changed_by" => json!(d.changed_by_fk.and_then(|u| users.get(&u))),
+                    "created_on" => json!(fmt_time(d.created_on)),
+                    "changed_on" => json!(fmt_time(d.changed_on)),
+                    "deleted_on" => json!(d.deleted_on.map(fmt_time)),
+                    _ => continue,
+                };
+                m.insert(c.to_string(), v);
+            }
+            if d.deleted_on.is_some() {
+                m.insert("deleted_on".into(), json!(d.deleted_on.map(fmt_time)));
+            }
+            m
+        })
+        .collect())
+}
+
+/// A plan that selects one object by id through the same visibility rules as the lists.
+pub fn probe_plan(id: i32, deleted: DeletedState) -> ListPlan {
+    ListPlan {
+        conds: vec![("id", Cond::Eq(Lit::Int(id)))],
+        search: None,
+        order_column: "id",
+        descending: false,
+        page: 1,
+        page_size: 1,
+        created_by: None,
+        changed_by: None,
+        deleted,
+        columns: vec![],
+        filters_applied: vec![],
+        columns_requested: vec![],
+    }
+}
+
+/// Find a dashboard the caller may see; `permission_denied` when it exists but is hidden.
+pub async fn find(
+    conn: &mut MetaConn,
+    access: &Access,
+    ident: &Ident,
+    deleted: DeletedState,
+) -> Result<Dashboard, ToolError> {
+    let row: Option<Dashboard> = with_conn!(conn, |c| {
+        let q = dashboards::table.select(Dashboard::as_select());
+        match ident {
+            Ident::Id(i) => q.filter(dashboards::id.eq(*i)).first(c).await.optional(),
+            Ident::Uuid(u) => q.filter(dashboards::uuid.eq(u)).first(c).await.optional(),
+            Ident::Slug(s) => q.filter(dashboards::slug.eq(s)).first(c).await.optional(),
+        }
+    })?;
+    let d = row.ok_or_else(|| ToolError::not_found("dashboard", ident))?;
+    if deleted == DeletedState::Exclude && d.deleted_on.is_some() {
+        return Err(
+            ToolError::not_found("dashboard", ident).with_details(json!({
+                "object": "dashboard", "identifier": ident.to_string(),
+                "hint": "It is in the trash: restore it with restore_deleted."
+            })),
+        );
+    }
+    let (_, visible) =
+        catalog::list_dashboards(conn, &probe_plan(d.id, DeletedState::Include), access).await?;
+    if visible == 0 {
+        let why = if access.read_only && !d.published {
+            "it is an unpublished draft, visible to its owners only"
+        } else {
+            "you have no access to any dataset of its charts"
+        };
+        return Err(ToolError::new(
+            crate::error::ErrorKind::PermissionDenied,
+            format!("Dashboard {ident} is not visible to you: {why}. Ask an admin for access."),
+        )
+        .with_details(json!({"object": "dashboard", "identifier": ident.to_string(), "missing": "dataset_access"})));
+    }
+    Ok(d)
+}
+
+/// Writers must own the dashboard (admins may change any).
+pub async fn require_owner(
+    conn: &mut MetaConn,
+    access: &Access,
+    d: &Dashboard,
+) -> Result<(), ToolError> {
+    if access.admin {
+        return Ok(());
+    }
+    let uid = access.user_id;
+    let owned: i64 = with_conn!(conn, |c| {
+        dashboard_owners::table
+            .filter(dashboard_owners::dashboard_id.eq(d.id))
+            .filter(dashboard_owners::user_id.eq(uid))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if owned == 0 {
+        return Err(ToolError::new(
+            crate::error::ErrorKind::PermissionDenied,
+            format!(
+                "Only the owners of dashboard {} (or an admin) may change it.",
+                d.id
+            ),
+        )
+        .with_details(json!({"missing": "ownership", "dashboard_id": d.id})));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentArgs {
+    /// Dashboard id, uuid or slug.
+    pub identifier: Value,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DashboardInfo {
+    pub id: i32,
+    pub uuid: String,
+    pub dashboard_title: String,
+    pub slug: Option<String>,
+    pub description: String,
+    pub published: bool,
+    pub version: i32,
+    pub owners: Vec<String>,
+    pub created_by: Option<String>,
+    pub changed_by: Option<String>,
+    pub created_on: String,
+    pub changed_on: String,
+    pub charts: Vec<ChartRef>,
+    pub chart_count: usize,
+    pub layout_summary: LayoutSummary,
+    /// Native filters from the dashboard metadata.
+    pub filters: Vec<Value>,
+    pub json_metadata: Value,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChartRef {
+    pub id: i32,
+    pub slice_name: String,
+    pub viz_type: String,
+    pub datasource_id: i32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LayoutSummary {
+    pub rows: usize,
+    pub tabs: Vec<String>,
+    pub positioned_charts: usize,
+}
+
+async fn charts_of(conn: &mut MetaConn, dashboard_id: i32) -> Result<Vec<Chart>, ToolError> {
+    Ok(with_conn!(conn, |c| {
+        charts::table
+            .inner_join(dashboard_charts::table)
+            .filter(dashboard_charts::dashboard_id.eq(dashboard_id))
+            .filter(charts::deleted_on.is_null())
+            .order(charts::id)
+            .select(Chart::as_select())
+            .load(c)
+            .await
+    })?)
+}
+
+async fn owners_of(conn: &mut MetaConn, dashboard_id: i32) -> Result<Vec<String>, ToolError> {
+    use crate::db::schema::users;
+    Ok(with_conn!(conn, |c| {
+        users::table
+            .inner_join(dashboard_owners::table)
+            .filter(dashboard_owners::dashboard_id.eq(dashboard_id))
+            .select(users::username)
+            .order(users::username)
+            .load(c)
+            .await
+    })?)
+}
+
+async fn get_dashboard_info(ctx: ToolCtx, args: IdentArgs) -> Result<DashboardInfo, ToolError> {
+    let ident = Ident::parse(&args.identifier, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    let charts = charts_of(&mut conn, d.id).await?;
+    let owners = owners_of(&mut conn, d.id).await?;
+    let users = catalog::usernames(
+        &mut conn,
+        [d.created_by_fk, d.changed_by_fk]
+            .into_iter()
+            .flatten()
+            .collect(),
+    )
+    .await?;
+    let layout = Layout::parse(&d.layout)?;
+    let meta: Value = serde_json::from_str(&d.json_metadata).unwrap_or_else(|_| json!({}));
+    Ok(DashboardInfo {
+        id: d.id,
+        uuid: d.uuid,
+        dashboard_title: d.title,
+        slug: d.slug,
+        description: d.description,
+        published: d.published,
+        version: d.version,
+        owners,
+        created_by: d.created_by_fk.and_then(|u| users.get(&u).cloned()),
+        changed_by: d.changed_by_fk.and_then(|u| users.get(&u).cloned()),
+        created_on: fmt_time(d.created_on),
+        changed_on: fmt_time(d.changed_on),
+        chart_count: charts.len(),
+        charts: charts
+            .into_iter()
+            .map(|c| ChartRef {
+                id: c.id,
+                slice_name: c.name,
+                viz_type: c.chart_type,
+                datasource_id: c.dataset_id,
+            })
+            .collect(),
+        layout_summary: LayoutSummary {
+            rows: layout.rows.len() + layout.tabs.iter().map(|t| t.rows.len()).sum::<usize>(),
+            tabs: layout.tabs.iter().map(|t| t.title.clone()).collect(),
+            positioned_charts: layout.chart_ids().len(),
+        },
+        filters: meta
+            .get("native_filters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+        json_metadata: meta,
+    })
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DashboardLayout {
+    pub dashboard_id: i32,
+    pub grid_columns: u32,
+    pub tabs: Vec<String>,
+    pub positions: Vec<Position>,
+    pub layout: Layout,
+}
+
+async fn get_dashboard_layout(ctx: ToolCtx, args: IdentArgs) -> Result<DashboardLayout, ToolError> {
+    let ident = Ident::parse(&args.identifier, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    let layout = Layout::parse(&d.layout)?;
+    Ok(DashboardLayout {
+        dashboard_id: d.id,
+        grid_columns: layout.grid_columns,
+        tabs: layout.tabs.iter().map(|t| t.title.clone()).collect(),
+        positions: layout.positions(),
+        layout,
+    })
+}
+
+/// Lower-case words joined by dashes, at most 60 characters.
+fn slugify(title: &str) -> String {
+    let mut s = String::new();
+    for ch in title.chars().flat_map(char::to_lowercase) {
+        if ch.is_ascii_alphanumeric() {
+            s.push(ch);
+        } else if !s.ends_with('-') && !s.is_empty() {
+            s.push('-');
+        }
+    }
+    let s: String = s.trim_matches('-').chars().take(60).collect();
+    if s.is_empty() {
+        "dashboard".into()
+    } else {
+        s.trim_end_matches('-').to_string()
+    }
+}
+
+fn validate_slug(slug: &str) -> Result<(), ToolError> {
+    let ok = !slug.is_empty()
+        && slug.len() <= 255
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && slug.parse::<i64>().is_err();
+    if ok {
+        Ok(())
+    } else {
+        Err(ToolError::invalid(format!(
+            "slug: '{slug}' is not valid: use letters, digits, '-' and '_' (not only digits), at most 255 characters."
+        ))
+        .with_details(json!({"field": "slug", "suggestion": slugify(slug)})))
+    }
+}
+
+/// `base`, or `base-2`, `base-3`… whichever is free.
+async fn unique_slug(conn: &mut MetaConn, base: &str) -> Result<String, ToolError> {
+    let pattern = format!("{}%", super::list::escape_like(base));
+    let taken: Vec<Option<String>> = with_conn!(conn, |c| {
+        dashboards::table
+            .filter(dashboards::slug.like(pattern).escape('\\'))
+            .select(dashboards::slug)
+            .load(c)
+            .await
+    })?;
+    let taken: std::collections::HashSet<String> = taken.into_iter().flatten().collect();
+    if !taken.contains(base) {
+        return Ok(base.to_string());
+    }
+    Ok((2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|s| !taken.contains(s))
+        .unwrap_or_else(|| format!("{base}-{}", new_uuid())))
+}
+
+/// Load charts by id, checking each exists, is live and is visible.
+async fn visible_charts(
+    conn: &mut MetaConn,
+    access: &Access,
+    ids: &[i32],
+) -> Result<Vec<Chart>, ToolError> {
+    let wanted = ids.to_vec();
+    let rows: Vec<Chart> = with_conn!(conn, |c| {
+        charts::table
+            .filter(charts::id.eq_any(wanted))
+            .filter(charts::deleted_on.is_null())
+            .select(Chart::as_select())
+            .load(c)
+            .await
+    })?;
+    for id in ids {
+        let Some(ch) = rows.iter().find(|c| c.id == *id) else {
+            return Err(ToolError::not_found("chart", id)
+                .with_details(json!({"field": "chart_ids", "chart_id": id})));
+        };
+        if !access.sees_dataset(ch.dataset_id) {
+            return Err(ToolError::new(
+                crate::error::ErrorKind::PermissionDenied,
+                format!(
+                    "You have no access to dataset {} of chart {id}.",
+                    ch.dataset_id
+                ),
+            )
+            .with_details(json!({"missing": "dataset_access", "dataset_id": ch.dataset_id})));
+        }
+    }
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.iter().find(|c| c.id == *id).cloned())
+        .collect())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateArgs {
+    /// Charts to put on the dashboard, in order.
+    pub chart_ids: Vec<i32>,
+    /// Title; made from the chart names when omitted.
+    pub dashboard_title: Option<String>,
+    pub description: Option<String>,
+    /// URL slug; made from the title when omitted, unique either way.
+    pub slug: Option<String>,
+    /// Visible to read-only roles (default false: a draft).
+    #[serde(default)]
+    pub published: bool,
+    /// Explicit layout; must place exactly the given charts.
+    pub layout: Option<Layout>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Created {
+    pub id: i32,
+    pub uuid: String,
+    pub dashboard_title: String,
+    pub slug: Option<String>,
+    pub published: bool,
+    pub chart_ids: Vec<i32>,
+    pub positions: Vec<Position>,
+}
+
+async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created, ToolError> {
+    if args.chart_ids.is_empty() {
+        return Err(ToolError::invalid("chart_ids: give at least one chart id.")
+            .with_details(json!({"field": "chart_ids"})));
+    }
+    let mut ids = args.chart_ids.clone();
+    ids.dedup();
+    if ids.len() != args.chart_ids.len() || {
+        let mut s = ids.clone();
+        s.sort_unstable();
+        s.dedup();
+        s.len() != ids.len()
+    } {
+        return Err(
+            ToolError::invalid("chart_ids: a chart appears more than once.")
+                .with_details(json!({"field": "chart_ids"})),
+        );
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let charts = visible_charts(&mut conn, &access, &ids).await?;
+    let layout = match args.layout {
+        Some(l) => {
+            l.validate()?;
+            let mut placed = l.chart_ids();
+            placed.sort_unstable();
+            let mut want = ids.clone();
+            want.sort_unstable();
+            if placed != want {
+                return Err(ToolError::invalid(
+                    "layout: it must place exactly the charts in chart_ids.",
+                )
+                .with_details(json!({"field": "layout", "chart_ids": want, "placed": placed})));
+            }
+            l
+        }
+        None => Layout::auto(&ids),
+    };
+    let title = match args
+        .dashboard_title
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) if t.len() > 500 => {
+            return Err(ToolError::invalid(
+                "dashboard_title: at most 500 characters.",
+            ));
+        }
+        Some(t) => t,
+        None => {
+            let names: Vec<&str> = charts.iter().take(3).map(|c| c.name.as_str()).collect();
+            let more = if charts.len() > 3 {
+                format!(" and {} more", charts.len() - 3)
+            } else {
+                String::new()
+            };
+            format!("Dashboard: {}{more}", names.join(", "))
+        }
+    };
+    let base = match &args.slug {
+        Some(s) => {
+            validate_slug(s)?;
+            s.clone()
+        }
+        None => slugify(&title),
+    };
+    let slug = unique_slug(&mut conn, &base).await?;
+    if args.slug.is_some() && slug != base {
+        return Err(
+            ToolError::conflict(format!("slug '{base}' is taken; '{slug}' is free."))
+                .with_details(json!({"field": "slug", "suggestion": slug})),
+        );
+    }
+    let user = ctx.principal.user_id;
+    let faults = ctx.app.config.faults.clone();
+    let at = now();
+    let layout_json = layout.to_json();
+    let description = args.description.unwrap_or_default();
+    let (title_r, slug_r, ids_r) = (&title, &slug, &ids);
+    let (id, uuid) = in_transaction!(&mut conn, |c| {
+        let uuid = new_uuid();
+        let id: i32 = diesel::insert_into(dashboards::table)
+            .values(NewDashboard {
+                uuid: uuid.clone(),
+                title: title_r,
+                slug: Some(slug_r),
+                description: &description,
+                published: args.published,
+                layout: layout_json.clone(),
+                json_metadata: "{}".into(),
+                created_on: at,
+                changed_on: at,
+                created_by_fk: Some(user),
+                changed_by_fk: Some(user),
+            })
+            .returning(dashboards::id)
+            .get_result(c)
+            .await?;
+        faults.check("generate_dashboard.after_dashboard")?;
+        for chart_id in ids_r {
+            diesel::insert_into(dashboard_charts::table)
+                .values((
+                    dashboard_charts::dashboard_id.eq(id),
+                    dashboard_charts::chart_id.eq(chart_id),
+                ))
+                .execute(c)
+                .await?;
+        }
+        diesel::insert_into(dashboard_owners::table)
+            .values((
+                dashboard_owners::dashboard_id.eq(id),
+                dashboard_owners::user_id.eq(user),
+            ))
+            .execute(c)
+            .await?;
+        Ok::<_, ToolError>((id, uuid))
+    })?;
+    Ok(Created {
+        id,
+        uuid,
+        dashboard_title: title,
+        slug: Some(slug),
+        published: args.published,
+        chart_ids: ids,
+        positions: layout.positions(),
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateArgs {
+    /// Dashboard id, uuid or slug.
+    pub identifier: Value,
+    pub dashboard_title: Option<String>,
+    pub description: Option<String>,
+    pub slug: Option<String>,
+    pub published: Option<bool>,
+    /// A full new layout; it may only place charts already on the dashboard.
+    pub layout: Option<Layout>,
+    /// Keys merged into the dashboard metadata (null removes a key).
+    pub json_metadata: Option<Map<String, Value>>,
+    /// Refuse with `conflict` unless the dashboard is still at this version.
+    pub expected_version: Option<i32>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Updated {
+    pub id: i32,
+    pub version: i32,
+    pub changed_fields: Vec<String>,
+}
+
+fn stale(d: &Dashboard) -> ToolError {
+    ToolError::conflict(format!(
+        "Dashboard {} was changed by someone else meanwhile (version {} is stale). Re-read it and retry.",
+        d.id, d.version
+    ))
+    .with_details(json!({"dashboard_id": d.id, "stale_version": d.version}))
+}
+
+/// Inside a transaction on connection `$c`: store a new layout for `$d` if its version is
+/// still `$d.version`, else return `conflict` from the enclosing closure.
+macro_rules! bump_layout {
+    ($c:expr, $d:expr, $layout:expr, $user:expr) => {{
+        let n = diesel::update(
+            dashboards::table
+                .filter(dashboards::id.eq($d.id))
+                .filter(dashboards::version.eq($d.version)),
+        )
+        .set((
+            dashboards::layout.eq($layout),
+            dashboards::version.eq($d.version + 1),
+            dashboards::changed_on.eq(now()),
+            dashboards::changed_by_fk.eq(Some($user)),
+        ))
+        .execute($c)
+        .await?;
+        if n == 0 {
+            return Err(stale($d));
+        }
+        $d.version + 1
+    }};
+}
+
+/// Save `d` with the given changes if its version is still `d.version` (one statement).
+#[allow(clippy::too_many_arguments)]
+async fn save_versioned(
+    c: &mut MetaConn,
+    d: &Dashboard,
+    title: &str,
+    description: &str,
+    slug: Option<&str>,
+    published: bool,
+    layout: &str,
+    meta: &str,
+    user: i32,
+) -> Result<i32, ToolError> {
+    let at = now();
+    let id = d.id;
+    let version = d.version;
+    let n = with_conn!(c, |c| {
+        diesel::update(
+            dashboards::table
+                .filter(dashboards::id.eq(id))
+                .filter(dashboards::version.eq(version)),
+        )
+        .set((
+            dashboards::title.eq(title),
+            dashboards::description.eq(description),
+            dashboards::slug.eq(slug),
+            dashboards::published.eq(published),
+            dashboards::layout.eq(layout),
+            dashboards::json_metadata.eq(meta),
+            dashboards::version.eq(version + 1),
+            dashboards::changed_on.eq(at),
+            dashboards::changed_by_fk.eq(Some(user)),
+        ))
+        .execute(c)
+        .await
+    })?;
+    if n == 0 {
+        return Err(stale(d));
+    }
+    Ok(version + 1)
+}
+
+async fn update_dashboard(ctx: ToolCtx, args: UpdateArgs) -> Result<Updated, ToolError> {
+    let ident = Ident::parse(&args.identifier, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    require_owner(&mut conn, &access, &d).await?;
+    if let Some(v) = args.expected_version
+        && v != d.version
+    {
+        return Err(ToolError::conflict(format!(
+            "Dashboard {} is at version {}, not {v}. Re-read it and retry.",
+            d.id, d.version
+        ))
+        .with_details(json!({"dashboard_id": d.id, "version": d.version})));
+    }
+    let mut changed = Vec::new();
+    let mut title = d.title.clone();
+    if let Some(t) = args.dashboard_title.map(|t| t.trim().to_string()) {
+        if t.is_empty() || t.len() > 500 {
+            return Err(ToolError::invalid("dashboard_title: 1 to 500 characters.")
+                .with_details(json!({"field": "dashboard_title"})));
+        }
+        if t != title {
+            title = t;
+            changed.push("dashboard_title");
+        }
+    }
+    let mut description = d.description.clone();
+    if let Some(x) = args.description.filter(|x| *x != description) {
+        description = x;
+        changed.push("description");
+    }
+    let mut slug = d.slug.clone();
+    if let Some(s) = args.slug.filter(|s| Some(s) != d.slug.as_ref()) {
+        validate_slug(&s)?;
+        let free = unique_slug(&mut conn, &s).await?;
+        if free != s {
+            return Err(
+                ToolError::conflict(format!("slug '{s}' is taken; '{free}' is free."))
+                    .with_details(json!({"field": "slug", "suggestion": free})),
+            );
+        }
+        slug = Some(s);
+        changed.push("slug");
+    }
+    let mut published = d.published;
+    if let Some(p) = args.published.filter(|p| *p != d.published) {
+        published = p;
+        changed.push("published");
+    }
+    let mut layout = d.layout.clone();
+    if let Some(l) = args.layout {
+        l.validate()?;
+        let on: std::collections::HashSet<i32> = charts_of(&mut conn, d.id)
+            .await?
+            .iter()
+            .map(|c| c.id)
+            .collect();
+        if let Some(stray) = l.chart_ids().into_iter().find(|id| !on.contains(id)) {
+            return Err(ToolError::invalid(format!(
+                "layout: chart {stray} is not on this dashboard; add it with add_chart_to_existing_dashboard first."
+            ))
+            .with_details(json!({"field": "layout", "chart_id": stray})));
+        }
+        let json = l.to_json();
+        if json != layout {
+            layout = json;
+            changed.push("layout");
+        }
+    }
+    let mut meta = d.json_metadata.clone();
+    if let Some(patch) = args.json_metadata {
+        let mut current: Map<String, Value> =
+            serde_json::from_str(&d.json_metadata).unwrap_or_default();
+        for (k, v) in patch {
+            if v.is_null() {
+                current.remove(&k);
+            } else {
+                current.insert(k, v);
+            }
+        }
+        let json = Value::Object(current).to_string();
+        if json != meta {
+            meta = json;
+            changed.push("json_metadata");
+        }
+    }
+    if changed.is_empty() {
+        return Ok(Updated {
+            id: d.id,
+            version: d.version,
+            changed_fields: vec![],
+        });
+    }
+    let user = ctx.principal.user_id;
+    let version = save_versioned(
+        &mut conn,
+        &d,
+        &title,
+        &description,
+        slug.as_deref(),
+        published,
+        &layout,
+        &meta,
+        user,
+    )
+    .await?;
+    Ok(Updated {
+        id: d.id,
+        version,
+        changed_fields: changed.into_iter().map(str::to_owned).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateArgs {
+    /// Dashboard id, uuid or slug.
+    pub identifier: Value,
+    /// Title of the copy; "<title> (copy)" when omitted.
+    pub dashboard_title: Option<String>,
+    /// Copy the charts too (default: the copy shows the same charts).
+    #[serde(default)]
+    pub duplicate_charts: bool,
+}
+
+async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Created, ToolError> {
+    let ident = Ident::parse(&args.identifier, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    let charts = charts_of(&mut conn, d.id).await?;
+    if let Some(hidden) = charts.iter().find(|c| !access.sees_dataset(c.dataset_id)) {
+        return Err(ToolError::new(
+            crate::error::ErrorKind::PermissionDenied,
+            format!(
+                "You have no access to dataset {} of chart {}, so the dashboard cannot be copied.",
+                hidden.dataset_id, hidden.id
+            ),
+        )
+        .with_details(json!({"missing": "dataset_access", "dataset_id": hidden.dataset_id})));
+    }
+    let title = args
+        .dashboard_title
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| format!("{} (copy)", d.title));
+    let slug = unique_slug(&mut conn, &slugify(&title)).await?;
+    let mut layout = Layout::parse(&d.layout)?;
+    let user = ctx.principal.user_id;
+    let faults = ctx.app.config.faults.clone();
+    let at = now();
+    let copy_charts = args.duplicate_charts;
+    let (title_r, slug_r, d_r, charts_r) = (&title, &slug, &d, &charts);
+    let (id, uuid, chart_ids, layout) = in_transaction!(&mut conn, |c| {
+        let mut map = HashMap::new();
+        let mut chart_ids = Vec::new();
+        for ch in charts_r {
+            let new_id = if copy_charts {
+                let nid: i32 = diesel::insert_into(charts::table)
+                    .values(crate::db::models::NewChart {
+                        uuid: new_uuid(),
+                        name: &ch.name,
+                        chart_type: &ch.chart_type,
+                        dataset_id: ch.dataset_id,
+                        config: ch.config.clone(),
+                        description: &ch.description,
+                        created_on: at,
+                        changed_on: at,
+                        created_by_fk: Some(user),
+                        changed_by_fk: Some(user),
+                    })
+                    .returning(charts::id)
+                    .get_result(c)
+                    .await?;
+                diesel::insert_into(chart_owners::table)
+                    .values((
+                        chart_owners::chart_id.eq(nid),
+                        chart_owners::user_id.eq(user),
+                    ))
+                    .execute(c)
+                    .await?;
+                faults.check("duplicate_dashboard.after_chart")?;
+                nid
+            } else {
+                ch.id
+            };
+            map.insert(ch.id, new_id);
+            chart_ids.push(new_id);
+        }
+        layout.remap(&map);
+        let uuid = new_uuid();
+        let id: i32 = diesel::insert_into(dashboards::table)
+            .values(NewDashboard {
+                uuid: uuid.clone(),
+                title: title_r,
+                slug: Some(slug_r),
+                description: &d_r.description,
+                published: false,
+                layout: layout.to_json(),
+                json_metadata: d_r.json_metadata.clone(),
+                created_on: at,
+                changed_on: at,
+                created_by_fk: Some(user),
+                changed_by_fk: Some(user),
+            })
+            .returning(dashboards::id)
+            .get_result(c)
+            .await?;
+        for chart_id in &chart_ids {
+            diesel::insert_into(dashboard_charts::table)
+                .values((
+                    dashboard_charts::dashboard_id.eq(id),
+                    dashboard_charts::chart_id.eq(chart_id),
+                ))
+                .execute(c)
+                .await?;
+        }
+        diesel::insert_into(dashboard_owners::table)
+            .values((
+                dashboard_owners::dashboard_id.eq(id),
+                dashboard_owners::user_id.eq(user),
+            ))
+            .execute(c)
+            .await?;
+        Ok::<_, ToolError>((id, uuid, chart_ids, layout))
+    })?;
+    Ok(Created {
+        id,
+        uuid,
+        dashboard_title: title,
+        slug: Some(slug),
+        published: false,
+        chart_ids,
+        positions: layout.positions(),
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddChartArgs {
+    /// Dashboard id, uuid or slug.
+    pub dashboard_id: Value,
+    pub chart_id: i32,
+    /// Title of the tab to place it in (dashboards with tabs).
+    pub target_tab: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ChartPlaced {
+    pub dashboard_id: i32,
+    pub version: i32,
+    pub position: Position,
+}
+
+async fn add_chart(ctx: ToolCtx, args: AddChartArgs) -> Result<ChartPlaced, ToolError> {
+    let ident = Ident::parse(&args.dashboard_id, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    require_owner(&mut conn, &access, &d).await?;
+    visible_charts(&mut conn, &access, &[args.chart_id]).await?;
+    let mut layout = Layout::parse(&d.layout)?;
+    if layout.chart_ids().contains(&args.chart_id) {
+        return Err(ToolError::conflict(format!(
+            "Chart {} is on dashboard {} already.",
+            args.chart_id, d.id
+        )));
+    }
+    let position = layout.add(args.chart_id, args.target_tab.as_deref())?;
+    let user = ctx.principal.user_id;
+    let chart_id = args.chart_id;
+    let json = layout.to_json();
+    let d_r = &d;
+    let version = in_transaction!(&mut conn, |c| {
+        let v = bump_layout!(c, d_r, &json, user);
+        diesel::insert_into(dashboard_charts::table)
+            .values((
+                dashboard_charts::dashboard_id.eq(d_r.id),
+                dashboard_charts::chart_id.eq(chart_id),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await?;
+        Ok::<_, ToolError>(v)
+    })?;
+    Ok(ChartPlaced {
+        dashboard_id: d.id,
+        version,
+        position,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveChartArgs {
+    /// Dashboard id, uuid or slug.
+    pub dashboard_id: Value,
+    pub chart_id: i32,
+}
+
+async fn remove_chart(ctx: ToolCtx, args: RemoveChartArgs) -> Result<Updated, ToolError> {
+    let ident = Ident::parse(&args.dashboard_id, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    require_owner(&mut conn, &access, &d).await?;
+    let mut layout = Layout::parse(&d.layout)?;
+    let in_layout = layout.remove(args.chart_id);
+    let chart_id = args.chart_id;
+    let linked: i64 = with_conn!(&mut conn, |c| {
+        dashboard_charts::table
+            .filter(dashboard_charts::dashboard_id.eq(d.id))
+            .filter(dashboard_charts::chart_id.eq(chart_id))
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if !in_layout && linked == 0 {
+        return Err(ToolError::not_found("chart on this dashboard", chart_id));
+    }
+    let user = ctx.principal.user_id;
+    let json = layout.to_json();
+    let d_r = &d;
+    let version = in_transaction!(&mut conn, |c| {
+        let v = bump_layout!(c, d_r, &json, user);
+        diesel::delete(
+            dashboard_charts::table
+                .filter(dashboard_charts::dashboard_id.eq(d_r.id))
+                .filter(dashboard_charts::chart_id.eq(chart_id)),
+        )
+        .execute(c)
+        .await?;
+        Ok::<_, ToolError>(v)
+    })?;
+    Ok(Updated {
+        id: d.id,
+        version,
+        changed_fields: vec!["layout".into(), "charts".into()],
+    })
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Deleted {
+    pub object_type: String,
+    pub id: i32,
+    pub deleted: bool,
+    pub hint: String,
+}
+
+async fn delete_dashboard(ctx: ToolCtx, args: IdentArgs) -> Result<Deleted, ToolError> {
+    let ident = Ident::parse(&args.identifier, true)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+    require_owner(&mut conn, &access, &d).await?;
+    let (id, user, at) = (d.id, ctx.principal.user_id, now());
+    with_conn!(&mut conn, |c| {
+        diesel::update(dashboards::table.filter(dashboards::id.eq(id)))
+            .set((
+                dashboards::deleted_on.eq(Some(at)),
+                dashboards::deleted_by_fk.eq(Some(user)),
+            ))
+            .execute(c)
+            .await
+    })?;
+    Ok(Deleted {
+        object_type: "dashboard".into(),
+        id,
+        deleted: true,
+        hint: format!(
+            "Moved to the trash. restore_deleted(object_type=dashboard, identifier={id}) brings it back."
+        ),
+    })
+}
