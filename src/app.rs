@@ -12,7 +12,7 @@ use actix_web::{App, HttpServer};
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 
-use crate::actors::{Db, Supervisor, ToolPools};
+use crate::actors::{DataSources, Db, Supervisor, ToolPools};
 use crate::auth::PrincipalCache;
 use crate::config::Config;
 use crate::db::secrets::Cipher;
@@ -26,6 +26,7 @@ const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    pub datasources: DataSources,
     pub pools: ToolPools,
     pub registry: Registry,
     pub principals: PrincipalCache,
@@ -84,6 +85,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     let app = Arc::new(AppState {
         config,
         db: topology.db,
+        datasources: topology.datasources,
         pools: topology.pools,
         registry: Registry::new(),
         principals: PrincipalCache::new(PRINCIPAL_TTL),

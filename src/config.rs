@@ -57,6 +57,7 @@ pub struct Config {
     pub pools: PoolsConfig,
     pub examples: ExamplesConfig,
     pub secrets: SecretsConfig,
+    pub datasources: DataSourcesConfig,
     pub limits: LimitsConfig,
     pub logging: LoggingConfig,
     pub metrics: MetricsConfig,
@@ -148,6 +149,22 @@ pub struct SecretsConfig {
     pub encryption_key: Option<Secret>,
     /// Key file used when `encryption_key` is unset (embedded default only).
     pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSourcesConfig {
+    /// Directories SQLite data sources may live in; a registration elsewhere is refused,
+    /// so a caller cannot point vizier at arbitrary files (or its own metadata store).
+    pub sqlite_dirs: Vec<PathBuf>,
+}
+
+impl Default for DataSourcesConfig {
+    fn default() -> Self {
+        Self {
+            sqlite_dirs: vec![PathBuf::from("data")],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -8,6 +8,7 @@ mod integration {
     pub mod bad_input;
     pub mod catalog;
     pub mod cli;
+    pub mod datasources;
     pub mod resilience;
     pub mod spine;
     pub mod support;

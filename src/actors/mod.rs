@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! Supervisor ──starts/restarts──┬─ DbActor            owns the metadata pool (bb8)
-//!                               └─ ToolPool × 4       catalog · sql · charts · admin
-//!                                    └─ ToolWorker × N   one call at a time each
+//!                               ├─ ToolPool × 4       catalog · sql · charts · admin
+//!                               │    └─ ToolWorker × N   one call at a time each
+//!                               └─ DataSourceActor × databases   one pool per data source
 //! ```
 //!
 //! A tool call is a [`pool::RunTool`] message. Each pool admits at most `workers + queue`
@@ -11,10 +12,12 @@
 //! queue grows without bound. Workers are spread over their own arbiter threads, away from
 //! the HTTP workers, and the DbActor has an arbiter of its own.
 
+pub mod datasource;
 pub mod db;
 pub mod pool;
 pub mod supervisor;
 
+pub use datasource::DataSources;
 pub use db::Db;
 pub use pool::{PoolKind, ToolPools};
 pub use supervisor::{Supervisor, Topology};

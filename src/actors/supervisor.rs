@@ -8,6 +8,7 @@
 
 use actix::prelude::*;
 
+use super::datasource::DataSources;
 use super::db::{Db, DbActor};
 use super::pool::ToolPools;
 use crate::config::Config;
@@ -16,6 +17,7 @@ use crate::db::MetaPool;
 /// What the rest of the service talks to.
 pub struct Topology {
     pub db: Db,
+    pub datasources: DataSources,
     pub pools: ToolPools,
     pub supervisor: Addr<Supervisor>,
 }
@@ -62,11 +64,16 @@ impl Supervisor {
         let tool_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
         let handles: Vec<ArbiterHandle> = tool_arbiters.iter().map(Arbiter::handle).collect();
         let pools = ToolPools::start(config, &handles);
-        let mut arbiters = vec![db_arbiter];
+        // Data sources get an arbiter of their own: analytics I/O never shares a thread
+        // with the metadata pool.
+        let source_arbiter = Arbiter::new();
+        let datasources = DataSources::new(source_arbiter.handle());
+        let mut arbiters = vec![db_arbiter, source_arbiter];
         arbiters.extend(tool_arbiters);
         let supervisor = Supervisor { arbiters }.start();
         Topology {
             db: Db::new(db_addr, backend),
+            datasources,
             pools,
             supervisor,
         }

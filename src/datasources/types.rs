@@ -107,7 +107,7 @@ pub struct TableRef {
 }
 
 /// One column of a table or of a query result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ColumnMeta {
     pub name: String,
     /// The type as the database names it (PostgreSQL `numeric(38,10)` in table descriptions,

@@ -694,3 +694,14 @@ pub async fn database_names(
     })?;
     Ok(rows.into_iter().collect())
 }
+
+/// The encrypted connection of a database (only the data-source registry decrypts it).
+pub async fn connection_of(conn: &mut MetaConn, database_id: i32) -> QueryResult<String> {
+    crate::with_conn!(conn, |c| {
+        databases::table
+            .filter(databases::id.eq(database_id))
+            .select(databases::connection_encrypted)
+            .first(c)
+            .await
+    })
+}

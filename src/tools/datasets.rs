@@ -44,6 +44,26 @@ pub fn register(r: &mut Registry) {
         get_dataset_info,
     ));
     r.add(tool(
+        "get_table",
+        "Describe a table",
+        "The columns (name, type, nullable, temporal) of a table or view in a data source you can access; \
+         without table_name, the tables and views of the schema.",
+        PoolKind::Catalog,
+        Permission::CatalogRead,
+        Hints::READ,
+        get_table,
+    ));
+    r.add(tool(
+        "create_dataset",
+        "Create a dataset from a table",
+        "Register a physical table or view of a data source as a dataset; its columns and types are read from \
+         the data source, and the first temporal column becomes the main time column.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::WRITE,
+        create_dataset,
+    ));
+    r.add(tool(
         "list_databases",
         "List databases",
         "List the data sources you can access (never their credentials). See get_schema(model=database).",
@@ -391,4 +411,211 @@ async fn get_database_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, 
     item.insert("dataset_count".into(), json!(count));
     item.insert("settings".into(), json!(SourceSettings::parse(&d.settings)));
     Ok(item)
+}
+
+/// A database the caller may access and its data-source actor.
+pub async fn source_for(
+    ctx: &ToolCtx,
+    conn: &mut MetaConn,
+    access: &Access,
+    database: &Value,
+) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
+    let ident = Ident::parse(database, false)?;
+    let db = find_database(conn, access, &ident).await?;
+    let encrypted = catalog::connection_of(conn, db.id).await?;
+    let source = ctx
+        .app
+        .datasources
+        .get(&db, &encrypted, &ctx.app.cipher)
+        .await?;
+    Ok((db, source))
+}
+
+fn check_name(field: &str, value: &str) -> Result<(), ToolError> {
+    if value.trim().is_empty() || value.len() > 255 || value.contains('\0') {
+        return Err(
+            ToolError::invalid(format!("{field}: give a name of 1 to 255 characters."))
+                .with_details(json!({"field": field})),
+        );
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetTableArgs {
+    /// Database id or uuid.
+    pub database_id: Value,
+    /// Table or view name; omit to list the tables and views.
+    pub table_name: Option<String>,
+    /// Schema (PostgreSQL schema, MySQL database); default as the database resolves names.
+    pub schema: Option<String>,
+}
+
+async fn get_table(ctx: ToolCtx, args: GetTableArgs) -> Result<Map<String, Value>, ToolError> {
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
+    drop(conn);
+    let mut out = Map::new();
+    out.insert("database_id".into(), json!(db.id));
+    out.insert("database_name".into(), json!(db.name));
+    out.insert("schema".into(), json!(args.schema));
+    match args.table_name {
+        None => {
+            let tables = source.list_tables(args.schema.clone()).await?;
+            out.insert("tables".into(), json!(tables));
+        }
+        Some(table) => {
+            check_name("table_name", &table)?;
+            let columns = source
+                .describe_table(args.schema.clone(), table.clone())
+                .await?;
+            out.insert("table_name".into(), json!(table));
+            out.insert("columns".into(), json!(columns));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateDatasetArgs {
+    /// Database id or uuid.
+    pub database_id: Value,
+    /// The table or view to register.
+    pub table_name: String,
+    /// Its schema, when not the default one.
+    pub schema: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DatasetCreated {
+    pub id: i32,
+    pub uuid: String,
+    pub table_name: String,
+    pub schema: Option<String>,
+    pub database_id: i32,
+    pub kind: String,
+    pub main_dttm_col: Option<String>,
+    pub columns: Vec<crate::datasources::ColumnMeta>,
+}
+
+/// Store a dataset and its columns in one transaction; the caller becomes its owner.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_dataset(
+    conn: &mut MetaConn,
+    database_id: i32,
+    schema: Option<&str>,
+    table_name: &str,
+    sql: Option<&str>,
+    description: &str,
+    columns: &[crate::datasources::ColumnMeta],
+    user: i32,
+) -> Result<(i32, String, Option<String>), ToolError> {
+    use crate::db::models::{NewDataset, NewDatasetColumn, new_uuid, now};
+    let dttm = columns
+        .iter()
+        .find(|c| c.is_temporal)
+        .map(|c| c.name.clone());
+    let at = now();
+    let uuid = new_uuid();
+    let (uuid_r, dttm_r) = (&uuid, &dttm);
+    let id = crate::in_transaction!(conn, |c| {
+        let id: i32 = diesel::insert_into(datasets::table)
+            .values(NewDataset {
+                uuid: uuid_r.clone(),
+                database_id,
+                schema_name: schema,
+                table_name,
+                sql,
+                description,
+                main_dttm_col: dttm_r.as_deref(),
+                created_on: at,
+                changed_on: at,
+                created_by_fk: Some(user),
+                changed_by_fk: Some(user),
+            })
+            .returning(datasets::id)
+            .get_result(c)
+            .await?;
+        for col in columns {
+            diesel::insert_into(dataset_columns::table)
+                .values(NewDatasetColumn {
+                    uuid: new_uuid(),
+                    dataset_id: id,
+                    column_name: &col.name,
+                    data_type: &col.data_type,
+                    is_temporal: col.is_temporal,
+                    description: "",
+                    created_on: at,
+                    changed_on: at,
+                    created_by_fk: Some(user),
+                    changed_by_fk: Some(user),
+                })
+                .execute(c)
+                .await?;
+        }
+        Ok::<_, ToolError>(id)
+    })?;
+    Ok((id, uuid, dttm))
+}
+
+async fn create_dataset(
+    ctx: ToolCtx,
+    args: CreateDatasetArgs,
+) -> Result<DatasetCreated, ToolError> {
+    check_name("table_name", &args.table_name)?;
+    if let Some(s) = &args.schema {
+        check_name("schema", s)?;
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
+    let (db_id, table, schema) = (db.id, args.table_name.clone(), args.schema.clone());
+    let existing: i64 = with_conn!(&mut conn, |c| {
+        let mut q = datasets::table
+            .filter(datasets::database_id.eq(db_id))
+            .filter(datasets::table_name.eq(&table))
+            .filter(datasets::sql.is_null())
+            .filter(datasets::deleted_on.is_null())
+            .into_boxed();
+        q = match &schema {
+            Some(s) => q.filter(datasets::schema_name.eq(s)),
+            None => q.filter(datasets::schema_name.is_null()),
+        };
+        q.count().get_result(c).await
+    })?;
+    if existing > 0 {
+        return Err(ToolError::conflict(format!(
+            "Table '{}' of database '{}' is a dataset already: find it with list_datasets.",
+            args.table_name, db.name
+        )));
+    }
+    let columns = source
+        .describe_table(args.schema.clone(), args.table_name.clone())
+        .await?;
+    let description = args.description.unwrap_or_default();
+    let (id, uuid, dttm) = insert_dataset(
+        &mut conn,
+        db.id,
+        args.schema.as_deref(),
+        &args.table_name,
+        None,
+        &description,
+        &columns,
+        ctx.principal.user_id,
+    )
+    .await?;
+    Ok(DatasetCreated {
+        id,
+        uuid,
+        table_name: args.table_name,
+        schema: args.schema,
+        database_id: db.id,
+        kind: "physical".into(),
+        main_dttm_col: dttm,
+        columns,
+    })
 }

@@ -3,6 +3,7 @@
 //!
 //! One module per tool family; each exposes `fn register(&mut Registry)`.
 
+pub mod admin;
 pub mod charts;
 pub mod dashboards;
 pub mod datasets;
@@ -223,6 +224,7 @@ impl Registry {
         dashboards::register(&mut r);
         charts::register(&mut r);
         datasets::register(&mut r);
+        admin::register(&mut r);
         r
     }
 

@@ -441,3 +441,20 @@ impl TestApp {
         r
     }
 }
+
+pub const MYSQL_ENV: &str = "TEST_MYSQL_URL";
+
+/// The MariaDB/MySQL test server URL, or None when not configured (a failure in CI).
+pub fn mysql_url() -> Option<String> {
+    match std::env::var(MYSQL_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "{MYSQL_ENV} is not set in CI: the MariaDB tests must run there"
+            );
+            eprintln!("NOTE: {MYSQL_ENV} is not set: the MariaDB part of this test was NOT run");
+            None
+        }
+    }
+}
