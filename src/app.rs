@@ -31,6 +31,8 @@ pub struct AppState {
     pub registry: Registry,
     pub principals: PrincipalCache,
     pub cipher: Cipher,
+    /// Read-only catalog results by (tool, arguments, principal fingerprint).
+    pub cache: Option<moka::sync::Cache<u64, Arc<serde_json::Value>>>,
     pub started_at: Instant,
     pub started_wall: DateTime<Utc>,
     pub supervisor: Addr<Supervisor>,
@@ -82,6 +84,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         }
     }
     let topology = Supervisor::launch(&config, pool);
+    let cache_config = config.cache.clone();
     let app = Arc::new(AppState {
         config,
         db: topology.db,
@@ -90,6 +93,12 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         registry: Registry::new(),
         principals: PrincipalCache::new(PRINCIPAL_TTL),
         cipher,
+        cache: (cache_config.ttl_ms > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(cache_config.max_entries)
+                .time_to_live(Duration::from_millis(cache_config.ttl_ms))
+                .build()
+        }),
         started_at,
         started_wall: Utc::now(),
         supervisor: topology.supervisor,

@@ -58,6 +58,7 @@ pub struct Config {
     pub examples: ExamplesConfig,
     pub secrets: SecretsConfig,
     pub datasources: DataSourcesConfig,
+    pub cache: CacheConfig,
     pub limits: LimitsConfig,
     pub logging: LoggingConfig,
     pub metrics: MetricsConfig,
@@ -149,6 +150,27 @@ pub struct SecretsConfig {
     pub encryption_key: Option<Secret>,
     /// Key file used when `encryption_key` is unset (embedded default only).
     pub key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheConfig {
+    /// How long a read-only catalog result (lists, details, instance info) may be served
+    /// again to the same principal with the same arguments; 0 turns the cache off. Any
+    /// write through this replica clears it at once; other replicas' writes show after
+    /// at most this long.
+    pub ttl_ms: u64,
+    /// Most cached results.
+    pub max_entries: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 1000,
+            max_entries: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

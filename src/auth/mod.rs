@@ -68,6 +68,26 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// A hash of everything that decides what this principal sees: two principals with the
+    /// same fingerprint get the same answers (cache keys use it).
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.user_id.hash(&mut h);
+        self.roles.hash(&mut h);
+        let mut perms: Vec<_> = self.permissions.iter().collect();
+        perms.sort();
+        perms.hash(&mut h);
+        self.all_datasource_access.hash(&mut h);
+        let mut dbs: Vec<_> = self.database_ids.iter().collect();
+        dbs.sort();
+        dbs.hash(&mut h);
+        let mut ds: Vec<_> = self.dataset_ids.iter().collect();
+        ds.sort();
+        ds.hash(&mut h);
+        h.finish()
+    }
+
     pub fn has(&self, permission: Permission) -> bool {
         self.permissions.contains(permission.as_str())
     }

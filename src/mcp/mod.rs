@@ -128,18 +128,62 @@ impl McpHandler {
             progress: progress.clone(),
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
+        let cache_key = self
+            .app
+            .cache
+            .as_ref()
+            .filter(|_| tool.cacheable)
+            .map(|cache| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                tool.name.hash(&mut h);
+                args.to_string().hash(&mut h);
+                ctx.principal.fingerprint().hash(&mut h);
+                (cache, h.finish())
+            });
+        if let Some((cache, key)) = &cache_key {
+            if let Some(hit) = cache.get(key) {
+                metrics::counter!("vizier_cache_hits_total", "tool" => tool.name).increment(1);
+                return Ok(Ok((*hit).clone()));
+            }
+            metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
+        }
+        let read_only = tool.read_only;
         let call = self.app.pools.get(tool.pool).call(tool, ctx, args);
-        let Some(progress) = progress else {
-            return Ok(call.await);
+        let result = match progress {
+            None => call.await,
+            Some(progress) => {
+                Self::with_heartbeat(call, progress, self.app.config.server.progress_interval_ms)
+                    .await
+            }
         };
-        // Heartbeat progress for long calls, so clients and proxies see the call is alive.
-        let interval = Duration::from_millis(self.app.config.server.progress_interval_ms);
+        match (&result, &cache_key) {
+            (Ok(v), Some((cache, key))) => cache.insert(*key, Arc::new(v.clone())),
+            // A write makes every cached catalog answer suspect.
+            (Ok(_), None) if !read_only => {
+                if let Some(cache) = &self.app.cache {
+                    cache.invalidate_all();
+                }
+            }
+            _ => {}
+        }
+        Ok(result)
+    }
+
+    /// Await `call`, sending a progress notification every `interval_ms` meanwhile so
+    /// clients and proxies see a long call is alive.
+    async fn with_heartbeat(
+        call: impl std::future::Future<Output = Result<Value, ToolError>>,
+        progress: Progress,
+        interval_ms: u64,
+    ) -> Result<Value, ToolError> {
+        let interval = Duration::from_millis(interval_ms);
         let started = Instant::now();
         tokio::pin!(call);
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
             tokio::select! {
-                result = &mut call => return Ok(result),
+                result = &mut call => return result,
                 _ = ticker.tick() => {
                     let secs = started.elapsed().as_secs_f64();
                     progress.report(secs, None, format!("running for {secs:.1} s")).await;

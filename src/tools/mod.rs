@@ -99,6 +99,10 @@ pub struct ToolSpec {
     pub name: &'static str,
     pub pool: PoolKind,
     pub permission: Permission,
+    /// Changes nothing: its result may be cached, and its success does not clear the cache.
+    pub read_only: bool,
+    /// Results may be served from the response cache (read-only catalog tools).
+    pub cacheable: bool,
     /// The MCP description of the tool (schemas, annotations), built once.
     pub tool: Tool,
     pub run: ToolFn,
@@ -142,10 +146,14 @@ where
             serde_json::to_value(out).map_err(ToolError::internal)
         })
     });
+    // Health must always be measured, not remembered.
+    let cacheable = hints.read_only && pool == PoolKind::Catalog && name != "health_check";
     ToolSpec {
         name,
         pool,
         permission,
+        read_only: hints.read_only,
+        cacheable,
         tool,
         run,
     }
