@@ -20,7 +20,7 @@ SELECT lower(hex(randomblob(16))),
          || ' by ' || (CASE i % 7 WHEN 0 THEN 'region' WHEN 1 THEN 'category' WHEN 2 THEN 'store' WHEN 3 THEN 'month'
                          WHEN 4 THEN 'channel' WHEN 5 THEN 'segment' ELSE 'product' END) || ' #' || i,
        CASE i % 4 WHEN 0 THEN 'xy' WHEN 1 THEN 'pie' WHEN 2 THEN 'table' ELSE 'big_number' END,
-       (SELECT id FROM datasets ORDER BY id LIMIT 1 OFFSET (i % 500)),
+       (SELECT min(id) FROM datasets WHERE table_name LIKE 'bench\_table\_%' ESCAPE '\') + (i % 500),
        '{"chart_type":"xy","kind":"line","x":"order_date","metrics":[{"saved_metric":"revenue"}]}',
        'Benchmark chart number ' || i,
        datetime('now', '-' || i || ' seconds'), datetime('now', '-' || i || ' seconds'), 1, 1 FROM n;
@@ -46,7 +46,7 @@ SELECT md5(random()::text || i),
        (ARRAY['Revenue','Orders','Margin','Customers','Returns'])[i % 5 + 1] || ' by ' ||
        (ARRAY['region','category','store','month','channel','segment','product'])[i % 7 + 1] || ' #' || i,
        (ARRAY['xy','pie','table','big_number'])[i % 4 + 1],
-       (SELECT id FROM datasets ORDER BY id LIMIT 1 OFFSET (i % 500)),
+       (SELECT min(id) FROM datasets WHERE table_name LIKE 'bench\_table\_%') + (i % 500),
        '{"chart_type":"xy","kind":"line","x":"order_date","metrics":[{"saved_metric":"revenue"}]}',
        'Benchmark chart number ' || i,
        now() - i * interval '1 second', now() - i * interval '1 second', 1, 1 FROM generate_series(1, 10000) i;
@@ -63,7 +63,7 @@ SQL
 )
 
 case "$backend" in
-  sqlite) printf '%s\n' "$sqlite_sql" | sqlite3 "$target"; sqlite3 "$target" 'ANALYZE;' ;;
+  sqlite) printf '%s\n' "$sqlite_sql" | sqlite3 -bail "$target"; sqlite3 "$target" 'ANALYZE;' ;;
   postgres) printf '%s\n' "$pg_sql" | psql -q -v ON_ERROR_STOP=1 "$target" ;;
   *) echo "usage: $0 sqlite|postgres TARGET" >&2; exit 2 ;;
 esac

@@ -26,6 +26,8 @@ const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    /// Batches query history into the metadata store.
+    pub history: actix::Addr<crate::actors::history::HistoryWriter>,
     pub datasources: DataSources,
     pub pools: ToolPools,
     pub registry: Registry,
@@ -37,6 +39,8 @@ pub struct AppState {
     pub started_wall: DateTime<Utc>,
     pub supervisor: Addr<Supervisor>,
     draining: AtomicBool,
+    /// HTTP requests on /mcp being served now (graceful shutdown waits for them).
+    pub in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl AppState {
@@ -88,6 +92,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     let app = Arc::new(AppState {
         config,
         db: topology.db,
+        history: topology.history,
         datasources: topology.datasources,
         pools: topology.pools,
         registry: Registry::new(),
@@ -103,6 +108,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         started_wall: Utc::now(),
         supervisor: topology.supervisor,
         draining: AtomicBool::new(false),
+        in_flight: std::sync::atomic::AtomicUsize::new(0),
     });
     tracing::info!(
         metadata = app.db.backend().as_str(),
@@ -123,7 +129,8 @@ pub struct RunningServer {
 /// Bind the HTTP server. The returned `server` future must be awaited (or spawned).
 pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
     let bind = app.config.bind_addr()?;
-    let metrics = if app.config.metrics.enabled {
+    // /metrics on the main address unless it has an address of its own.
+    let metrics = if app.config.metrics.enabled && app.config.metrics.bind.is_none() {
         Some(crate::observability::metrics::install()?)
     } else {
         None
@@ -146,7 +153,9 @@ pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
     // Responses are small and latency-bound; Nagle's algorithm would hold SSE events back
     // behind delayed ACKs (~40 ms per call on keep-alive connections).
     .tcp_nodelay(true)
-    .shutdown_timeout(30)
+    // SIGTERM is handled by `serve` (drain first, then stop), not by actix's own handler.
+    .disable_signals()
+    .shutdown_timeout(app.config.server.shutdown_grace_ms.div_ceil(1000))
     .bind(bind)
     .with_context(|| format!("could not listen on {bind}"))?;
     let addr = server
@@ -162,3 +171,70 @@ pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
         server,
     })
 }
+
+/// The separate metrics listener, when `metrics.bind` is set.
+pub fn metrics_server(app: Arc<AppState>) -> anyhow::Result<Option<actix_web::dev::Server>> {
+    let (true, Some(bind)) = (app.config.metrics.enabled, app.config.metrics.bind.clone()) else {
+        return Ok(None);
+    };
+    let handle = crate::observability::metrics::install()?;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(actix_web::web::Data::new(app.clone()))
+            .app_data(actix_web::web::Data::new(handle.clone()))
+            .route(
+                "/metrics",
+                actix_web::web::get().to(crate::mcp::http::metrics_route),
+            )
+    })
+    .workers(1)
+    .disable_signals()
+    .bind(&bind)
+    .with_context(|| format!("could not listen on {bind} (metrics.bind)"))?
+    .run();
+    Ok(Some(server))
+}
+
+/// Serve until SIGTERM or SIGINT, then drain: readiness turns false and new calls are
+/// refused at once, in-flight calls get `server.shutdown_grace_ms` to finish, then the
+/// listeners and actors stop.
+pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let app = running.app.clone();
+    let metrics = metrics_server(app.clone())?;
+    let metrics_handle = metrics.as_ref().map(actix_web::dev::Server::handle);
+    if let Some(m) = metrics {
+        actix_web::rt::spawn(m);
+    }
+    let server = actix_web::rt::spawn(running.server);
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: draining"),
+        _ = int.recv() => tracing::info!("SIGINT: draining"),
+    }
+    app.start_draining();
+    let grace = Duration::from_millis(app.config.server.shutdown_grace_ms);
+    let started = Instant::now();
+    while app.in_flight.load(Ordering::Acquire) > 0 && started.elapsed() < grace {
+        tokio::time::sleep(Duration::from_millis(DRAIN_POLL_MS)).await;
+    }
+    let left = app.in_flight.load(Ordering::Acquire);
+    if left > 0 {
+        tracing::warn!(
+            calls = left,
+            "grace period over: stopping with calls still running"
+        );
+    }
+    running.handle.stop(true).await;
+    if let Some(h) = metrics_handle {
+        h.stop(true).await;
+    }
+    let _ = server.await;
+    app.supervisor.do_send(crate::actors::supervisor::Shutdown);
+    tracing::info!(drain_ms = started.elapsed().as_millis() as u64, "stopped");
+    Ok(())
+}
+
+/// How often draining checks whether the last call finished.
+const DRAIN_POLL_MS: u64 = 20;

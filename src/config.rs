@@ -68,6 +68,9 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
+    /// On SIGTERM: how long in-flight calls may take to finish before the process exits
+    /// anyway. Readiness turns false and new calls are refused at once.
+    pub shutdown_grace_ms: u64,
     /// Address the HTTP server listens on. Port 0 picks a free port (tests).
     pub bind: String,
     /// Host header values accepted on /mcp (DNS-rebinding protection). Loopback by default.
@@ -203,6 +206,8 @@ pub struct LoggingConfig {
     pub level: String,
     /// `auto` (JSON when stderr is not a terminal), `json` or `text`.
     pub format: String,
+    /// Calls slower than this are logged at warn level with their duration; 0 = never.
+    pub slow_call_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -210,6 +215,9 @@ pub struct LoggingConfig {
 pub struct MetricsConfig {
     /// Serve Prometheus metrics at /metrics.
     pub enabled: bool,
+    /// Serve /metrics on this address instead of the main one (e.g. "0.0.0.0:9090" so
+    /// Prometheus scrapes a port clients never see). Unset: on the main address.
+    pub bind: Option<String>,
 }
 
 /// Fault injection for chaos and resilience tests. Empty (off) by default; refused on a
@@ -245,6 +253,7 @@ impl FaultsConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
+            shutdown_grace_ms: 30_000,
             bind: "127.0.0.1:8080".into(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: vec![
@@ -340,13 +349,17 @@ impl Default for LoggingConfig {
         Self {
             level: "info".into(),
             format: "auto".into(),
+            slow_call_ms: 1000,
         }
     }
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        Self { enabled: true }
+        Self {
+            enabled: true,
+            bind: None,
+        }
     }
 }
 

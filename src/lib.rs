@@ -9,6 +9,7 @@
 //! - [`datasources`]: connectors to the databases users register (what SQL runs on);
 //! - [`db`]: the metadata store (schema, models, migrations, secrets at rest);
 //! - [`example`]: the bundled example data source;
+//! - [`sql`]: SQL safety — the read-only guard, row caps, RLS rewriting, templating;
 //! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model.
 
 pub mod actors;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod example;
 pub mod mcp;
 pub mod observability;
+pub mod sql;
 pub mod tools;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

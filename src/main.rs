@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use vizier::config::Config;
 
@@ -71,7 +70,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let app = vizier::app::build(config).await?;
             let running = vizier::app::http_server(app)?;
             tracing::info!(addr = %running.addr, "serving MCP at http://{}/mcp", running.addr);
-            running.server.await.context("HTTP server failed")
+            vizier::app::serve_until_signal(running).await
         }
         Command::Stdio => {
             let app = vizier::app::build(config).await?;

@@ -11,5 +11,6 @@ mod integration {
     pub mod datasources;
     pub mod resilience;
     pub mod spine;
+    pub mod sql;
     pub mod support;
 }

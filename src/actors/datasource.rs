@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::prelude::*;
 use serde_json::json;
@@ -56,6 +57,24 @@ pub struct DataSourceActor {
     name: Arc<str>,
     config: SourceConfig,
     pool: Arc<OnceCell<SourcePool>>,
+    /// Operations holding a connection now (each holds exactly one).
+    active: Arc<AtomicUsize>,
+}
+
+/// Counts one operation as active until dropped.
+struct Active(Arc<AtomicUsize>);
+
+impl Active {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Actor for DataSourceActor {
@@ -119,8 +138,9 @@ impl Handler<ListTables> for DataSourceActor {
     type Result = ResponseFuture<Result<Vec<TableRef>, ToolError>>;
 
     fn handle(&mut self, msg: ListTables, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name) = (self.pool(), self.name.clone());
+        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
         Box::pin(async move {
+            let _active = active;
             pool.await?
                 .list_tables(msg.schema.as_deref())
                 .await
@@ -133,8 +153,9 @@ impl Handler<DescribeTable> for DataSourceActor {
     type Result = ResponseFuture<Result<Vec<ColumnMeta>, ToolError>>;
 
     fn handle(&mut self, msg: DescribeTable, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name) = (self.pool(), self.name.clone());
+        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
         Box::pin(async move {
+            let _active = active;
             pool.await?
                 .describe_table(msg.schema.as_deref(), &msg.table)
                 .await
@@ -147,8 +168,9 @@ impl Handler<DescribeQuery> for DataSourceActor {
     type Result = ResponseFuture<Result<Vec<ColumnMeta>, ToolError>>;
 
     fn handle(&mut self, msg: DescribeQuery, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name) = (self.pool(), self.name.clone());
+        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
         Box::pin(async move {
+            let _active = active;
             pool.await?
                 .describe_query(&msg.sql)
                 .await
@@ -161,8 +183,9 @@ impl Handler<RunQuery> for DataSourceActor {
     type Result = ResponseFuture<Result<ResultSet, ToolError>>;
 
     fn handle(&mut self, msg: RunQuery, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name) = (self.pool(), self.name.clone());
+        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
         Box::pin(async move {
+            let _active = active;
             pool.await?
                 .query(&msg.sql, msg.options, msg.cancel)
                 .await
@@ -174,7 +197,14 @@ impl Handler<RunQuery> for DataSourceActor {
 /// The registry of data-source actors, by database id.
 pub struct DataSources {
     arbiter: ArbiterHandle,
-    actors: RwLock<HashMap<i32, (chrono::NaiveDateTime, Addr<DataSourceActor>)>>,
+    actors: RwLock<HashMap<i32, Entry>>,
+}
+
+struct Entry {
+    version: chrono::NaiveDateTime,
+    addr: Addr<DataSourceActor>,
+    active: Arc<AtomicUsize>,
+    pool_size: u32,
 }
 
 /// What tools hold on to for one database: its actor and its settings.
@@ -264,11 +294,11 @@ impl DataSources {
             engine,
             settings: settings.clone(),
         };
-        if let Some((version, addr)) = self.actors.read().await.get(&db.id)
-            && *version == db.changed_on
-            && addr.connected()
+        if let Some(e) = self.actors.read().await.get(&db.id)
+            && e.version == db.changed_on
+            && e.addr.connected()
         {
-            return Ok(source(addr.clone()));
+            return Ok(source(e.addr.clone()));
         }
         let url = cipher.decrypt(connection_encrypted).map_err(|e| {
             ToolError::internal(format!(
@@ -283,18 +313,46 @@ impl DataSources {
             allow_dml: settings.allow_dml,
             exposed_schemas: settings.exposed_schemas.clone(),
         };
+        let active = Arc::new(AtomicUsize::new(0));
+        let pool_size = config.pool_size;
         let actor = DataSourceActor {
             name: Arc::from(db.name.as_str()),
             config,
             pool: Arc::new(OnceCell::new()),
+            active: active.clone(),
         };
         let addr = DataSourceActor::start_in_arbiter(&self.arbiter, move |_| actor);
         let mut actors = self.actors.write().await;
-        // Another call may have started one meanwhile: keep the newest registration's.
-        let entry = actors.entry(db.id).or_insert((db.changed_on, addr.clone()));
-        if entry.0 != db.changed_on {
-            *entry = (db.changed_on, addr.clone());
+        // Another call may have started one meanwhile: the newest registration wins, and a
+        // live actor of the same registration is kept (the new one stops when dropped).
+        let keep = actors
+            .get(&db.id)
+            .is_some_and(|e| e.version == db.changed_on && e.addr.connected());
+        if !keep {
+            actors.insert(
+                db.id,
+                Entry {
+                    version: db.changed_on,
+                    addr,
+                    active,
+                    pool_size,
+                },
+            );
         }
-        Ok(source(entry.1.clone()))
+        let addr = actors
+            .get(&db.id)
+            .map(|e| e.addr.clone())
+            .ok_or_else(|| ToolError::internal("data source registry lost an entry"))?;
+        Ok(source(addr))
+    }
+
+    /// (database id, connections in use, pool size) of every started source, for metrics.
+    pub async fn states(&self) -> Vec<(i32, usize, u32)> {
+        self.actors
+            .read()
+            .await
+            .iter()
+            .map(|(id, e)| (*id, e.active.load(Ordering::Acquire), e.pool_size))
+            .collect()
     }
 }

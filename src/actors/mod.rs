@@ -14,6 +14,7 @@
 
 pub mod datasource;
 pub mod db;
+pub mod history;
 pub mod pool;
 pub mod supervisor;
 

@@ -143,7 +143,8 @@ impl Handler<RunTool> for ToolWorker {
                 if faults.panic_tools.iter().any(|t| t == name) {
                     panic!("fault injection: {name} panics");
                 }
-                (tool.run)(ctx, args).await
+                let span = ctx.span.clone();
+                tracing::Instrument::instrument((tool.run)(ctx, args), span).await
             })
             .catch_unwind();
             tokio::select! {

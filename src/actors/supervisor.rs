@@ -17,6 +17,7 @@ use crate::db::MetaPool;
 /// What the rest of the service talks to.
 pub struct Topology {
     pub db: Db,
+    pub history: Addr<super::history::HistoryWriter>,
     pub datasources: DataSources,
     pub pools: ToolPools,
     pub supervisor: Addr<Supervisor>,
@@ -57,6 +58,11 @@ impl Supervisor {
         let db_arbiter = Arbiter::new();
         let db_addr =
             actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
+        let db = Db::new(db_addr, backend);
+        let writer_db = db.clone();
+        let history = actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| {
+            super::history::HistoryWriter::new(writer_db)
+        });
         let n = match config.pools.arbiters {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -72,7 +78,8 @@ impl Supervisor {
         arbiters.extend(tool_arbiters);
         let supervisor = Supervisor { arbiters }.start();
         Topology {
-            db: Db::new(db_addr, backend),
+            db,
+            history,
             datasources,
             pools,
             supervisor,

@@ -705,3 +705,206 @@ pub async fn connection_of(conn: &mut MetaConn, database_id: i32) -> QueryResult
             .await
     })
 }
+
+macro_rules! queries_where {
+    ($db:ty, $plan:expr, $user:expr) => {{
+        let plan: &ListPlan = $plan;
+        let user: Option<i32> = $user;
+        let mut q = query_history::table.into_boxed::<$db>();
+        if let Some(u) = user {
+            q = q.filter(query_history::user_id.eq(u));
+        }
+        for (col, cond) in &plan.conds {
+            q = match *col {
+                "id" => cmp_cond!(q, query_history::id, cond, Int, ints),
+                "uuid" => text_cond!(q, query_history::uuid, cond),
+                "database_id" => cmp_cond!(q, query_history::database_id, cond, Int, ints),
+                "schema" => ntext_cond!(q, query_history::schema_name, cond),
+                "sql" => text_cond!(q, query_history::sql, cond),
+                "executed_sql" => ntext_cond!(q, query_history::executed_sql, cond),
+                "status" => text_cond!(q, query_history::status, cond),
+                "error_message" => ntext_cond!(q, query_history::error_message, cond),
+                "row_count" => match cond {
+                    Cond::IsNull => q.filter(query_history::row_count.is_null()),
+                    Cond::IsNotNull => q.filter(query_history::row_count.is_not_null()),
+                    Cond::Eq(Lit::Int(v)) => q.filter(query_history::row_count.eq(i64::from(*v))),
+                    Cond::Gt(Lit::Int(v)) => q.filter(query_history::row_count.gt(i64::from(*v))),
+                    Cond::Gte(Lit::Int(v)) => q.filter(query_history::row_count.ge(i64::from(*v))),
+                    Cond::Lt(Lit::Int(v)) => q.filter(query_history::row_count.lt(i64::from(*v))),
+                    Cond::Lte(Lit::Int(v)) => q.filter(query_history::row_count.le(i64::from(*v))),
+                    _ => none_of!(q, query_history::id),
+                },
+                "duration_ms" => match cond {
+                    Cond::IsNull => q.filter(query_history::duration_ms.is_null()),
+                    Cond::IsNotNull => q.filter(query_history::duration_ms.is_not_null()),
+                    Cond::Gt(Lit::Int(v)) => q.filter(query_history::duration_ms.gt(i64::from(*v))),
+                    Cond::Gte(Lit::Int(v)) => {
+                        q.filter(query_history::duration_ms.ge(i64::from(*v)))
+                    }
+                    Cond::Lt(Lit::Int(v)) => q.filter(query_history::duration_ms.lt(i64::from(*v))),
+                    Cond::Lte(Lit::Int(v)) => {
+                        q.filter(query_history::duration_ms.le(i64::from(*v)))
+                    }
+                    _ => none_of!(q, query_history::id),
+                },
+                "started_on" => cmp_cond!(q, query_history::started_on, cond, Time, times),
+                _ => none_of!(q, query_history::id),
+            };
+        }
+        if let Some(p) = &plan.search {
+            q = q.filter(
+                lower(query_history::sql.nullable())
+                    .like(p.clone())
+                    .escape('\\'),
+            );
+        }
+        q
+    }};
+}
+
+/// Query history; `user` limits it to one user's runs (everyone but admins).
+pub async fn list_queries(
+    conn: &mut MetaConn,
+    plan: &ListPlan,
+    user: Option<i32>,
+) -> QueryResult<(Vec<crate::db::models::QueryRecord>, i64)> {
+    use crate::db::models::QueryRecord;
+    with_backend!(conn, |c, DB| {
+        let total: i64 = queries_where!(DB, plan, user).count().get_result(c).await?;
+        let q = queries_where!(DB, plan, user);
+        let q = match plan.order_column {
+            "id" => order_by!(q, plan.descending, query_history::id, query_history::id),
+            "database_id" => order_by!(
+                q,
+                plan.descending,
+                query_history::database_id,
+                query_history::id
+            ),
+            "schema" => order_by!(
+                q,
+                plan.descending,
+                query_history::schema_name,
+                query_history::id
+            ),
+            "status" => order_by!(q, plan.descending, query_history::status, query_history::id),
+            "row_count" => order_by!(
+                q,
+                plan.descending,
+                query_history::row_count,
+                query_history::id
+            ),
+            "duration_ms" => order_by!(
+                q,
+                plan.descending,
+                query_history::duration_ms,
+                query_history::id
+            ),
+            _ => order_by!(
+                q,
+                plan.descending,
+                query_history::started_on,
+                query_history::id
+            ),
+        };
+        let rows = q
+            .offset(plan.offset())
+            .limit(plan.page_size)
+            .select(QueryRecord::as_select())
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+macro_rules! saved_where {
+    ($db:ty, $plan:expr, $user:expr) => {{
+        let plan: &ListPlan = $plan;
+        let user: Option<i32> = $user;
+        let mut q = saved_queries::table.into_boxed::<$db>();
+        if let Some(u) = user {
+            q = q.filter(saved_queries::created_by_fk.eq(u));
+        }
+        if let Some(u) = plan.created_by {
+            q = q.filter(saved_queries::created_by_fk.eq(u));
+        }
+        if let Some(u) = plan.changed_by {
+            q = q.filter(saved_queries::changed_by_fk.eq(u));
+        }
+        for (col, cond) in &plan.conds {
+            q = match *col {
+                "id" => cmp_cond!(q, saved_queries::id, cond, Int, ints),
+                "uuid" => text_cond!(q, saved_queries::uuid, cond),
+                "label" => text_cond!(q, saved_queries::label, cond),
+                "description" => text_cond!(q, saved_queries::description, cond),
+                "database_id" => cmp_cond!(q, saved_queries::database_id, cond, Int, ints),
+                "schema" => ntext_cond!(q, saved_queries::schema_name, cond),
+                "sql" => text_cond!(q, saved_queries::sql, cond),
+                "created_on" => cmp_cond!(q, saved_queries::created_on, cond, Time, times),
+                "changed_on" => cmp_cond!(q, saved_queries::changed_on, cond, Time, times),
+                _ => none_of!(q, saved_queries::id),
+            };
+        }
+        if let Some(p) = &plan.search {
+            q = q.filter(
+                lower(saved_queries::label.nullable())
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(lower(saved_queries::description.nullable())
+                        .like(p.clone())
+                        .escape('\\'))
+                    .or(lower(saved_queries::sql.nullable())
+                        .like(p.clone())
+                        .escape('\\')),
+            );
+        }
+        q
+    }};
+}
+
+/// Saved queries; `user` limits them to one owner's (everyone but admins).
+pub async fn list_saved_queries(
+    conn: &mut MetaConn,
+    plan: &ListPlan,
+    user: Option<i32>,
+) -> QueryResult<(Vec<crate::db::models::SavedQuery>, i64)> {
+    use crate::db::models::SavedQuery;
+    with_backend!(conn, |c, DB| {
+        let total: i64 = saved_where!(DB, plan, user).count().get_result(c).await?;
+        let q = saved_where!(DB, plan, user);
+        let q = match plan.order_column {
+            "id" => order_by!(q, plan.descending, saved_queries::id, saved_queries::id),
+            "label" => order_by!(q, plan.descending, saved_queries::label, saved_queries::id),
+            "database_id" => order_by!(
+                q,
+                plan.descending,
+                saved_queries::database_id,
+                saved_queries::id
+            ),
+            "schema" => order_by!(
+                q,
+                plan.descending,
+                saved_queries::schema_name,
+                saved_queries::id
+            ),
+            "created_on" => order_by!(
+                q,
+                plan.descending,
+                saved_queries::created_on,
+                saved_queries::id
+            ),
+            _ => order_by!(
+                q,
+                plan.descending,
+                saved_queries::changed_on,
+                saved_queries::id
+            ),
+        };
+        let rows = q
+            .offset(plan.offset())
+            .limit(plan.page_size)
+            .select(SavedQuery::as_select())
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}

@@ -346,3 +346,55 @@ pub async fn role_id(conn: &mut MetaConn, name: &str) -> QueryResult<Option<i32>
             .optional()
     })
 }
+
+/// One run of `execute_sql`, for the query history (written in batches by `HistoryWriter`).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = query_history)]
+pub struct NewQueryRecord {
+    pub uuid: String,
+    pub user_id: Option<i32>,
+    pub database_id: i32,
+    pub schema_name: Option<String>,
+    pub sql: String,
+    pub executed_sql: Option<String>,
+    pub status: String,
+    pub error_message: Option<String>,
+    pub row_count: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub started_on: NaiveDateTime,
+    pub finished_on: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = query_history, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct QueryRecord {
+    pub id: i32,
+    pub uuid: String,
+    pub user_id: Option<i32>,
+    pub database_id: i32,
+    pub schema_name: Option<String>,
+    pub sql: String,
+    pub executed_sql: Option<String>,
+    pub status: String,
+    pub error_message: Option<String>,
+    pub row_count: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub started_on: NaiveDateTime,
+    pub finished_on: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = saved_queries, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct SavedQuery {
+    pub id: i32,
+    pub uuid: String,
+    pub database_id: i32,
+    pub schema_name: Option<String>,
+    pub label: String,
+    pub description: String,
+    pub sql: String,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+    pub created_by_fk: Option<i32>,
+    pub changed_by_fk: Option<i32>,
+}

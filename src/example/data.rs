@@ -425,7 +425,7 @@ fn write_database(path: &Path) -> Result<ExampleStats> {
     // No journal and no fsync while filling: the file is private until renamed, and a failure
     // throws it away anyway. A big page cache keeps index builds in memory.
     conn.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;",
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -8192;",
     )
     .context("setting generation pragmas")?;
     let tx = conn.transaction()?;

@@ -76,6 +76,14 @@ pub fn configure(
         .service(
             web::scope("/mcp")
                 .wrap_fn(move |req, srv| {
+                    let app = req.app_data::<web::Data<Arc<AppState>>>().map(|d| d.get_ref().clone());
+                    if app.as_ref().is_some_and(|a| a.draining()) {
+                        let res = HttpResponse::ServiceUnavailable()
+                            .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+                            .json(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+                                "code": -32000, "message": "This replica is shutting down; retry (another replica will answer)."}}));
+                        return futures::future::Either::Left(std::future::ready(Ok(req.into_response(res))));
+                    }
                     if refuse_all_origins
                         && req.headers().contains_key(actix_web::http::header::ORIGIN)
                     {
@@ -91,9 +99,11 @@ pub fn configure(
                         ..Default::default()
                     });
                     req.extensions_mut().insert(scope.clone());
+                    let guard = app.map(InFlight::enter);
                     let fut = srv.call(req);
                     futures::future::Either::Right(async move {
                         let mut res = fut.await?;
+                        drop(guard);
                         let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
                         let headers = res.headers_mut();
                         if let Ok(v) = HeaderValue::from_str(&scope.request_id) {
@@ -150,7 +160,26 @@ async fn ready(app: web::Data<Arc<AppState>>) -> HttpResponse {
     }
 }
 
-async fn metrics_route(
+/// Counts a request on /mcp as in flight until dropped.
+struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    fn enter(app: Arc<AppState>) -> Self {
+        app.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Self(app)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+pub async fn metrics_route(
     app: web::Data<Arc<AppState>>,
     handle: web::Data<PrometheusHandle>,
 ) -> HttpResponse {

@@ -109,6 +109,7 @@ impl McpHandler {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
+        tracing::Span::current().record("user_id", principal.user_id);
         if let Err(e) = principal.require(tool.permission, &format!("call {}", tool.name)) {
             return Ok(Err(e));
         }
@@ -126,6 +127,7 @@ impl McpHandler {
             request_id,
             ct,
             progress: progress.clone(),
+            span: tracing::Span::current(),
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let cache_key = self
@@ -278,7 +280,13 @@ impl ServerHandler for McpHandler {
             .get(request.name.as_ref())
             .map(|t| t.name)
             .unwrap_or("unknown");
-        let outcome = self.run_call(request, &context, request_id.clone()).await;
+        let span = tracing::info_span!("call", request_id = %request_id, tool = tool_label, user_id = tracing::field::Empty);
+        let outcome = tracing::Instrument::instrument(
+            self.run_call(request, &context, request_id.clone()),
+            span.clone(),
+        )
+        .await;
+        let _entered = span.enter();
         let status = match &outcome {
             Ok(Ok(_)) => "ok",
             Ok(Err(e)) => e.error_type(),
@@ -290,6 +298,10 @@ impl ServerHandler for McpHandler {
         metrics::histogram!("mcp_request_duration_seconds", "tool" => tool_label)
             .record(elapsed.as_secs_f64());
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
+        let slow_ms = self.app.config.logging.slow_call_ms;
+        if slow_ms > 0 && elapsed.as_millis() >= u128::from(slow_ms) {
+            tracing::warn!(duration_ms, status, "slow call");
+        }
         match &outcome {
             Ok(Ok(_)) => {
                 tracing::debug!(request_id = %request_id, tool = tool_label, duration_ms, "tool call")
@@ -364,6 +376,7 @@ impl ServerHandler for McpHandler {
             request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
             ct: context.ct.child_token(),
             progress: None,
+            span: tracing::Span::current(),
         };
         let info = crate::tools::system::instance_info(&ctx)
             .await
@@ -408,6 +421,7 @@ impl ServerHandler for McpHandler {
             request_id: Arc::from("prompt"),
             ct: context.ct.child_token(),
             progress: None,
+            span: tracing::Span::current(),
         };
         let info = crate::tools::system::instance_info(&ctx)
             .await

@@ -81,6 +81,19 @@ pub async fn refresh_gauges(app: &Arc<AppState>) {
             .set(f64::from(connections - idle));
         metrics::gauge!("mcp_database_connections_idle", "pool" => "metadata").set(f64::from(idle));
     }
+    for (id, active, size) in app.datasources.states().await {
+        let label = id.to_string();
+        metrics::gauge!("mcp_database_connections_active", "pool" => "datasource", "database_id" => label.clone()).set(active as f64);
+        metrics::gauge!("mcp_database_connections_idle", "pool" => "datasource", "database_id" => label)
+            .set(f64::from(size).max(active as f64) - active as f64);
+    }
+    for kind in crate::actors::PoolKind::ALL {
+        let pc = kind.config(&app.config);
+        let in_flight = app.pools.get(kind).in_flight();
+        metrics::gauge!("vizier_pool_in_flight", "pool" => kind.as_str()).set(in_flight as f64);
+        metrics::gauge!("vizier_pool_queue_depth", "pool" => kind.as_str())
+            .set(in_flight.saturating_sub(pc.workers) as f64);
+    }
     if let Some(rss) = resident_memory_bytes() {
         metrics::gauge!("mcp_memory_usage_bytes").set(rss as f64);
     }

@@ -29,6 +29,17 @@ pub fn register(r: &mut Registry) {
         Hints::WRITE,
         register_database,
     ));
+    r.add(tool(
+        "create_rls_rule",
+        "Create a row-level security rule",
+        "Filter the rows of physical datasets for some roles (regular) or for everyone but some roles (base). \
+         Applied by rewriting SQL in execute_sql, query_dataset and chart data. Rules with the same group_key \
+         are OR-ed; groups are AND-ed.",
+        PoolKind::Admin,
+        Permission::Admin,
+        Hints::WRITE,
+        create_rls_rule,
+    ));
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -52,6 +63,13 @@ pub struct RegisterArgs {
     /// Schemas callers may see; empty = all non-system schemas.
     #[serde(default)]
     pub exposed_schemas: Vec<String>,
+    /// Enable sandboxed `{{ … }}` templating in execute_sql. Default false.
+    #[serde(default)]
+    pub templating: bool,
+    /// PostgreSQL: per-query session settings for native RLS policies, e.g.
+    /// {"app.current_user": "{username}"} ({username}, {user_id}, {roles} are filled in).
+    #[serde(default)]
+    pub session_settings: std::collections::BTreeMap<String, String>,
 }
 
 // Never derive Debug on the arguments: the URL holds a password.
@@ -130,7 +148,27 @@ async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registere
             .clamp(100, 3_600_000),
         pool_size: args.pool_size.unwrap_or(4).clamp(1, 64),
         exposed_schemas: args.exposed_schemas.clone(),
+        templating: args.templating,
+        session_settings: args.session_settings.clone(),
     };
+    if let Some(bad) = settings.session_settings.keys().find(|k| {
+        let parts: Vec<&str> = k.split('.').collect();
+        parts.len() != 2
+            || parts
+                .iter()
+                .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    }) {
+        return Err(ToolError::invalid(format!(
+            "session_settings: '{bad}' is not a custom setting name; use a dotted name such as app.current_user."
+        ))
+        .with_details(json!({"field": "session_settings"})));
+    }
+    if !settings.session_settings.is_empty() && engine != Engine::Postgres {
+        return Err(
+            ToolError::invalid("session_settings: only PostgreSQL sources have them.")
+                .with_details(json!({"field": "session_settings"})),
+        );
+    }
     let pool = SourcePool::connect(SourceConfig {
         url: args.url.clone(),
         pool_size: 1,
@@ -181,5 +219,154 @@ async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registere
         database_name: name,
         backend: engine.as_str().into(),
         settings,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RlsRuleArgs {
+    /// A unique name.
+    pub name: String,
+    /// regular: applies to the listed roles; base: applies to everyone except them.
+    pub filter_type: String,
+    /// Datasets (physical tables) the rule filters.
+    pub dataset_ids: Vec<i32>,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Rules sharing a group key are OR-ed; groups are AND-ed.
+    pub group_key: Option<String>,
+    /// A SQL boolean expression over the table's columns, e.g. `region = 'West'`. May use
+    /// `{{ current_username | sql_quote }}` and the other template variables.
+    pub clause: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RlsRuleCreated {
+    pub id: i32,
+    pub uuid: String,
+    pub name: String,
+}
+
+async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreated, ToolError> {
+    use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
+    use diesel::{ExpressionMethods, QueryDsl};
+    if !["regular", "base"].contains(&args.filter_type.as_str()) {
+        return Err(ToolError::invalid_field(
+            "filter_type",
+            "must be regular or base.",
+            &["regular", "base"],
+            Some(&args.filter_type),
+        ));
+    }
+    if args.dataset_ids.is_empty() {
+        return Err(
+            ToolError::invalid("dataset_ids: name at least one dataset.")
+                .with_details(json!({"field": "dataset_ids"})),
+        );
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let ids = args.dataset_ids.clone();
+    let found: Vec<(i32, i32, Option<String>, String)> = with_conn!(&mut conn, |c| {
+        datasets::table
+            .inner_join(databases::table)
+            .filter(datasets::id.eq_any(ids))
+            .select((
+                datasets::id,
+                datasets::database_id,
+                datasets::sql,
+                databases::engine,
+            ))
+            .load(c)
+            .await
+    })?;
+    for id in &args.dataset_ids {
+        match found.iter().find(|f| f.0 == *id) {
+            None => return Err(ToolError::not_found("dataset", id)),
+            Some(f) if f.2.is_some() => {
+                return Err(ToolError::invalid(format!(
+                    "dataset_ids: dataset {id} is virtual; RLS rules filter physical tables (the virtual dataset's tables are filtered when its SQL runs)."
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    // The clause must parse and be safe in every dialect it will run in.
+    let probe = crate::sql::TemplateContext {
+        username: "probe".into(),
+        user_id: 0,
+        roles: vec![],
+        params: Default::default(),
+    };
+    for (_, _, _, engine) in &found {
+        let engine = Engine::from_url(&format!("{engine}://"))
+            .map_err(|e| ToolError::internal(e.to_string()))?;
+        let dialect = super::sql::dialect(engine);
+        let clause = if args.clause.contains("{{") || args.clause.contains("{%") {
+            crate::sql::render_template(dialect, &args.clause, &probe)
+                .map_err(super::sql::sql_error)?
+        } else {
+            args.clause.clone()
+        };
+        crate::sql::combine(dialect, &[(None, clause)]).map_err(super::sql::sql_error)?;
+    }
+    let names = args.roles.clone();
+    let role_ids: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
+        roles::table
+            .filter(roles::name.eq_any(names))
+            .select((roles::id, roles::name))
+            .load(c)
+            .await
+    })?;
+    if let Some(missing) = args
+        .roles
+        .iter()
+        .find(|r| !role_ids.iter().any(|(_, n)| n == *r))
+    {
+        return Err(ToolError::not_found("role", missing));
+    }
+    let (user, at, uuid) = (ctx.principal.user_id, now(), new_uuid());
+    let (a, uuid_r, role_ids_r) = (&args, &uuid, &role_ids);
+    let id = crate::in_transaction!(&mut conn, |c| {
+        let id: i32 = diesel::insert_into(rls_rules::table)
+            .values((
+                rls_rules::uuid.eq(uuid_r),
+                rls_rules::name.eq(&a.name),
+                rls_rules::filter_type.eq(&a.filter_type),
+                rls_rules::group_key.eq(a.group_key.as_deref()),
+                rls_rules::clause.eq(&a.clause),
+                rls_rules::description.eq(a.description.as_deref().unwrap_or("")),
+                rls_rules::created_on.eq(at),
+                rls_rules::changed_on.eq(at),
+                rls_rules::created_by_fk.eq(Some(user)),
+                rls_rules::changed_by_fk.eq(Some(user)),
+            ))
+            .returning(rls_rules::id)
+            .get_result(c)
+            .await?;
+        for d in &a.dataset_ids {
+            diesel::insert_into(rls_rule_datasets::table)
+                .values((
+                    rls_rule_datasets::rls_rule_id.eq(id),
+                    rls_rule_datasets::dataset_id.eq(d),
+                ))
+                .execute(c)
+                .await?;
+        }
+        for (rid, _) in role_ids_r {
+            diesel::insert_into(rls_rule_roles::table)
+                .values((
+                    rls_rule_roles::rls_rule_id.eq(id),
+                    rls_rule_roles::role_id.eq(rid),
+                ))
+                .execute(c)
+                .await?;
+        }
+        Ok::<i32, ToolError>(id)
+    })?;
+    Ok(RlsRuleCreated {
+        id,
+        uuid,
+        name: args.name,
     })
 }

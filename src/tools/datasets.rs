@@ -299,6 +299,14 @@ pub struct SourceSettings {
     pub pool_size: u32,
     #[serde(default)]
     pub exposed_schemas: Vec<String>,
+    /// `{{ … }}` templating of execute_sql text (sandboxed; off unless enabled).
+    #[serde(default)]
+    pub templating: bool,
+    /// PostgreSQL only: settings made with `set_config(name, value, true)` inside each query's
+    /// transaction, for native RLS policies, e.g. {"app.current_user": "{username}"}.
+    /// Placeholders: {username}, {user_id}, {roles}.
+    #[serde(default)]
+    pub session_settings: std::collections::BTreeMap<String, String>,
 }
 
 fn default_row_limit() -> u64 {

@@ -7,9 +7,11 @@ pub mod admin;
 pub mod charts;
 pub mod dashboards;
 pub mod datasets;
+pub mod history;
 pub mod layout;
 pub mod list;
 pub mod list_spec;
+pub mod sql;
 pub mod system;
 
 use std::collections::HashMap;
@@ -39,6 +41,8 @@ pub struct ToolCtx {
     /// Cancelled when the client cancels the call or goes away.
     pub ct: CancellationToken,
     pub progress: Option<Progress>,
+    /// The call's span (request id, tool, principal): every log line of the call is in it.
+    pub span: tracing::Span,
 }
 
 /// Sends MCP progress notifications for a call that asked for them.
@@ -232,6 +236,8 @@ impl Registry {
         dashboards::register(&mut r);
         charts::register(&mut r);
         datasets::register(&mut r);
+        sql::register(&mut r);
+        history::register(&mut r);
         admin::register(&mut r);
         r
     }

@@ -132,3 +132,129 @@ fn postgres_half_is_configured_in_ci() {
         eprintln!("NOTE: PostgreSQL tests were not run (set {PG_ENV}, see README)");
     }
 }
+
+/// Start `vizier serve` on a free port; returns the child and its base URL.
+fn spawn_server(
+    dir: &std::path::Path,
+    extra_env: &[(&str, &str)],
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut cmd = command(dir);
+    cmd.arg("serve")
+        .env("VIZIER_SERVER__BIND", "127.0.0.1:0")
+        .env("VIZIER_LOGGING__FORMAT", "json")
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn vizier serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("line");
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if let Some(addr) = v["addr"].as_str() {
+            break format!("http://{addr}");
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+#[actix_web::test]
+async fn sigterm_drains_in_flight_calls_then_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, base) = spawn_server(
+        dir.path(),
+        &[
+            ("VIZIER_FAULTS__DELAY_MS__GET_INSTANCE_INFO", "1500"),
+            ("VIZIER_SERVER__SHUTDOWN_GRACE_MS", "10000"),
+        ],
+    );
+    let url = format!("{base}/mcp");
+    let call = |id: u32| {
+        let url = url.clone();
+        async move {
+            let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"get_instance_info"}});
+            let resp = http_client()
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .body(body.to_string())
+                .send()
+                .await
+                .expect("in-flight call answered");
+            (resp.status().as_u16(), resp.text().await.expect("body"))
+        }
+    };
+    let in_flight: Vec<_> = (0..5).map(|i| actix_web::rt::spawn(call(i))).collect();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    // Draining: not ready, and new calls are refused at once.
+    let ready = http_client()
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .expect("ready answered");
+    assert_eq!(ready.status().as_u16(), 503);
+    let (status, _) = call(99).await;
+    assert_eq!(status, 503, "new calls are refused while draining");
+    for handle in in_flight {
+        let (status, text) = handle.await.expect("task");
+        assert_eq!(status, 200, "{text}");
+        let v = parse_body(&text);
+        assert_eq!(
+            v["result"]["structuredContent"]["counts"]["dashboards"], 1,
+            "{text}"
+        );
+    }
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[actix_web::test]
+async fn metrics_can_have_their_own_address() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let (mut child, base) = spawn_server(dir.path(), &[("VIZIER_METRICS__BIND", &bind)]);
+    let main = http_client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("main");
+    assert_eq!(main.status().as_u16(), 404, "not on the main address");
+    let text = http_client()
+        .get(format!("http://{bind}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    assert!(text.contains("vizier_build_info"), "{text}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+}

@@ -67,7 +67,7 @@ async fn system_tools_in_every_era(app: &TestApp) {
         );
         assert_eq!(chart["max_page_size"], 100);
         let all = call(&client, "get_schema", json!({})).await;
-        assert_eq!(ok(&all)["models"].as_array().map(Vec::len), Some(4));
+        assert_eq!(ok(&all)["models"].as_array().map(Vec::len), Some(6));
         client.cancel().await.ok();
     }
 }

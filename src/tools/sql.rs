@@ -1,0 +1,378 @@
+//! `execute_sql`: run one statement on a data source, safely.
+//!
+//! The pipeline (every step fails closed): permission and database access → templating
+//! (only where the database enables it) → `sql::check` (one statement; read-only unless the
+//! database allows DML; no side-effect functions) → row-level security rewrite → row cap →
+//! the checked text (never the caller's raw text) runs on the data-source actor, read-only
+//! at the database too, under the statement timeout and the caller's cancellation → the
+//! largest prefix of rows that fits the byte budget.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::datasets::source_for;
+use super::{Hints, Registry, ToolCtx, tool};
+use crate::actors::PoolKind;
+use crate::auth::{Permission, Principal};
+use crate::datasources::{Engine, QueryOptions};
+use crate::db::MetaConn;
+use crate::db::catalog::Access;
+use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
+use crate::error::ToolError;
+use crate::sql::{
+    self, Dialect, GuardPolicy, RlsRule, SqlError, StatementKind, TableName, TemplateContext,
+};
+use crate::with_conn;
+
+pub const DEFAULT_LIMIT: u64 = 1000;
+pub const MAX_LIMIT: u64 = 10_000;
+pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
+pub const MAX_TIMEOUT_SECS: u64 = 300;
+
+pub fn register(r: &mut Registry) {
+    r.add(tool(
+        "execute_sql",
+        "Run SQL",
+        "Run one SQL statement on a database you can access. Read-only unless the database allows DML; \
+         row-level security applies; at most `limit` rows (≤ 10,000) within `timeout` seconds (≤ 300). \
+         `dry_run` returns the SQL that would run (after templating, RLS and limits) without running it.",
+        PoolKind::Sql,
+        Permission::SqlExecute,
+        Hints { read_only: false, destructive: false, idempotent: false },
+        execute_sql,
+    ));
+}
+
+pub fn dialect(engine: Engine) -> Dialect {
+    match engine {
+        Engine::Postgres => Dialect::Postgres,
+        Engine::MySql => Dialect::MySql,
+        Engine::Sqlite => Dialect::Sqlite,
+    }
+}
+
+/// A refusal from the SQL safety layer, as the caller sees it.
+pub fn sql_error(e: SqlError) -> ToolError {
+    let kind = match &e {
+        SqlError::Parse(_) => "parse",
+        SqlError::NotSingleStatement(_) => "not_single_statement",
+        SqlError::Forbidden { .. } => "forbidden",
+        SqlError::Template(_) => "template",
+        SqlError::Rls(_) => "rls",
+    };
+    let base =
+        ToolError::invalid(format!("{e}.")).with_details(json!({"field": "sql", "refusal": kind}));
+    if kind == "forbidden" {
+        ToolError {
+            kind: crate::error::ErrorKind::PermissionDenied,
+            ..base
+        }
+    } else {
+        base
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecuteSqlArgs {
+    /// Database id or uuid.
+    pub database_id: Value,
+    /// One SQL statement.
+    pub sql: String,
+    /// Schema that unqualified names resolve in (where the engine supports it).
+    pub schema: Option<String>,
+    /// Most rows to return, 1..=10000 (default 1000); caps any LIMIT in the SQL.
+    pub limit: Option<u64>,
+    /// Seconds the statement may run (default 30, at most 300; the database's own cap applies).
+    pub timeout: Option<u64>,
+    /// Values for `{{ name }}` placeholders, where the database enables templating.
+    pub template_params: Option<Map<String, Value>>,
+    /// Return the SQL that would run without running it.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub data_type: String,
+    pub is_nullable: Option<bool>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SqlResult {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+    pub row_count: usize,
+    /// More rows exist than were returned; see `truncation_reason` and `how_to_get_more`.
+    pub truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncation_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub how_to_get_more: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows_affected: Option<u64>,
+    pub execution_time_ms: f64,
+    /// The statement as it ran (or would run): templated, RLS-rewritten, row-capped.
+    pub executed_sql: String,
+    pub statement_kind: String,
+    /// Table references filtered by row-level security.
+    pub rls_tables_filtered: usize,
+    pub dry_run: bool,
+}
+
+/// The rules that apply to `principal` on `database_id`, combined per table.
+pub async fn rls_rules_for(
+    conn: &mut MetaConn,
+    principal: &Principal,
+    database_id: i32,
+    dialect: Dialect,
+    template: &TemplateContext,
+) -> Result<Vec<RlsRule>, ToolError> {
+    type Row = (i32, String, Option<String>, String, Option<String>, String);
+    let rows: Vec<Row> = with_conn!(conn, |c| {
+        rls_rules::table
+            .inner_join(rls_rule_datasets::table.inner_join(datasets::table))
+            .filter(datasets::database_id.eq(database_id))
+            .filter(datasets::sql.is_null())
+            .select((
+                rls_rules::id,
+                rls_rules::filter_type,
+                rls_rules::group_key,
+                rls_rules::clause,
+                datasets::schema_name,
+                datasets::table_name,
+            ))
+            .load(c)
+            .await
+    })?;
+    if rows.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
+    let rule_roles: Vec<(i32, String)> = with_conn!(conn, |c| {
+        rls_rule_roles::table
+            .inner_join(roles::table)
+            .filter(rls_rule_roles::rls_rule_id.eq_any(ids))
+            .select((rls_rule_roles::rls_rule_id, roles::name))
+            .load(c)
+            .await
+    })?;
+    let mut by_rule: HashMap<i32, Vec<String>> = HashMap::new();
+    for (id, role) in rule_roles {
+        by_rule.entry(id).or_default().push(role);
+    }
+    /// (group key, clause) of each rule on one table.
+    type Clauses = Vec<(Option<String>, String)>;
+    let mut per_table: Vec<(TableName, Clauses)> = Vec::new();
+    for (id, kind, group, clause, schema, table) in rows {
+        let listed = by_rule
+            .get(&id)
+            .is_some_and(|r| r.iter().any(|x| principal.roles.contains(x)));
+        // regular: applies to the listed roles; base: to everyone except them.
+        let applies = if kind == "base" { !listed } else { listed };
+        if !applies {
+            continue;
+        }
+        let clause = if clause.contains("{{") || clause.contains("{%") {
+            sql::render_template(dialect, &clause, template).map_err(sql_error)?
+        } else {
+            clause
+        };
+        let name = TableName::new(schema.as_deref(), &table);
+        match per_table.iter_mut().find(|(t, _)| *t == name) {
+            Some((_, list)) => list.push((group, clause)),
+            None => per_table.push((name, vec![(group, clause)])),
+        }
+    }
+    let mut out = Vec::new();
+    for (table, clauses) in per_table {
+        if let Some(clause) = sql::combine(dialect, &clauses).map_err(sql_error)? {
+            out.push(RlsRule { table, clause });
+        }
+    }
+    Ok(out)
+}
+
+pub fn template_context(p: &Principal, params: Map<String, Value>) -> TemplateContext {
+    TemplateContext {
+        username: p.username.clone(),
+        user_id: i64::from(p.user_id),
+        roles: p.roles.clone(),
+        params,
+    }
+}
+
+/// Keep the largest prefix of rows whose JSON fits in `budget` bytes.
+pub fn fit_rows(rows: Vec<Vec<Value>>, budget: usize) -> (Vec<Vec<Value>>, bool) {
+    let mut used = 0;
+    let total = rows.len();
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        let size = serde_json::to_string(&row).map_or(usize::MAX / 2, |s| s.len() + 1);
+        if used + size > budget {
+            break;
+        }
+        used += size;
+        kept.push(row);
+    }
+    let cut = kept.len() < total;
+    (kept, cut)
+}
+
+async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, ToolError> {
+    let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(
+            ToolError::invalid(format!("limit: {limit} is out of range 1..={MAX_LIMIT}."))
+                .with_details(json!({"field": "limit"})),
+        );
+    }
+    let timeout = args.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(1..=MAX_TIMEOUT_SECS).contains(&timeout) {
+        return Err(ToolError::invalid(format!(
+            "timeout: {timeout} s is out of range 1..={MAX_TIMEOUT_SECS}."
+        ))
+        .with_details(json!({"field": "timeout"})));
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
+    let dialect = dialect(source.engine);
+    let settings = &source.settings;
+    let template = template_context(
+        &ctx.principal,
+        args.template_params.clone().unwrap_or_default(),
+    );
+    let text = if settings.templating {
+        sql::render_template(dialect, &args.sql, &template).map_err(sql_error)?
+    } else if args.template_params.as_ref().is_some_and(|p| !p.is_empty()) {
+        return Err(ToolError::invalid(format!(
+            "template_params: templating is off for database '{}'; send plain SQL or ask an admin to enable it.",
+            db.name
+        ))
+        .with_details(json!({"field": "template_params"})));
+    } else {
+        args.sql.clone()
+    };
+    let checked = sql::check(
+        dialect,
+        &text,
+        &GuardPolicy {
+            allow_dml: settings.allow_dml,
+        },
+    )
+    .map_err(sql_error)?;
+    let mut statement = checked.statement;
+    let rules = rls_rules_for(&mut conn, &ctx.principal, db.id, dialect, &template).await?;
+    drop(conn);
+    let default_schema = args.schema.clone().or_else(|| match dialect {
+        Dialect::Postgres => Some("public".into()),
+        _ => None,
+    });
+    let filtered = sql::apply_rls(&mut statement, dialect, &rules, default_schema.as_deref())
+        .map_err(sql_error)?;
+    let cap = limit.min(settings.row_limit.max(1));
+    // One row more than returned is asked for, which tells whether the result was cut.
+    sql::cap_limit(&mut statement, dialect, cap + 1);
+    let executed_sql = sql::to_sql(&statement);
+    let kind = match checked.kind {
+        StatementKind::Query => "query",
+        StatementKind::Explain => "explain",
+        StatementKind::Dml => "dml",
+    };
+    if args.dry_run {
+        return Ok(SqlResult {
+            columns: vec![],
+            rows: vec![],
+            row_count: 0,
+            truncated: false,
+            truncation_reason: None,
+            how_to_get_more: None,
+            rows_affected: None,
+            execution_time_ms: 0.0,
+            executed_sql,
+            statement_kind: kind.into(),
+            rls_tables_filtered: filtered,
+            dry_run: true,
+        });
+    }
+    let mut session_settings: Vec<(String, String)> = settings
+        .session_settings
+        .iter()
+        .map(|(k, v)| {
+            let value = v
+                .replace("{username}", &ctx.principal.username)
+                .replace("{user_id}", &ctx.principal.user_id.to_string())
+                .replace("{roles}", &ctx.principal.roles.join(","));
+            (k.clone(), value)
+        })
+        .collect();
+    if let Some(schema) = &args.schema
+        && dialect == Dialect::Postgres
+    {
+        session_settings.push(("search_path".into(), schema.clone()));
+    }
+    let options = QueryOptions {
+        max_rows: cap as usize,
+        timeout: Duration::from_secs(timeout),
+        read_only: checked.kind != StatementKind::Dml,
+        session_settings,
+    };
+    let started = std::time::Instant::now();
+    let outcome = source
+        .query(executed_sql.clone(), options, ctx.ct.clone())
+        .await;
+    crate::tools::history::record(
+        &ctx,
+        db.id,
+        args.schema.as_deref(),
+        &args.sql,
+        &executed_sql,
+        &outcome,
+        started.elapsed(),
+    );
+    let rs = outcome?;
+    let (rows, cut_by_budget) = fit_rows(
+        rs.rows,
+        ctx.app.config.limits.response_bytes.saturating_sub(2_000),
+    );
+    let truncated = rs.truncated || cut_by_budget;
+    let reason = if cut_by_budget {
+        Some(format!(
+            "byte_budget: the rows that fit in {} bytes were returned",
+            ctx.app.config.limits.response_bytes
+        ))
+    } else if rs.truncated {
+        Some(format!("row_limit: {cap} rows"))
+    } else {
+        None
+    };
+    Ok(SqlResult {
+        columns: rs
+            .columns
+            .into_iter()
+            .map(|c| Column { name: c.name, data_type: c.data_type, is_nullable: c.is_nullable })
+            .collect(),
+        row_count: rows.len(),
+        rows,
+        truncated,
+        how_to_get_more: reason.as_ref().map(|_| {
+            "Aggregate or filter in SQL, select fewer columns, or page with ORDER BY … LIMIT n OFFSET m.".to_string()
+        }),
+        truncation_reason: reason,
+        rows_affected: rs.rows_affected,
+        execution_time_ms: (rs.execution_time_ms * 1000.0).round() / 1000.0,
+        executed_sql,
+        statement_kind: kind.into(),
+        rls_tables_filtered: filtered,
+        dry_run: false,
+    })
+}
