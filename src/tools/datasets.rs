@@ -64,6 +64,26 @@ pub fn register(r: &mut Registry) {
         create_dataset,
     ));
     r.add(tool(
+        "create_virtual_dataset",
+        "Create a dataset from SQL",
+        "Register a read-only query as a virtual dataset; its columns are found by preparing the query on the \
+         data source (no rows are read).",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints::WRITE,
+        create_virtual_dataset,
+    ));
+    r.add(tool(
+        "update_dataset_metric",
+        "Add or change a saved metric",
+        "Add a saved metric to a dataset, or change one with the same name. The SQL expression is checked and \
+         prepared against the data source first, so a metric that cannot run is refused with the database's reason.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints { read_only: false, destructive: false, idempotent: true },
+        update_dataset_metric,
+    ));
+    r.add(tool(
         "list_databases",
         "List databases",
         "List the data sources you can access (never their credentials). See get_schema(model=database).",
@@ -625,5 +645,250 @@ async fn create_dataset(
         kind: "physical".into(),
         main_dttm_col: dttm,
         columns,
+    })
+}
+
+/// `name` as a quoted identifier of `dialect`.
+pub fn quote_ident(dialect: crate::sql::Dialect, name: &str) -> String {
+    match dialect {
+        crate::sql::Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// The FROM source of a dataset: its quoted table, or its SQL as a derived table.
+pub fn dataset_source(dialect: crate::sql::Dialect, d: &Dataset) -> String {
+    match &d.sql {
+        Some(sql) => format!("({sql}) AS vizier_ds"),
+        None => {
+            let table = quote_ident(dialect, &d.table_name);
+            match &d.schema_name {
+                Some(s) => format!("{}.{table} AS vizier_ds", quote_ident(dialect, s)),
+                None => format!("{table} AS vizier_ds"),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateVirtualArgs {
+    /// Database id or uuid.
+    pub database_id: Value,
+    /// A read-only query (SELECT/WITH); its result columns become the dataset's columns.
+    pub sql: String,
+    /// The dataset's name.
+    pub dataset_name: String,
+    pub schema: Option<String>,
+    pub description: Option<String>,
+}
+
+async fn create_virtual_dataset(
+    ctx: ToolCtx,
+    args: CreateVirtualArgs,
+) -> Result<DatasetCreated, ToolError> {
+    check_name("dataset_name", &args.dataset_name)?;
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
+    let dialect = super::sql::dialect(source.engine);
+    // A dataset's SQL is only ever read: it is checked as a query whatever the database allows.
+    let checked = crate::sql::check(
+        dialect,
+        &args.sql,
+        &crate::sql::GuardPolicy { allow_dml: false },
+    )
+    .map_err(super::sql::sql_error)?;
+    if checked.kind != crate::sql::StatementKind::Query {
+        return Err(ToolError::invalid(
+            "sql: a virtual dataset is a query (SELECT or WITH … SELECT).",
+        )
+        .with_details(json!({"field": "sql"})));
+    }
+    let sql_text = crate::sql::to_sql(&checked.statement);
+    let (db_id, name) = (db.id, args.dataset_name.clone());
+    let existing: i64 = with_conn!(&mut conn, |c| {
+        datasets::table
+            .filter(datasets::database_id.eq(db_id))
+            .filter(datasets::table_name.eq(&name))
+            .filter(datasets::deleted_on.is_null())
+            .count()
+            .get_result(c)
+            .await
+    })?;
+    if existing > 0 {
+        return Err(ToolError::conflict(format!(
+            "Database '{}' has a dataset named '{}' already.",
+            db.name, args.dataset_name
+        ))
+        .with_details(json!({"field": "dataset_name"})));
+    }
+    let columns = source.describe_query(sql_text.clone()).await?;
+    if columns.is_empty() {
+        return Err(ToolError::invalid("sql: the query returns no columns.")
+            .with_details(json!({"field": "sql"})));
+    }
+    let description = args.description.unwrap_or_default();
+    let (id, uuid, dttm) = insert_dataset(
+        &mut conn,
+        db.id,
+        args.schema.as_deref(),
+        &args.dataset_name,
+        Some(&sql_text),
+        &description,
+        &columns,
+        ctx.principal.user_id,
+    )
+    .await?;
+    Ok(DatasetCreated {
+        id,
+        uuid,
+        table_name: args.dataset_name,
+        schema: args.schema,
+        database_id: db.id,
+        kind: "virtual".into(),
+        main_dttm_col: dttm,
+        columns,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricArgs {
+    /// Dataset id or uuid.
+    pub dataset_id: Value,
+    /// The metric's name (an existing one is changed).
+    pub metric_name: String,
+    /// An aggregate SQL expression over the dataset's columns, e.g. SUM(line_total).
+    pub expression: String,
+    pub verbose_name: Option<String>,
+    pub description: Option<String>,
+    /// A d3 format such as "$,.2f".
+    pub d3format: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MetricSaved {
+    pub dataset_id: i32,
+    pub metric_name: String,
+    pub expression: String,
+    /// created or updated
+    pub action: String,
+    /// The type the data source gives the expression.
+    pub result_type: String,
+}
+
+async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricSaved, ToolError> {
+    use crate::db::models::{NewDatasetMetric, new_uuid, now};
+    check_name("metric_name", &args.metric_name)?;
+    if args.expression.trim().is_empty() || args.expression.len() > 10_000 {
+        return Err(ToolError::invalid(
+            "expression: give an SQL expression (at most 10,000 characters).",
+        )
+        .with_details(json!({"field": "expression"})));
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find_dataset(&mut conn, &access, &Ident::parse(&args.dataset_id, false)?).await?;
+    if !access.admin && d.created_by_fk != Some(ctx.principal.user_id) {
+        return Err(ToolError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "Only the creator of dataset {} (or an admin) may change its metrics.",
+                d.id
+            ),
+        )
+        .with_details(json!({"missing": "ownership"})));
+    }
+    let (db, source) = source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?;
+    let dialect = super::sql::dialect(source.engine);
+    // Validate the expression in place: as a query the guard accepts, which the database
+    // can prepare against the dataset's columns.
+    let probe = format!(
+        "SELECT {} AS vizier_metric FROM {}",
+        args.expression,
+        dataset_source(dialect, &d)
+    );
+    let checked = crate::sql::check(
+        dialect,
+        &probe,
+        &crate::sql::GuardPolicy { allow_dml: false },
+    )
+    .map_err(|e| {
+        let mut err = super::sql::sql_error(e);
+        err.details["field"] = json!("expression");
+        err
+    })?;
+    let columns = source
+        .describe_query(crate::sql::to_sql(&checked.statement))
+        .await
+        .map_err(|e| {
+            ToolError {
+                message: format!("expression: {} (database '{}')", e.message, db.name),
+                ..e
+            }
+            .with_details(json!({"field": "expression"}))
+        })?;
+    let result_type = columns
+        .iter()
+        .next()
+        .map(|c| c.data_type.clone())
+        .unwrap_or_default();
+    let (dataset_id, name, at, user) =
+        (d.id, args.metric_name.clone(), now(), ctx.principal.user_id);
+    let existing: Option<i32> = with_conn!(&mut conn, |c| {
+        dataset_metrics::table
+            .filter(dataset_metrics::dataset_id.eq(dataset_id))
+            .filter(dataset_metrics::metric_name.eq(&name))
+            .select(dataset_metrics::id)
+            .first(c)
+            .await
+            .optional()
+    })?;
+    let action = match existing {
+        Some(id) => {
+            with_conn!(&mut conn, |c| {
+                diesel::update(dataset_metrics::table.filter(dataset_metrics::id.eq(id)))
+                    .set((
+                        dataset_metrics::expression.eq(&args.expression),
+                        dataset_metrics::verbose_name.eq(args.verbose_name.as_deref()),
+                        dataset_metrics::description.eq(args.description.as_deref().unwrap_or("")),
+                        dataset_metrics::d3format.eq(args.d3format.as_deref()),
+                        dataset_metrics::changed_on.eq(at),
+                        dataset_metrics::changed_by_fk.eq(Some(user)),
+                    ))
+                    .execute(c)
+                    .await
+            })?;
+            "updated"
+        }
+        None => {
+            with_conn!(&mut conn, |c| {
+                diesel::insert_into(dataset_metrics::table)
+                    .values(NewDatasetMetric {
+                        uuid: new_uuid(),
+                        dataset_id,
+                        metric_name: &name,
+                        expression: &args.expression,
+                        verbose_name: args.verbose_name.as_deref(),
+                        description: args.description.as_deref().unwrap_or(""),
+                        d3format: args.d3format.as_deref(),
+                        created_on: at,
+                        changed_on: at,
+                        created_by_fk: Some(user),
+                        changed_by_fk: Some(user),
+                    })
+                    .execute(c)
+                    .await
+            })?;
+            "created"
+        }
+    };
+    Ok(MetricSaved {
+        dataset_id,
+        metric_name: args.metric_name,
+        expression: args.expression,
+        action: action.into(),
+        result_type,
     })
 }

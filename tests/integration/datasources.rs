@@ -104,6 +104,71 @@ async fn sqlite_sources_register_describe_and_become_datasets() {
         .await;
     assert_eq!(err(&missing)["error_type"], "not_found");
 
+    // Virtual datasets: columns found by preparing the query; only queries.
+    let sql =
+        "SELECT kind, SUM(amount) AS total, MAX(happened_at) AS last_at FROM events GROUP BY kind";
+    let r = app
+        .tool(
+            "create_virtual_dataset",
+            json!({"database_id": id, "sql": sql, "dataset_name": "by_kind"}),
+        )
+        .await;
+    let v = ok(&r).clone();
+    assert_eq!(v["kind"], "virtual");
+    let names: Vec<&str> = v["columns"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["kind", "total", "last_at"]);
+    let r = app
+        .tool(
+            "create_virtual_dataset",
+            json!({"database_id": id, "sql": sql, "dataset_name": "by_kind"}),
+        )
+        .await;
+    assert_eq!(err(&r)["error_type"], "conflict");
+    let r = app
+        .tool(
+            "create_virtual_dataset",
+            json!({"database_id": id, "sql": "DELETE FROM events", "dataset_name": "x"}),
+        )
+        .await;
+    assert_eq!(err(&r)["error_type"], "permission_denied");
+    let r = app
+        .tool(
+            "create_virtual_dataset",
+            json!({"database_id": id, "sql": "SELECT nope FROM events", "dataset_name": "x"}),
+        )
+        .await;
+    assert_eq!(err(&r)["error_type"], "invalid_argument");
+
+    // Saved metrics are validated against the data source.
+    let r = app.tool("update_dataset_metric", json!({"dataset_id": ds["id"], "metric_name": "total", "expression": "SUM(amount)", "d3format": "$,.2f"})).await;
+    assert_eq!(ok(&r)["action"], "created");
+    let r = app.tool("update_dataset_metric", json!({"dataset_id": ds["id"], "metric_name": "total", "expression": "SUM(amount) - 1"})).await;
+    assert_eq!(ok(&r)["action"], "updated");
+    let r = app.tool("update_dataset_metric", json!({"dataset_id": ds["id"], "metric_name": "bad", "expression": "SUM(no_such_column)"})).await;
+    let e = err(&r);
+    assert_eq!(e["details"]["field"], "expression", "{e}");
+    let r = app.tool("update_dataset_metric", json!({"dataset_id": ds["id"], "metric_name": "evil", "expression": "load_extension('x')"})).await;
+    assert_eq!(err(&r)["error_type"], "permission_denied");
+    let r = app.tool("update_dataset_metric", json!({"dataset_id": ds["id"], "metric_name": "x", "expression": "1) FROM events; DROP TABLE events; SELECT (1"})).await;
+    assert_eq!(err(&r)["error_type"], "invalid_argument");
+    let r = app
+        .tool("get_dataset_info", json!({"identifier": ds["id"]}))
+        .await;
+    let metrics = ok(&r)["metrics"].clone();
+    assert_eq!(metrics.as_array().map(Vec::len), Some(1));
+    assert_eq!(metrics[0]["expression"], "SUM(amount) - 1");
+    // On a virtual dataset (the example sales), the metric runs over its SQL.
+    let r = app
+        .tool(
+            "update_dataset_metric",
+            json!({"dataset_id": 7, "metric_name": "avg_line", "expression": "AVG(line_total)"}),
+        )
+        .await;
+    assert_eq!(ok(&r)["action"], "created");
+
     // Registration refusals: outside the allowed directories, vizier's own store, bad scheme,
     // a duplicate name.
     let outside = tempfile::tempdir().expect("dir");
