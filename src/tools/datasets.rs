@@ -830,8 +830,8 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
             .with_details(json!({"field": "expression"}))
         })?;
     let result_type = columns
-        .iter()
-        .next()
+        .as_slice()
+        .first()
         .map(|c| c.data_type.clone())
         .unwrap_or_default();
     let (dataset_id, name, at, user) =
