@@ -230,3 +230,62 @@ async fn validation_errors_name_the_field(app: &TestApp) {
     client.cancel().await.ok();
 }
 both_backends!(validation, validation_errors_name_the_field);
+
+/// The exposition passes `promtool check metrics` (Debian package `prometheus`).
+#[actix_web::test]
+async fn metrics_pass_promtool() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let client = app.client(Era::Handshake("2025-11-25")).await;
+    for tool in ["health_check", "get_instance_info", "list_charts"] {
+        ok(&call(&client, tool, json!({})).await);
+    }
+    let bad = call(&client, "get_schema", json!({"model": "nope"})).await;
+    err(&bad);
+    client.cancel().await.ok();
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    for name in [
+        "mcp_requests_total",
+        "mcp_request_duration_seconds_bucket",
+        "mcp_database_connections_active",
+        "mcp_database_connections_idle",
+        "mcp_memory_usage_bytes",
+        "vizier_pool_in_flight",
+        "vizier_pool_queue_depth",
+        "vizier_cache_misses_total",
+        "vizier_build_info",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
+    assert!(text.contains("status=\"invalid_argument\""), "error statuses are labelled");
+    let Ok(promtool) = which_promtool() else {
+        assert!(std::env::var("CI").is_err(), "promtool must be installed in CI (Debian package prometheus)");
+        eprintln!("NOTE: promtool is not installed: the exposition format check was NOT run");
+        app.stop().await;
+        return;
+    };
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    {
+        use std::io::Write;
+        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+    }
+    let out = child.wait_with_output().expect("promtool output");
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "promtool: {report}");
+    app.stop().await;
+}
+
+fn which_promtool() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("promtool"))
+        .find(|p| p.is_file())
+        .ok_or(())
+}
