@@ -217,6 +217,8 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // reqwest is built with a pluggable TLS provider in this crate; plain http needs one too.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let raw: Vec<String> = std::env::args().skip(1).collect();
     if raw.iter().all(|arg| arg == "--bench") {
         eprintln!(

@@ -35,6 +35,10 @@ pub struct AppState {
     pub cipher: Cipher,
     /// Read-only catalog results by (tool, arguments, principal fingerprint).
     pub cache: Option<moka::sync::Cache<u64, Arc<serde_json::Value>>>,
+    /// Verifies JWT bearer tokens (auth on).
+    pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
+    /// API keys whose last use was recorded recently.
+    pub api_key_touched: moka::sync::Cache<i32, ()>,
     pub started_at: Instant,
     pub started_wall: DateTime<Utc>,
     pub supervisor: Addr<Supervisor>,
@@ -79,14 +83,24 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
             .await
             .context("could not create the built-in roles")?;
         if !config.auth.enabled {
-            crate::auth::roles::ensure_user(&mut conn, &config.auth.dev_user, "admin")
+            crate::auth::roles::ensure_user(&mut conn, config.auth.dev_user(), "admin")
                 .await
                 .context("could not create the dev user")?;
         }
         if config.examples_enabled() {
-            crate::example::ensure(&mut conn, &config, &cipher, &config.auth.dev_user).await?;
+            crate::example::ensure(&mut conn, &config, &cipher, config.auth.dev_user()).await?;
         }
     }
+    let jwt = if config.auth.enabled {
+        let verifier = Arc::new(
+            crate::auth::jwt::JwtVerifier::new(&config.auth.jwt)
+                .map_err(|e| anyhow::anyhow!("config key auth.jwt: {e}"))?,
+        );
+        verifier.start(tokio_util::sync::CancellationToken::new());
+        Some(verifier)
+    } else {
+        None
+    };
     let topology = Supervisor::launch(&config, pool);
     let cache_config = config.cache.clone();
     let app = Arc::new(AppState {
@@ -104,6 +118,8 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
                 .time_to_live(Duration::from_millis(cache_config.ttl_ms))
                 .build()
         }),
+        jwt,
+        api_key_touched: crate::auth::resolve::touched_cache(),
         started_at,
         started_wall: Utc::now(),
         supervisor: topology.supervisor,

@@ -105,10 +105,33 @@ pub struct MetadataConfig {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
-    /// Token authentication. Off: the dev principal is used, loopback binds only.
+    /// Token authentication (JWT bearer tokens and API keys). Off: every call runs as the
+    /// dev user, and only loopback binds are allowed.
     pub enabled: bool,
-    /// The user every call runs as while auth is off (created at start if missing).
-    pub dev_user: String,
+    /// The user calls run as while auth is off ("admin" when unset; created at start).
+    /// Setting it together with `enabled = true` refuses to start.
+    pub dev_user: Option<String>,
+    /// How JWT bearer tokens are verified (`[auth.jwt]`).
+    pub jwt: crate::auth::jwt::JwtConfig,
+    /// Create unknown token users on first call, with `default_role` (off: refused, 403).
+    pub auto_provision: bool,
+    /// The role of auto-provisioned users.
+    pub default_role: String,
+    /// Token `roles`/`groups` values mapped to vizier roles, granted for the call on top of
+    /// the user's own roles, e.g. { "bi-editors" = "alpha" }.
+    pub role_mapping: BTreeMap<String, String>,
+    /// Authorization servers announced in the OAuth protected-resource metadata.
+    pub authorization_servers: Vec<String>,
+    /// This server's public base URL (e.g. https://vizier.example.com), for the metadata and
+    /// `WWW-Authenticate`; unset: derived from the request's Host.
+    pub public_url: Option<String>,
+}
+
+impl AuthConfig {
+    /// The user calls run as while auth is off.
+    pub fn dev_user(&self) -> &str {
+        self.dev_user.as_deref().unwrap_or("admin")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -284,7 +307,13 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             enabled: false,
-            dev_user: "admin".into(),
+            dev_user: None,
+            jwt: crate::auth::jwt::JwtConfig::default(),
+            auto_provision: false,
+            default_role: "gamma".into(),
+            role_mapping: BTreeMap::new(),
+            authorization_servers: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -510,7 +539,7 @@ impl Config {
                 self.logging.format
             );
         }
-        if self.auth.dev_user.trim().is_empty() {
+        if self.auth.dev_user().trim().is_empty() {
             bail!(
                 "config key auth.dev_user is empty: name the user calls run as while auth is off"
             );
@@ -520,16 +549,22 @@ impl Config {
                 .context("config key secrets.encryption_key")?;
         }
         if self.auth.enabled {
-            bail!(
-                "config key auth.enabled = true: token authentication (JWT, API keys) is not part of this build yet; \
-                 run with auth off on a loopback address, or put vizier behind an authenticating proxy on loopback"
-            );
-        }
-        if !bind.ip().is_loopback() {
+            if self.auth.dev_user.is_some() {
+                bail!(
+                    "config key auth.dev_user is set while auth.enabled = true: a dev user would bypass authentication. \
+                     Remove auth.dev_user."
+                );
+            }
+            self.auth
+                .jwt
+                .validate()
+                .map_err(|e| anyhow::anyhow!("config key auth.jwt: {e}"))?;
+        } else if !bind.ip().is_loopback() {
             bail!(
                 "server.bind = {bind} is not a loopback address and auth is off: anyone who can reach it would act as \
-                 '{}'. Bind to 127.0.0.1, or enable authentication (auth.enabled = true with a key source).",
-                self.auth.dev_user
+                 '{}'. Bind to 127.0.0.1, or enable authentication (auth.enabled = true with [auth.jwt] audience, \
+                 issuers and a key source).",
+                self.auth.dev_user()
             );
         }
         if self.faults.is_active() && !bind.ip().is_loopback() {

@@ -10,6 +10,7 @@
 //! - [`db`]: the metadata store (schema, models, migrations, secrets at rest);
 //! - [`example`]: the bundled example data source;
 //! - [`sql`]: SQL safety — the read-only guard, row caps, RLS rewriting, templating;
+//! - [`render`]: chart pictures (PNG, SVG, terminal, table, Vega-Lite) in pure Rust;
 //! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model.
 
 pub mod actors;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod example;
 pub mod mcp;
 pub mod observability;
+pub mod render;
 pub mod sql;
 pub mod tools;
 

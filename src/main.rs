@@ -27,6 +27,28 @@ enum Command {
     Stdio,
     /// Apply pending metadata-store migrations and exit.
     Migrate,
+    /// Manage API keys.
+    #[command(name = "api-key", subcommand)]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key acting as a user; prints the key (shown once).
+    Create {
+        /// The user the key acts as.
+        #[arg(long)]
+        user: String,
+        /// What the key is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Space-separated scopes (vizier:read vizier:write vizier:sql vizier:admin); empty: roles decide.
+        #[arg(long, default_value = "")]
+        scopes: String,
+        /// Days until it expires.
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -64,6 +86,35 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     applied.join(", ")
                 );
             }
+            Ok(())
+        }
+        Command::ApiKey(ApiKeyCommand::Create {
+            user,
+            name,
+            scopes,
+            expires_in_days,
+        }) => {
+            if config.auto_migrate() {
+                vizier::db::run_migrations(&config).await?;
+            }
+            let pool = vizier::db::MetaPool::connect(&config).await?;
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("metadata store: {e}"))?;
+            let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
+            let (key, id, _) = vizier::tools::admin::issue_api_key(
+                &mut conn,
+                &user,
+                &name,
+                &scopes,
+                expires_in_days,
+                None,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            eprintln!("created API key {id} for {user}; it is shown once:");
+            println!("{key}");
             Ok(())
         }
         Command::Serve => {

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod integration {
+    pub mod auth;
     pub mod bad_input;
     pub mod catalog;
     pub mod cli;

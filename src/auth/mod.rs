@@ -4,6 +4,10 @@
 //! carries the caller's roles and grants. Tools declare the [`Permission`] they need; the
 //! tool registry refuses a call without it and hides the tool from `tools/list`.
 
+pub mod api_keys;
+pub mod jwks;
+pub mod jwt;
+pub mod resolve;
 pub mod roles;
 
 use std::collections::{HashMap, HashSet};
@@ -41,6 +45,19 @@ impl Permission {
         Self::Admin,
     ];
 
+    /// The OAuth scope a token needs for this permission (when the token carries scopes).
+    pub const fn scope(self) -> &'static str {
+        match self {
+            Self::SystemRead | Self::CatalogRead => "vizier:read",
+            Self::CatalogWrite => "vizier:write",
+            Self::SqlExecute => "vizier:sql",
+            Self::Admin => "vizier:admin",
+        }
+    }
+
+    pub const SCOPES: [&'static str; 4] =
+        ["vizier:read", "vizier:write", "vizier:sql", "vizier:admin"];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::SystemRead => "system.read",
@@ -65,6 +82,9 @@ pub struct Principal {
     pub all_datasource_access: bool,
     pub database_ids: HashSet<i32>,
     pub dataset_ids: HashSet<i32>,
+    /// Scopes of the token the call came with; `None` when it carried none (or no token:
+    /// auth off, stdio), in which case roles alone decide.
+    pub token_scopes: Option<Vec<String>>,
 }
 
 impl Principal {
@@ -85,19 +105,76 @@ impl Principal {
         let mut ds: Vec<_> = self.dataset_ids.iter().collect();
         ds.sort();
         ds.hash(&mut h);
+        self.token_scopes.hash(&mut h);
         h.finish()
     }
 
-    pub fn has(&self, permission: Permission) -> bool {
-        self.permissions.contains(permission.as_str())
+    fn scope_ok(&self, permission: Permission) -> bool {
+        self.token_scopes
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|x| x == permission.scope()))
     }
 
-    /// Refuse with `permission_denied` naming what is missing.
+    /// Granted by a role, and (when the token carries scopes) by the token's scopes.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(permission.as_str()) && self.scope_ok(permission)
+    }
+
+    /// Refuse with `permission_denied` naming what is missing: the permission, or the
+    /// token scope (`details.missing_scope`, answered with HTTP 403 `insufficient_scope`).
     pub fn require(&self, permission: Permission, action: &str) -> Result<(), ToolError> {
-        if self.has(permission) {
-            Ok(())
-        } else {
-            Err(ToolError::permission_denied(permission.as_str(), action))
+        if !self.permissions.contains(permission.as_str()) {
+            return Err(ToolError::permission_denied(permission.as_str(), action));
+        }
+        if !self.scope_ok(permission) {
+            let scope = permission.scope();
+            return Err(ToolError::new(
+                crate::error::ErrorKind::PermissionDenied,
+                format!("The token lacks the scope '{scope}' needed to {action}. Request a token with that scope."),
+            )
+            .with_details(serde_json::json!({"missing_scope": scope, "error": "insufficient_scope"})));
+        }
+        Ok(())
+    }
+
+    /// This principal with a token's scopes and the grants of extra (token-mapped) roles.
+    pub async fn for_token(
+        base: &Principal,
+        conn: &mut MetaConn,
+        scopes: Option<Vec<String>>,
+        extra_roles: &[String],
+    ) -> Result<Self, ToolError> {
+        let mut p = base.clone();
+        p.token_scopes = scopes;
+        let missing: Vec<&String> = extra_roles
+            .iter()
+            .filter(|r| !p.roles.contains(r))
+            .collect();
+        for role in missing {
+            let grants = crate::db::models::role_grants(conn, role).await?;
+            p.roles.push(role.clone());
+            p.apply_grants(grants);
+        }
+        Ok(p)
+    }
+
+    fn apply_grants(&mut self, grants: Vec<(String, Option<String>, Option<i32>)>) {
+        for (perm, object_type, object_id) in grants {
+            if let Some(p) = Permission::ALL.iter().find(|p| p.as_str() == perm) {
+                self.permissions.insert(p.as_str());
+            } else if perm == ALL_DATASOURCE_ACCESS {
+                self.all_datasource_access = true;
+            } else if let (Some(kind), Some(id)) = (object_type.as_deref(), object_id) {
+                match kind {
+                    "database" => {
+                        self.database_ids.insert(id);
+                    }
+                    "dataset" => {
+                        self.dataset_ids.insert(id);
+                    }
+                    _ => {}
+                }
+            }
         }
     }
 
@@ -127,24 +204,9 @@ impl Principal {
             all_datasource_access: false,
             database_ids: HashSet::new(),
             dataset_ids: HashSet::new(),
+            token_scopes: None,
         };
-        for (perm, object_type, object_id) in grants {
-            if let Some(p) = Permission::ALL.iter().find(|p| p.as_str() == perm) {
-                principal.permissions.insert(p.as_str());
-            } else if perm == ALL_DATASOURCE_ACCESS {
-                principal.all_datasource_access = true;
-            } else if let (Some(kind), Some(id)) = (object_type.as_deref(), object_id) {
-                match kind {
-                    "database" => {
-                        principal.database_ids.insert(id);
-                    }
-                    "dataset" => {
-                        principal.dataset_ids.insert(id);
-                    }
-                    _ => {}
-                }
-            }
-        }
+        principal.apply_grants(grants);
         Ok(principal)
     }
 }

@@ -398,3 +398,22 @@ pub struct SavedQuery {
     pub created_by_fk: Option<i32>,
     pub changed_by_fk: Option<i32>,
 }
+
+/// Every grant of one role: (permission, object_type, object_id).
+pub async fn role_grants(
+    conn: &mut MetaConn,
+    role: &str,
+) -> QueryResult<Vec<(String, Option<String>, Option<i32>)>> {
+    with_conn!(conn, |c| {
+        role_permissions::table
+            .inner_join(roles::table)
+            .filter(roles::name.eq(role))
+            .select((
+                role_permissions::permission,
+                role_permissions::object_type,
+                role_permissions::object_id,
+            ))
+            .load(c)
+            .await
+    })
+}

@@ -11,15 +11,18 @@
 
 use std::sync::Arc;
 
-use actix_web::dev::{Service, ServiceRequest};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpMessage, HttpResponse, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use rmcp_actix_web::transport::{LocalSessionManager, StreamableHttpService};
 
 use super::{CallScope, McpHandler};
 use crate::app::AppState;
+use crate::auth::resolve::AuthFailure;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -49,6 +52,7 @@ pub fn configure(
 ) {
     let config = &app.config.server;
     let handler_app = app.clone();
+    // Authorization headers are checked by vizier (mcp_gate) before rmcp sees the request.
     let mcp = StreamableHttpService::builder()
         .service_factory(Arc::new(move || Ok(McpHandler::new(handler_app.clone()))))
         .session_manager(Arc::new(LocalSessionManager::default()))
@@ -63,9 +67,6 @@ pub fn configure(
             }
         })
         .build();
-    // rmcp validates Origin against a non-empty list; an empty list would let rmcp skip the
-    // check, so vizier refuses every Origin itself then (fail closed).
-    let refuse_all_origins = config.allowed_origins.is_empty();
     cfg.app_data(web::Data::new(app.clone()));
     if let Some(handle) = metrics {
         cfg.app_data(web::Data::new(handle));
@@ -73,54 +74,190 @@ pub fn configure(
     }
     cfg.route("/health", web::get().to(health))
         .route("/ready", web::get().to(ready))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            web::get().to(resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/mcp",
+            web::get().to(resource_metadata),
+        )
         .service(
             web::scope("/mcp")
-                .wrap_fn(move |req, srv| {
-                    let app = req.app_data::<web::Data<Arc<AppState>>>().map(|d| d.get_ref().clone());
-                    if app.as_ref().is_some_and(|a| a.draining()) {
-                        let res = HttpResponse::ServiceUnavailable()
-                            .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
-                            .json(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
-                                "code": -32000, "message": "This replica is shutting down; retry (another replica will answer)."}}));
-                        return futures::future::Either::Left(std::future::ready(Ok(req.into_response(res))));
-                    }
-                    if refuse_all_origins
-                        && req.headers().contains_key(actix_web::http::header::ORIGIN)
-                    {
-                        let res = HttpResponse::Forbidden().body(
-                            "Forbidden: Origin not allowed (server.allowed_origins is empty)",
-                        );
-                        return futures::future::Either::Left(std::future::ready(Ok(
-                            req.into_response(res)
-                        )));
-                    }
-                    let scope = Arc::new(CallScope {
-                        request_id: request_id(&req),
-                        ..Default::default()
-                    });
-                    req.extensions_mut().insert(scope.clone());
-                    let guard = app.map(InFlight::enter);
-                    let fut = srv.call(req);
-                    futures::future::Either::Right(async move {
-                        let mut res = fut.await?;
-                        drop(guard);
-                        let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
-                        let headers = res.headers_mut();
-                        if let Ok(v) = HeaderValue::from_str(&scope.request_id) {
-                            headers.insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
-                        }
-                        if let Some(secs) = retry {
-                            headers.insert(
-                                actix_web::http::header::RETRY_AFTER,
-                                HeaderValue::from(secs),
-                            );
-                            *res.response_mut().status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-                        }
-                        Ok(res)
-                    })
-                })
+                .wrap(from_fn(mcp_gate))
                 .service(mcp.scope()),
         );
+}
+
+/// The public base URL: configured, or from the request.
+fn base_url(app: &AppState, req: &actix_web::HttpRequest) -> String {
+    match &app.config.auth.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// RFC 9728 protected-resource metadata: where to get tokens and which scopes exist.
+async fn resource_metadata(
+    app: web::Data<Arc<AppState>>,
+    req: actix_web::HttpRequest,
+) -> HttpResponse {
+    let base = base_url(&app, &req);
+    HttpResponse::Ok().json(serde_json::json!({
+        "resource": format!("{base}/mcp"),
+        "authorization_servers": app.config.auth.authorization_servers,
+        "scopes_supported": crate::auth::Permission::SCOPES,
+        "bearer_methods_supported": ["header"],
+        "resource_name": "vizier",
+    }))
+}
+
+/// `"…"`-quoted for a header parameter.
+fn quoted(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+        .collect();
+    format!("\"{clean}\"")
+}
+
+/// The answer to a request that did not authenticate (MCP authorization spec semantics).
+fn auth_refusal(
+    app: &AppState,
+    req: &actix_web::HttpRequest,
+    failure: AuthFailure,
+    request_id: &str,
+) -> HttpResponse {
+    metrics::counter!("vizier_auth_failures_total", "reason" => failure.reason()).increment(1);
+    let meta = format!(
+        "{}/.well-known/oauth-protected-resource/mcp",
+        base_url(app, req)
+    );
+    let (status, challenge, message) = match &failure {
+        AuthFailure::Missing => (
+            StatusCode::UNAUTHORIZED,
+            format!("Bearer resource_metadata={}", quoted(&meta)),
+            "Authentication required: send `Authorization: Bearer <token or API key>`.".to_string(),
+        ),
+        AuthFailure::Invalid { description, .. } => (
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "Bearer error=\"invalid_token\", error_description={}, resource_metadata={}",
+                quoted(description),
+                quoted(&meta)
+            ),
+            format!("The credentials were refused: {description}."),
+        ),
+        AuthFailure::Forbidden(why) => (StatusCode::FORBIDDEN, String::new(), why.clone()),
+        AuthFailure::Unavailable(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            String::new(),
+            format!("Authentication is unavailable right now: {why}."),
+        ),
+    };
+    tracing::info!(
+        request_id,
+        reason = failure.reason(),
+        status = status.as_u16(),
+        "request not authenticated"
+    );
+    let mut res = HttpResponse::build(status);
+    if !challenge.is_empty() {
+        res.insert_header((actix_web::http::header::WWW_AUTHENTICATE, challenge));
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        res.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+    }
+    res.insert_header((REQUEST_ID_HEADER, request_id.to_string()));
+    res.json(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32001, "message": message,
+        "data": {"error_type": if status == StatusCode::FORBIDDEN { "permission_denied" } else { "unauthenticated" }, "reason": failure.reason()}}}))
+}
+
+/// Everything around an MCP request: drain refusal, Origin, authentication, request id,
+/// in-flight count, and the HTTP status of overload and scope refusals.
+async fn mcp_gate<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let Some(app) = req
+        .app_data::<web::Data<Arc<AppState>>>()
+        .map(|d| d.get_ref().clone())
+    else {
+        return Ok(req
+            .into_response(HttpResponse::InternalServerError().finish())
+            .map_into_right_body());
+    };
+    if app.draining() {
+        let res = HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+            .json(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+                "code": -32000, "message": "This replica is shutting down; retry (another replica will answer)."}}));
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    // rmcp validates Origin against a non-empty list; with an empty list it would skip the
+    // check, so vizier refuses every Origin itself then (fail closed).
+    if app.config.server.allowed_origins.is_empty()
+        && req.headers().contains_key(actix_web::http::header::ORIGIN)
+    {
+        let res = HttpResponse::Forbidden()
+            .body("Forbidden: Origin not allowed (server.allowed_origins is empty)");
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    let request_id = request_id(&req);
+    let principal = if app.config.auth.enabled {
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        match crate::auth::resolve::authenticate(
+            &app,
+            header(actix_web::http::header::AUTHORIZATION.as_str()),
+            header("x-api-key"),
+        )
+        .await
+        {
+            Ok(p) => Some(p),
+            Err(failure) => {
+                let res = auth_refusal(&app, req.request(), failure, &request_id);
+                return Ok(req.into_response(res).map_into_right_body());
+            }
+        }
+    } else {
+        None
+    };
+    let scope = Arc::new(CallScope {
+        request_id,
+        principal,
+        ..Default::default()
+    });
+    req.extensions_mut().insert(scope.clone());
+    let guard = InFlight::enter(app.clone());
+    let mut res = next.call(req).await?;
+    drop(guard);
+    let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
+    let missing_scope = scope.insufficient_scope.lock().ok().and_then(|s| s.clone());
+    if let Ok(v) = HeaderValue::from_str(&scope.request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    if let Some(secs) = retry {
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            HeaderValue::from(secs),
+        );
+        *res.response_mut().status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if let Some(scope_name) = missing_scope {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "Bearer error=\"insufficient_scope\", scope=\"{scope_name}\""
+        )) {
+            res.headers_mut()
+                .insert(actix_web::http::header::WWW_AUTHENTICATE, v);
+        }
+        *res.response_mut().status_mut() = StatusCode::FORBIDDEN;
+    }
+    Ok(res.map_into_left_body())
 }
 
 /// Liveness: the process answers. Touches no database, so a slow store never gets the pod

@@ -42,16 +42,29 @@ pub struct CallScope {
     /// Set by the handler when a pool refused the call; the middleware turns it into
     /// HTTP 503 with `Retry-After`.
     pub overloaded_retry_after: std::sync::Mutex<Option<u64>>,
+    /// The authenticated caller (auth on).
+    pub principal: Option<Arc<Principal>>,
+    /// Set when a token lacked a scope; answered with HTTP 403 `insufficient_scope`.
+    pub insufficient_scope: std::sync::Mutex<Option<String>>,
 }
 
 #[derive(Clone)]
 pub struct McpHandler {
     app: Arc<AppState>,
+    /// The caller of every request on this connection (stdio with auth on: the API key's).
+    fixed: Option<Arc<Principal>>,
 }
 
 impl McpHandler {
     pub fn new(app: Arc<AppState>) -> Self {
-        Self { app }
+        Self { app, fixed: None }
+    }
+
+    pub fn for_principal(app: Arc<AppState>, principal: Arc<Principal>) -> Self {
+        Self {
+            app,
+            fixed: Some(principal),
+        }
     }
 
     fn scope(context: &RequestContext<RoleServer>) -> Option<Arc<CallScope>> {
@@ -68,10 +81,25 @@ impl McpHandler {
             .cloned()
     }
 
-    /// The caller. While auth is off that is the configured dev user (loopback only,
-    /// enforced at start); an unknown user is refused.
-    async fn principal(&self) -> Result<Arc<Principal>, ToolError> {
-        let username = &self.app.config.auth.dev_user;
+    /// The caller: authenticated by the HTTP gate, fixed for a stdio connection, or — only
+    /// while auth is off (loopback only, enforced at start) — the dev user. Fail closed.
+    async fn principal(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Arc<Principal>, ToolError> {
+        if let Some(p) = Self::scope(context).and_then(|s| s.principal.clone()) {
+            return Ok(p);
+        }
+        if let Some(p) = &self.fixed {
+            return Ok(p.clone());
+        }
+        if self.app.config.auth.enabled {
+            return Err(ToolError::new(
+                ErrorKind::Unauthenticated,
+                "This request carries no authenticated caller.",
+            ));
+        }
+        let username = self.app.config.auth.dev_user();
         if let Some(p) = self.app.principals.get(username).await {
             return Ok(p);
         }
@@ -105,7 +133,7 @@ impl McpHandler {
                 None,
             ));
         };
-        let principal = match self.principal().await {
+        let principal = match self.principal(context).await {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
@@ -243,9 +271,12 @@ impl ServerHandler for McpHandler {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let principal = self.principal().await.map_err(Self::protocol_error)?;
+        let principal = self
+            .principal(&context)
+            .await
+            .map_err(Self::protocol_error)?;
         let tools: Vec<Tool> = self
             .app
             .registry
@@ -330,6 +361,13 @@ impl ServerHandler for McpHandler {
                 {
                     *slot = Some(retry);
                 }
+                if let (Some(missing), Some(scope)) = (
+                    e.details.get("missing_scope").and_then(Value::as_str),
+                    &scope,
+                ) && let Ok(mut slot) = scope.insufficient_scope.lock()
+                {
+                    *slot = Some(missing.to_string());
+                }
                 Ok(e.into_call_result().into())
             }
         }
@@ -363,7 +401,10 @@ impl ServerHandler for McpHandler {
                 None,
             ));
         }
-        let principal = self.principal().await.map_err(Self::protocol_error)?;
+        let principal = self
+            .principal(&context)
+            .await
+            .map_err(Self::protocol_error)?;
         principal
             .require(
                 crate::auth::Permission::SystemRead,
@@ -414,7 +455,10 @@ impl ServerHandler for McpHandler {
                 None,
             ));
         }
-        let principal = self.principal().await.map_err(Self::protocol_error)?;
+        let principal = self
+            .principal(&context)
+            .await
+            .map_err(Self::protocol_error)?;
         let ctx = ToolCtx {
             app: self.app.clone(),
             principal,

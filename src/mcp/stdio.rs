@@ -9,9 +9,23 @@ use rmcp::ServiceExt;
 use super::McpHandler;
 use crate::app::AppState;
 
+/// With auth on, the stdio caller proves who it is with an API key in this variable.
+pub const API_KEY_ENV: &str = "VIZIER_API_KEY";
+
 pub async fn serve(app: Arc<AppState>) -> anyhow::Result<()> {
+    let handler = if app.config.auth.enabled {
+        let key = std::env::var(API_KEY_ENV).map_err(|_| {
+            anyhow::anyhow!("auth is enabled: set {API_KEY_ENV} to an API key (`vizier api-key create`) for stdio")
+        })?;
+        let principal = crate::auth::resolve::authenticate(&app, None, Some(&key))
+            .await
+            .map_err(|f| anyhow::anyhow!("{API_KEY_ENV} was refused ({})", f.reason()))?;
+        McpHandler::for_principal(app, principal)
+    } else {
+        McpHandler::new(app)
+    };
     let transport = rmcp::transport::io::stdio();
-    let service = McpHandler::new(app)
+    let service = handler
         .serve(transport)
         .await
         .context("the stdio client did not complete the MCP handshake")?;

@@ -72,11 +72,26 @@ fn describe() {
     describe_counter!("vizier_actor_restarts_total", "Actor restarts by actor");
     describe_counter!("vizier_tool_panics_total", "Tool panics caught per pool");
     describe_gauge!("vizier_build_info", "Build information (always 1)");
-    describe_gauge!("vizier_pool_queue_depth", "Calls waiting for a worker (mailbox depth) per tool pool");
-    describe_counter!("vizier_cache_hits_total", "Tool results served from the response cache");
-    describe_counter!("vizier_cache_misses_total", "Cacheable tool calls that missed the response cache");
-    describe_counter!("vizier_history_written_total", "Query history records written");
-    describe_counter!("vizier_history_dropped_total", "Query history records dropped because the buffer was full");
+    describe_gauge!(
+        "vizier_pool_queue_depth",
+        "Calls waiting for a worker (mailbox depth) per tool pool"
+    );
+    describe_counter!(
+        "vizier_cache_hits_total",
+        "Tool results served from the response cache"
+    );
+    describe_counter!(
+        "vizier_cache_misses_total",
+        "Cacheable tool calls that missed the response cache"
+    );
+    describe_counter!(
+        "vizier_history_written_total",
+        "Query history records written"
+    );
+    describe_counter!(
+        "vizier_history_dropped_total",
+        "Query history records dropped because the buffer was full"
+    );
 }
 
 /// Gauges sampled at scrape time.

@@ -40,6 +40,34 @@ pub fn register(r: &mut Registry) {
         Hints::WRITE,
         create_rls_rule,
     ));
+    r.add(tool(
+        "create_api_key",
+        "Create an API key",
+        "Create an API key for automation, acting as a user, optionally narrowed to scopes and with an expiry. \
+         The key is shown once; only its hash is kept.",
+        PoolKind::Admin,
+        Permission::Admin,
+        Hints::WRITE,
+        create_api_key,
+    ));
+    r.add(tool(
+        "list_api_keys",
+        "List API keys",
+        "Every API key: owner, name, prefix, scopes, creation, expiry, last use and revocation (never the key).",
+        PoolKind::Admin,
+        Permission::Admin,
+        Hints::READ,
+        list_api_keys,
+    ));
+    r.add(tool(
+        "revoke_api_key",
+        "Revoke an API key",
+        "Revoke an API key by id; calls with it are refused from then on.",
+        PoolKind::Admin,
+        Permission::Admin,
+        Hints::DESTRUCTIVE,
+        revoke_api_key,
+    ));
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -369,4 +397,190 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
         uuid,
         name: args.name,
     })
+}
+
+/// Scopes an API key may carry.
+fn check_scopes(scopes: &[String]) -> Result<(), ToolError> {
+    let allowed = crate::auth::Permission::SCOPES;
+    if let Some(bad) = scopes.iter().find(|s| !allowed.contains(&s.as_str())) {
+        return Err(ToolError::invalid_field(
+            "scopes",
+            format!("'{bad}' is not a scope."),
+            &allowed,
+            Some(bad),
+        ));
+    }
+    Ok(())
+}
+
+/// A new API key for `username`; the key itself is returned once and stored only hashed.
+pub async fn issue_api_key(
+    conn: &mut crate::db::MetaConn,
+    username: &str,
+    name: &str,
+    scopes: &[String],
+    expires_in_days: Option<u32>,
+    created_by: Option<i32>,
+) -> Result<(String, i32, String), ToolError> {
+    use crate::db::schema::api_keys;
+    use diesel::ExpressionMethods;
+    check_scopes(scopes)?;
+    let user = crate::db::models::User::by_username(conn, username)
+        .await?
+        .ok_or_else(|| ToolError::not_found("user", username))?;
+    let (secret, prefix, hash) = crate::auth::api_keys::generate()
+        .map_err(|_| ToolError::internal("no randomness for an API key"))?;
+    let at = now();
+    let expires = expires_in_days.map(|d| at + chrono::Duration::days(i64::from(d)));
+    let scopes_text = scopes.join(" ");
+    let id: i32 = with_conn!(conn, |c| {
+        diesel::insert_into(api_keys::table)
+            .values((
+                api_keys::uuid.eq(new_uuid()),
+                api_keys::user_id.eq(user.id),
+                api_keys::name.eq(name),
+                api_keys::prefix.eq(&prefix),
+                api_keys::key_hash.eq(&hash),
+                api_keys::scopes.eq(&scopes_text),
+                api_keys::created_on.eq(at),
+                api_keys::created_by_fk.eq(created_by),
+                api_keys::expires_on.eq(expires),
+            ))
+            .returning(api_keys::id)
+            .get_result(c)
+            .await
+    })?;
+    Ok((secret.expose().to_string(), id, prefix))
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyArgs {
+    /// The user the key acts as.
+    pub username: String,
+    /// What the key is for.
+    pub name: String,
+    /// Scopes (vizier:read, vizier:write, vizier:sql, vizier:admin); empty = the user's roles decide.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Days until it expires; omit for no expiry.
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct KeyCreated {
+    pub id: i32,
+    pub prefix: String,
+    /// The key. Shown once: store it now.
+    pub api_key: String,
+}
+
+async fn create_api_key(ctx: ToolCtx, args: CreateKeyArgs) -> Result<KeyCreated, ToolError> {
+    let mut conn = ctx.app.db.conn().await?;
+    let (key, id, prefix) = issue_api_key(
+        &mut conn,
+        &args.username,
+        &args.name,
+        &args.scopes,
+        args.expires_in_days,
+        Some(ctx.principal.user_id),
+    )
+    .await?;
+    Ok(KeyCreated {
+        id,
+        prefix,
+        api_key: key,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeKeyArgs {
+    /// The key's id.
+    pub id: i32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyRevoked {
+    pub id: i32,
+    pub revoked: bool,
+}
+
+async fn revoke_api_key(ctx: ToolCtx, args: RevokeKeyArgs) -> Result<KeyRevoked, ToolError> {
+    use crate::db::schema::api_keys;
+    use diesel::ExpressionMethods;
+    use diesel::QueryDsl as _;
+    let mut conn = ctx.app.db.conn().await?;
+    let at = now();
+    let n = with_conn!(&mut conn, |c| {
+        diesel::update(
+            api_keys::table
+                .filter(api_keys::id.eq(args.id))
+                .filter(api_keys::revoked_on.is_null()),
+        )
+        .set(api_keys::revoked_on.eq(Some(at)))
+        .execute(c)
+        .await
+    })?;
+    if n == 0 {
+        return Err(ToolError::not_found("active API key", args.id));
+    }
+    Ok(KeyRevoked {
+        id: args.id,
+        revoked: true,
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
+
+async fn list_api_keys(
+    ctx: ToolCtx,
+    _args: NoArgs,
+) -> Result<serde_json::Map<String, serde_json::Value>, ToolError> {
+    use crate::db::schema::{api_keys, users};
+    use diesel::{ExpressionMethods, JoinOnDsl, QueryDsl};
+    let mut conn = ctx.app.db.conn().await?;
+    type Row = (
+        i32,
+        String,
+        String,
+        String,
+        String,
+        chrono::NaiveDateTime,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let rows: Vec<Row> = with_conn!(&mut conn, |c| {
+        api_keys::table
+            .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+            .order(api_keys::id)
+            .select((
+                api_keys::id,
+                api_keys::name,
+                api_keys::prefix,
+                users::username,
+                api_keys::scopes,
+                api_keys::created_on,
+                api_keys::expires_on,
+                api_keys::last_used_on,
+                api_keys::revoked_on,
+            ))
+            .load(c)
+            .await
+    })?;
+    let t = |x: Option<chrono::NaiveDateTime>| x.map(super::fmt_time);
+    let items: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(id, name, prefix, user, scopes, created, expires, used, revoked)| {
+            json!({"id": id, "name": name, "prefix": prefix, "username": user, "scopes": scopes.split_whitespace().collect::<Vec<_>>(),
+                   "created_on": super::fmt_time(created), "expires_on": t(expires), "last_used_on": t(used), "revoked_on": t(revoked)})
+        })
+        .collect();
+    let mut out = serde_json::Map::new();
+    out.insert("count".into(), json!(items.len()));
+    out.insert("items".into(), serde_json::Value::Array(items));
+    Ok(out)
 }

@@ -94,7 +94,9 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
         let reads =
             t.name.starts_with("get_") || t.name.starts_with("list_") || t.name == "health_check";
         assert_eq!(a.read_only_hint, Some(reads), "{}", t.name);
-        let destroys = t.name.starts_with("delete_") || t.name.starts_with("remove_");
+        let destroys = ["delete_", "remove_", "revoke_"]
+            .iter()
+            .any(|p| t.name.starts_with(p));
         assert_eq!(a.destructive_hint, Some(destroys), "{}", t.name);
         assert!(
             t.description.as_ref().is_some_and(|d| d.len() > 40),
@@ -257,9 +259,15 @@ async fn metrics_pass_promtool() {
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
-    assert!(text.contains("status=\"invalid_argument\""), "error statuses are labelled");
+    assert!(
+        text.contains("status=\"invalid_argument\""),
+        "error statuses are labelled"
+    );
     let Ok(promtool) = which_promtool() else {
-        assert!(std::env::var("CI").is_err(), "promtool must be installed in CI (Debian package prometheus)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "promtool must be installed in CI (Debian package prometheus)"
+        );
         eprintln!("NOTE: promtool is not installed: the exposition format check was NOT run");
         app.stop().await;
         return;
@@ -273,10 +281,19 @@ async fn metrics_pass_promtool() {
         .expect("promtool runs");
     {
         use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write");
     }
     let out = child.wait_with_output().expect("promtool output");
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "promtool: {report}");
     app.stop().await;
 }

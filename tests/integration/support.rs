@@ -189,6 +189,7 @@ impl TestApp {
 
     /// An rmcp client connected in `era`.
     pub async fn client(&self, era: Era) -> RunningService<RoleClient, ClientConfig> {
+        init_crypto();
         let transport = StreamableHttpClientTransport::from_uri(self.url.clone());
         let info = ClientConfig::new(
             ClientCapabilities::default(),
@@ -261,9 +262,16 @@ impl TestApp {
     }
 }
 
+/// reqwest is built with a pluggable TLS provider (vizier's JWKS client uses ring): HTTP
+/// clients in tests need one installed before they are built.
+pub fn init_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub fn http_client() -> &'static reqwest::Client {
     static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
     CLIENT.get_or_init(|| {
+        init_crypto();
         reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -415,7 +423,7 @@ impl TestApp {
     /// Another replica on the same metadata store, whose calls run as `username`.
     pub async fn replica_as(&self, username: &str) -> TestApp {
         let mut config = (*self.app.config).clone();
-        config.auth.dev_user = username.into();
+        config.auth.dev_user = Some(username.into());
         config.server.bind = "127.0.0.1:0".into();
         let app = vizier::app::build(config).await.expect("replica builds");
         let running = vizier::app::http_server(app.clone()).expect("replica binds");

@@ -1,0 +1,241 @@
+//! Turning an HTTP request's credentials into a [`Principal`], fail closed.
+//!
+//! `Authorization: Bearer <token>` carries a JWT or an API key (`vz_…`); `X-API-Key` an API
+//! key. While auth is off every call runs as the dev user (loopback only, checked at start).
+//! With auth on: no credentials → 401; a token that does not verify → 401 naming the reason
+//! (never the token); a verified user vizier does not know → 403 unless auto-provisioning
+//! is on; scopes and token-mapped roles narrow or widen the principal for that call only.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+use super::Principal;
+use crate::app::AppState;
+use crate::db::schema::{api_keys, users};
+use crate::error::{ErrorKind, ToolError};
+use crate::with_conn;
+
+/// How often an API key's `last_used_on` is written at most.
+const LAST_USED_EVERY: Duration = Duration::from_secs(60);
+
+/// Why a request was not authenticated.
+#[derive(Debug)]
+pub enum AuthFailure {
+    /// No credentials: 401 with a bare challenge.
+    Missing,
+    /// Credentials that do not verify: 401 `invalid_token`, with a reason for metrics.
+    Invalid {
+        reason: &'static str,
+        description: String,
+    },
+    /// A verified user that vizier refuses: 403.
+    Forbidden(String),
+    /// Verification could not run (key set or metadata store unreachable): 503.
+    Unavailable(String),
+}
+
+impl AuthFailure {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Invalid { reason, .. } => reason,
+            Self::Forbidden(_) => "forbidden",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+fn store_unavailable(e: ToolError) -> AuthFailure {
+    AuthFailure::Unavailable(format!(
+        "the metadata store is unavailable ({})",
+        e.error_type()
+    ))
+}
+
+/// The principal of a request, from its `Authorization` / `X-API-Key` headers.
+pub async fn authenticate(
+    app: &AppState,
+    authorization: Option<&str>,
+    api_key: Option<&str>,
+) -> Result<Arc<Principal>, AuthFailure> {
+    let token = match (authorization, api_key) {
+        (Some(h), _) => {
+            let t = h
+                .strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+                .map(str::trim);
+            match t {
+                Some(t) if !t.is_empty() => t,
+                _ => {
+                    return Err(AuthFailure::Invalid {
+                        reason: "malformed",
+                        description: "the Authorization header must be `Bearer <token>`".into(),
+                    });
+                }
+            }
+        }
+        (None, Some(k)) => k.trim(),
+        (None, None) => return Err(AuthFailure::Missing),
+    };
+    let (name, scopes, claim_roles) = if super::api_keys::looks_like_api_key(token) {
+        let (name, scopes) = verify_api_key(app, token).await?;
+        (name, scopes, Vec::new())
+    } else {
+        let verifier = app.jwt.as_ref().ok_or_else(|| AuthFailure::Invalid {
+            reason: "malformed",
+            description: "only API keys are accepted here".into(),
+        })?;
+        let claims = verifier.verify(token).await.map_err(|e| {
+            let reason = e.reason();
+            if reason == "jwks_unavailable" {
+                AuthFailure::Unavailable(e.to_string())
+            } else {
+                AuthFailure::Invalid {
+                    reason,
+                    description: e.to_string(),
+                }
+            }
+        })?;
+        let name =
+            claims
+                .principal_name()
+                .map(str::to_owned)
+                .ok_or_else(|| AuthFailure::Invalid {
+                    reason: "malformed",
+                    description:
+                        "the token names no user (preferred_username, username, email or sub)"
+                            .into(),
+                })?;
+        let scopes = (!claims.scopes.is_empty()).then(|| claims.scopes.clone());
+        let mapping = &app.config.auth.role_mapping;
+        let roles: Vec<String> = claims
+            .roles
+            .iter()
+            .chain(claims.groups.iter())
+            .filter_map(|r| mapping.get(r).cloned())
+            .collect();
+        (name, scopes, roles)
+    };
+    let base = principal_of(app, &name).await?;
+    if scopes.is_none() && claim_roles.is_empty() {
+        return Ok(base);
+    }
+    let mut conn = app.db.conn().await.map_err(store_unavailable)?;
+    Principal::for_token(&base, &mut conn, scopes, &claim_roles)
+        .await
+        .map(Arc::new)
+        .map_err(store_unavailable)
+}
+
+/// The (cached) principal of a user, provisioning it when configured.
+async fn principal_of(app: &AppState, name: &str) -> Result<Arc<Principal>, AuthFailure> {
+    if let Some(p) = app.principals.get(name).await {
+        return Ok(p);
+    }
+    let mut conn = app.db.conn().await.map_err(store_unavailable)?;
+    match Principal::load(&mut conn, name).await {
+        Ok(p) => Ok(app.principals.put(p).await),
+        Err(e) if e.kind == ErrorKind::Unauthenticated && app.config.auth.auto_provision => {
+            super::roles::ensure_user(&mut conn, name, &app.config.auth.default_role)
+                .await
+                .map_err(|e| store_unavailable(ToolError::from(e)))?;
+            tracing::info!(user = name, role = %app.config.auth.default_role, "provisioned a user from a token");
+            let p = Principal::load(&mut conn, name)
+                .await
+                .map_err(store_unavailable)?;
+            Ok(app.principals.put(p).await)
+        }
+        Err(e)
+            if matches!(
+                e.kind,
+                ErrorKind::Unauthenticated | ErrorKind::PermissionDenied
+            ) =>
+        {
+            Err(AuthFailure::Forbidden(format!(
+                "{} Ask an admin to create the user or enable auth.auto_provision.",
+                e.message
+            )))
+        }
+        Err(e) => Err(store_unavailable(e)),
+    }
+}
+
+/// (username, scopes) of a valid API key.
+async fn verify_api_key(
+    app: &AppState,
+    key: &str,
+) -> Result<(String, Option<Vec<String>>), AuthFailure> {
+    let invalid = |d: &str| AuthFailure::Invalid {
+        reason: "bad_api_key",
+        description: d.into(),
+    };
+    let (prefix, secret) =
+        super::api_keys::parse(key).ok_or_else(|| invalid("the API key is malformed"))?;
+    let prefix = prefix.to_string();
+    let mut conn = app.db.conn().await.map_err(store_unavailable)?;
+    type Row = (
+        i32,
+        String,
+        String,
+        Option<chrono::NaiveDateTime>,
+        Option<chrono::NaiveDateTime>,
+        String,
+    );
+    let row: Option<Row> = with_conn!(&mut conn, |c| {
+        api_keys::table
+            .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
+            .filter(api_keys::prefix.eq(&prefix))
+            .select((
+                api_keys::id,
+                api_keys::key_hash,
+                api_keys::scopes,
+                api_keys::expires_on,
+                api_keys::revoked_on,
+                users::username,
+            ))
+            .first(c)
+            .await
+            .optional()
+    })
+    .map_err(|e| store_unavailable(ToolError::from(e)))?;
+    let (id, hash, scopes, expires, revoked, username) =
+        row.ok_or_else(|| invalid("unknown API key"))?;
+    if !super::api_keys::verify(secret, &hash) {
+        return Err(invalid("unknown API key"));
+    }
+    if revoked.is_some() {
+        return Err(invalid("the API key was revoked"));
+    }
+    let now = crate::db::models::now();
+    if expires.is_some_and(|e| e <= now) {
+        return Err(AuthFailure::Invalid {
+            reason: "expired",
+            description: "the API key expired".into(),
+        });
+    }
+    if app.api_key_touched.get(&id).is_none() {
+        app.api_key_touched.insert(id, ());
+        let result: Result<usize, diesel::result::Error> = with_conn!(&mut conn, |c| {
+            diesel::update(api_keys::table.filter(api_keys::id.eq(id)))
+                .set(api_keys::last_used_on.eq(Some(now)))
+                .execute(c)
+                .await
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record API key use");
+        }
+    }
+    let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
+    Ok((username, (!scopes.is_empty()).then_some(scopes)))
+}
+
+/// A cache of API key ids whose `last_used_on` was written recently.
+pub fn touched_cache() -> moka::sync::Cache<i32, ()> {
+    moka::sync::Cache::builder()
+        .time_to_live(LAST_USED_EVERY)
+        .max_capacity(100_000)
+        .build()
+}

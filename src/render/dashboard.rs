@@ -1,0 +1,311 @@
+//! Several charts on one picture: a 12-column grid under a dashboard title, each chart
+//! drawn in its cell (on a white card) by the same code as a standalone chart.
+//!
+//! Grid units: a column is 1/12 of the usable width; a row unit is 1/24 of the picture
+//! width, so a cell's shape does not depend on how tall the dashboard is. A chart that
+//! cannot be drawn (a bad number format, mismatched series) shows its error in its cell
+//! instead of failing the whole dashboard; bad placements are errors.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::RenderError;
+use super::model::{ChartData, MAX_WIDTH, MIN_WIDTH, RenderSpec};
+use super::png;
+use super::svg::{self, Anchor, Font, Svg, Theme};
+
+/// Grid columns.
+pub const COLUMNS: u32 = 12;
+/// Tallest dashboard picture, in pixels: beyond this the PNG gets unreasonably large.
+pub const MAX_DASHBOARD_HEIGHT: u32 = 12_000;
+
+const PAGE: &str = "#f3f4f6";
+const CARD_BORDER: &str = "#e2e5ea";
+
+/// Where a chart sits, in grid units: `x` in 0..12 columns, `w` columns wide, `y` and `h`
+/// in row units (1/24 of the picture width).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Placement {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+}
+
+/// Pixel geometry of the grid.
+struct Grid {
+    margin: f64,
+    gutter: f64,
+    pitch: f64,
+    row: f64,
+    top: f64,
+}
+
+impl Grid {
+    fn new(width: f64, th: &Theme, has_title: bool) -> Self {
+        let margin = th.pad;
+        let gutter = 12.0 * th.s;
+        let pitch = (width - 2.0 * margin + gutter) / f64::from(COLUMNS);
+        let top = if has_title {
+            margin + th.title * 1.4 + th.pad * 0.8
+        } else {
+            margin
+        };
+        Self {
+            margin,
+            gutter,
+            pitch,
+            row: width / 24.0,
+            top,
+        }
+    }
+
+    /// The cell's x, y, width and height in pixels.
+    fn cell(&self, p: &Placement) -> (f64, f64, f64, f64) {
+        (
+            self.margin + f64::from(p.x) * self.pitch,
+            self.top + f64::from(p.y) * self.row,
+            f64::from(p.w) * self.pitch - self.gutter,
+            f64::from(p.h) * self.row - self.gutter,
+        )
+    }
+}
+
+fn check(charts: &[(Placement, RenderSpec, ChartData)], width: u32) -> Result<(), RenderError> {
+    if !(MIN_WIDTH..=MAX_WIDTH).contains(&width) {
+        return Err(RenderError::Width {
+            value: width,
+            min: MIN_WIDTH,
+            max: MAX_WIDTH,
+        });
+    }
+    for (i, (p, spec, _)) in charts.iter().enumerate() {
+        let name = if spec.title.trim().is_empty() {
+            format!("chart {}", i + 1)
+        } else {
+            format!("chart {} ({:?})", i + 1, spec.title)
+        };
+        if p.w == 0 || p.h == 0 {
+            return Err(RenderError::Placement(format!(
+                "{name} has w={} h={}; both must be at least 1",
+                p.w, p.h
+            )));
+        }
+        if p.x.saturating_add(p.w) > COLUMNS {
+            return Err(RenderError::Placement(format!(
+                "{name} spans columns {}..{}, beyond the {COLUMNS}-column grid",
+                p.x,
+                p.x.saturating_add(p.w)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The dashboard as an SVG document, with its height in pixels.
+pub fn render_svg(
+    title: &str,
+    charts: &[(Placement, RenderSpec, ChartData)],
+    width: u32,
+) -> Result<(String, u32), RenderError> {
+    check(charts, width)?;
+    let w = f64::from(width);
+    let th = Theme::new(w.min(1600.0), w.min(1600.0) * 0.75);
+    let grid = Grid::new(w, &th, !title.trim().is_empty());
+    let rows = charts
+        .iter()
+        .map(|(p, _, _)| p.y.saturating_add(p.h))
+        .max()
+        .unwrap_or(4);
+    let h = (grid.top + f64::from(rows) * grid.row + grid.margin - grid.gutter).ceil();
+    if h > f64::from(MAX_DASHBOARD_HEIGHT) {
+        return Err(RenderError::Placement(format!(
+            "the grid is {rows} row units deep, which makes the picture {h} pixels tall; \
+             the most is {MAX_DASHBOARD_HEIGHT}"
+        )));
+    }
+    let mut out = Svg::new();
+    out.rect(0.0, 0.0, w, h, PAGE, "");
+    if !title.trim().is_empty() {
+        let font = Font::new(th.title * 1.2, "#111827").bold();
+        let text = super::fonts::truncate_to_width(title.trim(), font.size, true, w - 2.0 * th.pad);
+        out.text(
+            grid.margin,
+            grid.margin + th.title * 0.6,
+            &text,
+            font,
+            Anchor::Start,
+        );
+    }
+    if charts.is_empty() {
+        let font = Font::new(th.title, "#6b7280");
+        out.text(
+            w / 2.0,
+            (grid.top + h) / 2.0,
+            "No charts",
+            font,
+            Anchor::Middle,
+        );
+    }
+    for (i, (p, spec, data)) in charts.iter().enumerate() {
+        let (x, y, cw, ch) = grid.cell(p);
+        if cw < 20.0 || ch < 20.0 {
+            continue;
+        }
+        let radius = 6.0 * th.s;
+        let _ = writeln!(
+            out.out,
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" rx=\"{radius:.1}\" fill=\"#ffffff\" stroke=\"{CARD_BORDER}\" stroke-width=\"1\"/>"
+        );
+        let mut cell = Svg::new();
+        if let Err(e) = svg::draw_chart(&mut cell, spec, data, cw, ch) {
+            // One broken chart should not hide the others: say what is wrong in its place.
+            cell = Svg::new();
+            let cth = Theme::new(cw, ch);
+            let font = Font::new(cth.tick, "#b91c1c");
+            let message = super::fonts::truncate_to_width(
+                &e.to_string(),
+                font.size,
+                false,
+                cw - 2.0 * cth.pad,
+            );
+            cell.text(cth.pad, ch / 2.0, &message, font, Anchor::Start);
+        }
+        let _ = writeln!(
+            out.out,
+            "<clipPath id=\"cell{i}\"><rect width=\"{cw:.1}\" height=\"{ch:.1}\" rx=\"{radius:.1}\"/></clipPath>\n<g transform=\"translate({x:.1} {y:.1})\" clip-path=\"url(#cell{i})\">"
+        );
+        out.raw(&cell.out);
+        out.raw("</g>\n");
+    }
+    let height = h as u32;
+    Ok((out.document(w, f64::from(height)), height))
+}
+
+/// The dashboard as a PNG `width` pixels wide.
+pub fn render_png(
+    title: &str,
+    charts: &[(Placement, RenderSpec, ChartData)],
+    width: u32,
+) -> Result<Vec<u8>, RenderError> {
+    let (svg, height) = render_svg(title, charts, width)?;
+    png::rasterize(&svg, width, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::model::{ChartKind, Series, XAxis};
+    use resvg::tiny_skia::Pixmap;
+
+    fn bar(title: &str) -> (RenderSpec, ChartData) {
+        (
+            RenderSpec::new(title, ChartKind::Bar),
+            ChartData::series(
+                XAxis::Categories(vec!["a".into(), "b".into()]),
+                vec![Series::new("v", vec![Some(1.0), Some(2.0)])],
+            ),
+        )
+    }
+
+    #[test]
+    fn charts_are_composed_on_the_grid() {
+        let (s1, d1) = bar("Left");
+        let (s2, d2) = bar("Right");
+        let charts = vec![
+            (
+                Placement {
+                    x: 0,
+                    y: 0,
+                    w: 6,
+                    h: 8,
+                },
+                s1,
+                d1,
+            ),
+            (
+                Placement {
+                    x: 6,
+                    y: 0,
+                    w: 6,
+                    h: 8,
+                },
+                s2,
+                d2,
+            ),
+        ];
+        let (svg, height) = render_svg("Sales", &charts, 1200).unwrap();
+        assert!(svg.contains("Left") && svg.contains("Right") && svg.contains("Sales"));
+        assert_eq!(svg.matches("<clipPath").count(), 2);
+        // 8 row units of 1200/24 = 50 pixels, plus title and margins.
+        assert!(height > 400 && height < 560, "{height}");
+        let png = render_png("Sales", &charts, 1200).unwrap();
+        let pixmap = Pixmap::decode_png(&png).unwrap();
+        assert_eq!((pixmap.width(), pixmap.height()), (1200, height));
+    }
+
+    #[test]
+    fn a_broken_chart_shows_its_error_in_its_cell() {
+        let (mut s, d) = bar("Broken");
+        s.y_format = Some("%%".into());
+        let charts = vec![(
+            Placement {
+                x: 0,
+                y: 0,
+                w: 12,
+                h: 6,
+            },
+            s,
+            d,
+        )];
+        let (svg, _) = render_svg("", &charts, 800).unwrap();
+        assert!(svg.contains("invalid number format"), "{svg}");
+    }
+
+    #[test]
+    fn placements_and_width_are_checked() {
+        let (s, d) = bar("x");
+        let beyond = vec![(
+            Placement {
+                x: 8,
+                y: 0,
+                w: 6,
+                h: 4,
+            },
+            s.clone(),
+            d.clone(),
+        )];
+        let e = render_svg("", &beyond, 1200).unwrap_err();
+        assert!(e.to_string().contains("12-column grid"), "{e}");
+        let empty = vec![(
+            Placement {
+                x: 0,
+                y: 0,
+                w: 0,
+                h: 4,
+            },
+            s.clone(),
+            d.clone(),
+        )];
+        assert!(render_svg("", &empty, 1200).is_err());
+        let deep = vec![(
+            Placement {
+                x: 0,
+                y: 1000,
+                w: 4,
+                h: 4,
+            },
+            s,
+            d,
+        )];
+        assert!(
+            render_svg("", &deep, 1200)
+                .unwrap_err()
+                .to_string()
+                .contains("tall")
+        );
+        let e = render_png("", &[], 100).unwrap_err();
+        assert!(e.to_string().contains("width 100"), "{e}");
+    }
+}
