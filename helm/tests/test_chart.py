@@ -42,12 +42,28 @@ DB_PASSWORD = "s3cr3t-db-pw"
 DB_URL = f"postgres://vizier:{DB_PASSWORD}@postgres.db.svc:5432/vizier"
 ENC_KEY = base64.b64encode(bytes(range(32))).decode()
 REDIS_URL = "redis://:r3dis-pw@redis.cache.svc:6379/0"
-JWT_HMAC = "jwt-hmac-shared-secret-value"
+JWT_HMAC = "jwt-hmac-shared-secret-value-0123456789"  # >= 32 bytes (HS256)
 JWT_PEM = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtest\n-----END PUBLIC KEY-----\n"
 ALL_SECRETS = [DB_URL, DB_PASSWORD, ENC_KEY, REDIS_URL, JWT_HMAC, "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEtest"]
 
-# The smallest working install: chart-managed Secret with the two required values.
-MINIMAL: dict[str, Any] = {"secret": {"databaseUrl": DB_URL, "encryptionKey": ENC_KEY}}
+ISSUER = "https://idp.example.com/"
+AUDIENCE = "vizier"
+JWKS_URI = "https://idp.example.com/.well-known/jwks.json"
+# The JWT settings vizier requires with auth on (the chart default): audience, issuers and
+# one key source.
+AUTH_JWKS: dict[str, Any] = {"auth": {"jwt": {"issuers": [ISSUER], "audience": AUDIENCE, "jwksUri": JWKS_URI}}}
+
+# The smallest working install: chart-managed Secret with the two required values, and JWT
+# authentication against a key set.
+MINIMAL: dict[str, Any] = {"secret": {"databaseUrl": DB_URL, "encryptionKey": ENC_KEY}, **AUTH_JWKS}
+# Without the auth values (they are what rendering must then refuse).
+NO_AUTH_VALUES: dict[str, Any] = {"secret": {"databaseUrl": DB_URL, "encryptionKey": ENC_KEY}}
+
+# HS256 tokens verified with a shared secret from the chart-managed Secret.
+HMAC: dict[str, Any] = {
+    "secret": {"databaseUrl": DB_URL, "encryptionKey": ENC_KEY, "jwtHmacSecret": JWT_HMAC},
+    "auth": {"jwt": {"issuers": [ISSUER], "audience": AUDIENCE, "algorithms": ["HS256"]}},
+}
 
 # Everything optional switched on, to validate the templates that are off by default.
 EVERYTHING: dict[str, Any] = {
@@ -55,16 +71,24 @@ EVERYTHING: dict[str, Any] = {
         "databaseUrl": DB_URL,
         "encryptionKey": ENC_KEY,
         "redisUrl": REDIS_URL,
-        "jwtHmacSecret": JWT_HMAC,
         "jwtPublicKey": JWT_PEM,
     },
     "redis": {"enabled": True},
     "auth": {
         "enabled": True,
+        "autoProvision": True,
+        "defaultRole": "gamma",
+        "roleMapping": {"bi-admins": "admin", "bi editors": "alpha"},
+        "authorizationServers": [ISSUER],
+        "publicUrl": "https://vizier.example.org",
         "jwt": {
-            "issuer": "https://idp.example.com/",
-            "audience": "vizier",
-            "jwksUrl": "https://idp.example.com/jwks",
+            "issuers": [ISSUER, "https://idp2.example.com/"],
+            "audience": AUDIENCE,
+            "algorithms": ["ES256"],
+            "leewaySecs": 60,
+            "requiredScopes": ["vizier:read"],
+            "maxTokenBytes": 16384,
+            "cacheEntries": 0,
         },
     },
     "ingress": {
@@ -202,6 +226,17 @@ def everything(chart: helm.Chart) -> Rendered:
     return render(chart, EVERYTHING)
 
 
+@pytest.fixture(scope="session")
+def hmac(chart: helm.Chart) -> Rendered:
+    return render(chart, HMAC)
+
+
+@pytest.fixture(scope="session")
+def auth_off(chart: helm.Chart) -> Rendered:
+    """The explicit escape hatch: renders, but vizier will refuse the non-loopback bind."""
+    return render(chart, merged(NO_AUTH_VALUES, {"auth": {"enabled": False, "devUser": "ops"}}))
+
+
 def kubernetes_validate_cmd() -> list[str]:
     script = pathlib.Path(sys.executable).with_name("kubernetes-validate")
     if script.exists():
@@ -216,8 +251,8 @@ def kubernetes_validate_cmd() -> list[str]:
 
 @pytest.mark.parametrize(
     "values",
-    [None, MINIMAL, "production", EVERYTHING],
-    ids=["chart-defaults", "minimal", "production", "everything"],
+    [None, MINIMAL, "production", EVERYTHING, HMAC],
+    ids=["chart-defaults", "minimal", "production", "everything", "hmac"],
 )
 def test_lint_strict(values: Any) -> None:
     if values == "production":
@@ -230,7 +265,9 @@ def test_lint_strict(values: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "values", [{}, MINIMAL, "production", EVERYTHING], ids=["defaults", "minimal", "production", "everything"]
+    "values",
+    [{}, MINIMAL, "production", EVERYTHING, HMAC],
+    ids=["defaults", "minimal", "production", "everything", "hmac"],
 )
 def test_values_match_schema(chart: helm.Chart, values: Any) -> None:
     if values == "production":
@@ -251,6 +288,17 @@ def test_values_match_schema(chart: helm.Chart, values: Any) -> None:
         ({"metrics": {"prometheusRule": {"errorRate": {"threshold": 5}}}}, "threshold"),
         ({"migration": {"hookDeletePolicy": "never"}}, "hookDeletePolicy"),
         ({"unknownTopLevel": True}, "unknownTopLevel"),
+        ({"auth": {"jwt": {"issuer": ISSUER}}}, "issuer"),  # the old placeholder key
+        ({"auth": {"jwt": {"jwksUrl": JWKS_URI}}}, "jwksUrl"),  # the old placeholder key
+        ({"auth": {"jwt": {"algorithms": ["none"]}}}, "algorithms"),
+        ({"auth": {"jwt": {"algorithms": ["ES512"]}}}, "algorithms"),  # not supported by vizier
+        ({"auth": {"jwt": {"issuers": ISSUER}}}, "issuers"),  # a list
+        ({"auth": {"jwt": {"jwksUri": "idp.example.com/jwks"}}}, "jwksUri"),
+        ({"auth": {"jwt": {"leewaySecs": 301}}}, "leewaySecs"),
+        ({"auth": {"jwt": {"requiredScopes": ["vizier:read vizier:sql"]}}}, "requiredScopes"),
+        ({"auth": {"jwt": {"hsSecret": "x"}}}, "hsSecret"),  # secrets only under secret.*
+        ({"auth": {"roleMapping": {"bi-admins": ""}}}, "roleMapping"),
+        ({"secret": {"jwtPublicKey": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"}}, "jwtPublicKey"),  # not PEM
     ],
 )
 def test_schema_rejects_bad_values(chart: helm.Chart, bad: dict[str, Any], where: str) -> None:
@@ -264,6 +312,70 @@ def test_bare_defaults_fail_with_what_to_set(chart: helm.Chart) -> None:
         chart.render({}, name=RELEASE, namespace=NAMESPACE)
     message = str(exc.value)
     assert "secret.databaseUrl" in message and "existingSecret" in message
+
+
+def test_auth_is_on_by_default() -> None:
+    assert yaml.safe_load((CHART / "values.yaml").read_text())["auth"]["enabled"] is True
+
+
+@pytest.mark.parametrize(
+    "bad, needles",
+    [
+        # Auth on (the default) without any JWT settings: the first missing one is named.
+        ({}, ["auth.jwt.audience", "auth.enabled"]),
+        ({"auth": {"jwt": {"issuers": [ISSUER], "jwksUri": JWKS_URI}}}, ["auth.jwt.audience", "aud"]),
+        ({"auth": {"jwt": {"audience": AUDIENCE, "jwksUri": JWKS_URI}}}, ["auth.jwt.issuers", "iss"]),
+        (
+            {"auth": {"jwt": {"audience": AUDIENCE, "issuers": [ISSUER]}}},
+            ["no JWT key source", "auth.jwt.jwksUri", "secret.jwtPublicKey", "secret.jwtHmacSecret", "existingSecret"],
+        ),
+        (
+            {"auth": {"jwt": {"audience": "  ", "issuers": [ISSUER], "jwksUri": JWKS_URI}}},
+            ["auth.jwt.audience"],
+        ),
+        (merged(AUTH_JWKS, {"secret": {"jwtPublicKey": JWT_PEM}}), ["exactly one JWT key source"]),
+        (
+            merged(AUTH_JWKS, {"auth": {"jwt": {"jwksUri": ""}}, "secret": {"jwtPublicKey": JWT_PEM, "jwtHmacSecret": JWT_HMAC}}),
+            ["exactly one JWT key source"],
+        ),
+        (merged(AUTH_JWKS, {"auth": {"devUser": "admin"}}), ["auth.devUser", "auth.enabled"]),
+        (merged(AUTH_JWKS, {"auth": {"jwt": {"algorithms": ["RS256", "HS256"]}}}), ["HS256", "auth.jwt.jwksUri"]),
+        (merged(HMAC, {"auth": {"jwt": {"algorithms": ["RS256"]}}}), ["RS256", "HS256"]),
+        (merged(HMAC, {"secret": {"jwtHmacSecret": "too-short"}}), ["secret.jwtHmacSecret", "at least 32"]),
+        (merged(HMAC, {"auth": {"jwt": {"algorithms": ["HS512"]}}}), ["secret.jwtHmacSecret", "at least 64"]),
+        (merged(AUTH_JWKS, {"auth": {"jwt": {"jwksUri": "http://keycloak.iam.svc/certs"}}}), ["jwksAllowHttp"]),
+        (
+            {"existingSecret": "s", "auth": {"jwt": {"audience": AUDIENCE, "issuers": [ISSUER], "algorithms": ["HS256", "RS256"]}}},
+            ["mixes HMAC", "secretKeys.jwtHmacSecret", "secretKeys.jwtPublicKey"],
+        ),
+    ],
+    ids=[
+        "nothing",
+        "no-audience",
+        "no-issuers",
+        "no-key-source",
+        "blank-audience",
+        "jwks-and-pem",
+        "pem-and-hmac",
+        "dev-user-with-auth",
+        "hmac-alg-with-jwks",
+        "rsa-alg-with-hmac",
+        "short-hmac-secret",
+        "short-hmac-secret-hs512",
+        "plain-http-jwks",
+        "existing-secret-mixed-algs",
+    ],
+)
+def test_render_refuses_auth_without_what_vizier_requires(
+    chart: helm.Chart, bad: dict[str, Any], needles: list[str]
+) -> None:
+    """vizier refuses to start with auth on and an incomplete [auth.jwt] (and refuses a
+    non-loopback bind with auth off): rendering fails first, naming the values to set."""
+    with pytest.raises(helm.HelmError) as exc:
+        chart.render(merged(NO_AUTH_VALUES, bad), name=RELEASE, namespace=NAMESPACE)
+    message = str(exc.value)
+    for needle in needles:
+        assert needle in message, (needle, message)
 
 
 @pytest.mark.parametrize(
@@ -377,7 +489,9 @@ def test_minimal_kinds(minimal: Rendered) -> None:
         ]
     )
     assert "vizier-migrate" in minimal.notes
-    assert "not a loopback address" in minimal.notes  # the auth limitation is spelled out
+    assert "Authentication is on" in minimal.notes and JWKS_URI in minimal.notes
+    assert "not a loopback address" not in minimal.notes
+    assert "vizier api-key create --user" in minimal.notes
 
 
 def test_production_kinds(production: Rendered) -> None:
@@ -494,6 +608,8 @@ def test_checksum_annotation_follows_config(chart: helm.Chart, minimal: Rendered
         {"config": {"pools": {"sql": {"workers": 4}}}},
         {"config": {"server": {"allowed_hosts": ["vizier.corp.example"]}}},
         {"ingress": {"enabled": True}},  # adds its host to server.allowed_hosts
+        {"auth": {"jwt": {"audience": "other"}}},
+        {"auth": {"roleMapping": {"bi-admins": "admin"}}},
     ]
     for change in changed:
         assert checksum(render(chart, merged(MINIMAL, change))) != base, change
@@ -676,7 +792,10 @@ def test_secret_refs_existing_secret(production: Rendered) -> None:
 def test_custom_secret_key_names(chart: helm.Chart) -> None:
     rendered = render(
         chart,
-        {"existingSecret": "pg-app", "secretKeys": {"databaseUrl": "uri", "encryptionKey": "vizier-key"}},
+        merged(
+            AUTH_JWKS,
+            {"existingSecret": "pg-app", "secretKeys": {"databaseUrl": "uri", "encryptionKey": "vizier-key"}},
+        ),
     )
     env = rendered.env()
     assert secret_ref(env, "VIZIER_METADATA__URL") == {"name": "pg-app", "key": "uri"}
@@ -689,27 +808,89 @@ def test_redis_url_from_secret(everything: Rendered, chart: helm.Chart) -> None:
     assert secret_ref(everything.env(), "VIZIER_REDIS__URL") == {"name": FULLNAME, "key": "redis-url"}
     data = everything.get("Secret", FULLNAME)["data"]
     assert base64.b64decode(data["redis-url"]).decode() == REDIS_URL
-    existing = render(chart, {"existingSecret": "s", "redis": {"enabled": True}})
+    existing = render(chart, merged(AUTH_JWKS, {"existingSecret": "s", "redis": {"enabled": True}}))
     assert secret_ref(existing.env(), "VIZIER_REDIS__URL") == {"name": "s", "key": "redis-url"}
 
 
-def test_auth_settings_placeholder(everything: Rendered, minimal: Rendered) -> None:
-    auth = everything.config_toml["auth"]
-    assert auth == {
-        "enabled": True,
-        "dev_user": "admin",
-        "jwt_issuer": "https://idp.example.com/",
-        "jwt_audience": "vizier",
-        "jwt_algorithms": ["RS256"],
-        "jwks_url": "https://idp.example.com/jwks",
-    }
+def test_jwt_public_key_from_secret(everything: Rendered) -> None:
     env = everything.env()
-    assert secret_ref(env, "VIZIER_AUTH__JWT_HMAC_SECRET")["key"] == "jwt-hmac-secret"
-    assert secret_ref(env, "VIZIER_AUTH__JWT_PUBLIC_KEY")["key"] == "jwt-public-key"
-    assert minimal.config_toml["auth"] == {"enabled": False, "dev_user": "admin"}
+    assert secret_ref(env, "VIZIER_AUTH__JWT__PUBLIC_KEY_PEM") == {"name": FULLNAME, "key": "jwt-public-key"}
+    assert "VIZIER_AUTH__JWT__HS_SECRET" not in env  # exactly one key source
+    data = everything.get("Secret", FULLNAME)["data"]
+    assert base64.b64decode(data["jwt-public-key"]).decode() == JWT_PEM
+    assert "jwt-hmac-secret" not in data
+    jwt = everything.config_toml["auth"]["jwt"]
+    assert not {"hs_secret", "public_key_pem", "jwks_uri"} & set(jwt)
 
 
-@pytest.mark.parametrize("which", ["minimal", "production", "everything"])
+def test_jwt_hmac_secret_from_secret(hmac: Rendered) -> None:
+    env = hmac.env()
+    assert secret_ref(env, "VIZIER_AUTH__JWT__HS_SECRET") == {"name": FULLNAME, "key": "jwt-hmac-secret"}
+    assert "VIZIER_AUTH__JWT__PUBLIC_KEY_PEM" not in env
+    data = hmac.get("Secret", FULLNAME)["data"]
+    assert base64.b64decode(data["jwt-hmac-secret"]).decode() == JWT_HMAC
+    jwt = hmac.config_toml["auth"]["jwt"]
+    assert jwt["algorithms"] == ["HS256"]
+    assert not {"hs_secret", "public_key_pem", "jwks_uri"} & set(jwt)
+    # The migration Job needs no token keys: its hook Secret holds only what `migrate` reads.
+    hook = hmac.get("Secret", f"{FULLNAME}-migration")
+    assert set(hook["data"]) == {"database-url", "encryption-key"}
+    job_env = {e["name"] for e in hmac.job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert not [n for n in job_env if n.startswith("VIZIER_AUTH__")]
+
+
+def test_jwks_needs_no_secret_key(minimal: Rendered, production: Rendered) -> None:
+    for rendered in (minimal, production):
+        assert not [n for n in rendered.env() if n.startswith("VIZIER_AUTH__")]
+    assert set(minimal.get("Secret", FULLNAME)["data"]) == {"database-url", "encryption-key"}
+
+
+@pytest.mark.parametrize(
+    "algorithms, env_name, key",
+    [
+        (["RS256", "ES256"], "VIZIER_AUTH__JWT__PUBLIC_KEY_PEM", "jwt-public-key"),
+        (["HS256"], "VIZIER_AUTH__JWT__HS_SECRET", "jwt-hmac-secret"),
+    ],
+)
+def test_existing_secret_key_source_follows_algorithms(
+    chart: helm.Chart, algorithms: list[str], env_name: str, key: str
+) -> None:
+    """The chart cannot see an existing Secret's keys: without jwksUri the algorithms pick
+    the one key vizier reads, a required reference (a missing key stops the pod visibly)."""
+    rendered = render(
+        chart,
+        {
+            "existingSecret": "vizier-secrets",
+            "auth": {"jwt": {"issuers": [ISSUER], "audience": AUDIENCE, "algorithms": algorithms}},
+        },
+    )
+    auth_env = [n for n in rendered.env() if n.startswith("VIZIER_AUTH__")]
+    assert auth_env == [env_name]
+    assert secret_ref(rendered.env(), env_name) == {"name": "vizier-secrets", "key": key}
+    assert "jwks_uri" not in rendered.config_toml["auth"]["jwt"]
+    assert f"key {key}" in rendered.notes
+    renamed = render(
+        chart,
+        {
+            "existingSecret": "vizier-secrets",
+            "secretKeys": {"jwtPublicKey": "idp.pem", "jwtHmacSecret": "idp.hmac"},
+            "auth": {"jwt": {"issuers": [ISSUER], "audience": AUDIENCE, "algorithms": algorithms}},
+        },
+    )
+    assert secret_ref(renamed.env(), env_name)["key"] == ("idp.hmac" if algorithms == ["HS256"] else "idp.pem")
+
+
+def test_auth_off_escape_hatch(auth_off: Rendered) -> None:
+    """auth.enabled=false renders (for a deliberate setup), but NOTES warns that vizier
+    refuses the pods' non-loopback bind without authentication."""
+    assert auth_off.config_toml["auth"] == {"enabled": False, "dev_user": "ops"}
+    assert not [n for n in auth_off.env() if n.startswith("VIZIER_AUTH__")]
+    assert "WARNING: authentication is off" in auth_off.notes
+    assert "not a loopback address" in auth_off.notes
+    assert "Authentication is on" not in auth_off.notes
+
+
+@pytest.mark.parametrize("which", ["minimal", "production", "everything", "hmac"])
 def test_no_plaintext_secret_outside_secrets(which: str, request: pytest.FixtureRequest) -> None:
     rendered: Rendered = request.getfixturevalue(which)
     for doc in rendered.docs:
@@ -720,13 +901,26 @@ def test_no_plaintext_secret_outside_secrets(which: str, request: pytest.Fixture
             assert secret not in text, f"{secret!r} in {doc['kind']} {doc['metadata']['name']}"
     for configmap in rendered.all("ConfigMap"):
         for key, value in configmap.get("data", {}).items():
-            assert not re.search(r"postgres(ql)?://|rediss?://|encryption_key|BEGIN .*KEY", value), (
-                configmap["metadata"]["name"],
-                key,
-            )
+            assert not re.search(
+                r"postgres(ql)?://|rediss?://|encryption_key|hs_secret|public_key_pem|BEGIN .*KEY", value
+            ), (configmap["metadata"]["name"], key)
     toml = rendered.config_toml
     assert "url" not in toml.get("metadata", {})
     assert "encryption_key" not in toml.get("secrets", {})
+    assert not {"hs_secret", "public_key_pem"} & set(toml["auth"].get("jwt", {}))
+    # Every secret-carrying env var of the pod comes from a Secret, none inline.
+    for name, entry in rendered.env().items():
+        if name in SECRET_ENV:
+            assert "value" not in entry and "secretKeyRef" in entry["valueFrom"], name
+
+
+SECRET_ENV = {
+    "VIZIER_METADATA__URL",
+    "VIZIER_SECRETS__ENCRYPTION_KEY",
+    "VIZIER_REDIS__URL",
+    "VIZIER_AUTH__JWT__HS_SECRET",
+    "VIZIER_AUTH__JWT__PUBLIC_KEY_PEM",
+}
 
 
 # --------------------------------------------------------------------------------------
@@ -758,6 +952,64 @@ def test_config_toml_production(production: Rendered) -> None:
     assert "vizier.bi.example.com" in cfg["server"]["allowed_hosts"]
     assert cfg["server"]["max_body_bytes"] == 2097152
     assert cfg["metadata"]["pool_size"] == 16
+    assert cfg["auth"] == {
+        "enabled": True,
+        "auto_provision": True,
+        "default_role": "gamma",
+        "authorization_servers": ["https://idp.example.com/"],
+        "public_url": "https://vizier.bi.example.com",
+        "role_mapping": {"bi-admins": "admin", "bi-editors": "alpha"},
+        "jwt": {
+            "algorithms": ["RS256"],
+            "issuers": ["https://idp.example.com/"],
+            "audience": "vizier",
+            "jwks_uri": JWKS_URI,
+            "leeway_secs": 30,
+            "jwks_refresh_secs": 300,
+            "jwks_min_refetch_secs": 10,
+            "jwks_timeout_secs": 5,
+            "jwks_allow_http": False,
+            "required_scopes": [],
+            "max_token_bytes": 8192,
+            "cache_entries": 10000,
+        },
+    }
+
+
+def test_config_toml_auth_tables(minimal: Rendered, everything: Rendered) -> None:
+    """[auth] and [auth.jwt] carry vizier's keys (no role_mapping table when none is given)."""
+    assert minimal.config_toml["auth"] == {
+        "enabled": True,
+        "auto_provision": False,
+        "default_role": "gamma",
+        "authorization_servers": [],
+        "jwt": {
+            "algorithms": ["RS256", "ES256"],
+            "issuers": [ISSUER],
+            "audience": AUDIENCE,
+            "jwks_uri": JWKS_URI,
+            "leeway_secs": 30,
+            "jwks_refresh_secs": 300,
+            "jwks_min_refetch_secs": 10,
+            "jwks_timeout_secs": 5,
+            "jwks_allow_http": False,
+            "required_scopes": [],
+            "max_token_bytes": 8192,
+            "cache_entries": 10000,
+        },
+    }
+    text = next(c for c in minimal.all("ConfigMap") if "vizier.toml" in c["data"])["data"]["vizier.toml"]
+    assert "\n[auth]\n" in text and "\n[auth.jwt]\n" in text and "role_mapping" not in text
+    assert "dev_user" not in text  # vizier refuses dev_user with auth on
+    auth = everything.config_toml["auth"]
+    assert auth["auto_provision"] is True
+    assert auth["role_mapping"] == {"bi-admins": "admin", "bi editors": "alpha"}  # quoted TOML key
+    assert auth["public_url"] == "https://vizier.example.org"
+    assert auth["jwt"]["issuers"] == [ISSUER, "https://idp2.example.com/"]
+    assert auth["jwt"]["algorithms"] == ["ES256"]
+    assert auth["jwt"]["leeway_secs"] == 60 and auth["jwt"]["cache_entries"] == 0
+    assert auth["jwt"]["required_scopes"] == ["vizier:read"]
+    assert auth["jwt"]["max_token_bytes"] == 16384
 
 
 def test_allowed_hosts_include_ingress_hosts(everything: Rendered, chart: helm.Chart) -> None:
@@ -777,12 +1029,6 @@ def test_ipv6_bind(chart: helm.Chart) -> None:
     assert cfg["server"]["bind"] == "[::]:9000"
 
 
-# Keys vizier reads that config/default.toml only shows commented out (no fixed default).
-COMMENTED_KEYS = {"metadata.auto_migrate", "examples.enabled", "secrets.encryption_key"}
-# Keys of the future authentication feature, rendered only with auth.enabled.
-FUTURE_AUTH_KEYS = {"auth.jwt_issuer", "auth.jwt_audience", "auth.jwt_algorithms", "auth.jwks_url"}
-
-
 def _toml_leaves(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in node.items():
         path = f"{prefix}.{key}" if prefix else key
@@ -792,19 +1038,66 @@ def _toml_leaves(node: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, 
             yield path, value
 
 
+def vizier_keys() -> dict[str, Any]:
+    """Every key of config/default.toml with an example value: the set ones, and the ones it
+    only shows commented out (`# key = value` inside a table: no fixed default, e.g.
+    auth.dev_user, auth.jwt.jwks_uri)."""
+    text = VIZIER_DEFAULTS.read_text()
+    keys = dict(_toml_leaves(tomllib.loads(text)))
+    table = ""
+    for line in text.splitlines():
+        if m := re.match(r"^\[([A-Za-z0-9_.]+)\]\s*$", line):
+            table = m.group(1)
+        elif table and (m := re.match(r"^#\s*([a-z_][a-z0-9_]*)\s*=\s*(.+)$", line)):
+            try:
+                value = tomllib.loads(f"v = {m.group(2)}")["v"]
+            except tomllib.TOMLDecodeError:
+                continue
+            keys.setdefault(f"{table}.{m.group(1)}", value)
+    return keys
+
+
+# Tables whose keys are free-form names (key -> value type).
+VIZIER_MAP_TABLES = {"auth.role_mapping": str, "faults.delay_ms": int}
+
+
 @pytest.mark.skipif(not VIZIER_DEFAULTS.exists(), reason="config/default.toml not found")
-@pytest.mark.parametrize("which", ["minimal", "production"])
+def test_vizier_keys_reads_commented_keys() -> None:
+    keys = vizier_keys()
+    for key, kind in [
+        ("metadata.auto_migrate", bool),
+        ("examples.enabled", bool),
+        ("auth.dev_user", str),
+        ("auth.public_url", str),
+        ("auth.jwt.jwks_uri", str),
+        ("auth.jwt.hs_secret", str),
+        ("auth.jwt.public_key_pem", str),
+        ("auth.jwt.audience", str),
+        ("auth.jwt.leeway_secs", int),
+    ]:
+        assert type(keys.get(key)) is kind, key
+    assert keys["auth.role_mapping"] == {}
+
+
+@pytest.mark.skipif(not VIZIER_DEFAULTS.exists(), reason="config/default.toml not found")
+@pytest.mark.parametrize("which", ["minimal", "production", "everything", "hmac", "auth_off"])
 def test_config_keys_and_types_match_vizier(which: str, request: pytest.FixtureRequest) -> None:
     """vizier refuses unknown keys and wrong types at start: every rendered key must be one
-    config/default.toml documents, with the same TOML type (an integer, never a float)."""
-    defaults = dict(_toml_leaves(tomllib.loads(VIZIER_DEFAULTS.read_text())))
+    config/default.toml documents (set or commented out), with the same TOML type (an
+    integer, never a float)."""
+    defaults = vizier_keys()
     rendered = dict(_toml_leaves(request.getfixturevalue(which).config_toml))
     for key, value in rendered.items():
-        if key in COMMENTED_KEYS:
-            assert isinstance(value, bool), key
+        table = key.rsplit(".", 1)[0]
+        if table in VIZIER_MAP_TABLES:
+            assert isinstance(defaults.get(table), dict), f"{table} is not a vizier table"
+            assert type(value) is VIZIER_MAP_TABLES[table], f"{key}: {value!r}"
             continue
         assert key in defaults, f"{key} is not a vizier config key"
         assert type(value) is type(defaults[key]), f"{key}: {value!r} is not a {type(defaults[key]).__name__}"
+        if isinstance(value, list):
+            for item in value:
+                assert all(type(item) is type(d) for d in defaults[key]), f"{key}: {item!r}"
 
 
 @pytest.mark.skipif(not VIZIER_DEFAULTS.exists(), reason="config/default.toml not found")
@@ -817,6 +1110,9 @@ def test_chart_defaults_follow_vizier_defaults(minimal: Rendered) -> None:
         "server.allowed_origins",  # no browser origins by default on a server
         "logging.format",  # json for log collectors
         "examples.path",  # the read-only root: /tmp
+        "auth.enabled",  # required for the non-loopback bind
+        "auth.jwt.issuers",  # required with auth on: set by MINIMAL
+        "auth.jwt.audience",  # required with auth on: set by MINIMAL
     }
     for key, value in _toml_leaves(minimal.config_toml):
         if key in defaults and key not in deliberate:

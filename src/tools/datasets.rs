@@ -892,3 +892,15 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
         result_type,
     })
 }
+
+/// The columns and saved metrics of one dataset.
+pub async fn columns_and_metrics_of(
+    conn: &mut MetaConn,
+    id: i32,
+) -> Result<(Vec<DatasetColumn>, Vec<DatasetMetric>), ToolError> {
+    let (mut c, mut m) = columns_and_metrics(conn, vec![id]).await?;
+    Ok((
+        c.remove(&id).unwrap_or_default(),
+        m.remove(&id).unwrap_or_default(),
+    ))
+}

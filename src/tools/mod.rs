@@ -11,6 +11,7 @@ pub mod history;
 pub mod layout;
 pub mod list;
 pub mod list_spec;
+pub mod query_builder;
 pub mod sql;
 pub mod system;
 

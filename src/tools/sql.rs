@@ -47,6 +47,17 @@ pub fn register(r: &mut Registry) {
         Hints { read_only: false, destructive: false, idempotent: false },
         execute_sql,
     ));
+    r.add(tool(
+        "query_dataset",
+        "Query a dataset",
+        "Compute metrics (saved metrics by name, {column, aggregate}, or {sql, label}) grouped by columns, with \
+         filters [{col, opr, value}], a time range and a time grain, over a dataset — without writing SQL. \
+         Row-level security applies as in execute_sql.",
+        PoolKind::Sql,
+        Permission::CatalogRead,
+        Hints::READ,
+        query_dataset,
+    ));
 }
 
 pub fn dialect(engine: Engine) -> Dialect {
@@ -262,24 +273,68 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
     } else {
         args.sql.clone()
     };
+    let run = Run {
+        database_id: db.id,
+        schema: args.schema.clone(),
+        limit,
+        timeout,
+        dry_run: args.dry_run,
+        allow_dml: settings.allow_dml,
+        original: args.sql.clone(),
+    };
+    drop(conn);
+    run_sql(&ctx, &source, &template, &text, run).await
+}
+
+/// How one statement runs.
+pub struct Run {
+    pub database_id: i32,
+    pub schema: Option<String>,
+    pub limit: u64,
+    pub timeout: u64,
+    pub dry_run: bool,
+    pub allow_dml: bool,
+    /// What the caller sent (for the history).
+    pub original: String,
+}
+
+/// The shared pipeline: check → RLS → row cap → run → byte budget → history.
+pub async fn run_sql(
+    ctx: &ToolCtx,
+    source: &crate::actors::datasource::Source,
+    template: &TemplateContext,
+    text: &str,
+    run: Run,
+) -> Result<SqlResult, ToolError> {
+    let dialect = dialect(source.engine);
+    let settings = &source.settings;
     let checked = sql::check(
         dialect,
-        &text,
+        text,
         &GuardPolicy {
-            allow_dml: settings.allow_dml,
+            allow_dml: run.allow_dml,
         },
     )
     .map_err(sql_error)?;
     let mut statement = checked.statement;
-    let rules = rls_rules_for(&mut conn, &ctx.principal, db.id, dialect, &template).await?;
-    drop(conn);
-    let default_schema = args.schema.clone().or_else(|| match dialect {
+    let rules = {
+        let mut conn = ctx.app.db.conn().await?;
+        rls_rules_for(
+            &mut conn,
+            &ctx.principal,
+            run.database_id,
+            dialect,
+            template,
+        )
+        .await?
+    };
+    let default_schema = run.schema.clone().or_else(|| match dialect {
         Dialect::Postgres => Some("public".into()),
         _ => None,
     });
     let filtered = sql::apply_rls(&mut statement, dialect, &rules, default_schema.as_deref())
         .map_err(sql_error)?;
-    let cap = limit.min(settings.row_limit.max(1));
+    let cap = run.limit.min(settings.row_limit.max(1));
     // One row more than returned is asked for, which tells whether the result was cut.
     sql::cap_limit(&mut statement, dialect, cap + 1);
     let executed_sql = sql::to_sql(&statement);
@@ -288,7 +343,7 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         StatementKind::Explain => "explain",
         StatementKind::Dml => "dml",
     };
-    if args.dry_run {
+    if run.dry_run {
         return Ok(SqlResult {
             columns: vec![],
             rows: vec![],
@@ -315,14 +370,14 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
             (k.clone(), value)
         })
         .collect();
-    if let Some(schema) = &args.schema
+    if let Some(schema) = &run.schema
         && dialect == Dialect::Postgres
     {
         session_settings.push(("search_path".into(), schema.clone()));
     }
     let options = QueryOptions {
         max_rows: cap as usize,
-        timeout: Duration::from_secs(timeout),
+        timeout: Duration::from_secs(run.timeout),
         read_only: checked.kind != StatementKind::Dml,
         session_settings,
     };
@@ -331,10 +386,10 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         .query(executed_sql.clone(), options, ctx.ct.clone())
         .await;
     crate::tools::history::record(
-        &ctx,
-        db.id,
-        args.schema.as_deref(),
-        &args.sql,
+        ctx,
+        run.database_id,
+        run.schema.as_deref(),
+        &run.original,
         &executed_sql,
         &outcome,
         started.elapsed(),
@@ -375,4 +430,62 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         rls_tables_filtered: filtered,
         dry_run: false,
     })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryDatasetArgs {
+    /// Dataset id or uuid.
+    pub dataset_id: Value,
+    #[serde(flatten)]
+    pub spec: super::query_builder::QuerySpec,
+    /// Most rows, 1..=10000 (default 1000).
+    pub row_limit: Option<u64>,
+    /// Seconds the query may run (default 30, at most 300).
+    pub timeout: Option<u64>,
+    /// Return the SQL without running it.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult, ToolError> {
+    let limit = args.row_limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ToolError::invalid(format!(
+            "row_limit: {limit} is out of range 1..={MAX_LIMIT}."
+        ))
+        .with_details(json!({"field": "row_limit"})));
+    }
+    let timeout = args.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(1..=MAX_TIMEOUT_SECS).contains(&timeout) {
+        return Err(ToolError::invalid(format!(
+            "timeout: {timeout} s is out of range 1..={MAX_TIMEOUT_SECS}."
+        ))
+        .with_details(json!({"field": "timeout"})));
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = super::datasets::find_dataset(
+        &mut conn,
+        &access,
+        &super::list::Ident::parse(&args.dataset_id, false)?,
+    )
+    .await?;
+    let (columns, metrics) = super::datasets::columns_and_metrics_of(&mut conn, d.id).await?;
+    let (db, source) = source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?;
+    drop(conn);
+    let dialect = dialect(source.engine);
+    let text = super::query_builder::build(dialect, &d, &columns, &metrics, &args.spec)?;
+    let template = template_context(&ctx.principal, Map::new());
+    let run = Run {
+        database_id: db.id,
+        schema: d.schema_name.clone(),
+        limit,
+        timeout,
+        dry_run: args.dry_run,
+        // Dataset queries only read.
+        allow_dml: false,
+        original: text.clone(),
+    };
+    run_sql(&ctx, &source, &template, &text, run).await
 }

@@ -91,8 +91,9 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
         let out = t.output_schema.as_ref().expect("output schema");
         assert_eq!(out.get("type"), Some(&json!("object")), "{}", t.name);
         let a = t.annotations.as_ref().expect("annotations");
-        let reads =
-            t.name.starts_with("get_") || t.name.starts_with("list_") || t.name == "health_check";
+        let reads = t.name.starts_with("get_")
+            || t.name.starts_with("list_")
+            || ["health_check", "query_dataset"].contains(&t.name.as_ref());
         assert_eq!(a.read_only_hint, Some(reads), "{}", t.name);
         let destroys = ["delete_", "remove_", "revoke_"]
             .iter()

@@ -406,3 +406,102 @@ async fn templating_when_the_database_enables_it() {
     }
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn query_dataset_builds_metrics_groups_filters_and_time_grains() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let sales = dataset_id(&app, "sales").await;
+    let r = app
+        .tool("query_dataset", json!({"dataset_id": sales, "metrics": [{"saved_metric": "revenue"}, {"column": "order_id", "aggregate": "count_distinct", "label": "orders"}],
+            "columns": ["region"], "order_by": "revenue", "order_desc": true}))
+        .await;
+    let v = ok(&r);
+    assert_eq!(v["row_count"], 6, "{v}");
+    let names: Vec<&str> = v["columns"]
+        .as_array()
+        .map(|c| c.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["region", "revenue", "orders"]);
+    let revenues: Vec<f64> = v["rows"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r[1].as_f64()).collect())
+        .unwrap_or_default();
+    assert!(
+        revenues.windows(2).all(|w| w[0] >= w[1]),
+        "ordered by revenue desc"
+    );
+
+    let r = app
+        .tool("query_dataset", json!({"dataset_id": sales, "metrics": [{"saved_metric": "orders"}], "time_grain": "month",
+            "time_range": {"start": "2025-01-01", "end": "2026-01-01"}, "filters": [{"col": "channel", "opr": "eq", "value": "online"}]}))
+        .await;
+    let v = ok(&r);
+    assert_eq!(v["row_count"], 12, "one row per month of 2025: {v}");
+    assert_eq!(v["rows"][0][0], "2025-01-01");
+    let r = app
+        .tool("query_dataset", json!({"dataset_id": sales, "metrics": [{"sql": "SUM(line_total) / COUNT(DISTINCT order_id)", "label": "aov"}],
+            "columns": ["channel"], "filters": [{"col": "category", "opr": "in", "value": ["Electronics", "Home"]}, {"col": "product", "opr": "ct", "value": "o'"}], "dry_run": true}))
+        .await;
+    let v = ok(&r);
+    let sql_text = v["executed_sql"].as_str().unwrap_or_default();
+    assert!(
+        sql_text.contains("'%o''%'") && sql_text.contains("IN ('Electronics', 'Home')"),
+        "values are quoted literals: {sql_text}"
+    );
+
+    for (args, field) in [
+        (
+            json!({"dataset_id": sales, "metrics": [{"saved_metric": "revenu"}]}),
+            "metrics",
+        ),
+        (
+            json!({"dataset_id": sales, "columns": ["regoin"]}),
+            "columns",
+        ),
+        (
+            json!({"dataset_id": sales, "metrics": [{"column": "quantity", "aggregate": "median"}]}),
+            "metrics.aggregate",
+        ),
+        (
+            json!({"dataset_id": sales, "metrics": [{"saved_metric": "revenue"}], "time_grain": "fortnight"}),
+            "time_grain",
+        ),
+        (
+            json!({"dataset_id": sales, "columns": ["region"], "filters": [{"col": "region", "opr": "between", "value": 1}]}),
+            "filters.opr",
+        ),
+    ] {
+        let r = app.tool("query_dataset", args.clone()).await;
+        let e = err(&r);
+        assert_eq!(e["details"]["field"], field, "{args}: {e}");
+    }
+    let r = app
+        .tool(
+            "query_dataset",
+            json!({"dataset_id": sales, "metrics": [{"sql": "load_extension('x')", "label": "x"}]}),
+        )
+        .await;
+    assert_eq!(err(&r)["error_type"], "permission_denied");
+
+    // Row-level security reaches through the virtual dataset's SQL to the orders table.
+    let orders = dataset_id(&app, "orders").await;
+    let r = app
+        .tool("create_rls_rule", json!({"name": "online", "filter_type": "regular", "dataset_ids": [orders], "roles": ["gamma"], "clause": "channel = 'online'"}))
+        .await;
+    ok(&r);
+    add_user(
+        &app,
+        "gail",
+        "gamma",
+        &[("dataset_access", Some("dataset"), Some(sales as i32))],
+    )
+    .await;
+    let gail = app.replica_as("gail").await;
+    let r = gail.tool("query_dataset", json!({"dataset_id": sales, "metrics": [{"saved_metric": "orders"}], "columns": ["channel"]})).await;
+    let v = ok(&r);
+    assert_eq!(v["row_count"], 1, "only online orders are visible: {v}");
+    assert_eq!(v["rows"][0][0], "online");
+    assert_eq!(v["rls_tables_filtered"], 1);
+    gail.stop().await;
+    app.stop().await;
+}

@@ -130,6 +130,94 @@ rendering fails with a message that says what to set.
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail "vizier: autoscaling.minReplicas must not exceed autoscaling.maxReplicas" -}}
 {{- end -}}
+{{- include "vizier.validateAuth" . -}}
+{{- end -}}
+
+{{/*
+Validate the authentication values the way vizier checks [auth] / [auth.jwt] at start, so a
+release that would crash-loop fails at render time instead, saying what to set.
+*/}}
+{{- define "vizier.validateAuth" -}}
+{{- $auth := .Values.auth -}}
+{{- $jwt := $auth.jwt -}}
+{{- if $auth.enabled -}}
+{{- if $auth.devUser -}}
+{{- fail "vizier: auth.devUser must be empty while auth.enabled is true (vizier refuses to start with auth.dev_user set and authentication on: a dev user would bypass it)" -}}
+{{- end -}}
+{{- if not (trim ($jwt.audience | default "" | toString)) -}}
+{{- fail (printf "vizier: auth.enabled is true but auth.jwt.audience is empty: set the `aud` value the tokens for vizier carry (e.g. --set auth.jwt.audience=vizier). Authentication is required: the pods bind %s, which vizier only allows with auth on; see the chart README, section Authentication" (include "vizier.bind" .)) -}}
+{{- end -}}
+{{- $issuers := $jwt.issuers | default list -}}
+{{- if not $issuers -}}
+{{- fail "vizier: auth.enabled is true but auth.jwt.issuers is empty: list the accepted token issuers, the exact `iss` values (e.g. --set 'auth.jwt.issuers={https://idp.example.com/}'); see the chart README, section Authentication" -}}
+{{- end -}}
+{{- range $issuers -}}
+{{- if not (trim (toString .)) -}}
+{{- fail "vizier: auth.jwt.issuers has an empty entry" -}}
+{{- end -}}
+{{- end -}}
+{{- $algs := $jwt.algorithms | default list -}}
+{{- if not $algs -}}
+{{- fail "vizier: auth.jwt.algorithms is empty: list the algorithms your identity provider signs with, e.g. [RS256]" -}}
+{{- end -}}
+{{- $source := include "vizier.jwtKeySource" . -}}
+{{- $hmacAlgs := list "HS256" "HS384" "HS512" -}}
+{{- range $algs -}}
+{{- if and (eq $source "hmac") (not (has . $hmacAlgs)) -}}
+{{- fail (printf "vizier: auth.jwt.algorithms lists %s but the key source is the HMAC secret (secretKeys.jwtHmacSecret): list only HS256, HS384 or HS512, e.g. --set 'auth.jwt.algorithms={HS256}'" .) -}}
+{{- end -}}
+{{- if and (ne $source "hmac") (has . $hmacAlgs) -}}
+{{- fail (printf "vizier: auth.jwt.algorithms lists %s, an HMAC algorithm, but the key source is %s (public keys): list RS*/PS*/ES256/ES384 only, or use secret.jwtHmacSecret as the only key source" . (ternary "auth.jwt.jwksUri" "the PEM public key (secretKeys.jwtPublicKey)" (eq $source "jwks"))) -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $source "jwks") (hasPrefix "http://" $jwt.jwksUri) (not $jwt.jwksAllowHttp) -}}
+{{- if not (regexMatch `^http://(localhost|127\.[0-9.]+|\[::1\])([:/]|$)` $jwt.jwksUri) -}}
+{{- fail "vizier: auth.jwt.jwksUri uses plain http: anyone on the path could substitute signing keys. Use https, or set auth.jwt.jwksAllowHttp=true if the path is trusted (e.g. a cluster-internal identity provider)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $source "hmac") (not .Values.existingSecret) (not (hasPrefix "base64:" .Values.secret.jwtHmacSecret)) -}}
+{{- $need := 32 -}}
+{{- if has "HS384" $algs }}{{ $need = 48 }}{{ end -}}
+{{- if has "HS512" $algs }}{{ $need = 64 }}{{ end -}}
+{{- if lt (len .Values.secret.jwtHmacSecret) $need -}}
+{{- fail (printf "vizier: secret.jwtHmacSecret is %d bytes; %s needs at least %d (RFC 7518 3.2). Generate one with `openssl rand -base64 64` and set it as base64:<value>" (len .Values.secret.jwtHmacSecret) (join ", " $algs) $need) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Where vizier gets the JWT verification keys from, with auth.enabled: "jwks" (auth.jwt.jwksUri,
+rendered into the ConfigMap), "hmac" (hs_secret) or "pem" (public_key_pem), both from the
+Secret as environment variables. Exactly one. With existingSecret the chart cannot see the
+Secret's keys, so (unless jwksUri is set) the algorithms decide: HS* only -> the key named
+secretKeys.jwtHmacSecret, no HS* -> secretKeys.jwtPublicKey.
+*/}}
+{{- define "vizier.jwtKeySource" -}}
+{{- $jwt := .Values.auth.jwt -}}
+{{- $sources := list -}}
+{{- if $jwt.jwksUri }}{{ $sources = append $sources "jwks" }}{{ end -}}
+{{- if not .Values.existingSecret -}}
+{{- if .Values.secret.jwtHmacSecret }}{{ $sources = append $sources "hmac" }}{{ end -}}
+{{- if .Values.secret.jwtPublicKey }}{{ $sources = append $sources "pem" }}{{ end -}}
+{{- end -}}
+{{- if gt (len $sources) 1 -}}
+{{- fail "vizier: set exactly one JWT key source, not several: auth.jwt.jwksUri, secret.jwtPublicKey or secret.jwtHmacSecret (vizier refuses more than one)" -}}
+{{- else if eq (len $sources) 1 -}}
+{{- first $sources -}}
+{{- else if .Values.existingSecret -}}
+{{- $hs := 0 -}}
+{{- range $jwt.algorithms }}{{ if hasPrefix "HS" . }}{{ $hs = add1 $hs }}{{ end }}{{ end -}}
+{{- if eq $hs 0 -}}
+pem
+{{- else if eq $hs (len $jwt.algorithms) -}}
+hmac
+{{- else -}}
+{{- fail "vizier: auth.jwt.algorithms mixes HMAC (HS*) and public-key algorithms; vizier needs exactly one key source. With existingSecret and no auth.jwt.jwksUri the algorithms pick the Secret key: HS* only -> secretKeys.jwtHmacSecret, RS*/PS*/ES* only -> secretKeys.jwtPublicKey" -}}
+{{- end -}}
+{{- else -}}
+{{- fail "vizier: auth.enabled is true but no JWT key source is set: set auth.jwt.jwksUri (https URL of your identity provider's JSON Web Key Set), secret.jwtPublicKey (PEM public key, RS*/PS*/ES* tokens) or secret.jwtHmacSecret (HS* tokens), or existingSecret with the key named in secretKeys.jwtPublicKey or secretKeys.jwtHmacSecret; see the chart README, section Authentication" -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -169,8 +257,44 @@ JSON array (use with fromJsonArray).
 {{- end -}}
 
 {{/*
+[auth], [auth.jwt] and [auth.role_mapping] in vizier's key names, from .Values.auth. Off:
+only `enabled` (and dev_user when set). The key material (hs_secret, public_key_pem) is never
+here: it comes from the Secret as VIZIER_AUTH__JWT__* environment variables.
+*/}}
+{{- define "vizier.authDict" -}}
+{{- $a := .Values.auth -}}
+{{- $auth := dict "enabled" $a.enabled -}}
+{{- if not $a.enabled -}}
+{{- with $a.devUser }}{{ $_ := set $auth "dev_user" . }}{{ end -}}
+{{- else -}}
+{{- $_ := set $auth "auto_provision" $a.autoProvision -}}
+{{- $_ := set $auth "default_role" $a.defaultRole -}}
+{{- $_ := set $auth "authorization_servers" ($a.authorizationServers | default list) -}}
+{{- with $a.publicUrl }}{{ $_ := set $auth "public_url" . }}{{ end -}}
+{{- with $a.roleMapping }}{{ $_ := set $auth "role_mapping" . }}{{ end -}}
+{{- $j := $a.jwt -}}
+{{- $jwt := dict -}}
+{{- $_ := set $jwt "algorithms" $j.algorithms -}}
+{{- $_ := set $jwt "issuers" $j.issuers -}}
+{{- $_ := set $jwt "audience" $j.audience -}}
+{{- $_ := set $jwt "leeway_secs" $j.leewaySecs -}}
+{{- with $j.jwksUri }}{{ $_ := set $jwt "jwks_uri" . }}{{ end -}}
+{{- $_ := set $jwt "jwks_refresh_secs" $j.jwksRefreshSecs -}}
+{{- $_ := set $jwt "jwks_min_refetch_secs" $j.jwksMinRefetchSecs -}}
+{{- $_ := set $jwt "jwks_timeout_secs" $j.jwksTimeoutSecs -}}
+{{- $_ := set $jwt "jwks_allow_http" $j.jwksAllowHttp -}}
+{{- $_ := set $jwt "required_scopes" ($j.requiredScopes | default list) -}}
+{{- $_ := set $jwt "max_token_bytes" $j.maxTokenBytes -}}
+{{- $_ := set $jwt "cache_entries" $j.cacheEntries -}}
+{{- $_ := set $auth "jwt" $jwt -}}
+{{- end -}}
+{{- toJson $auth -}}
+{{- end -}}
+
+{{/*
 The vizier configuration as a dict, in vizier's own key names (config/default.toml):
-.Values.config plus the keys the chart computes (server.bind, server.allowed_hosts, [auth]).
+.Values.config plus the keys the chart computes (server.bind, server.allowed_hosts) and [auth]
+from .Values.auth.
 Secrets are never part of it: they reach the pod as VIZIER_* environment variables.
 */}}
 {{- define "vizier.configDict" -}}
@@ -179,14 +303,7 @@ Secrets are never part of it: they reach the pod as VIZIER_* environment variabl
 {{- $_ := set $server "bind" (include "vizier.bind" .) -}}
 {{- $_ := set $server "allowed_hosts" (include "vizier.allowedHosts" . | fromJsonArray) -}}
 {{- $_ := set $cfg "server" $server -}}
-{{- $auth := dict "enabled" .Values.auth.enabled "dev_user" .Values.auth.devUser -}}
-{{- if .Values.auth.enabled -}}
-{{- with .Values.auth.jwt.issuer }}{{ $_ := set $auth "jwt_issuer" . }}{{ end -}}
-{{- with .Values.auth.jwt.audience }}{{ $_ := set $auth "jwt_audience" . }}{{ end -}}
-{{- with .Values.auth.jwt.algorithms }}{{ $_ := set $auth "jwt_algorithms" . }}{{ end -}}
-{{- with .Values.auth.jwt.jwksUrl }}{{ $_ := set $auth "jwks_url" . }}{{ end -}}
-{{- end -}}
-{{- $_ := set $cfg "auth" $auth -}}
+{{- $_ := set $cfg "auth" (include "vizier.authDict" . | fromJson) -}}
 {{- toJson $cfg -}}
 {{- end -}}
 
@@ -270,21 +387,19 @@ out (vizier's built-in default applies).
       key: {{ .Values.secretKeys.redisUrl }}
 {{- end }}
 {{- if .Values.auth.enabled }}
-{{- if or .Values.existingSecret .Values.secret.jwtHmacSecret }}
-- name: VIZIER_AUTH__JWT_HMAC_SECRET
+{{- $source := include "vizier.jwtKeySource" . }}
+{{- if eq $source "hmac" }}
+- name: VIZIER_AUTH__JWT__HS_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ include "vizier.secretName" . }}
       key: {{ .Values.secretKeys.jwtHmacSecret }}
-      optional: true
-{{- end }}
-{{- if or .Values.existingSecret .Values.secret.jwtPublicKey }}
-- name: VIZIER_AUTH__JWT_PUBLIC_KEY
+{{- else if eq $source "pem" }}
+- name: VIZIER_AUTH__JWT__PUBLIC_KEY_PEM
   valueFrom:
     secretKeyRef:
       name: {{ include "vizier.secretName" . }}
       key: {{ .Values.secretKeys.jwtPublicKey }}
-      optional: true
 {{- end }}
 {{- end }}
 {{- end -}}
