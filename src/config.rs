@@ -419,7 +419,12 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(Env::prefixed("VIZIER_").split("__").ignore(&["config"]));
+        figment = figment.merge(
+            Env::prefixed("VIZIER_")
+                .split("__")
+                // Variables of the CLI itself, not config keys.
+                .ignore(&["config", "api_key", "source_url"]),
+        );
         let config: Config = figment.extract().map_err(|e| {
             // figment names the key and the expected type; never echo secret values.
             anyhow::anyhow!("invalid configuration: {e}")

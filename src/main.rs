@@ -30,6 +30,27 @@ enum Command {
     /// Manage API keys.
     #[command(name = "api-key", subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Manage data sources.
+    #[command(name = "database", subcommand)]
+    Database(DatabaseCommand),
+}
+
+#[derive(Subcommand)]
+enum DatabaseCommand {
+    /// Register a data source (the connection is tested first; the URL is stored encrypted).
+    Register {
+        /// A unique name.
+        #[arg(long)]
+        name: String,
+        /// postgres://…, mysql://… or sqlite:///abs/path.db; better passed in the environment.
+        #[arg(long, env = "VIZIER_SOURCE_URL", hide_env_values = true)]
+        url: String,
+        /// Allow execute_sql to change data.
+        #[arg(long)]
+        allow_dml: bool,
+        #[arg(long)]
+        description: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,6 +136,43 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             eprintln!("created API key {id} for {user}; it is shown once:");
             println!("{key}");
+            Ok(())
+        }
+        Command::Database(DatabaseCommand::Register {
+            name,
+            url,
+            allow_dml,
+            description,
+        }) => {
+            if config.auto_migrate() {
+                vizier::db::run_migrations(&config).await?;
+            }
+            let cipher = vizier::db::secrets::Cipher::from_config(&config)?;
+            let pool = vizier::db::MetaPool::connect(&config).await?;
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("metadata store: {e}"))?;
+            let args = vizier::tools::admin::RegisterArgs {
+                database_name: name,
+                url,
+                description,
+                allow_dml,
+                row_limit: None,
+                statement_timeout_ms: None,
+                pool_size: None,
+                exposed_schemas: vec![],
+                templating: false,
+                session_settings: Default::default(),
+            };
+            let registered =
+                vizier::tools::admin::register_source(&config, &cipher, &mut conn, args, None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!(
+                "registered database {} '{}' ({})",
+                registered.id, registered.database_name, registered.backend
+            );
             Ok(())
         }
         Command::Serve => {

@@ -151,6 +151,25 @@ fn check_sqlite_path(url: &str, allowed: &[PathBuf], metadata_url: &str) -> Resu
 }
 
 async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registered, ToolError> {
+    let mut conn = ctx.app.db.conn().await?;
+    register_source(
+        &ctx.app.config,
+        &ctx.app.cipher,
+        &mut conn,
+        args,
+        Some(ctx.principal.user_id),
+    )
+    .await
+}
+
+/// Test a data source's connection, then store it with its URL encrypted (tool and CLI).
+pub async fn register_source(
+    config: &crate::config::Config,
+    cipher: &crate::db::secrets::Cipher,
+    conn: &mut crate::db::MetaConn,
+    args: RegisterArgs,
+    user: Option<i32>,
+) -> Result<Registered, ToolError> {
     let name = args.database_name.trim().to_string();
     if name.is_empty() || name.len() > 255 {
         return Err(ToolError::invalid("database_name: 1 to 255 characters.")
@@ -159,7 +178,6 @@ async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registere
     let engine = Engine::from_url(&args.url).map_err(|e| {
         ToolError::invalid(format!("url: {e}")).with_details(json!({"field": "url"}))
     })?;
-    let config = &ctx.app.config;
     if engine == Engine::Sqlite {
         check_sqlite_path(
             &args.url,
@@ -207,15 +225,10 @@ async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registere
     .await
     .map_err(|e| crate::actors::datasource::source_error(&name, e))?;
     drop(pool);
-    let encrypted = ctx
-        .app
-        .cipher
-        .encrypt(&args.url)
-        .map_err(ToolError::internal)?;
-    let mut conn = ctx.app.db.conn().await?;
-    let (user, at, uuid) = (ctx.principal.user_id, now(), new_uuid());
+    let encrypted = cipher.encrypt(&args.url).map_err(ToolError::internal)?;
+    let (at, uuid) = (now(), new_uuid());
     let settings_json = serde_json::to_string(&settings).map_err(ToolError::internal)?;
-    let id: i32 = with_conn!(&mut conn, |c| {
+    let id: i32 = with_conn!(conn, |c| {
         diesel::insert_into(databases::table)
             .values(NewDatabase {
                 uuid: uuid.clone(),
@@ -226,8 +239,8 @@ async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registere
                 description: args.description.as_deref().unwrap_or(""),
                 created_on: at,
                 changed_on: at,
-                created_by_fk: Some(user),
-                changed_by_fk: Some(user),
+                created_by_fk: user,
+                changed_by_fk: user,
             })
             .returning(databases::id)
             .get_result(c)

@@ -258,3 +258,47 @@ async fn metrics_can_have_their_own_address() {
         .status();
     let _ = tokio::task::spawn_blocking(move || child.wait()).await;
 }
+
+#[test]
+fn cli_registers_data_sources_and_creates_api_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("shop.db");
+    rusqlite::Connection::open(&db)
+        .expect("open")
+        .execute_batch("CREATE TABLE t (x INT);")
+        .expect("setup");
+    let meta = format!("sqlite://{}", dir.path().join("meta.db").display());
+    let dirs = format!("[\"{}\"]", dir.path().display());
+    let out = command(dir.path())
+        .args(["database", "register", "--name", "shop"])
+        .env("VIZIER_METADATA__URL", &meta)
+        .env("VIZIER_DATASOURCES__SQLITE_DIRS", &dirs)
+        .env("VIZIER_SOURCE_URL", format!("sqlite://{}", db.display()))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("registered database 1 'shop' (sqlite)"));
+    let out = command(dir.path())
+        .args(["database", "register", "--name", "nowhere"])
+        .env("VIZIER_METADATA__URL", &meta)
+        .env("VIZIER_SOURCE_URL", "postgres://u:TopSecret1@127.0.0.1:1/x")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot be reached") && !err.contains("TopSecret1"),
+        "{err}"
+    );
+    let out = command(dir.path())
+        .args(["api-key", "create", "--user", "nobody"])
+        .env("VIZIER_METADATA__URL", &meta)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("'nobody' was not found"));
+}
