@@ -35,6 +35,9 @@ pub struct AppState {
     pub cipher: Cipher,
     /// Read-only catalog results by (tool, arguments, principal fingerprint).
     pub cache: Option<moka::sync::Cache<u64, Arc<serde_json::Value>>>,
+    /// Metadata lookups of the SQL path (visible database + connection, RLS rules) by
+    /// (what, object, principal fingerprint); same TTL as `cache`, cleared with it.
+    pub lookups: Option<moka::sync::Cache<u64, Arc<dyn std::any::Any + Send + Sync>>>,
     /// Verifies JWT bearer tokens (auth on).
     pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
     /// API keys whose last use was recorded recently.
@@ -55,6 +58,27 @@ impl AppState {
 
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::Release);
+    }
+
+    /// A remembered lookup of type `T`, if still fresh.
+    pub fn lookup<T: Send + Sync + 'static>(&self, key: u64) -> Option<Arc<T>> {
+        self.lookups.as_ref()?.get(&key)?.downcast::<T>().ok()
+    }
+
+    pub fn remember<T: Send + Sync + 'static>(&self, key: u64, value: T) {
+        if let Some(c) = &self.lookups {
+            c.insert(key, Arc::new(value));
+        }
+    }
+
+    /// Forget every cached answer and lookup: something changed.
+    pub fn invalidate_caches(&self) {
+        if let Some(c) = &self.cache {
+            c.invalidate_all();
+        }
+        if let Some(c) = &self.lookups {
+            c.invalidate_all();
+        }
     }
 }
 
@@ -113,6 +137,12 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         principals: PrincipalCache::new(PRINCIPAL_TTL),
         cipher,
         cache: (cache_config.ttl_ms > 0).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(cache_config.max_entries)
+                .time_to_live(Duration::from_millis(cache_config.ttl_ms))
+                .build()
+        }),
+        lookups: (cache_config.ttl_ms > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(cache_config.max_entries)
                 .time_to_live(Duration::from_millis(cache_config.ttl_ms))
@@ -254,3 +284,11 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
 
 /// How often draining checks whether the last call finished.
 const DRAIN_POLL_MS: u64 = 20;
+
+/// The key of a remembered lookup.
+pub fn lookup_key(what: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    what.hash(&mut h);
+    h.finish()
+}

@@ -632,6 +632,21 @@ pub async fn list_databases(
     })
 }
 
+/// Usernames of the creators and last editors of `rows` when `cols` asks for them.
+pub async fn editor_names(
+    conn: &mut MetaConn,
+    pairs: impl Iterator<Item = [Option<i32>; 2]>,
+    cols: &[&str],
+) -> QueryResult<HashMap<i32, String>> {
+    if !cols.iter().any(|c| c.ends_with("_by")) {
+        return Ok(HashMap::new());
+    }
+    let mut ids: Vec<i32> = pairs.flatten().flatten().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    usernames(conn, ids).await
+}
+
 /// Usernames by id, for `created_by` / `changed_by`.
 pub async fn usernames(conn: &mut MetaConn, ids: Vec<i32>) -> QueryResult<HashMap<i32, String>> {
     if ids.is_empty() {

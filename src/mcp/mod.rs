@@ -178,7 +178,7 @@ impl McpHandler {
             }
             metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
         }
-        let read_only = tool.read_only;
+        let changes_metadata = tool.changes_metadata;
         let call = self.app.pools.get(tool.pool).call(tool, ctx, args);
         let result = match progress {
             None => call.await,
@@ -190,11 +190,7 @@ impl McpHandler {
         match (&result, &cache_key) {
             (Ok(v), Some((cache, key))) => cache.insert(*key, Arc::new(v.clone())),
             // A write makes every cached catalog answer suspect.
-            (Ok(_), None) if !read_only => {
-                if let Some(cache) = &self.app.cache {
-                    cache.invalidate_all();
-                }
-            }
+            (Ok(_), None) if changes_metadata => self.app.invalidate_caches(),
             _ => {}
         }
         Ok(result)

@@ -75,18 +75,12 @@ async fn render(
     rows: &[Chart],
     cols: &[&str],
 ) -> Result<Vec<Map<String, Value>>, ToolError> {
-    let mut user_ids: Vec<i32> = rows
-        .iter()
-        .flat_map(|c| [c.created_by_fk, c.changed_by_fk])
-        .flatten()
-        .collect();
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    let users = if cols.iter().any(|c| c.ends_with("_by")) {
-        catalog::usernames(conn, user_ids).await?
-    } else {
-        HashMap::new()
-    };
+    let users = catalog::editor_names(
+        conn,
+        rows.iter().map(|x| [x.created_by_fk, x.changed_by_fk]),
+        cols,
+    )
+    .await?;
     let names = if cols.contains(&"datasource_name") {
         catalog::dataset_names(conn, rows.iter().map(|c| c.dataset_id).collect()).await?
     } else {

@@ -139,18 +139,12 @@ async fn render(
     rows: &[Dashboard],
     cols: &[&str],
 ) -> Result<Vec<Map<String, Value>>, ToolError> {
-    let mut user_ids: Vec<i32> = rows
-        .iter()
-        .flat_map(|d| [d.created_by_fk, d.changed_by_fk])
-        .flatten()
-        .collect();
-    user_ids.sort_unstable();
-    user_ids.dedup();
-    let users = if cols.iter().any(|c| c.ends_with("_by")) {
-        catalog::usernames(conn, user_ids).await?
-    } else {
-        HashMap::new()
-    };
+    let users = catalog::editor_names(
+        conn,
+        rows.iter().map(|x| [x.created_by_fk, x.changed_by_fk]),
+        cols,
+    )
+    .await?;
     let counts = if cols.contains(&"chart_count") {
         catalog::dashboard_chart_counts(conn, rows.iter().map(|d| d.id).collect()).await?
     } else {

@@ -449,8 +449,18 @@ pub async fn source_for(
     database: &Value,
 ) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
     let ident = Ident::parse(database, false)?;
-    let db = find_database(conn, access, &ident).await?;
-    let encrypted = catalog::connection_of(conn, db.id).await?;
+    // The lookup (visibility check + encrypted connection) is remembered briefly per
+    // principal: SQL tools would otherwise pay two metadata queries per call.
+    let key = crate::app::lookup_key(&("source", ident.to_string(), ctx.principal.fingerprint()));
+    let (db, encrypted) = match ctx.app.lookup::<(Database, String)>(key) {
+        Some(hit) => (*hit).clone(),
+        None => {
+            let db = find_database(conn, access, &ident).await?;
+            let encrypted = catalog::connection_of(conn, db.id).await?;
+            ctx.app.remember(key, (db.clone(), encrypted.clone()));
+            (db, encrypted)
+        }
+    };
     let source = ctx
         .app
         .datasources

@@ -108,6 +108,8 @@ pub struct ToolSpec {
     pub read_only: bool,
     /// Results may be served from the response cache (read-only catalog tools).
     pub cacheable: bool,
+    /// A success changes the metadata store, so cached answers and lookups are dropped.
+    pub changes_metadata: bool,
     /// The MCP description of the tool (schemas, annotations), built once.
     pub tool: Tool,
     pub run: ToolFn,
@@ -159,6 +161,7 @@ where
         permission,
         read_only: hints.read_only,
         cacheable,
+        changes_metadata: !hints.read_only,
         tool,
         run,
     }

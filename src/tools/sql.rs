@@ -36,7 +36,7 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 30;
 pub const MAX_TIMEOUT_SECS: u64 = 300;
 
 pub fn register(r: &mut Registry) {
-    r.add(tool(
+    let mut execute = tool(
         "execute_sql",
         "Run SQL",
         "Run one SQL statement on a database you can access. Read-only unless the database allows DML; \
@@ -44,9 +44,17 @@ pub fn register(r: &mut Registry) {
          `dry_run` returns the SQL that would run (after templating, RLS and limits) without running it.",
         PoolKind::Sql,
         Permission::SqlExecute,
-        Hints { read_only: false, destructive: false, idempotent: false },
+        Hints {
+            read_only: false,
+            destructive: false,
+            idempotent: false,
+        },
         execute_sql,
-    ));
+    );
+    // It may change a data source (where DML is allowed), never the metadata store: the
+    // catalog caches stay valid.
+    execute.changes_metadata = false;
+    r.add(execute);
     r.add(tool(
         "query_dataset",
         "Query a dataset",
