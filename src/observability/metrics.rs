@@ -92,6 +92,20 @@ fn describe() {
         "vizier_history_dropped_total",
         "Query history records dropped because the buffer was full"
     );
+    describe_counter!(
+        "vizier_auth_failures_total",
+        "Requests refused by authentication, by reason"
+    );
+    describe_counter!(
+        "vizier_auth_jwt_verifications_total",
+        "JWT verifications by result (ok or the refusal reason)"
+    );
+    describe_counter!(
+        "vizier_auth_jwt_cache_hits_total",
+        "JWTs accepted from the verified-token cache"
+    );
+    describe_counter!("vizier_auth_jwks_fetches_total", "JWKS fetches by result");
+    describe_gauge!("vizier_auth_jwks_keys", "Keys in the current JWKS key set");
 }
 
 /// Gauges sampled at scrape time.

@@ -307,3 +307,59 @@ fn which_promtool() -> Result<std::path::PathBuf, ()> {
         .find(|p| p.is_file())
         .ok_or(())
 }
+
+/// Every metric vizier emits anywhere is described (promtool wants HELP text), whichever
+/// tests ran first in this process.
+#[test]
+fn every_emitted_metric_is_described() {
+    let mut emitted = std::collections::BTreeSet::new();
+    let mut described = std::collections::BTreeSet::new();
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for marker in ["counter!(", "gauge!(", "histogram!("] {
+                for piece in text.split(marker).skip(1) {
+                    let name: String = piece
+                        .trim_start()
+                        .trim_start_matches('"')
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if !name.is_empty() {
+                        emitted.insert(name);
+                    }
+                }
+            }
+            for marker in [
+                "describe_counter!(",
+                "describe_gauge!(",
+                "describe_histogram!(",
+            ] {
+                for piece in text.split(marker).skip(1) {
+                    let name: String = piece
+                        .trim_start()
+                        .trim_start_matches('"')
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    described.insert(name);
+                }
+            }
+        }
+    }
+    let missing: Vec<_> = emitted.difference(&described).collect();
+    assert!(
+        missing.is_empty(),
+        "metrics without a description: {missing:?}"
+    );
+    assert!(emitted.len() > 15);
+}
