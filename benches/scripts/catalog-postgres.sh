@@ -28,13 +28,13 @@ for cache in 1000 0; do
 done
 
 echo "=== issue 3: catalog at size"
-benches/seed-catalog.sh sqlite /tmp/b2/sqlite/data/vizier.db
+"$ROOT"/benches/seed-catalog.sh sqlite /tmp/b2/sqlite/data/vizier.db
 psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS vizier_bench" -c "CREATE DATABASE vizier_bench"
 mkdir -p /tmp/b2/pg; cp -r /tmp/b2/sqlite/data /tmp/b2/pg/ 2>/dev/null
 PGURL=postgres://postgres@127.0.0.1:5432/vizier_bench
 (cd /tmp/b2/pg && VIZIER_METADATA__URL=$PGURL $BIN migrate)
 start /tmp/b2/pg VIZIER_METADATA__URL=$PGURL VIZIER_SECRETS__ENCRYPTION_KEY=$KEY VIZIER_EXAMPLES__ENABLED=true; stop
-benches/seed-catalog.sh postgres $PGURL
+"$ROOT"/benches/seed-catalog.sh postgres $PGURL
 ARGS='{"page_size":10,"filters":[{"col":"viz_type","opr":"eq","value":"xy"}],"search":"revenue"}'
 for backend in sqlite pg; do
   for cache in 1000 0; do

@@ -10,7 +10,7 @@ start() { local dir=$1; shift; cd $dir; env VIZIER_LOGGING__LEVEL=warn "$@" $BIN
 stop() { kill $pid; wait $pid 2>/dev/null; sleep 0.5; }
 rm -rf /tmp/b3 && mkdir -p /tmp/b3
 start /tmp/b3; stop
-benches/seed-catalog.sh sqlite /tmp/b3/data/vizier.db
+"$ROOT"/benches/seed-catalog.sh sqlite /tmp/b3/data/vizier.db
 ARGS='{"page_size":10,"filters":[{"col":"viz_type","opr":"eq","value":"xy"}],"search":"revenue"}'
 for cache in 1000 0; do
   start /tmp/b3 VIZIER_CACHE__TTL_MS=$cache
