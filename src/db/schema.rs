@@ -1,139 +1,34 @@
 // @generated automatically by Diesel CLI.
-diesel::table! {
-    users (id) {
-        id -> Integer,
-        uuid -> Text,
-        username -> Text,
-        email -> Nullable<Text>,
-        first_name -> Text,
-        last_name -> Text,
-        active -> Bool,
-        created_on -> Timestamp,
-        changed_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
-    }
-}
 
 diesel::table! {
-    roles (id) {
-        id -> Integer,
+    api_keys (id) {
+        id -> Nullable<Integer>,
         uuid -> Text,
-        name -> Text,
-        description -> Text,
-        created_on -> Timestamp,
-        changed_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
-    }
-}
-
-diesel::table! {
-    user_roles (user_id, role_id) {
         user_id -> Integer,
-        role_id -> Integer,
-    }
-}
-
-diesel::table! {
-    role_permissions (id) {
-        id -> Integer,
-        role_id -> Integer,
-        permission -> Text,
-        object_type -> Nullable<Text>,
-        object_id -> Nullable<Integer>,
-        created_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-    }
-}
-
-diesel::table! {
-    databases (id) {
-        id -> Integer,
-        uuid -> Text,
         name -> Text,
-        engine -> Text,
-        connection_encrypted -> Text,
-        settings -> Text,
-        description -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        scopes -> Text,
         created_on -> Timestamp,
-        changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
+        expires_on -> Nullable<Timestamp>,
+        last_used_on -> Nullable<Timestamp>,
+        revoked_on -> Nullable<Timestamp>,
     }
 }
 
 diesel::table! {
-    datasets (id) {
-        id -> Integer,
-        uuid -> Text,
-        database_id -> Integer,
-        schema_name -> Nullable<Text>,
-        table_name -> Text,
-        sql -> Nullable<Text>,
-        description -> Text,
-        main_dttm_col -> Nullable<Text>,
-        extra -> Text,
+    audit_log (id) {
+        id -> Nullable<Integer>,
+        request_id -> Text,
+        user_id -> Nullable<Integer>,
+        tenant_id -> Nullable<Text>,
+        tool -> Text,
+        arguments -> Text,
+        outcome -> Text,
+        duration_ms -> BigInt,
+        error_id -> Nullable<Text>,
         created_on -> Timestamp,
-        changed_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
-        deleted_on -> Nullable<Timestamp>,
-        deleted_by_fk -> Nullable<Integer>,
-    }
-}
-
-diesel::table! {
-    dataset_columns (id) {
-        id -> Integer,
-        uuid -> Text,
-        dataset_id -> Integer,
-        column_name -> Text,
-        data_type -> Text,
-        is_temporal -> Bool,
-        is_groupable -> Bool,
-        is_filterable -> Bool,
-        expression -> Nullable<Text>,
-        description -> Text,
-        created_on -> Timestamp,
-        changed_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
-    }
-}
-
-diesel::table! {
-    dataset_metrics (id) {
-        id -> Integer,
-        uuid -> Text,
-        dataset_id -> Integer,
-        metric_name -> Text,
-        expression -> Text,
-        verbose_name -> Nullable<Text>,
-        description -> Text,
-        d3format -> Nullable<Text>,
-        created_on -> Timestamp,
-        changed_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
-    }
-}
-
-diesel::table! {
-    charts (id) {
-        id -> Integer,
-        uuid -> Text,
-        name -> Text,
-        chart_type -> Text,
-        dataset_id -> Integer,
-        config -> Text,
-        description -> Text,
-        created_on -> Timestamp,
-        changed_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        changed_by_fk -> Nullable<Integer>,
-        deleted_on -> Nullable<Timestamp>,
-        deleted_by_fk -> Nullable<Integer>,
     }
 }
 
@@ -145,16 +40,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    dashboards (id) {
-        id -> Integer,
+    charts (id) {
+        id -> Nullable<Integer>,
         uuid -> Text,
-        title -> Text,
-        slug -> Nullable<Text>,
+        name -> Text,
+        chart_type -> Text,
+        dataset_id -> Integer,
+        config -> Text,
         description -> Text,
-        published -> Bool,
-        layout -> Text,
-        json_metadata -> Text,
-        version -> Integer,
         created_on -> Timestamp,
         changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
@@ -179,13 +72,33 @@ diesel::table! {
 }
 
 diesel::table! {
-    rls_rules (id) {
-        id -> Integer,
+    dashboards (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
+        title -> Text,
+        slug -> Nullable<Text>,
+        description -> Text,
+        published -> Bool,
+        layout -> Text,
+        json_metadata -> Text,
+        version -> Integer,
+        created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
+        deleted_on -> Nullable<Timestamp>,
+        deleted_by_fk -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    databases (id) {
+        id -> Nullable<Integer>,
         uuid -> Text,
         name -> Text,
-        filter_type -> Text,
-        group_key -> Nullable<Text>,
-        clause -> Text,
+        engine -> Text,
+        connection_encrypted -> Text,
+        settings -> Text,
         description -> Text,
         created_on -> Timestamp,
         changed_on -> Timestamp,
@@ -195,38 +108,64 @@ diesel::table! {
 }
 
 diesel::table! {
-    rls_rule_roles (rls_rule_id, role_id) {
-        rls_rule_id -> Integer,
-        role_id -> Integer,
-    }
-}
-
-diesel::table! {
-    rls_rule_datasets (rls_rule_id, dataset_id) {
-        rls_rule_id -> Integer,
+    dataset_columns (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
         dataset_id -> Integer,
+        column_name -> Text,
+        data_type -> Text,
+        is_temporal -> Bool,
+        is_groupable -> Bool,
+        is_filterable -> Bool,
+        expression -> Nullable<Text>,
+        description -> Text,
+        created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
     }
 }
 
 diesel::table! {
-    saved_queries (id) {
-        id -> Integer,
+    dataset_metrics (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
+        dataset_id -> Integer,
+        metric_name -> Text,
+        expression -> Text,
+        verbose_name -> Nullable<Text>,
+        description -> Text,
+        d3format -> Nullable<Text>,
+        created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    datasets (id) {
+        id -> Nullable<Integer>,
         uuid -> Text,
         database_id -> Integer,
         schema_name -> Nullable<Text>,
-        label -> Text,
+        table_name -> Text,
+        sql -> Nullable<Text>,
         description -> Text,
-        sql -> Text,
+        main_dttm_col -> Nullable<Text>,
+        extra -> Text,
         created_on -> Timestamp,
         changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
         changed_by_fk -> Nullable<Integer>,
+        deleted_on -> Nullable<Timestamp>,
+        deleted_by_fk -> Nullable<Integer>,
     }
 }
 
 diesel::table! {
     query_history (id) {
-        id -> Integer,
+        id -> Nullable<Integer>,
         uuid -> Text,
         user_id -> Nullable<Integer>,
         database_id -> Integer,
@@ -243,34 +182,96 @@ diesel::table! {
 }
 
 diesel::table! {
-    api_keys (id) {
-        id -> Integer,
-        uuid -> Text,
-        user_id -> Integer,
-        name -> Text,
-        prefix -> Text,
-        key_hash -> Text,
-        scopes -> Text,
-        created_on -> Timestamp,
-        created_by_fk -> Nullable<Integer>,
-        expires_on -> Nullable<Timestamp>,
-        last_used_on -> Nullable<Timestamp>,
-        revoked_on -> Nullable<Timestamp>,
+    rls_rule_datasets (rls_rule_id, dataset_id) {
+        rls_rule_id -> Integer,
+        dataset_id -> Integer,
     }
 }
 
 diesel::table! {
-    audit_log (id) {
-        id -> Integer,
-        request_id -> Text,
-        user_id -> Nullable<Integer>,
-        tenant_id -> Nullable<Text>,
-        tool -> Text,
-        arguments -> Text,
-        outcome -> Text,
-        duration_ms -> BigInt,
-        error_id -> Nullable<Text>,
+    rls_rule_roles (rls_rule_id, role_id) {
+        rls_rule_id -> Integer,
+        role_id -> Integer,
+    }
+}
+
+diesel::table! {
+    rls_rules (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
+        name -> Text,
+        filter_type -> Text,
+        group_key -> Nullable<Text>,
+        clause -> Text,
+        description -> Text,
         created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    role_permissions (id) {
+        id -> Nullable<Integer>,
+        role_id -> Integer,
+        permission -> Text,
+        object_type -> Nullable<Text>,
+        object_id -> Nullable<Integer>,
+        created_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
+        name -> Text,
+        description -> Text,
+        created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    saved_queries (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
+        database_id -> Integer,
+        schema_name -> Nullable<Text>,
+        label -> Text,
+        description -> Text,
+        sql -> Text,
+        created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    user_roles (user_id, role_id) {
+        user_id -> Integer,
+        role_id -> Integer,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Nullable<Integer>,
+        uuid -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        first_name -> Text,
+        last_name -> Text,
+        active -> Bool,
+        created_on -> Timestamp,
+        changed_on -> Timestamp,
+        created_by_fk -> Nullable<Integer>,
+        changed_by_fk -> Nullable<Integer>,
     }
 }
 
