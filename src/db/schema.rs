@@ -2,7 +2,7 @@
 
 diesel::table! {
     api_keys (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         user_id -> Integer,
         name -> Text,
@@ -19,7 +19,7 @@ diesel::table! {
 
 diesel::table! {
     audit_log (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         request_id -> Text,
         user_id -> Nullable<Integer>,
         tenant_id -> Nullable<Text>,
@@ -41,7 +41,7 @@ diesel::table! {
 
 diesel::table! {
     charts (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         name -> Text,
         chart_type -> Text,
@@ -73,7 +73,7 @@ diesel::table! {
 
 diesel::table! {
     dashboards (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         title -> Text,
         slug -> Nullable<Text>,
@@ -93,7 +93,7 @@ diesel::table! {
 
 diesel::table! {
     databases (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         name -> Text,
         engine -> Text,
@@ -109,7 +109,7 @@ diesel::table! {
 
 diesel::table! {
     dataset_columns (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         dataset_id -> Integer,
         column_name -> Text,
@@ -128,7 +128,7 @@ diesel::table! {
 
 diesel::table! {
     dataset_metrics (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         dataset_id -> Integer,
         metric_name -> Text,
@@ -145,7 +145,7 @@ diesel::table! {
 
 diesel::table! {
     datasets (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         database_id -> Integer,
         schema_name -> Nullable<Text>,
@@ -165,7 +165,7 @@ diesel::table! {
 
 diesel::table! {
     query_history (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         user_id -> Nullable<Integer>,
         database_id -> Integer,
@@ -197,7 +197,7 @@ diesel::table! {
 
 diesel::table! {
     rls_rules (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         name -> Text,
         filter_type -> Text,
@@ -213,7 +213,7 @@ diesel::table! {
 
 diesel::table! {
     role_permissions (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         role_id -> Integer,
         permission -> Text,
         object_type -> Nullable<Text>,
@@ -225,7 +225,7 @@ diesel::table! {
 
 diesel::table! {
     roles (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         name -> Text,
         description -> Text,
@@ -238,7 +238,7 @@ diesel::table! {
 
 diesel::table! {
     saved_queries (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         database_id -> Integer,
         schema_name -> Nullable<Text>,
@@ -261,7 +261,7 @@ diesel::table! {
 
 diesel::table! {
     users (id) {
-        id -> Nullable<Integer>,
+        id -> Integer,
         uuid -> Text,
         username -> Text,
         email -> Nullable<Text>,

@@ -2,7 +2,7 @@
 -- Every catalog object carries a uuid and who/when created and last changed it.
 
 CREATE TABLE users (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     username TEXT NOT NULL UNIQUE,
     email TEXT,
@@ -16,7 +16,7 @@ CREATE TABLE users (
 );
 
 CREATE TABLE roles (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL UNIQUE,
     description TEXT NOT NULL DEFAULT '',
@@ -37,7 +37,7 @@ CREATE INDEX user_roles_role_id ON user_roles(role_id);
 -- 'database_access' / 'dataset_access' / 'all_datasource_access'), optionally narrowed to
 -- one object.
 CREATE TABLE role_permissions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     role_id INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,
     permission TEXT NOT NULL,
     object_type TEXT,
@@ -51,7 +51,7 @@ CREATE INDEX role_permissions_role_id ON role_permissions(role_id);
 -- A data source. The connection URL (with credentials) is stored only encrypted;
 -- settings is JSON (pool size, timeouts, allow_dml, row limit, exposed schemas, ...).
 CREATE TABLE databases (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL UNIQUE,
     engine TEXT NOT NULL,
@@ -66,7 +66,7 @@ CREATE TABLE databases (
 
 -- A dataset: a physical table, or virtual when sql is set.
 CREATE TABLE datasets (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     database_id INTEGER NOT NULL REFERENCES databases(id),
     schema_name TEXT,
@@ -85,7 +85,7 @@ CREATE TABLE datasets (
 CREATE INDEX datasets_database_id ON datasets(database_id);
 
 CREATE TABLE dataset_columns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
     column_name TEXT NOT NULL,
@@ -103,7 +103,7 @@ CREATE TABLE dataset_columns (
 );
 
 CREATE TABLE dataset_metrics (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
     metric_name TEXT NOT NULL,
@@ -120,7 +120,7 @@ CREATE TABLE dataset_metrics (
 
 -- A chart: its type and its typed config as JSON, over one dataset.
 CREATE TABLE charts (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     chart_type TEXT NOT NULL,
@@ -146,7 +146,7 @@ CREATE TABLE chart_owners (
 -- A dashboard: layout is JSON (rows/tabs of chart positions); version increases on every
 -- change so concurrent updates can detect a lost update.
 CREATE TABLE dashboards (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL,
     slug TEXT UNIQUE,
@@ -180,7 +180,7 @@ CREATE TABLE dashboard_owners (
 -- Row-level security: 'regular' rules apply to their roles, 'base' rules to everyone but
 -- their roles. Rules sharing a group_key are OR-ed, groups AND-ed.
 CREATE TABLE rls_rules (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL UNIQUE,
     filter_type TEXT NOT NULL CHECK (filter_type IN ('regular', 'base')),
@@ -207,7 +207,7 @@ CREATE TABLE rls_rule_datasets (
 CREATE INDEX rls_rule_datasets_dataset_id ON rls_rule_datasets(dataset_id);
 
 CREATE TABLE saved_queries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     database_id INTEGER NOT NULL REFERENCES databases(id),
     schema_name TEXT,
@@ -221,7 +221,7 @@ CREATE TABLE saved_queries (
 );
 
 CREATE TABLE query_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     user_id INTEGER REFERENCES users(id),
     database_id INTEGER NOT NULL REFERENCES databases(id),
@@ -239,7 +239,7 @@ CREATE INDEX query_history_user_started ON query_history(user_id, started_on);
 
 -- API keys: only a hash is kept; prefix finds the row without scanning.
 CREATE TABLE api_keys (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     uuid TEXT NOT NULL UNIQUE,
     user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
@@ -254,7 +254,7 @@ CREATE TABLE api_keys (
 );
 
 CREATE TABLE audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
     request_id TEXT NOT NULL,
     user_id INTEGER,
     tenant_id TEXT,
