@@ -190,10 +190,6 @@ impl Access {
         Ok(access)
     }
 
-    pub fn sees_database(&self, id: i32) -> bool {
-        self.all_datasources || self.databases.contains(&id)
-    }
-
     pub fn sees_dataset(&self, id: i32) -> bool {
         self.all_datasources || self.datasets.contains(&id)
     }

@@ -269,10 +269,3 @@ pub async fn migrations_current(conn: &mut MetaConn) -> Result<bool, diesel::res
     })?;
     Ok(newest.is_some_and(|v| v >= latest_migration(backend)))
 }
-
-/// Establish a one-off async connection (CLI tasks, test set-up).
-pub async fn establish_pg(url: &str) -> anyhow::Result<AsyncPgConnection> {
-    AsyncPgConnection::establish(url)
-        .await
-        .context("could not connect to PostgreSQL")
-}

@@ -119,6 +119,29 @@ fn spec() -> &'static ModelSpec {
     ModelSpec::find("dashboard").unwrap_or(&super::list_spec::MODELS[0])
 }
 
+/// Inside a transaction on connection `$c`: put the charts on new dashboard `$id` and make
+/// `$user` its owner.
+macro_rules! link_charts_and_owner {
+    ($c:expr, $id:expr, $chart_ids:expr, $user:expr) => {
+        for chart_id in $chart_ids {
+            diesel::insert_into(dashboard_charts::table)
+                .values((
+                    dashboard_charts::dashboard_id.eq($id),
+                    dashboard_charts::chart_id.eq(chart_id),
+                ))
+                .execute($c)
+                .await?;
+        }
+        diesel::insert_into(dashboard_owners::table)
+            .values((
+                dashboard_owners::dashboard_id.eq($id),
+                dashboard_owners::user_id.eq($user),
+            ))
+            .execute($c)
+            .await?;
+    };
+}
+
 async fn list_dashboards(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
@@ -637,22 +660,7 @@ async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created,
             .get_result(c)
             .await?;
         faults.check("generate_dashboard.after_dashboard")?;
-        for chart_id in ids_r {
-            diesel::insert_into(dashboard_charts::table)
-                .values((
-                    dashboard_charts::dashboard_id.eq(id),
-                    dashboard_charts::chart_id.eq(chart_id),
-                ))
-                .execute(c)
-                .await?;
-        }
-        diesel::insert_into(dashboard_owners::table)
-            .values((
-                dashboard_owners::dashboard_id.eq(id),
-                dashboard_owners::user_id.eq(user),
-            ))
-            .execute(c)
-            .await?;
+        link_charts_and_owner!(c, id, ids_r, user);
         Ok::<_, ToolError>((id, uuid))
     })?;
     Ok(Created {
@@ -973,22 +981,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
             .returning(dashboards::id)
             .get_result(c)
             .await?;
-        for chart_id in &chart_ids {
-            diesel::insert_into(dashboard_charts::table)
-                .values((
-                    dashboard_charts::dashboard_id.eq(id),
-                    dashboard_charts::chart_id.eq(chart_id),
-                ))
-                .execute(c)
-                .await?;
-        }
-        diesel::insert_into(dashboard_owners::table)
-            .values((
-                dashboard_owners::dashboard_id.eq(id),
-                dashboard_owners::user_id.eq(user),
-            ))
-            .execute(c)
-            .await?;
+        link_charts_and_owner!(c, id, &chart_ids, user);
         Ok::<_, ToolError>((id, uuid, chart_ids, layout))
     })?;
     Ok(Created {
