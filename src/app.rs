@@ -28,8 +28,14 @@ pub struct AppState {
     pub db: Db,
     /// Batches query history into the metadata store.
     pub history: actix::Addr<crate::actors::history::HistoryWriter>,
+    /// Batches the audit log (every tool call) into the metadata store.
+    pub audit: crate::actors::audit::Audit,
     pub datasources: DataSources,
     pub pools: ToolPools,
+    /// Rate limits per principal and tool (in process, or shared through Redis).
+    pub limiter: crate::limits::RateLimiter,
+    /// Draws chart pictures on its own threads (bounded queue, dedup, cache).
+    pub screenshots: crate::actors::screenshot::Screenshots,
     pub registry: Registry,
     pub principals: PrincipalCache,
     pub cipher: Cipher,
@@ -40,6 +46,8 @@ pub struct AppState {
     pub lookups: Option<moka::sync::Cache<u64, Arc<dyn std::any::Any + Send + Sync>>>,
     /// Verifies JWT bearer tokens (auth on).
     pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
+    /// Cancelled when the app is dropped: background tasks (the JWKS refresh) end with it.
+    background: tokio_util::sync::CancellationToken,
     /// API keys whose last use was recorded recently.
     pub api_key_touched: moka::sync::Cache<i32, ()>,
     pub started_at: Instant,
@@ -48,6 +56,12 @@ pub struct AppState {
     draining: AtomicBool,
     /// HTTP requests on /mcp being served now (graceful shutdown waits for them).
     pub in_flight: std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for AppState {
+    fn drop(&mut self) {
+        self.background.cancel();
+    }
 }
 
 impl AppState {
@@ -68,6 +82,14 @@ impl AppState {
     pub fn remember<T: Send + Sync + 'static>(&self, key: u64, value: T) {
         if let Some(c) = &self.lookups {
             c.insert(key, Arc::new(value));
+        }
+    }
+
+    /// The configured public URL, or the bind address (links for stdio callers).
+    pub fn public_base_url(&self) -> String {
+        match &self.config.auth.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.config.server.bind),
         }
     }
 
@@ -115,24 +137,32 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
             crate::example::ensure(&mut conn, &config, &cipher, config.auth.dev_user()).await?;
         }
     }
+    // Stops the JWKS background refresh when the app is dropped.
+    let background = tokio_util::sync::CancellationToken::new();
     let jwt = if config.auth.enabled {
         let verifier = Arc::new(
             crate::auth::jwt::JwtVerifier::new(&config.auth.jwt)
                 .map_err(|e| anyhow::anyhow!("config key auth.jwt: {e}"))?,
         );
-        verifier.start(tokio_util::sync::CancellationToken::new());
+        verifier.start(background.clone());
         Some(verifier)
     } else {
         None
     };
+    let limiter = crate::limits::RateLimiter::new(&config.rate_limits)
+        .await
+        .map_err(|e| anyhow::anyhow!("config key rate_limits: {e}"))?;
     let topology = Supervisor::launch(&config, pool);
     let cache_config = config.cache.clone();
     let app = Arc::new(AppState {
         config,
         db: topology.db,
         history: topology.history,
+        audit: topology.audit,
         datasources: topology.datasources,
         pools: topology.pools,
+        screenshots: topology.screenshots,
+        limiter,
         registry: Registry::new(),
         principals: PrincipalCache::new(PRINCIPAL_TTL),
         cipher,
@@ -149,6 +179,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
                 .build()
         }),
         jwt,
+        background,
         api_key_touched: crate::auth::resolve::touched_cache(),
         started_at,
         started_wall: Utc::now(),
@@ -277,6 +308,9 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
         h.stop(true).await;
     }
     let _ = server.await;
+    if !app.audit.drain(AUDIT_DRAIN_TIMEOUT).await {
+        tracing::warn!("audit records still unwritten at shutdown");
+    }
     app.supervisor.do_send(crate::actors::supervisor::Shutdown);
     tracing::info!(drain_ms = started.elapsed().as_millis() as u64, "stopped");
     Ok(())
@@ -284,6 +318,9 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
 
 /// How often draining checks whether the last call finished.
 const DRAIN_POLL_MS: u64 = 20;
+
+/// At shutdown, how long the audit log's last records may take to be written.
+pub const AUDIT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The key of a remembered lookup.
 pub fn lookup_key(what: &impl std::hash::Hash) -> u64 {

@@ -59,10 +59,13 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub datasources: DataSourcesConfig,
     pub cache: CacheConfig,
+    pub screenshots: ScreenshotsConfig,
+    pub rate_limits: crate::limits::RateLimitConfig,
     pub limits: LimitsConfig,
     pub logging: LoggingConfig,
     pub metrics: MetricsConfig,
     pub faults: FaultsConfig,
+    pub audit: AuditConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -190,6 +193,49 @@ pub struct CacheConfig {
     pub max_entries: u64,
 }
 
+/// The screenshot actor: render threads and their queue (see `actors::screenshot`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScreenshotsConfig {
+    /// Render threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Renders that may wait beyond those running; more are refused at once (retry hint).
+    pub queue: usize,
+    /// How long a rendered picture is served again for the same chart, data and size.
+    pub cache_ttl_ms: u64,
+    /// Most pictures kept.
+    pub cache_entries: usize,
+    /// How long a caller waits for one picture.
+    pub time_limit_ms: u64,
+}
+
+impl Default for ScreenshotsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 0,
+            queue: 32,
+            cache_ttl_ms: 60_000,
+            cache_entries: 500,
+            time_limit_ms: 10_000,
+        }
+    }
+}
+
+impl ScreenshotsConfig {
+    pub fn settings(&self) -> crate::actors::screenshot::ScreenshotSettings {
+        crate::actors::screenshot::ScreenshotSettings {
+            workers: match self.workers {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            },
+            queue: self.queue,
+            cache_ttl: std::time::Duration::from_millis(self.cache_ttl_ms),
+            cache_entries: self.cache_entries,
+            time_limit: std::time::Duration::from_millis(self.time_limit_ms),
+        }
+    }
+}
+
 impl Default for CacheConfig {
     fn default() -> Self {
         Self {
@@ -243,6 +289,30 @@ pub struct MetricsConfig {
     pub bind: Option<String>,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Record every tool call (caller, tool, redacted arguments, outcome, duration) in the
+    /// `audit_log` table, written in batches off the call path.
+    pub enabled: bool,
+    /// Rows older than this many days are deleted (hourly, and once shortly after start);
+    /// 0 keeps them forever.
+    pub retention_days: u32,
+    /// Records waiting to be written at most; beyond this new ones are dropped and counted
+    /// (`vizier_audit_dropped_total`), never slowing a call.
+    pub buffer: usize,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            retention_days: 90,
+            buffer: 10_000,
+        }
+    }
+}
+
 /// Fault injection for chaos and resilience tests. Empty (off) by default; refused on a
 /// non-loopback bind so it can never be switched on in a deployment by accident.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -255,11 +325,16 @@ pub struct FaultsConfig {
     /// Named points inside multi-step writes that fail when reached (e.g.
     /// `generate_dashboard.after_dashboard`), to prove the write rolls back whole.
     pub fail_points: Vec<String>,
+    /// Every chart picture takes at least this long to draw (fills the render queue).
+    pub render_delay_ms: u64,
 }
 
 impl FaultsConfig {
     pub fn is_active(&self) -> bool {
-        !self.panic_tools.is_empty() || !self.delay_ms.is_empty() || !self.fail_points.is_empty()
+        !self.panic_tools.is_empty()
+            || !self.delay_ms.is_empty()
+            || !self.fail_points.is_empty()
+            || self.render_delay_ms > 0
     }
 
     /// Fail here if the point is armed.
@@ -475,6 +550,27 @@ impl Config {
             );
         }
         range("metadata.pool_size", self.metadata.pool_size as u64, 1, 512)?;
+        self.rate_limits
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config key {e}"))?;
+        range(
+            "screenshots.queue",
+            self.screenshots.queue as u64,
+            0,
+            10_000,
+        )?;
+        range(
+            "screenshots.workers",
+            self.screenshots.workers as u64,
+            0,
+            256,
+        )?;
+        range(
+            "screenshots.time_limit_ms",
+            self.screenshots.time_limit_ms,
+            100,
+            600_000,
+        )?;
         range(
             "metadata.connect_timeout_ms",
             self.metadata.connect_timeout_ms,
@@ -538,6 +634,13 @@ impl Config {
             1024,
             64 << 20,
         )?;
+        range(
+            "audit.retention_days",
+            u64::from(self.audit.retention_days),
+            0,
+            36_500,
+        )?;
+        range("audit.buffer", self.audit.buffer as u64, 1, 1_000_000)?;
         if !["auto", "json", "text"].contains(&self.logging.format.as_str()) {
             bail!(
                 "config key logging.format = {:?}: allowed values are auto, json, text",

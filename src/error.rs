@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Unauthenticated,
     /// A tool pool or queue is full; retry after `retry_after_secs`.
     Overloaded,
+    /// The caller exceeded a rate limit (named in the message); retry after `retry_after_secs`.
+    RateLimited,
     /// A dependency (metadata store, data source) is unreachable; retryable.
     Unavailable,
     /// The call took longer than its time limit.
@@ -53,6 +55,7 @@ impl ErrorKind {
             Self::PermissionDenied => "permission_denied",
             Self::Unauthenticated => "unauthenticated",
             Self::Overloaded => "overloaded",
+            Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Timeout => "timeout",
             Self::Cancelled => "cancelled",
@@ -69,6 +72,7 @@ impl ErrorKind {
             Self::PermissionDenied => 403,
             Self::NotFound => 404,
             Self::Conflict => 409,
+            Self::RateLimited => 429,
             Self::Cancelled => 499,
             Self::Internal => 500,
             Self::Overloaded | Self::Unavailable => 503,
@@ -159,6 +163,17 @@ impl ToolError {
             ),
         )
         .with_details(json!({ "pool": pool, "retry_after_secs": retry_after_secs }));
+        e.retry_after_secs = Some(retry_after_secs);
+        e
+    }
+
+    /// A rate limit was exceeded: `limit` names it (e.g. "execute_sql: 10 per minute").
+    pub fn rate_limited(limit: &str, retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            ErrorKind::RateLimited,
+            format!("Rate limit exceeded ({limit}). Retry after {retry_after_secs} s."),
+        )
+        .with_details(json!({ "limit": limit, "retry_after_secs": retry_after_secs }));
         e.retry_after_secs = Some(retry_after_secs);
         e
     }

@@ -10,17 +10,21 @@
 //! - [`db`]: the metadata store (schema, models, migrations, secrets at rest);
 //! - [`example`]: the bundled example data source;
 //! - [`sql`]: SQL safety — the read-only guard, row caps, RLS rewriting, templating;
+//! - [`charts`]: chart configs, their queries and picture formats;
 //! - [`render`]: chart pictures (PNG, SVG, terminal, table, Vega-Lite) in pure Rust;
+//! - [`limits`]: rate limits per principal, tool and tenant, in process or in Redis;
 //! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model.
 
 pub mod actors;
 pub mod app;
 pub mod auth;
+pub mod charts;
 pub mod config;
 pub mod datasources;
 pub mod db;
 pub mod error;
 pub mod example;
+pub mod limits;
 pub mod mcp;
 pub mod observability;
 pub mod render;

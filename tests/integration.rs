@@ -5,11 +5,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod integration {
+    pub mod audit;
     pub mod auth;
     pub mod bad_input;
     pub mod catalog;
+    pub mod charts;
     pub mod cli;
     pub mod datasources;
+    pub mod jwks;
     pub mod resilience;
     pub mod spine;
     pub mod sql;

@@ -5,7 +5,7 @@ set -u
 ROOT=$PWD
 BIN=${BIN:-$PWD/target/release/vizier}
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
-start() { local dir=$1; shift; cd $dir; env VIZIER_LOGGING__LEVEL=warn "$@" $BIN serve < /dev/null >> $dir/serve.log 2>&1 & pid=$!; cd /tmp
+start() { local dir=$1; shift; cd $dir; env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false "$@" $BIN serve < /dev/null >> $dir/serve.log 2>&1 & pid=$!; cd /tmp
   for _ in $(seq 1 600); do curl -sf localhost:8080/ready >/dev/null && break; sleep 0.05; done; }
 stop() { kill $pid; wait $pid 2>/dev/null; sleep 0.5; }
 rm -rf /tmp/b3 && mkdir -p /tmp/b3

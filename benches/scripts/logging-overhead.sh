@@ -9,8 +9,8 @@ LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$'
 cd /tmp/b3
 ARGS='{"page_size":10,"filters":[{"col":"viz_type","opr":"eq","value":"xy"}],"search":"revenue"}'
 for mode in on off on off; do
-  if [ $mode = on ]; then env VIZIER_LOGGING__LEVEL=info VIZIER_LOGGING__FORMAT=json VIZIER_METRICS__ENABLED=true $BIN serve < /dev/null > /tmp/b3/serve-$mode.log 2>&1 & pid=$!
-  else env VIZIER_LOGGING__LEVEL=off VIZIER_METRICS__ENABLED=false $BIN serve < /dev/null > /tmp/b3/serve-$mode.log 2>&1 & pid=$!; fi
+  if [ $mode = on ]; then env VIZIER_LOGGING__LEVEL=info VIZIER_LOGGING__FORMAT=json VIZIER_METRICS__ENABLED=true VIZIER_RATE_LIMITS__ENABLED=false $BIN serve < /dev/null > /tmp/b3/serve-$mode.log 2>&1 & pid=$!
+  else env VIZIER_LOGGING__LEVEL=off VIZIER_METRICS__ENABLED=false VIZIER_RATE_LIMITS__ENABLED=false $BIN serve < /dev/null > /tmp/b3/serve-$mode.log 2>&1 & pid=$!; fi
   until curl -sf localhost:8080/ready >/dev/null; do sleep 0.02; done
   $LG --url http://127.0.0.1:8080/mcp --tool list_charts --args "$ARGS" --concurrency 64 --duration 8 --warmup 2 --label "logs+metrics $mode"
   kill $pid; wait $pid 2>/dev/null

@@ -4,7 +4,8 @@
 //! Supervisor ──starts/restarts──┬─ DbActor            owns the metadata pool (bb8)
 //!                               ├─ ToolPool × 4       catalog · sql · charts · admin
 //!                               │    └─ ToolWorker × N   one call at a time each
-//!                               └─ DataSourceActor × databases   one pool per data source
+//!                               ├─ DataSourceActor × databases   one pool per data source
+//!                               └─ RenderWorker × N   sync arbiter: chart pictures
 //! ```
 //!
 //! A tool call is a [`pool::RunTool`] message. Each pool admits at most `workers + queue`
@@ -12,10 +13,12 @@
 //! queue grows without bound. Workers are spread over their own arbiter threads, away from
 //! the HTTP workers, and the DbActor has an arbiter of its own.
 
+pub mod audit;
 pub mod datasource;
 pub mod db;
 pub mod history;
 pub mod pool;
+pub mod screenshot;
 pub mod supervisor;
 
 pub use datasource::DataSources;

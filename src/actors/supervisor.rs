@@ -18,8 +18,11 @@ use crate::db::MetaPool;
 pub struct Topology {
     pub db: Db,
     pub history: Addr<super::history::HistoryWriter>,
+    pub audit: super::audit::Audit,
     pub datasources: DataSources,
     pub pools: ToolPools,
+    /// The render threads and their queue (chart pictures).
+    pub screenshots: super::screenshot::Screenshots,
     pub supervisor: Addr<Supervisor>,
 }
 
@@ -63,6 +66,14 @@ impl Supervisor {
         let history = actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| {
             super::history::HistoryWriter::new(writer_db)
         });
+        let audit = super::audit::Audit::new(config.audit.enabled.then(|| {
+            let (audit_db, audit) = (db.clone(), config.audit.clone());
+            actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |ctx| {
+                // The mailbox is the buffer's first half: a call never waits on it.
+                ctx.set_mailbox_capacity(audit.buffer);
+                super::audit::AuditWriter::new(audit_db, audit.buffer, audit.retention_days)
+            })
+        }));
         let n = match config.pools.arbiters {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -74,14 +85,19 @@ impl Supervisor {
         // with the metadata pool.
         let source_arbiter = Arbiter::new();
         let datasources = DataSources::new(source_arbiter.handle());
+        // Pictures are drawn on threads of their own (a sync arbiter) behind their own
+        // bounded queue: a flood of renders never takes a tool worker or a data source.
+        let screenshots = super::screenshot::Screenshots::start(config.screenshots.settings());
         let mut arbiters = vec![db_arbiter, source_arbiter];
         arbiters.extend(tool_arbiters);
         let supervisor = Supervisor { arbiters }.start();
         Topology {
             db,
             history,
+            audit,
             datasources,
             pools,
+            screenshots,
             supervisor,
         }
     }

@@ -88,6 +88,12 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The key rate limits count this caller under: the username, which every replica
+    /// sharing a metadata store agrees on.
+    pub fn rate_key(&self) -> String {
+        format!("user:{}", self.username)
+    }
+
     /// A hash of everything that decides what this principal sees: two principals with the
     /// same fingerprint get the same answers (cache keys use it).
     pub fn fingerprint(&self) -> u64 {

@@ -383,6 +383,43 @@ pub struct QueryRecord {
     pub finished_on: Option<NaiveDateTime>,
 }
 
+/// One tool call as the audit log keeps it; `arguments` is already redacted.
+// `None` is NULL, not DEFAULT: SQLite can then insert a whole batch in one statement.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
+pub struct NewAuditEntry {
+    /// When the call arrived.
+    pub created_on: NaiveDateTime,
+    pub request_id: String,
+    pub user_id: Option<i32>,
+    /// Empty when the caller could not be identified.
+    pub username: String,
+    /// Always `None` until tenants exist.
+    pub tenant: Option<String>,
+    pub tool: String,
+    pub arguments: String,
+    /// `ok`, or the `error_type` the caller saw (`protocol_error` for an unknown tool).
+    pub outcome: String,
+    pub error_id: Option<String>,
+    pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct AuditEntry {
+    pub id: i32,
+    pub created_on: NaiveDateTime,
+    pub request_id: String,
+    pub user_id: Option<i32>,
+    pub username: String,
+    pub tenant: Option<String>,
+    pub tool: String,
+    pub arguments: String,
+    pub outcome: String,
+    pub error_id: Option<String>,
+    pub duration_ms: f64,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = saved_queries, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct SavedQuery {

@@ -20,15 +20,16 @@ diesel::table! {
 diesel::table! {
     audit_log (id) {
         id -> Integer,
+        created_on -> Timestamp,
         request_id -> Text,
         user_id -> Nullable<Integer>,
-        tenant_id -> Nullable<Text>,
+        username -> Text,
+        tenant -> Nullable<Text>,
         tool -> Text,
         arguments -> Text,
         outcome -> Text,
-        duration_ms -> BigInt,
         error_id -> Nullable<Text>,
-        created_on -> Timestamp,
+        duration_ms -> Double,
     }
 }
 

@@ -19,6 +19,9 @@ const PREFIX: &str = "v1:";
 pub struct Cipher {
     key: LessSafeKey,
     rng: SystemRandom,
+    /// Signs short-lived capabilities (explore links); derived from the encryption key so
+    /// every replica with the same key accepts them.
+    mac: ring::hmac::Key,
 }
 
 impl std::fmt::Debug for Cipher {
@@ -40,9 +43,14 @@ impl Cipher {
         }
         let key = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| anyhow::anyhow!("the encryption key was rejected"))?;
+        let mac_key = ring::digest::digest(
+            &ring::digest::SHA256,
+            &[b"vizier signed links v1:".as_slice(), &bytes].concat(),
+        );
         Ok(Self {
             key: LessSafeKey::new(key),
             rng: SystemRandom::new(),
+            mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, mac_key.as_ref()),
         })
     }
 
@@ -58,6 +66,16 @@ impl Cipher {
             );
         }
         Self::from_base64(&load_or_create_key_file(&config.secrets.key_file)?)
+    }
+
+    /// An HMAC-SHA256 tag of `data`.
+    pub fn sign(&self, data: &[u8]) -> Vec<u8> {
+        ring::hmac::sign(&self.mac, data).as_ref().to_vec()
+    }
+
+    /// Whether `tag` is the tag of `data` (constant time).
+    pub fn verify(&self, data: &[u8], tag: &[u8]) -> bool {
+        ring::hmac::verify(&self.mac, data, tag).is_ok()
     }
 
     pub fn encrypt(&self, plaintext: &str) -> anyhow::Result<String> {

@@ -363,11 +363,11 @@ fn example_charts() -> Vec<(&'static str, &'static str, serde_json::Value, &'sta
             "Share of revenue by sales channel.",
         ),
         (
-            "Total revenue",
+            "Latest month's revenue",
             "big_number",
             json!({"chart_type": "big_number", "metric": revenue, "x": "order_date", "time_grain": "month",
                    "show_trendline": true, "compare_to_previous_period": true, "format": "$,.0f"}),
-            "All revenue, with the monthly trend.",
+            "Revenue of the latest month, its monthly trend and the change from the month before.",
         ),
         (
             "Top products",

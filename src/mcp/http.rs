@@ -73,6 +73,10 @@ pub fn configure(
         cfg.route("/metrics", web::get().to(metrics_route));
     }
     cfg.route("/health", web::get().to(health))
+        .route(
+            "/explore/{key}",
+            web::get().to(super::explore::explore_page),
+        )
         .route("/ready", web::get().to(ready))
         .route(
             "/.well-known/oauth-protected-resource",
@@ -229,6 +233,7 @@ async fn mcp_gate<B: MessageBody + 'static>(
     let scope = Arc::new(CallScope {
         request_id,
         principal,
+        base_url: Some(base_url(&app, req.request())),
         ..Default::default()
     });
     req.extensions_mut().insert(scope.clone());
@@ -236,6 +241,7 @@ async fn mcp_gate<B: MessageBody + 'static>(
     let mut res = next.call(req).await?;
     drop(guard);
     let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
+    let limited = scope.rate_limited_retry_after.lock().ok().and_then(|s| *s);
     let missing_scope = scope.insufficient_scope.lock().ok().and_then(|s| s.clone());
     if let Ok(v) = HeaderValue::from_str(&scope.request_id) {
         res.headers_mut()
@@ -247,6 +253,13 @@ async fn mcp_gate<B: MessageBody + 'static>(
             HeaderValue::from(secs),
         );
         *res.response_mut().status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    }
+    if let Some(secs) = limited {
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            HeaderValue::from(secs),
+        );
+        *res.response_mut().status_mut() = StatusCode::TOO_MANY_REQUESTS;
     }
     if let Some(scope_name) = missing_scope {
         if let Ok(v) = HeaderValue::from_str(&format!(

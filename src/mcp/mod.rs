@@ -4,8 +4,11 @@
 //!
 //! A tool call: resolve the principal → find the tool (unknown: JSON-RPC invalid params) →
 //! check its permission (denied: a `permission_denied` tool error) → hand it to its pool
-//! (full: `overloaded`) → return structured content plus the same JSON as text.
+//! (full: `overloaded`) → return structured content plus the same JSON as text. Whatever
+//! the outcome, the call is then handed to the audit log (`crate::actors::audit`) without
+//! waiting for it to be written.
 
+pub mod explore;
 pub mod http;
 pub mod stdio;
 
@@ -22,6 +25,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ErrorKind, ToolError};
+use crate::observability::audit::CallRecord;
 use crate::tools::{Progress, ToolCtx};
 
 /// Protocol revisions vizier serves: three with the initialize handshake, and the
@@ -46,6 +50,10 @@ pub struct CallScope {
     pub principal: Option<Arc<Principal>>,
     /// Set when a token lacked a scope; answered with HTTP 403 `insufficient_scope`.
     pub insufficient_scope: std::sync::Mutex<Option<String>>,
+    /// Set when a rate limit refused the call; answered with HTTP 429 and `Retry-After`.
+    pub rate_limited_retry_after: std::sync::Mutex<Option<u64>>,
+    /// The server's public base URL as the client reached it (links handed to users).
+    pub base_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -121,9 +129,12 @@ impl McpHandler {
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
         request_id: Arc<str>,
+        caller: &mut Option<Arc<Principal>>,
     ) -> Result<Result<Value, ToolError>, McpError> {
         let name = request.name.as_ref();
         let Some(tool) = self.app.registry.get(name).cloned() else {
+            // Only for the audit log: who asked for a tool that does not exist.
+            *caller = self.principal(context).await.ok();
             let names: Vec<&str> = self.app.registry.names().collect();
             let hint = crate::error::closest(name, &names)
                 .map(|s| format!(" Did you mean '{s}'?"))
@@ -137,9 +148,19 @@ impl McpHandler {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
+        *caller = Some(principal.clone());
         tracing::Span::current().record("user_id", principal.user_id);
         if let Err(e) = principal.require(tool.permission, &format!("call {}", tool.name)) {
             return Ok(Err(e));
+        }
+        if let crate::limits::Decision::Limited { limit, retry_after } = self
+            .app
+            .limiter
+            .check(&principal.rate_key(), None, tool.name)
+            .await
+        {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            return Ok(Err(ToolError::rate_limited(&limit, secs)));
         }
         // Cancelled when the client cancels, or when this handler is dropped (the client
         // went away): the worker stops the call instead of finishing it for no one.
@@ -156,6 +177,10 @@ impl McpHandler {
             ct,
             progress: progress.clone(),
             span: tracing::Span::current(),
+            base_url: Self::scope(context)
+                .and_then(|s| s.base_url.clone())
+                .unwrap_or_else(|| self.app.public_base_url())
+                .into(),
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
         let cache_key = self
@@ -308,8 +333,16 @@ impl ServerHandler for McpHandler {
             .map(|t| t.name)
             .unwrap_or("unknown");
         let span = tracing::info_span!("call", request_id = %request_id, tool = tool_label, user_id = tracing::field::Empty);
+        let requested = request.name.clone();
+        let audit_args = self
+            .app
+            .audit
+            .enabled()
+            .then(|| request.arguments.clone().map(Value::Object))
+            .flatten();
+        let mut caller = None;
         let outcome = tracing::Instrument::instrument(
-            self.run_call(request, &context, request_id.clone()),
+            self.run_call(request, &context, request_id.clone(), &mut caller),
             span.clone(),
         )
         .await;
@@ -320,6 +353,19 @@ impl ServerHandler for McpHandler {
             Err(_) => "protocol_error",
         };
         let elapsed = started.elapsed();
+        let error_id = match &outcome {
+            Ok(Err(e)) => Some(e.error_id.as_str()),
+            _ => None,
+        };
+        self.app.audit.record(CallRecord {
+            request_id: &request_id,
+            principal: caller.as_deref(),
+            tool: &requested,
+            arguments: audit_args.as_ref(),
+            outcome: status,
+            error_id,
+            elapsed,
+        });
         metrics::counter!("mcp_requests_total", "tool" => tool_label, "status" => status)
             .increment(1);
         metrics::histogram!("mcp_request_duration_seconds", "tool" => tool_label)
@@ -342,9 +388,25 @@ impl ServerHandler for McpHandler {
             }
         }
         match outcome? {
-            Ok(value) => {
+            Ok(mut value) => {
+                // Pictures travel as image content, not inside the JSON.
+                let images = value
+                    .as_object_mut()
+                    .and_then(|o| o.remove(crate::tools::IMAGES_FIELD));
                 let text = value.to_string();
-                let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+                let mut content = vec![ContentBlock::text(text)];
+                for image in images
+                    .iter()
+                    .flat_map(|v| v.as_array().into_iter().flatten())
+                {
+                    if let (Some(data), Some(mime)) = (
+                        image.get("data").and_then(Value::as_str),
+                        image.get("mime_type").and_then(Value::as_str),
+                    ) {
+                        content.push(ContentBlock::image(data, mime));
+                    }
+                }
+                let mut result = CallToolResult::success(content);
                 result.structured_content = Some(value);
                 Ok(result.into())
             }
@@ -354,6 +416,14 @@ impl ServerHandler for McpHandler {
                         .filter(|_| e.kind == ErrorKind::Overloaded),
                     &scope,
                 ) && let Ok(mut slot) = scope.overloaded_retry_after.lock()
+                {
+                    *slot = Some(retry);
+                }
+                if let (Some(retry), Some(scope)) = (
+                    e.retry_after_secs
+                        .filter(|_| e.kind == ErrorKind::RateLimited),
+                    &scope,
+                ) && let Ok(mut slot) = scope.rate_limited_retry_after.lock()
                 {
                     *slot = Some(retry);
                 }
@@ -414,6 +484,7 @@ impl ServerHandler for McpHandler {
             ct: context.ct.child_token(),
             progress: None,
             span: tracing::Span::current(),
+            base_url: self.app.public_base_url().into(),
         };
         let info = crate::tools::system::instance_info(&ctx)
             .await
@@ -462,6 +533,7 @@ impl ServerHandler for McpHandler {
             ct: context.ct.child_token(),
             progress: None,
             span: tracing::Span::current(),
+            base_url: self.app.public_base_url().into(),
         };
         let info = crate::tools::system::instance_info(&ctx)
             .await

@@ -13,6 +13,8 @@ use crate::app::AppState;
 pub const API_KEY_ENV: &str = "VIZIER_API_KEY";
 
 pub async fn serve(app: Arc<AppState>) -> anyhow::Result<()> {
+    // Held to the end: dropping the last reference stops the actors, audit writer included.
+    let held = app.clone();
     let handler = if app.config.auth.enabled {
         let key = std::env::var(API_KEY_ENV).map_err(|_| {
             anyhow::anyhow!("auth is enabled: set {API_KEY_ENV} to an API key (`vizier api-key create`) for stdio")
@@ -29,6 +31,10 @@ pub async fn serve(app: Arc<AppState>) -> anyhow::Result<()> {
         .serve(transport)
         .await
         .context("the stdio client did not complete the MCP handshake")?;
-    service.waiting().await.context("stdio service failed")?;
+    let waited = service.waiting().await;
+    if !held.audit.drain(crate::app::AUDIT_DRAIN_TIMEOUT).await {
+        tracing::warn!("audit records still unwritten at exit");
+    }
+    waited.context("stdio service failed")?;
     Ok(())
 }

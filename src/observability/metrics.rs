@@ -28,6 +28,11 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
                     DURATION_BUCKETS,
                 )
                 .map_err(|e| e.to_string())?
+                .set_buckets_for_metric(
+                    Matcher::Full("vizier_screenshot_render_seconds".into()),
+                    DURATION_BUCKETS,
+                )
+                .map_err(|e| e.to_string())?
                 .install_recorder()
                 .map_err(|e| e.to_string())?;
             describe();
@@ -39,6 +44,8 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
+    crate::actors::screenshot::describe_metrics();
+    crate::limits::describe_metrics();
     describe_counter!(
         "mcp_requests_total",
         "Tool calls by tool and outcome status"
@@ -91,6 +98,18 @@ fn describe() {
     describe_counter!(
         "vizier_history_dropped_total",
         "Query history records dropped because the buffer was full"
+    );
+    describe_counter!(
+        "vizier_audit_written_total",
+        "Audit log records (tool calls) written"
+    );
+    describe_counter!(
+        "vizier_audit_dropped_total",
+        "Audit log records dropped, by reason (buffer_full, write_failed, stopped)"
+    );
+    describe_counter!(
+        "vizier_audit_deleted_total",
+        "Audit log rows deleted by retention"
     );
     describe_counter!(
         "vizier_auth_failures_total",

@@ -22,6 +22,29 @@ use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboards, data
 use crate::error::{ErrorKind, ToolError};
 use crate::with_conn;
 
+/// Inside a transaction (`c`): insert a `NewChart` and make `user` its owner; evaluates to
+/// the new chart's id. Used by `generate_chart` and `duplicate_dashboard`.
+macro_rules! insert_owned_chart {
+    ($c:expr, $new:expr, $user:expr) => {{
+        use ::diesel::ExpressionMethods as _;
+        use $crate::db::schema::{chart_owners, charts};
+        let id: i32 = ::diesel::insert_into(charts::table)
+            .values($new)
+            .returning(charts::id)
+            .get_result($c)
+            .await?;
+        ::diesel::insert_into(chart_owners::table)
+            .values((
+                chart_owners::chart_id.eq(id),
+                chart_owners::user_id.eq($user),
+            ))
+            .execute($c)
+            .await?;
+        id
+    }};
+}
+pub(crate) use insert_owned_chart;
+
 pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_charts",
@@ -227,7 +250,7 @@ pub struct ChartIdent {
     pub identifier: Value,
 }
 
-async fn require_owner(
+pub async fn require_owner(
     conn: &mut MetaConn,
     access: &Access,
     chart: &Chart,

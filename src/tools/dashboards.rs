@@ -23,7 +23,7 @@ use crate::auth::Permission;
 use crate::db::MetaConn;
 use crate::db::catalog::{self, Access, Chart, Dashboard};
 use crate::db::models::{NewDashboard, new_uuid, now};
-use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboard_owners, dashboards};
+use crate::db::schema::{charts, dashboard_charts, dashboard_owners, dashboards};
 use crate::error::ToolError;
 use crate::{in_transaction, with_conn};
 
@@ -931,29 +931,19 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
         let mut chart_ids = Vec::new();
         for ch in charts_r {
             let new_id = if copy_charts {
-                let nid: i32 = diesel::insert_into(charts::table)
-                    .values(crate::db::models::NewChart {
-                        uuid: new_uuid(),
-                        name: &ch.name,
-                        chart_type: &ch.chart_type,
-                        dataset_id: ch.dataset_id,
-                        config: ch.config.clone(),
-                        description: &ch.description,
-                        created_on: at,
-                        changed_on: at,
-                        created_by_fk: Some(user),
-                        changed_by_fk: Some(user),
-                    })
-                    .returning(charts::id)
-                    .get_result(c)
-                    .await?;
-                diesel::insert_into(chart_owners::table)
-                    .values((
-                        chart_owners::chart_id.eq(nid),
-                        chart_owners::user_id.eq(user),
-                    ))
-                    .execute(c)
-                    .await?;
+                let new = crate::db::models::NewChart {
+                    uuid: new_uuid(),
+                    name: &ch.name,
+                    chart_type: &ch.chart_type,
+                    dataset_id: ch.dataset_id,
+                    config: ch.config.clone(),
+                    description: &ch.description,
+                    created_on: at,
+                    changed_on: at,
+                    created_by_fk: Some(user),
+                    changed_by_fk: Some(user),
+                };
+                let nid = super::charts::insert_owned_chart!(c, new, user);
                 faults.check("duplicate_dashboard.after_chart")?;
                 nid
             } else {

@@ -4,6 +4,7 @@
 //! One module per tool family; each exposes `fn register(&mut Registry)`.
 
 pub mod admin;
+pub mod audit;
 pub mod charts;
 pub mod dashboards;
 pub mod datasets;
@@ -14,6 +15,7 @@ pub mod list_spec;
 pub mod query_builder;
 pub mod sql;
 pub mod system;
+pub mod visualize;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -44,6 +46,8 @@ pub struct ToolCtx {
     pub progress: Option<Progress>,
     /// The call's span (request id, tool, principal): every log line of the call is in it.
     pub span: tracing::Span,
+    /// The server's base URL as the caller reached it, for links in results.
+    pub base_url: Arc<str>,
 }
 
 /// Sends MCP progress notifications for a call that asked for them.
@@ -70,6 +74,10 @@ pub fn fmt_time(t: chrono::NaiveDateTime) -> String {
     t.and_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// A tool result may carry pictures under this key, as `[{data: base64, mime_type}]`: the
+/// handler removes them from the structured result and returns each as MCP image content.
+pub const IMAGES_FIELD: &str = "__images";
 
 pub type ToolFn =
     Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
@@ -243,6 +251,8 @@ impl Registry {
         sql::register(&mut r);
         history::register(&mut r);
         admin::register(&mut r);
+        audit::register(&mut r);
+        visualize::register(&mut r);
         r
     }
 

@@ -39,7 +39,7 @@ pub const OPERATORS: &[&str] = &[
 ];
 
 /// A metric: a saved metric by name, an aggregate over a column, or a labelled SQL expression.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
 pub enum Metric {
     Saved {
@@ -59,7 +59,24 @@ pub enum Metric {
     },
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+impl Metric {
+    /// The name of the metric's result column.
+    pub fn label(&self) -> String {
+        match self {
+            Metric::Saved { saved_metric } => saved_metric.clone(),
+            Metric::Column {
+                column,
+                aggregate,
+                label,
+            } => label
+                .clone()
+                .unwrap_or_else(|| format!("{}__{column}", aggregate.to_ascii_lowercase())),
+            Metric::Sql { label, .. } => label.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct QueryFilter {
     pub col: String,
@@ -68,7 +85,7 @@ pub struct QueryFilter {
     pub value: Option<Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TimeRange {
     /// Inclusive start, ISO-8601.
@@ -99,7 +116,8 @@ pub struct QuerySpec {
     pub order_desc: bool,
 }
 
-fn column<'a>(
+/// The dataset column `name`, or an error naming `field` and the closest column.
+pub fn column<'a>(
     columns: &'a [DatasetColumn],
     name: &str,
     field: &str,
@@ -251,14 +269,10 @@ pub fn build(
                         ));
                     }
                 };
-                (
-                    expr,
-                    label
-                        .clone()
-                        .unwrap_or_else(|| format!("{}__{}", agg.to_lowercase(), col.column_name)),
-                )
+                let _ = label;
+                (expr, m.label())
             }
-            Metric::Sql { sql, label } => (format!("({sql})"), label.clone()),
+            Metric::Sql { sql, .. } => (format!("({sql})"), m.label()),
         };
         if label.is_empty() || label.len() > 255 {
             return Err(

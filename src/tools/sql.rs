@@ -289,6 +289,7 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         dry_run: args.dry_run,
         allow_dml: settings.allow_dml,
         original: args.sql.clone(),
+        fit_to_response: true,
     };
     drop(conn);
     run_sql(&ctx, &source, &template, &text, run).await
@@ -304,6 +305,9 @@ pub struct Run {
     pub allow_dml: bool,
     /// What the caller sent (for the history).
     pub original: String,
+    /// Cut the rows to the response byte budget (rows returned to the caller); charts
+    /// that only draw the rows read them all.
+    pub fit_to_response: bool,
 }
 
 /// The shared pipeline: check → RLS → row cap → run → byte budget → history.
@@ -403,10 +407,14 @@ pub async fn run_sql(
         started.elapsed(),
     );
     let rs = outcome?;
-    let (rows, cut_by_budget) = fit_rows(
-        rs.rows,
-        ctx.app.config.limits.response_bytes.saturating_sub(2_000),
-    );
+    let (rows, cut_by_budget) = if run.fit_to_response {
+        fit_rows(
+            rs.rows,
+            ctx.app.config.limits.response_bytes.saturating_sub(2_000),
+        )
+    } else {
+        (rs.rows, false)
+    };
     let truncated = rs.truncated || cut_by_budget;
     let reason = if cut_by_budget {
         Some(format!(
@@ -494,6 +502,7 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
         // Dataset queries only read.
         allow_dml: false,
         original: text.clone(),
+        fit_to_response: true,
     };
     run_sql(&ctx, &source, &template, &text, run).await
 }

@@ -120,7 +120,14 @@ fn migrate_applies_then_reports_up_to_date() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stdout).contains("applied 1 migration"));
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+        .expect("migrations")
+        .count();
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        stdout.contains(&format!("applied {migrations} migration(s)")),
+        "{stdout}"
+    );
     let second = run();
     assert!(String::from_utf8_lossy(&second.stdout).contains("up to date"));
 }
@@ -301,4 +308,127 @@ fn cli_registers_data_sources_and_creates_api_keys() {
         .expect("run");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("'nobody' was not found"));
+}
+
+/// A child process killed when dropped.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+/// POST one tools/call to a spawned server; status, Retry-After, and the result.
+async fn post_call(base: &str, tool: &str) -> (u16, Option<String>, serde_json::Value) {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {}}});
+    let resp = http_client()
+        .post(format!("{base}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("call answered");
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = resp.text().await.expect("body");
+    (status, retry, parse_body(&text))
+}
+
+#[actix_web::test]
+async fn rate_limits_hold_across_two_server_processes_through_redis() {
+    // Redis runs on every development and CI machine (.ci/run starts it); a missing Redis
+    // fails this test rather than skipping it.
+    let user = format!("rl_{}", uuid::Uuid::new_v4().simple());
+    let env: Vec<(&str, &str)> = vec![
+        ("VIZIER_RATE_LIMITS__REDIS_URL", "redis://127.0.0.1:6379"),
+        ("VIZIER_RATE_LIMITS__REDIS_FAILURE", "closed"),
+        ("VIZIER_RATE_LIMITS__TOOLS__GET_INSTANCE_INFO", "4"),
+        ("VIZIER_AUTH__DEV_USER", &user),
+    ];
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    // Killed when the test ends, pass or fail (a live child would hold the test's output open).
+    let (a, base_a) = spawn_server(dir_a.path(), &env);
+    let a = KillOnDrop(a);
+    let (b, base_b) = spawn_server(dir_b.path(), &env);
+    let b = KillOnDrop(b);
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let base = if i % 2 == 0 { &base_a } else { &base_b };
+        let (status, _, body) = post_call(base, "get_instance_info").await;
+        assert_eq!(status, 200, "call {i}: {body}");
+        statuses.push(status);
+    }
+    // The fifth call is refused on either replica: the limit is shared, not per process.
+    for base in [&base_a, &base_b] {
+        let (status, retry, body) = post_call(base, "get_instance_info").await;
+        assert_eq!(status, 429, "{body}");
+        assert!(
+            retry
+                .and_then(|r| r.parse::<u64>().ok())
+                .is_some_and(|s| s >= 1)
+        );
+        let e = &body["result"]["structuredContent"];
+        assert_eq!(e["error_type"], "rate_limited", "{body}");
+        assert_eq!(
+            e["details"]["limit"], "get_instance_info: 4 per minute",
+            "{body}"
+        );
+    }
+    // Other tools have their own allowance.
+    let (status, _, _) = post_call(&base_b, "health_check").await;
+    assert_eq!(status, 200);
+    let metrics = http_client()
+        .get(format!("{base_a}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("vizier_rate_limited_total{")
+                && l.contains("tool=\"get_instance_info\"")
+                && l.contains("scope=\"tool\"")
+                && l.ends_with(" 1")),
+        "{metrics}"
+    );
+    drop((a, b));
+}
+
+#[actix_web::test]
+async fn an_exceeded_limit_on_stdio_is_a_tool_error_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cmd = tokio::process::Command::from({
+        let mut c = command(dir.path());
+        c.arg("stdio")
+            .env("VIZIER_RATE_LIMITS__TOOLS__GET_INSTANCE_INFO", "1");
+        c
+    });
+    let transport = TokioChildProcess::new(cmd).expect("spawn vizier stdio");
+    let client = ().serve(transport).await.expect("stdio handshake");
+    let r = call(&client, "get_instance_info", json!({})).await;
+    ok(&r);
+    let r = call(&client, "get_instance_info", json!({})).await;
+    let e = err(&r);
+    assert_eq!(e["error_type"], "rate_limited");
+    assert!(
+        e["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("get_instance_info: 1 per minute")),
+        "{e}"
+    );
+    client.cancel().await.ok();
 }

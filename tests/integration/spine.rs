@@ -93,7 +93,13 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
         let a = t.annotations.as_ref().expect("annotations");
         let reads = t.name.starts_with("get_")
             || t.name.starts_with("list_")
-            || ["health_check", "query_dataset"].contains(&t.name.as_ref());
+            || [
+                "health_check",
+                "query_dataset",
+                "update_chart_preview",
+                "generate_explore_link",
+            ]
+            .contains(&t.name.as_ref());
         assert_eq!(a.read_only_hint, Some(reads), "{}", t.name);
         let destroys = ["delete_", "remove_", "revoke_"]
             .iter()

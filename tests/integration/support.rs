@@ -160,10 +160,10 @@ fn replace_db(url: &str, db: &str) -> String {
 
 impl TestApp {
     pub fn builder(backend: Backend) -> Builder {
-        Builder {
-            backend,
-            config: Config::default(),
-        }
+        let mut config = Config::default();
+        // Tests call tools far faster than any person; the rate-limit tests turn limits on.
+        config.rate_limits.enabled = false;
+        Builder { backend, config }
     }
 
     pub async fn start(backend: Backend) -> Option<TestApp> {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+set -u
+# Issue 5's isolation proof: list_charts p99 at concurrency 32 alone, then again while 64
+# other clients keep get_chart_preview (png) saturated. Run from the repository root after
+# `cargo build --release --bin vizier` and `cargo bench --no-run`.
+# The picture cache is off (cache_entries=0) and the 64 clients ask for four different
+# pictures, so the render threads never run out of work; RESULTS go to stdout.
+ROOT=$PWD
+BIN=${BIN:-$PWD/target/release/vizier}
+LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
+rm -rf /tmp/b5 && mkdir -p /tmp/b5 && cd /tmp/b5
+env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_SCREENSHOTS__CACHE_ENTRIES=0 \
+  "$@" $BIN serve < /dev/null > serve.log 2>&1 & pid=$!
+for _ in $(seq 1 600); do curl -sf localhost:8080/ready >/dev/null && break; sleep 0.05; done
+URL=http://127.0.0.1:8080/mcp
+LIST='{"page_size":10,"search":"revenue"}'
+$LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts alone"
+for id in 1 2 3 7; do
+  $LG --url $URL --duration 16 --warmup 0 --tool get_chart_preview --args "{\"identifier\":$id,\"format\":\"png\"}" \
+    --concurrency 16 --label "png chart $id" > /tmp/b5/png-$id.txt 2>&1 &
+done
+sleep 2
+$LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts with 64 png clients"
+wait
+cat /tmp/b5/png-*.txt
+curl -s localhost:8080/metrics | grep -E '^vizier_screenshot_(render_seconds_(sum|count)|refusals_total|queue_depth)'
+kill $pid; wait $pid 2>/dev/null

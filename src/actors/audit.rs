@@ -1,0 +1,345 @@
+//! `AuditWriter`: writes the audit log (one row per tool call) to the metadata store in
+//! batches, off the call path, and deletes rows older than `audit.retention_days`.
+//!
+//! A call hands its record to [`Audit::record`] and returns at once: the record is built
+//! (arguments redacted, see `crate::observability::audit`) and offered to the writer's
+//! bounded mailbox without waiting. The writer flushes every [`FLUSH_EVERY`] or when
+//! [`BATCH`] records wait. At most `audit.buffer` records wait; beyond that new ones are
+//! dropped and counted (`vizier_audit_dropped_total{reason="buffer_full"}`), never blocking
+//! a call (`reason="stopped"`: offered while the process stops). A batch the store refuses
+//! is retried [`WRITE_ATTEMPTS`] times in all, then dropped and counted
+//! (`reason="write_failed"`). At shutdown [`Drain`] writes what waits. Retention runs
+//! [`FIRST_SWEEP_AFTER`] after start and every [`SWEEP_EVERY`], deleting in chunks of
+//! [`SWEEP_CHUNK`] rows so no single statement holds the table for long.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use tokio::sync::oneshot;
+
+use super::db::Db;
+use crate::db::MetaConn;
+use crate::db::models::{NewAuditEntry, now};
+use crate::db::schema::audit_log;
+use crate::observability::audit::{CallRecord, entry};
+use crate::with_conn;
+
+/// How often waiting records are written.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
+/// Records written in one go at most (and the count that triggers an early flush).
+pub const BATCH: usize = 200;
+/// Tries of one batch before its records are given up.
+pub const WRITE_ATTEMPTS: u32 = 3;
+/// The first retention sweep, soon after start but out of the way of start-up.
+pub const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(30);
+/// Retention sweeps after the first.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// Rows one retention statement deletes at most.
+pub const SWEEP_CHUNK: i64 = 5000;
+
+pub struct AuditWriter {
+    db: Db,
+    /// Records that may wait at most (`audit.buffer`).
+    capacity: usize,
+    /// 0: keep forever.
+    retention_days: u32,
+    buffer: Vec<NewAuditEntry>,
+    /// A batch the store refused, and how many times it was tried.
+    retry: Option<(Vec<NewAuditEntry>, u32)>,
+    flushing: bool,
+    sweeping: bool,
+    /// Callers of [`Drain`] waiting for the buffer to be written.
+    drain_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl AuditWriter {
+    pub fn new(db: Db, capacity: usize, retention_days: u32) -> Self {
+        Self {
+            db,
+            capacity,
+            retention_days,
+            buffer: Vec::new(),
+            retry: None,
+            flushing: false,
+            sweeping: false,
+            drain_waiters: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self, ctx: &mut Context<Self>) {
+        if self.flushing {
+            return;
+        }
+        let (batch, attempts) = match self.retry.take() {
+            Some(retry) => retry,
+            None if self.buffer.is_empty() => return self.wake_drainers(),
+            None => {
+                let n = self.buffer.len().min(BATCH);
+                (self.buffer.drain(..n).collect(), 0)
+            }
+        };
+        self.flushing = true;
+        let db = self.db.clone();
+        let write = async move {
+            let result = insert(&db, &batch).await;
+            (batch, result)
+        };
+        ctx.spawn(
+            write
+                .into_actor(self)
+                .map(move |(batch, result), act, ctx| {
+                    act.flushing = false;
+                    match result {
+                        Ok(n) => {
+                            metrics::counter!("vizier_audit_written_total").increment(n as u64)
+                        }
+                        Err(e) if attempts + 1 < WRITE_ATTEMPTS => {
+                            tracing::warn!(error = %e, records = batch.len(), "audit batch not written; will retry");
+                            act.retry = Some((batch, attempts + 1));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, records = batch.len(), "audit batch given up");
+                            metrics::counter!("vizier_audit_dropped_total", "reason" => "write_failed")
+                                .increment(batch.len() as u64);
+                        }
+                    }
+                    // Keep going while a full batch waits or someone waits for the drain;
+                    // a failed batch waits for the next tick.
+                    let more = act.retry.is_none()
+                        && (act.buffer.len() >= BATCH || !act.drain_waiters.is_empty());
+                    if more {
+                        act.flush(ctx);
+                    } else {
+                        act.wake_drainers();
+                    }
+                }),
+        );
+    }
+
+    fn wake_drainers(&mut self) {
+        if !self.flushing && self.buffer.is_empty() && self.retry.is_none() {
+            for waiter in self.drain_waiters.drain(..) {
+                let _ = waiter.send(());
+            }
+        }
+    }
+
+    fn start_sweep(&mut self, ctx: &mut Context<Self>) {
+        if !self.sweeping {
+            ctx.notify(Sweep);
+        }
+    }
+}
+
+/// Write `batch`; the number of rows written.
+async fn insert(db: &Db, batch: &[NewAuditEntry]) -> Result<usize, String> {
+    use diesel_async::AsyncConnection as _;
+    let mut conn = db.conn().await.map_err(|e| e.message)?;
+    match &mut conn {
+        MetaConn::Pg(pooled) => {
+            let c: &mut diesel_async::AsyncPgConnection = &mut *pooled;
+            diesel::insert_into(audit_log::table)
+                .values(batch)
+                .execute(c)
+                .await
+        }
+        // diesel-async has no multi-row INSERT for SQLite: one statement per row, in one
+        // transaction (a local file, so no round trips to save).
+        MetaConn::Sqlite(pooled) => {
+            let c: &mut crate::db::SqliteConn = &mut *pooled;
+            c.transaction(async move |c| {
+                for row in batch {
+                    diesel::insert_into(audit_log::table)
+                        .values(row)
+                        .execute(c)
+                        .await?;
+                }
+                Ok::<usize, diesel::result::Error>(batch.len())
+            })
+            .await
+        }
+    }
+    .map_err(|e| e.to_string())
+}
+
+/// Delete rows created before `cutoff`, a chunk at a time; the number deleted.
+async fn delete_before(db: &Db, cutoff: chrono::NaiveDateTime) -> Result<usize, String> {
+    let mut total = 0;
+    loop {
+        // A connection per chunk: a long sweep never holds one for long.
+        let mut conn = db.conn().await.map_err(|e| e.message)?;
+        let n = with_conn!(&mut conn, |c| {
+            let old: Vec<i32> = audit_log::table
+                .select(audit_log::id)
+                .filter(audit_log::created_on.lt(cutoff))
+                .limit(SWEEP_CHUNK)
+                .load(c)
+                .await
+                .map_err(|e| e.to_string())?;
+            diesel::delete(audit_log::table.filter(audit_log::id.eq_any(old)))
+                .execute(c)
+                .await
+        })
+        .map_err(|e| e.to_string())?;
+        total += n;
+        if (n as i64) < SWEEP_CHUNK {
+            return Ok(total);
+        }
+    }
+}
+
+impl Actor for AuditWriter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.run_interval(FLUSH_EVERY, |act, ctx| act.flush(ctx));
+        if self.retention_days > 0 {
+            ctx.run_later(FIRST_SWEEP_AFTER, |act, ctx| act.start_sweep(ctx));
+            ctx.run_interval(SWEEP_EVERY, |act, ctx| act.start_sweep(ctx));
+        }
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        let waiting = self.buffer.len() + self.retry.as_ref().map_or(0, |r| r.0.len());
+        if waiting > 0 {
+            tracing::warn!(records = waiting, "audit records not written at shutdown");
+        }
+        Running::Stop
+    }
+}
+
+impl actix::Supervised for AuditWriter {
+    fn restarting(&mut self, _ctx: &mut Self::Context) {
+        metrics::counter!("vizier_actor_restarts_total", "actor" => "audit").increment(1);
+        self.flushing = false;
+        self.sweeping = false;
+    }
+}
+
+/// Record one finished tool call.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Record(pub NewAuditEntry);
+
+impl Handler<Record> for AuditWriter {
+    type Result = ();
+
+    fn handle(&mut self, msg: Record, ctx: &mut Self::Context) {
+        if self.buffer.len() >= self.capacity {
+            metrics::counter!("vizier_audit_dropped_total", "reason" => "buffer_full").increment(1);
+            return;
+        }
+        self.buffer.push(msg.0);
+        if self.buffer.len() >= BATCH {
+            self.flush(ctx);
+        }
+    }
+}
+
+/// Write every waiting record now; answered once they are written (or given up).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+impl Handler<Drain> for AuditWriter {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _msg: Drain, ctx: &mut Self::Context) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        self.drain_waiters.push(tx);
+        self.flush(ctx);
+        self.wake_drainers();
+        Box::pin(async move {
+            let _ = rx.await;
+        })
+    }
+}
+
+/// Delete rows older than the retention period now; answers how many were deleted.
+#[derive(Message)]
+#[rtype(result = "Result<usize, String>")]
+pub struct Sweep;
+
+impl Handler<Sweep> for AuditWriter {
+    type Result = ResponseActFuture<Self, Result<usize, String>>;
+
+    fn handle(&mut self, _msg: Sweep, _ctx: &mut Self::Context) -> Self::Result {
+        if self.retention_days == 0 {
+            return Box::pin(actix::fut::ready(Ok(0)));
+        }
+        let cutoff = now() - chrono::Duration::days(i64::from(self.retention_days));
+        self.sweeping = true;
+        let db = self.db.clone();
+        Box::pin(
+            async move { delete_before(&db, cutoff).await }
+                .into_actor(self)
+                .map(|result, act, _ctx| {
+                    act.sweeping = false;
+                    match &result {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            metrics::counter!("vizier_audit_deleted_total").increment(*n as u64);
+                            tracing::info!(rows = n, "audit log: expired rows deleted");
+                        }
+                        Err(e) => tracing::warn!(error = %e, "audit log retention sweep failed"),
+                    }
+                    result
+                }),
+        )
+    }
+}
+
+/// How calls reach the audit log; a no-op when `audit.enabled = false`.
+#[derive(Clone)]
+pub struct Audit {
+    writer: Option<Addr<AuditWriter>>,
+}
+
+impl Audit {
+    pub fn new(writer: Option<Addr<AuditWriter>>) -> Self {
+        Self { writer }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// Hand a finished call to the writer; never waits. A full mailbox drops the record
+    /// and counts it.
+    pub fn record(&self, call: CallRecord<'_>) {
+        let Some(writer) = &self.writer else {
+            return;
+        };
+        let reason = match writer.try_send(Record(entry(&call))) {
+            Ok(()) => return,
+            Err(SendError::Full(_)) => "buffer_full",
+            // Only while the process stops.
+            Err(SendError::Closed(_)) => "stopped",
+        };
+        metrics::counter!("vizier_audit_dropped_total", "reason" => reason).increment(1);
+    }
+
+    /// Write what waits, waiting at most `timeout` (at shutdown, so the last calls are
+    /// kept). False when it did not finish in time.
+    pub async fn drain(&self, timeout: Duration) -> bool {
+        let Some(writer) = &self.writer else {
+            return true;
+        };
+        tokio::time::timeout(timeout, writer.send(Drain))
+            .await
+            .is_ok_and(|sent| sent.is_ok())
+    }
+
+    /// Run the retention sweep now; the number of rows deleted.
+    pub async fn sweep(&self) -> Result<usize, String> {
+        match &self.writer {
+            None => Ok(0),
+            Some(writer) => writer
+                .send(Sweep)
+                .await
+                .map_err(|e| format!("audit writer unreachable: {e}"))?,
+        }
+    }
+}

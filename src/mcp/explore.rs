@@ -1,0 +1,209 @@
+//! `/explore/{key}`: the page behind `generate_explore_link` — a chart and its data table
+//! for people in a browser.
+//!
+//! The key is the capability: a claim (creator, chart, expiry) signed with the server's
+//! key (see `tools::visualize::sign_claim`). The page runs the chart's query as the link's
+//! creator, so row-level security and dataset access are theirs, checked again now (a
+//! deactivated creator or a deleted chart ends the link). The page is self-contained: the
+//! chart is inline SVG, there are no scripts, and the Content-Security-Policy forbids
+//! loading anything.
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, http::StatusCode, web};
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::charts::PreviewFormat;
+use crate::error::ToolError;
+use crate::tools::ToolCtx;
+use crate::tools::visualize::{draw, drawable, resolve, verify_claim};
+
+/// Rows shown in the page's data table.
+const TABLE_ROWS: usize = 500;
+
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// HTML-escape text.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{} · vizier</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    );
+    HttpResponse::build(status)
+        .insert_header(("Content-Security-Policy", CSP))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header(("Cache-Control", "no-store"))
+        .content_type("text/html; charset=utf-8")
+        .body(html)
+}
+
+const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:0;background:#f3f4f6;color:#1f2933}\
+main{max-width:1000px;margin:24px auto;padding:0 16px}\
+.card{background:#fff;border:1px solid #e2e5ea;border-radius:8px;padding:16px;margin-bottom:16px}\
+h1{font-size:22px;margin:0 0 4px}p.meta{color:#616e7c;font-size:13px;margin:0 0 12px}\
+svg{max-width:100%;height:auto}table{border-collapse:collapse;font-size:13px;width:100%}\
+th,td{border-bottom:1px solid #e2e5ea;padding:4px 8px;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+th{background:#f8f9fa;position:sticky;top:0}.scroll{max-height:480px;overflow:auto}";
+
+fn error_page(e: &ToolError) -> HttpResponse {
+    let status = match e.kind {
+        crate::error::ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        crate::error::ErrorKind::PermissionDenied | crate::error::ErrorKind::Unauthenticated => {
+            StatusCode::FORBIDDEN
+        }
+        crate::error::ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
+        crate::error::ErrorKind::Overloaded | crate::error::ErrorKind::Unavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    page(
+        status,
+        "Chart unavailable",
+        &format!(
+            "<main><div class=\"card\"><h1>This chart cannot be shown</h1><p>{}</p><p class=\"meta\">error id {}</p></div></main>",
+            escape(&e.message),
+            escape(&e.error_id)
+        ),
+    )
+}
+
+/// GET /explore/{key}
+pub async fn explore_page(app: web::Data<Arc<AppState>>, key: web::Path<String>) -> HttpResponse {
+    let app = app.get_ref().clone();
+    let claim = match verify_claim(&app.cipher, &key, chrono::Utc::now().timestamp()) {
+        Ok(c) => c,
+        Err(why) => {
+            tracing::info!(reason = why, "explore link refused");
+            let status = if why.contains("expired") {
+                StatusCode::GONE
+            } else {
+                StatusCode::FORBIDDEN
+            };
+            return page(
+                status,
+                "Link not valid",
+                &format!(
+                    "<main><div class=\"card\"><h1>This link is not valid</h1><p>{}. Ask for a new link (generate_explore_link).</p></div></main>",
+                    escape(why)
+                ),
+            );
+        }
+    };
+    match render(app, claim).await {
+        Ok(resp) => resp,
+        Err(e) => {
+            tracing::info!(error_type = e.error_type(), error_id = %e.error_id, error = %e.message, "explore page failed");
+            error_page(&e)
+        }
+    }
+}
+
+async fn principal(app: &Arc<AppState>, username: &str) -> Result<Arc<Principal>, ToolError> {
+    if let Some(p) = app.principals.get(username).await {
+        return Ok(p);
+    }
+    let mut conn = app.db.conn().await?;
+    let p = Principal::load(&mut conn, username).await?;
+    Ok(app.principals.put(p).await)
+}
+
+async fn render(
+    app: Arc<AppState>,
+    claim: crate::tools::visualize::ExploreClaim,
+) -> Result<HttpResponse, ToolError> {
+    let principal = principal(&app, &claim.u).await?;
+    let request_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
+    let ctx = ToolCtx {
+        base_url: app.public_base_url().into(),
+        app,
+        principal,
+        request_id: request_id.clone(),
+        ct: CancellationToken::new(),
+        progress: None,
+        span: tracing::info_span!("explore", request_id = %request_id),
+    };
+    let target = resolve(&ctx, &claim.chart_ref()).await?;
+    let d = drawable(&ctx, &target, 960, 540).await?;
+    let data = Arc::new(d.data.clone());
+    let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
+    let svg = String::from_utf8_lossy(&svg.bytes);
+    // The SVG is drawn by vizier's own renderer from escaped text; strip the XML prolog so
+    // it can sit inline in HTML.
+    let svg = svg
+        .trim_start()
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>").map(|(_, s)| s))
+        .unwrap_or(&svg);
+    let mut table = String::from("<table><thead><tr>");
+    for c in &d.columns {
+        table.push_str(&format!("<th>{}</th>", escape(c)));
+    }
+    table.push_str("</tr></thead><tbody>");
+    for row in d.rows.iter().take(TABLE_ROWS) {
+        table.push_str("<tr>");
+        for v in row {
+            let (class, text) = match v {
+                serde_json::Value::Number(n) => (" class=\"n\"", n.to_string()),
+                serde_json::Value::Null => ("", String::new()),
+                serde_json::Value::String(s) => ("", s.clone()),
+                other => ("", other.to_string()),
+            };
+            table.push_str(&format!("<td{class}>{}</td>", escape(&text)));
+        }
+        table.push_str("</tr>");
+    }
+    table.push_str("</tbody></table>");
+    let more = if d.rows.len() > TABLE_ROWS {
+        format!(
+            "<p class=\"meta\">Showing {TABLE_ROWS} of {} rows.</p>",
+            d.rows.len()
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<main><div class=\"card\"><h1 id=\"title\">{title}</h1><p class=\"meta\">{kind} chart on dataset {dataset} · {rows} rows · as seen by {user}</p>\
+         <div id=\"chart\">{svg}</div></div>\
+         <div class=\"card\"><h2>Data</h2><div class=\"scroll\" id=\"data\">{table}</div>{more}</div></main>",
+        title = escape(&target.name),
+        kind = escape(target.config.chart_type()),
+        dataset = escape(&target.dataset.table_name),
+        rows = d.row_count,
+        user = escape(&claim.u),
+    );
+    Ok(page(StatusCode::OK, &target.name, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_covers_html_metacharacters() {
+        assert_eq!(
+            escape("<script>alert('x') & \"y\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
+        );
+    }
+}
