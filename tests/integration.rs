@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod integration {
+    pub mod admin;
     pub mod audit;
     pub mod auth;
     pub mod bad_input;

@@ -15,9 +15,17 @@ for _ in $(seq 1 600); do curl -sf localhost:8080/ready >/dev/null && break; sle
 URL=http://127.0.0.1:8080/mcp
 LIST='{"page_size":10,"search":"revenue"}'
 $LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts alone"
-for id in 1 2 3 7; do
-  $LG --url $URL --duration 16 --warmup 0 --tool get_chart_preview --args "{\"identifier\":$id,\"format\":\"png\"}" \
-    --concurrency 16 --label "png chart $id" > /tmp/b5/png-$id.txt 2>&1 &
+# The pictures are charts of the 300-row products table: the query is cheap, so the load is
+# rendering (the point), not the example database. Four sizes, so four renders.
+PRODUCTS=$(curl -s $URL -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \
+  -H 'mcp-protocol-version: 2025-11-25' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_datasets","arguments":{"filters":[{"col":"table_name","opr":"eq","value":"products"}]}}}' \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["structuredContent"]["items"][0]["id"])')
+CONFIG='{"chart_type":"xy","kind":"bar","x":"subcategory","metrics":[{"column":"unit_price","aggregate":"AVG","label":"avg price"}],"group_by":["category"],"stacked":true}'
+for w in 800 900 1000 1100; do
+  $LG --url $URL --duration 16 --warmup 0 --tool get_chart_preview \
+    --args "{\"dataset_id\":$PRODUCTS,\"config\":$CONFIG,\"format\":\"png\",\"width\":$w}" \
+    --concurrency 16 --label "png width $w" > /tmp/b5/png-$w.txt 2>&1 &
 done
 sleep 2
 $LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts with 64 png clients"

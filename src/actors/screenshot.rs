@@ -223,6 +223,16 @@ struct RenderWorker;
 
 impl Actor for RenderWorker {
     type Context = SyncContext<Self>;
+
+    /// Render threads yield to everything else: at the lowest OS priority (nice 19 on
+    /// Linux) a busy CPU serves tool calls first, and pictures use what is left.
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        if let Err(e) =
+            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
+        {
+            tracing::warn!(error = ?e, "could not lower the render thread's priority");
+        }
+    }
 }
 
 impl Handler<Render> for RenderWorker {

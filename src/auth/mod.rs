@@ -67,10 +67,54 @@ impl Permission {
             Self::Admin => "admin",
         }
     }
+
+    /// What the permission lets a role do, for `list_permissions`.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::SystemRead => "Health, instance info and schema discovery.",
+            Self::CatalogRead => {
+                "Read dashboards, charts, datasets and databases (only those the role's data grants open)."
+            }
+            Self::CatalogWrite => "Create, change and delete dashboards, charts and datasets.",
+            Self::SqlExecute => "Run SQL on the databases the role's data grants open.",
+            Self::Admin => {
+                "Users, roles, permissions, RLS rules, API keys, data sources and the audit log."
+            }
+        }
+    }
+
+    /// The permission named `name` (`role_permissions.permission`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
 }
 
 /// Grant that opens every database and dataset (admins and editors).
 pub const ALL_DATASOURCE_ACCESS: &str = "all_datasource_access";
+/// Grant that opens one database (`object_type` database, `object_id` its id).
+pub const DATABASE_ACCESS: &str = "database_access";
+/// Grant that opens one dataset (`object_type` dataset, `object_id` its id).
+pub const DATASET_ACCESS: &str = "dataset_access";
+
+/// Data grants a role can hold besides the tool permissions: (name, the object type it is
+/// narrowed to, description).
+pub const DATA_GRANTS: [(&str, Option<&str>, &str); 3] = [
+    (
+        ALL_DATASOURCE_ACCESS,
+        None,
+        "Every database and dataset, present and future.",
+    ),
+    (
+        DATABASE_ACCESS,
+        Some("database"),
+        "One database and every dataset on it (object_type database, object_id its id).",
+    ),
+    (
+        DATASET_ACCESS,
+        Some("dataset"),
+        "One dataset, and its database for listing (object_type dataset, object_id its id).",
+    ),
+];
 
 /// The caller of one tool call.
 #[derive(Debug, Clone, Serialize)]
@@ -238,6 +282,22 @@ impl PrincipalCache {
             .get(username)
             .filter(|(at, _)| at.elapsed() < self.ttl)
             .map(|(_, p)| p.clone())
+    }
+
+    /// Drop one user's cached principal: their roles or status changed. Other replicas
+    /// notice within the TTL.
+    pub async fn forget(&self, username: &str) {
+        self.entries.write().await.remove(username);
+    }
+
+    /// Drop every cached principal: a role's grants changed.
+    pub async fn clear(&self) {
+        self.entries.write().await.clear();
+    }
+
+    /// How long another replica may keep using a principal after a change.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 
     pub async fn put(&self, principal: Principal) -> Arc<Principal> {

@@ -61,6 +61,18 @@ pub struct NewUser<'a> {
     pub changed_on: NaiveDateTime,
 }
 
+/// A change to a user; `None` leaves a column as it is (`email: Some(None)` clears it).
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges<'a> {
+    pub active: Option<bool>,
+    pub email: Option<Option<&'a str>>,
+    pub first_name: Option<&'a str>,
+    pub last_name: Option<&'a str>,
+    pub changed_on: NaiveDateTime,
+    pub changed_by_fk: Option<i32>,
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = roles)]
 pub struct NewRole<'a> {

@@ -363,7 +363,7 @@ fn example_charts() -> Vec<(&'static str, &'static str, serde_json::Value, &'sta
             "Share of revenue by sales channel.",
         ),
         (
-            "Latest month's revenue",
+            "This month's revenue",
             "big_number",
             json!({"chart_type": "big_number", "metric": revenue, "x": "order_date", "time_grain": "month",
                    "show_trendline": true, "compare_to_previous_period": true, "format": "$,.0f"}),

@@ -1,5 +1,6 @@
 //! Admin tools. Data-source registration: `register_database` checks the connection, then
-//! stores the URL encrypted; it is never returned, logged, or shown in an error.
+//! stores the URL encrypted; it is never returned, logged, or shown in an error. Also RLS
+//! rules and API keys; users, roles and permissions are in `users.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -39,6 +40,25 @@ pub fn register(r: &mut Registry) {
         Permission::Admin,
         Hints::WRITE,
         create_rls_rule,
+    ));
+    r.add(tool(
+        "list_rls_rules",
+        "List row-level security rules",
+        "Every RLS rule: name, filter_type, group_key, clause, description, the datasets it filters and the \
+         roles it names. Filter by dataset_id or role.",
+        PoolKind::Admin,
+        Permission::Admin,
+        Hints::READ,
+        list_rls_rules,
+    ));
+    r.add(tool(
+        "delete_rls_rule",
+        "Delete a row-level security rule",
+        "Delete an RLS rule by id or name; queries stop being filtered by it from the next call.",
+        PoolKind::Admin,
+        Permission::Admin,
+        Hints::DESTRUCTIVE,
+        delete_rls_rule,
     ));
     r.add(tool(
         "create_api_key",
@@ -409,6 +429,250 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
         id,
         uuid,
         name: args.name,
+    })
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListRlsArgs {
+    /// Only rules filtering this dataset.
+    pub dataset_id: Option<i32>,
+    /// Only rules naming this role.
+    pub role: Option<String>,
+}
+
+/// A dataset an RLS rule filters.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RlsDataset {
+    pub id: i32,
+    pub table_name: String,
+}
+
+/// One RLS rule.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RlsRuleItem {
+    pub id: i32,
+    pub uuid: String,
+    pub name: String,
+    /// regular: applies to `roles`; base: applies to everyone except `roles`.
+    pub filter_type: String,
+    pub group_key: Option<String>,
+    pub clause: String,
+    pub description: String,
+    pub datasets: Vec<RlsDataset>,
+    pub roles: Vec<String>,
+    pub created_on: String,
+    pub changed_on: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RlsRuleList {
+    pub items: Vec<RlsRuleItem>,
+    pub count: usize,
+    /// True when the byte budget left some rules out: filter by dataset_id or role.
+    pub truncated: bool,
+}
+
+async fn list_rls_rules(ctx: ToolCtx, args: ListRlsArgs) -> Result<RlsRuleList, ToolError> {
+    use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
+    use diesel::{ExpressionMethods, QueryDsl};
+    let mut conn = ctx.app.db.conn().await?;
+    let role = args
+        .role
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    let role_id = match &role {
+        None => None,
+        Some(name) => Some(
+            crate::db::models::role_id(&mut conn, name)
+                .await?
+                .ok_or_else(|| {
+                    ToolError::not_found("role", name).with_details(
+                        json!({"field": "role", "object": "role", "identifier": name}),
+                    )
+                })?,
+        ),
+    };
+    type Row = (
+        i32,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        chrono::NaiveDateTime,
+        chrono::NaiveDateTime,
+    );
+    let rows: Vec<Row> = with_conn!(&mut conn, |c| {
+        let mut q = rls_rules::table.into_boxed();
+        if let Some(d) = args.dataset_id {
+            q = q.filter(
+                rls_rules::id.eq_any(
+                    rls_rule_datasets::table
+                        .filter(rls_rule_datasets::dataset_id.eq(d))
+                        .select(rls_rule_datasets::rls_rule_id),
+                ),
+            );
+        }
+        if let Some(r) = role_id {
+            q = q.filter(
+                rls_rules::id.eq_any(
+                    rls_rule_roles::table
+                        .filter(rls_rule_roles::role_id.eq(r))
+                        .select(rls_rule_roles::rls_rule_id),
+                ),
+            );
+        }
+        q.order(rls_rules::name)
+            .select((
+                rls_rules::id,
+                rls_rules::uuid,
+                rls_rules::name,
+                rls_rules::filter_type,
+                rls_rules::group_key,
+                rls_rules::clause,
+                rls_rules::description,
+                rls_rules::created_on,
+                rls_rules::changed_on,
+            ))
+            .load(c)
+            .await
+    })?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
+    let ids_r = ids.clone();
+    let ds: Vec<(i32, i32, String)> = with_conn!(&mut conn, |c| {
+        rls_rule_datasets::table
+            .inner_join(datasets::table)
+            .filter(rls_rule_datasets::rls_rule_id.eq_any(ids))
+            .order(datasets::id)
+            .select((
+                rls_rule_datasets::rls_rule_id,
+                datasets::id,
+                datasets::table_name,
+            ))
+            .load(c)
+            .await
+    })?;
+    let rs: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
+        rls_rule_roles::table
+            .inner_join(roles::table)
+            .filter(rls_rule_roles::rls_rule_id.eq_any(ids_r))
+            .order(roles::name)
+            .select((rls_rule_roles::rls_rule_id, roles::name))
+            .load(c)
+            .await
+    })?;
+    let items = rows
+        .into_iter()
+        .map(
+            |(id, uuid, name, filter_type, group_key, clause, description, created, changed)| {
+                RlsRuleItem {
+                    datasets: ds
+                        .iter()
+                        .filter(|d| d.0 == id)
+                        .map(|d| RlsDataset {
+                            id: d.1,
+                            table_name: d.2.clone(),
+                        })
+                        .collect(),
+                    roles: rs
+                        .iter()
+                        .filter(|r| r.0 == id)
+                        .map(|r| r.1.clone())
+                        .collect(),
+                    id,
+                    uuid,
+                    name,
+                    filter_type,
+                    group_key,
+                    clause,
+                    description,
+                    created_on: super::fmt_time(created),
+                    changed_on: super::fmt_time(changed),
+                }
+            },
+        )
+        .collect();
+    let (items, truncated) = super::users::fit(items, ctx.app.config.limits.response_bytes);
+    Ok(RlsRuleList {
+        count: items.len(),
+        items,
+        truncated,
+    })
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRlsArgs {
+    /// The rule's id (or give name).
+    pub id: Option<i32>,
+    /// The rule's name (or give id).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RlsRuleDeleted {
+    pub id: i32,
+    pub name: String,
+    pub deleted: bool,
+}
+
+async fn delete_rls_rule(ctx: ToolCtx, args: DeleteRlsArgs) -> Result<RlsRuleDeleted, ToolError> {
+    use crate::db::schema::{rls_rule_datasets, rls_rule_roles, rls_rules};
+    use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+    let name = args
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if name.is_some() == args.id.is_some() {
+        return Err(ToolError::invalid(
+            "id: name the rule with either id or name (one of them, not both).",
+        )
+        .with_details(json!({"field": "id"})));
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let found: Option<(i32, String)> = with_conn!(&mut conn, |c| {
+        let mut q = rls_rules::table.into_boxed();
+        if let Some(id) = args.id {
+            q = q.filter(rls_rules::id.eq(id));
+        }
+        if let Some(n) = &name {
+            q = q.filter(rls_rules::name.eq(n));
+        }
+        q.select((rls_rules::id, rls_rules::name))
+            .first(c)
+            .await
+            .optional()
+    })?;
+    let Some((id, rule_name)) = found else {
+        let (field, ident) = match (&name, args.id) {
+            (Some(n), _) => ("name", n.clone()),
+            (None, id) => ("id", id.unwrap_or_default().to_string()),
+        };
+        return Err(
+            ToolError::not_found("RLS rule", &ident).with_details(json!({
+                "field": field, "object": "RLS rule", "identifier": ident,
+                "fix": "list_rls_rules shows the rules.",
+            })),
+        );
+    };
+    crate::in_transaction!(&mut conn, |c| {
+        diesel::delete(rls_rule_datasets::table.filter(rls_rule_datasets::rls_rule_id.eq(id)))
+            .execute(c)
+            .await?;
+        diesel::delete(rls_rule_roles::table.filter(rls_rule_roles::rls_rule_id.eq(id)))
+            .execute(c)
+            .await?;
+        diesel::delete(rls_rules::table.filter(rls_rules::id.eq(id)))
+            .execute(c)
+            .await?;
+        Ok::<(), ToolError>(())
+    })?;
+    Ok(RlsRuleDeleted {
+        id,
+        name: rule_name,
+        deleted: true,
     })
 }
 

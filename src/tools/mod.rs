@@ -15,6 +15,7 @@ pub mod list_spec;
 pub mod query_builder;
 pub mod sql;
 pub mod system;
+pub mod users;
 pub mod visualize;
 
 use std::collections::HashMap;
@@ -251,6 +252,7 @@ impl Registry {
         sql::register(&mut r);
         history::register(&mut r);
         admin::register(&mut r);
+        users::register(&mut r);
         audit::register(&mut r);
         visualize::register(&mut r);
         r

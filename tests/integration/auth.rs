@@ -13,7 +13,7 @@ const SECRET: &str = "vizier-test-secret-0123456789-abcdefghij";
 const ISS: &str = "https://idp.test";
 const AUD: &str = "vizier";
 
-fn auth_on(c: &mut Config) {
+pub fn auth_on(c: &mut Config) {
     c.auth.enabled = true;
     c.auth.dev_user = None;
     c.auth.jwt.algorithms = vec!["HS256".into()];
@@ -35,7 +35,7 @@ fn sign(header: Value, claims: Value, secret: &str) -> String {
     format!("{h}.{c}.{}", B64.encode(sig.as_ref()))
 }
 
-fn token(user: &str, extra: Value) -> String {
+pub fn token(user: &str, extra: Value) -> String {
     let mut claims = json!({"iss": ISS, "aud": AUD, "preferred_username": user, "sub": format!("id-{user}"),
         "iat": now(), "exp": now() + 600});
     if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
@@ -47,9 +47,9 @@ fn token(user: &str, extra: Value) -> String {
 }
 
 const LIST: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-const V: (&str, &str) = ("mcp-protocol-version", "2025-11-25");
+pub const V: (&str, &str) = ("mcp-protocol-version", "2025-11-25");
 
-fn call_body(tool: &str, args: Value) -> String {
+pub fn call_body(tool: &str, args: Value) -> String {
     json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name": tool, "arguments": args}})
         .to_string()
 }
