@@ -10,9 +10,9 @@
 # /usr/share/vizier/default.toml as the reference. The Helm chart in helm/vizier runs it with
 # a read-only root filesystem, PostgreSQL and `vizier migrate` in a hook Job.
 #
-# Note: the current build binds 127.0.0.1:8080 and refuses a non-loopback bind while
-# authentication is not implemented, so a published port (-p 8080:8080) cannot reach it;
-# use `--network host` on a machine you control, or `stdio`.
+# vizier binds 127.0.0.1:8080 by default and refuses a non-loopback bind with
+# authentication off. To publish a port, turn auth on and bind all addresses, e.g.
+#   -e VIZIER_SERVER__BIND=0.0.0.0:8080 -e VIZIER_AUTH__ENABLED=true -e VIZIER_AUTH__JWT__…
 
 FROM rust:1-slim-bookworm AS builder
 WORKDIR /src

@@ -218,19 +218,29 @@ struct Render {
     ticket: Ticket,
 }
 
+/// thread-priority's 0..=99 scale; on Linux's normal policy 22 maps to nice 10.
+const RENDER_PRIORITY: u8 = 22;
+
 /// One render thread: draws one picture at a time.
 struct RenderWorker;
 
 impl Actor for RenderWorker {
     type Context = SyncContext<Self>;
 
-    /// Render threads yield to everything else: at the lowest OS priority (nice 19 on
-    /// Linux) a busy CPU serves tool calls first, and pictures use what is left.
+    /// Render threads yield to tool calls: at nice 10 a busy CPU gives them about a tenth
+    /// of what a tool worker gets (nice 19 starved pictures into timeouts on a loaded
+    /// machine), and all of it when nothing else runs.
     fn started(&mut self, _ctx: &mut Self::Context) {
-        if let Err(e) =
-            thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min)
-        {
-            tracing::warn!(error = ?e, "could not lower the render thread's priority");
+        let lowered = thread_priority::ThreadPriorityValue::try_from(RENDER_PRIORITY)
+            .map_err(|e| format!("{e:?}"))
+            .and_then(|p| {
+                thread_priority::set_current_thread_priority(
+                    thread_priority::ThreadPriority::Crossplatform(p),
+                )
+                .map_err(|e| format!("{e:?}"))
+            });
+        if let Err(e) = lowered {
+            tracing::warn!(error = %e, "could not lower the render thread's priority");
         }
     }
 }

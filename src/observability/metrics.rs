@@ -16,6 +16,9 @@ const DURATION_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 ];
 
+/// How often buffered histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
 
 /// The process's Prometheus handle, installing the recorder on first use.
@@ -36,6 +39,18 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
                 .install_recorder()
                 .map_err(|e| e.to_string())?;
             describe();
+            // Histogram samples wait in buffers until they are folded into the buckets: at a
+            // scrape, or here. Without this, a server nobody scrapes would keep every sample.
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(UPKEEP_EVERY);
+                        upkeep.run_upkeep();
+                    }
+                })
+                .map_err(|e| e.to_string())?;
             Ok(handle)
         })
         .clone()

@@ -163,6 +163,9 @@ impl TestApp {
         let mut config = Config::default();
         // Tests call tools far faster than any person; the rate-limit tests turn limits on.
         config.rate_limits.enabled = false;
+        // Render threads run at a low OS priority; on a busy test machine (tests run in
+        // parallel) a debug-build picture may wait well past the production limit.
+        config.screenshots.time_limit_ms = 120_000;
         Builder { backend, config }
     }
 
