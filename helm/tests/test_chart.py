@@ -772,7 +772,7 @@ def test_secret_refs_chart_managed(minimal: Rendered) -> None:
     env = minimal.env()
     assert secret_ref(env, "VIZIER_METADATA__URL") == {"name": FULLNAME, "key": "database-url"}
     assert secret_ref(env, "VIZIER_SECRETS__ENCRYPTION_KEY") == {"name": FULLNAME, "key": "encryption-key"}
-    assert "VIZIER_REDIS__URL" not in env
+    assert "VIZIER_RATE_LIMITS__REDIS_URL" not in env
     assert not [n for n in env if n.startswith("VIZIER_AUTH__")]
     secret = minimal.get("Secret", FULLNAME)
     assert "helm.sh/hook" not in secret["metadata"].get("annotations", {})
@@ -805,11 +805,11 @@ def test_custom_secret_key_names(chart: helm.Chart) -> None:
 
 
 def test_redis_url_from_secret(everything: Rendered, chart: helm.Chart) -> None:
-    assert secret_ref(everything.env(), "VIZIER_REDIS__URL") == {"name": FULLNAME, "key": "redis-url"}
+    assert secret_ref(everything.env(), "VIZIER_RATE_LIMITS__REDIS_URL") == {"name": FULLNAME, "key": "redis-url"}
     data = everything.get("Secret", FULLNAME)["data"]
     assert base64.b64decode(data["redis-url"]).decode() == REDIS_URL
     existing = render(chart, merged(AUTH_JWKS, {"existingSecret": "s", "redis": {"enabled": True}}))
-    assert secret_ref(existing.env(), "VIZIER_REDIS__URL") == {"name": "s", "key": "redis-url"}
+    assert secret_ref(existing.env(), "VIZIER_RATE_LIMITS__REDIS_URL") == {"name": "s", "key": "redis-url"}
 
 
 def test_jwt_public_key_from_secret(everything: Rendered) -> None:
@@ -917,7 +917,7 @@ def test_no_plaintext_secret_outside_secrets(which: str, request: pytest.Fixture
 SECRET_ENV = {
     "VIZIER_METADATA__URL",
     "VIZIER_SECRETS__ENCRYPTION_KEY",
-    "VIZIER_REDIS__URL",
+    "VIZIER_RATE_LIMITS__REDIS_URL",
     "VIZIER_AUTH__JWT__HS_SECRET",
     "VIZIER_AUTH__JWT__PUBLIC_KEY_PEM",
 }

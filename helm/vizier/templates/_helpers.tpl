@@ -380,7 +380,7 @@ out (vizier's built-in default applies).
       name: {{ include "vizier.secretName" . }}
       key: {{ .Values.secretKeys.encryptionKey }}
 {{- if .Values.redis.enabled }}
-- name: VIZIER_REDIS__URL
+- name: VIZIER_RATE_LIMITS__REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "vizier.secretName" . }}
