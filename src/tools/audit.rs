@@ -326,17 +326,7 @@ fn item(e: AuditEntry) -> AuditItem {
 fn page(items: Vec<AuditItem>, f: &Filters, total_count: i64, budget: usize) -> AuditPage {
     let offered = items.len();
     // Room for the envelope itself.
-    let mut used = 600;
-    let mut kept = Vec::with_capacity(offered);
-    for it in items {
-        let size = serde_json::to_string(&it).map_or(usize::MAX / 2, |s| s.len() + 1);
-        if used + size > budget && !kept.is_empty() {
-            break;
-        }
-        used += size;
-        kept.push(it);
-    }
-    let truncated = kept.len() < offered;
+    let (kept, truncated) = super::list::fit_items(items, 600, budget);
     let total_pages = (total_count + f.page_size - 1) / f.page_size;
     AuditPage {
         count: kept.len(),

@@ -399,6 +399,24 @@ impl ListArgs {
     }
 }
 
+/// Keep as many whole items as fit in `budget` bytes after `reserved` bytes of envelope
+/// (always the first item), and say whether any were left out.
+pub fn fit_items<T: Serialize>(items: Vec<T>, reserved: usize, budget: usize) -> (Vec<T>, bool) {
+    let offered = items.len();
+    let mut used = reserved;
+    let mut kept = Vec::with_capacity(offered);
+    for it in items {
+        let size = serde_json::to_string(&it).map_or(usize::MAX / 2, |s| s.len() + 1);
+        if used + size > budget && !kept.is_empty() {
+            break;
+        }
+        used += size;
+        kept.push(it);
+    }
+    let truncated = kept.len() < offered;
+    (kept, truncated)
+}
+
 /// The response of every list tool.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListResponse {
@@ -429,19 +447,9 @@ impl ListResponse {
         total_count: i64,
         budget: usize,
     ) -> Self {
-        let mut kept = Vec::with_capacity(items.len());
-        // Room for the envelope itself.
-        let mut used = 600 + plan.filters_applied.len() * 80;
         let offered = items.len();
-        for item in items {
-            let size = serde_json::to_string(&item).map_or(usize::MAX / 2, |s| s.len() + 1);
-            if used + size > budget && !kept.is_empty() {
-                break;
-            }
-            used += size;
-            kept.push(item);
-        }
-        let truncated = kept.len() < offered;
+        // Room for the envelope itself.
+        let (kept, truncated) = fit_items(items, 600 + plan.filters_applied.len() * 80, budget);
         let total_pages = if total_count == 0 {
             0
         } else {

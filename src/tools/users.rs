@@ -48,6 +48,26 @@ extern "SQL" {
     fn lower(x: Nullable<Text>) -> Nullable<Text>;
 }
 
+/// Inside a transaction (`c`): grant `(permission, object_type, object_id)` tuples to role
+/// `role`, recorded as made at `at` by `caller`.
+macro_rules! insert_grants {
+    ($c:expr, $role:expr, $grants:expr, $at:expr, $caller:expr) => {
+        for (permission, object_type, object_id) in $grants {
+            diesel::insert_into(role_permissions::table)
+                .values((
+                    role_permissions::role_id.eq($role),
+                    role_permissions::permission.eq(permission),
+                    role_permissions::object_type.eq(object_type.as_deref()),
+                    role_permissions::object_id.eq(object_id),
+                    role_permissions::created_on.eq($at),
+                    role_permissions::created_by_fk.eq(Some($caller)),
+                ))
+                .execute($c)
+                .await?;
+        }
+    };
+}
+
 pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_users",
@@ -191,20 +211,8 @@ impl<T: Serialize> Page<T> {
 /// Keep as many whole items as fit in `budget` bytes (always the first), and say whether
 /// any were left out.
 pub(super) fn fit<T: Serialize>(items: Vec<T>, budget: usize) -> (Vec<T>, bool) {
-    let offered = items.len();
     // Room for the envelope itself.
-    let mut used = 600;
-    let mut kept = Vec::with_capacity(offered);
-    for it in items {
-        let size = serde_json::to_string(&it).map_or(usize::MAX / 2, |s| s.len() + 1);
-        if used + size > budget && !kept.is_empty() {
-            break;
-        }
-        used += size;
-        kept.push(it);
-    }
-    let truncated = kept.len() < offered;
-    (kept, truncated)
+    super::list::fit_items(items, 600, budget)
 }
 
 fn field_error(field: &str, message: impl Display) -> ToolError {
@@ -1202,19 +1210,7 @@ async fn create_role(ctx: ToolCtx, args: CreateRoleArgs) -> Result<RoleItem, Too
             .get_result(c)
             .await
             .map_err(|err| unique_conflict(err, "name", t))?;
-        for (permission, object_type, object_id) in g {
-            diesel::insert_into(role_permissions::table)
-                .values((
-                    role_permissions::role_id.eq(id),
-                    role_permissions::permission.eq(permission),
-                    role_permissions::object_type.eq(object_type.as_deref()),
-                    role_permissions::object_id.eq(object_id),
-                    role_permissions::created_on.eq(at),
-                    role_permissions::created_by_fk.eq(Some(caller)),
-                ))
-                .execute(c)
-                .await?;
-        }
+        insert_grants!(c, id, g, at, caller);
         Ok::<i32, ToolError>(id)
     })?;
     role_item(&mut conn, id).await
@@ -1322,19 +1318,7 @@ async fn update_role(ctx: ToolCtx, args: UpdateRoleArgs) -> Result<RoleChanged, 
                 .execute(c)
                 .await?;
         }
-        for (permission, object_type, object_id) in add_r {
-            diesel::insert_into(role_permissions::table)
-                .values((
-                    role_permissions::role_id.eq(role_id),
-                    role_permissions::permission.eq(permission),
-                    role_permissions::object_type.eq(object_type.as_deref()),
-                    role_permissions::object_id.eq(object_id),
-                    role_permissions::created_on.eq(at),
-                    role_permissions::created_by_fk.eq(Some(caller)),
-                ))
-                .execute(c)
-                .await?;
-        }
+        insert_grants!(c, role_id, add_r, at, caller);
         if !drop_r.is_empty() {
             diesel::delete(role_permissions::table.filter(role_permissions::id.eq_any(drop_r)))
                 .execute(c)
