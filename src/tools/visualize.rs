@@ -144,6 +144,8 @@ pub struct Target {
     pub metrics: Vec<DatasetMetric>,
     pub config: ChartConfig,
     pub name: String,
+    /// What the caller may see, loaded once by [`resolve`] and reused by the query.
+    pub access: Access,
 }
 
 /// What a tool names: `identifier` of a saved chart, or `dataset_id` and `config`.
@@ -260,6 +262,7 @@ pub async fn resolve(ctx: &ToolCtx, r: &ChartRef) -> Result<Target, ToolError> {
         metrics,
         config,
         name,
+        access,
     })
 }
 
@@ -280,9 +283,9 @@ pub async fn run_query(
 ) -> Result<ChartQuery, ToolError> {
     let plan = query::plan(&t.config, &t.dataset, &t.columns)?;
     let mut conn = ctx.app.db.conn().await?;
-    let access = Access::load(&mut conn, &ctx.principal).await?;
     let (db, source) =
-        super::datasets::source_for(ctx, &mut conn, &access, &json!(t.dataset.database_id)).await?;
+        super::datasets::source_for(ctx, &mut conn, &t.access, &json!(t.dataset.database_id))
+            .await?;
     drop(conn);
     let dialect = dialect(source.engine);
     let text =
@@ -729,8 +732,7 @@ async fn update_chart(
         .ok_or_else(|| ToolError::internal("resolved chart without a row"))?;
     {
         let mut conn = ctx.app.db.conn().await?;
-        let access = Access::load(&mut conn, &ctx.principal).await?;
-        super::charts::require_owner(&mut conn, &access, &chart).await?;
+        super::charts::require_owner(&mut conn, &target.access, &chart).await?;
     }
     if let Some(n) = &args.name {
         target.name = n.clone();
