@@ -129,7 +129,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
             .await
             .context("could not create the built-in roles")?;
         if !config.auth.enabled {
-            crate::auth::roles::ensure_user(&mut conn, config.auth.dev_user(), "admin")
+            crate::auth::roles::ensure_user(&mut conn, config.auth.dev_user(), "admin", None)
                 .await
                 .context("could not create the dev user")?;
         }

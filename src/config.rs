@@ -128,6 +128,9 @@ pub struct AuthConfig {
     /// This server's public base URL (e.g. https://vizier.example.com), for the metadata and
     /// `WWW-Authenticate`; unset: derived from the request's Host.
     pub public_url: Option<String>,
+    /// Tenants: every call carries a tenant (a token's `tenant_id`/`tid` claim, or an API
+    /// key's user's tenant) and sees and touches only that tenant's objects. Needs auth.
+    pub tenants: bool,
 }
 
 impl AuthConfig {
@@ -389,6 +392,7 @@ impl Default for AuthConfig {
             role_mapping: BTreeMap::new(),
             authorization_servers: Vec::new(),
             public_url: None,
+            tenants: false,
         }
     }
 }
@@ -673,6 +677,12 @@ impl Config {
                  '{}'. Bind to 127.0.0.1, or enable authentication (auth.enabled = true with [auth.jwt] audience, \
                  issuers and a key source).",
                 self.auth.dev_user()
+            );
+        }
+        if self.auth.tenants && !self.auth.enabled {
+            bail!(
+                "config key auth.tenants = true while auth is off: a call's tenant comes from its token or API key. \
+                 Enable authentication (auth.enabled = true) or turn tenants off."
             );
         }
         if self.faults.is_active() && !bind.ip().is_loopback() {

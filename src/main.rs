@@ -33,6 +33,20 @@ enum Command {
     /// Manage data sources.
     #[command(name = "database", subcommand)]
     Database(DatabaseCommand),
+    /// Manage tenants (auth.tenants).
+    #[command(name = "tenant", subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Give every user, database, dashboard and RLS rule that belongs to no tenant to TENANT
+    /// (datasets, charts, saved queries and history follow their database). For switching
+    /// tenants on over an existing store.
+    Adopt {
+        /// The tenant, as tokens name it in their tenant_id claim.
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -50,6 +64,9 @@ enum DatabaseCommand {
         allow_dml: bool,
         #[arg(long)]
         description: Option<String>,
+        /// The tenant that owns it (auth.tenants).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -131,6 +148,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 &scopes,
                 expires_in_days,
                 None,
+                None,
             )
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
@@ -143,6 +161,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             url,
             allow_dml,
             description,
+            tenant,
         }) => {
             if config.auto_migrate() {
                 vizier::db::run_migrations(&config).await?;
@@ -165,13 +184,37 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 templating: false,
                 session_settings: Default::default(),
             };
-            let registered =
-                vizier::tools::admin::register_source(&config, &cipher, &mut conn, args, None)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let registered = vizier::tools::admin::register_source(
+                &config,
+                &cipher,
+                &mut conn,
+                args,
+                None,
+                tenant.as_deref(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
             println!(
                 "registered database {} '{}' ({})",
                 registered.id, registered.database_name, registered.backend
+            );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Adopt { tenant }) => {
+            if config.auto_migrate() {
+                vizier::db::run_migrations(&config).await?;
+            }
+            let pool = vizier::db::MetaPool::connect(&config).await?;
+            let mut conn = pool
+                .get()
+                .await
+                .map_err(|e| anyhow::anyhow!("metadata store: {e}"))?;
+            let adopted = vizier::db::models::adopt(&mut conn, &tenant)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!(
+                "tenant '{tenant}' adopted {} user(s), {} database(s), {} dashboard(s), {} RLS rule(s)",
+                adopted[0], adopted[1], adopted[2], adopted[3]
             );
             Ok(())
         }

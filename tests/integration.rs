@@ -18,4 +18,5 @@ mod integration {
     pub mod spine;
     pub mod sql;
     pub mod support;
+    pub mod tenants;
 }

@@ -77,6 +77,7 @@ EVERYTHING: dict[str, Any] = {
     "auth": {
         "enabled": True,
         "autoProvision": True,
+        "tenants": True,
         "defaultRole": "gamma",
         "roleMapping": {"bi-admins": "admin", "bi editors": "alpha"},
         "authorizationServers": [ISSUER],
@@ -1003,6 +1004,7 @@ def test_config_toml_auth_tables(minimal: Rendered, everything: Rendered) -> Non
     assert "dev_user" not in text  # vizier refuses dev_user with auth on
     auth = everything.config_toml["auth"]
     assert auth["auto_provision"] is True
+    assert auth["tenants"] is True
     assert auth["role_mapping"] == {"bi-admins": "admin", "bi editors": "alpha"}  # quoted TOML key
     assert auth["public_url"] == "https://vizier.example.org"
     assert auth["jwt"]["issuers"] == [ISSUER, "https://idp2.example.com/"]

@@ -129,6 +129,8 @@ pub struct Principal {
     /// Scopes of the token the call came with; `None` when it carried none (or no token:
     /// auth off, stdio), in which case roles alone decide.
     pub token_scopes: Option<Vec<String>>,
+    /// The tenant every object of this call must belong to; `None` while tenants are off.
+    pub tenant: Option<String>,
 }
 
 impl Principal {
@@ -156,6 +158,7 @@ impl Principal {
         ds.sort();
         ds.hash(&mut h);
         self.token_scopes.hash(&mut h);
+        self.tenant.hash(&mut h);
         h.finish()
     }
 
@@ -229,7 +232,13 @@ impl Principal {
     }
 
     /// Load a user's roles and grants. Unknown or inactive users are refused (fail closed).
-    pub async fn load(conn: &mut MetaConn, username: &str) -> Result<Self, ToolError> {
+    /// With `tenants` on, the principal is scoped to the user's tenant (`None`: the user
+    /// belongs to none yet; authentication binds or refuses it).
+    pub async fn load(
+        conn: &mut MetaConn,
+        username: &str,
+        tenants: bool,
+    ) -> Result<Self, ToolError> {
         let user = User::by_username(conn, username).await?.ok_or_else(|| {
             ToolError::new(
                 crate::error::ErrorKind::Unauthenticated,
@@ -255,6 +264,7 @@ impl Principal {
             database_ids: HashSet::new(),
             dataset_ids: HashSet::new(),
             token_scopes: None,
+            tenant: if tenants { user.tenant } else { None },
         };
         principal.apply_grants(grants);
         Ok(principal)

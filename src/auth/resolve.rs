@@ -80,9 +80,9 @@ pub async fn authenticate(
         (None, Some(k)) => k.trim(),
         (None, None) => return Err(AuthFailure::Missing),
     };
-    let (name, scopes, claim_roles) = if super::api_keys::looks_like_api_key(token) {
+    let (name, scopes, claim_roles, claim_tenant) = if super::api_keys::looks_like_api_key(token) {
         let (name, scopes) = verify_api_key(app, token).await?;
-        (name, scopes, Vec::new())
+        (name, scopes, Vec::new(), None)
     } else {
         let verifier = app.jwt.as_ref().ok_or_else(|| AuthFailure::Invalid {
             reason: "malformed",
@@ -117,9 +117,16 @@ pub async fn authenticate(
             .chain(claims.groups.iter())
             .filter_map(|r| mapping.get(r).cloned())
             .collect();
-        (name, scopes, roles)
+        // `Some` for every token while tenants are on: a token without one is refused below.
+        let tenant = Some(claims.tenant_id.clone());
+        (name, scopes, roles, tenant)
     };
-    let base = principal_of(app, &name).await?;
+    let tenants = app.config.auth.tenants;
+    let mut base =
+        principal_of(app, &name, claim_tenant.as_ref().and_then(|t| t.as_deref())).await?;
+    if tenants {
+        base = tenant_of(app, base, claim_tenant).await?;
+    }
     if scopes.is_none() && claim_roles.is_empty() {
         return Ok(base);
     }
@@ -130,20 +137,85 @@ pub async fn authenticate(
         .map_err(store_unavailable)
 }
 
-/// The (cached) principal of a user, provisioning it when configured.
-async fn principal_of(app: &AppState, name: &str) -> Result<Arc<Principal>, AuthFailure> {
+/// With tenants on, the call's tenant: the user's. A user belongs to one tenant: the first
+/// verified token naming a tenant for a user that has none records it; a token naming
+/// another tenant, a token naming none, and an API key of a user without a tenant are
+/// refused (403). `claim` is `None` for API keys, `Some(claim)` for tokens.
+async fn tenant_of(
+    app: &AppState,
+    principal: Arc<Principal>,
+    claim: Option<Option<String>>,
+) -> Result<Arc<Principal>, AuthFailure> {
+    let user = &principal.username;
+    match (&principal.tenant, claim) {
+        (Some(_), None) => Ok(principal),
+        (None, None) => Err(AuthFailure::Forbidden(format!(
+            "User '{user}' belongs to no tenant, and tenants are on. Give the user a tenant \
+             (a token with a tenant_id claim, or `vizier tenant adopt <tenant>`)."
+        ))),
+        (_, Some(None)) => Err(AuthFailure::Forbidden(
+            "The token carries no tenant_id (or tid) claim, and tenants are on. \
+             Request a token that names the tenant."
+                .into(),
+        )),
+        (Some(t), Some(Some(c))) if *t == c => Ok(principal),
+        (Some(t), Some(Some(c))) => Err(AuthFailure::Forbidden(format!(
+            "User '{user}' belongs to tenant '{t}', but the token names tenant '{c}'."
+        ))),
+        (None, Some(Some(c))) => {
+            if c.is_empty() || c.len() > 255 {
+                return Err(AuthFailure::Forbidden(
+                    "The token's tenant_id claim must be 1 to 255 characters.".into(),
+                ));
+            }
+            let mut conn = app.db.conn().await.map_err(store_unavailable)?;
+            let id = principal.user_id;
+            let bound: usize = with_conn!(&mut conn, |c2| {
+                diesel::update(
+                    users::table
+                        .filter(users::id.eq(id))
+                        .filter(users::tenant.is_null()),
+                )
+                .set(users::tenant.eq(Some(&c)))
+                .execute(c2)
+                .await
+            })
+            .map_err(|e| store_unavailable(ToolError::from(e)))?;
+            if bound == 1 {
+                tracing::info!(user = %user, tenant = %c, "recorded a user's tenant from a token");
+            }
+            app.principals.forget(user).await;
+            let p = Principal::load(&mut conn, user, true)
+                .await
+                .map_err(store_unavailable)?;
+            let p = app.principals.put(p).await;
+            // Another replica may have bound the user to another tenant in between.
+            Box::pin(tenant_of(app, p, Some(Some(c)))).await
+        }
+    }
+}
+
+/// The (cached) principal of a user, provisioning it (in `tenant`, with tenants on) when
+/// configured.
+async fn principal_of(
+    app: &AppState,
+    name: &str,
+    tenant: Option<&str>,
+) -> Result<Arc<Principal>, AuthFailure> {
     if let Some(p) = app.principals.get(name).await {
         return Ok(p);
     }
+    let tenants = app.config.auth.tenants;
     let mut conn = app.db.conn().await.map_err(store_unavailable)?;
-    match Principal::load(&mut conn, name).await {
+    match Principal::load(&mut conn, name, tenants).await {
         Ok(p) => Ok(app.principals.put(p).await),
         Err(e) if e.kind == ErrorKind::Unauthenticated && app.config.auth.auto_provision => {
-            super::roles::ensure_user(&mut conn, name, &app.config.auth.default_role)
+            let tenant = tenant.filter(|_| tenants);
+            super::roles::ensure_user(&mut conn, name, &app.config.auth.default_role, tenant)
                 .await
                 .map_err(|e| store_unavailable(ToolError::from(e)))?;
-            tracing::info!(user = name, role = %app.config.auth.default_role, "provisioned a user from a token");
-            let p = Principal::load(&mut conn, name)
+            tracing::info!(user = name, role = %app.config.auth.default_role, tenant, "provisioned a user from a token");
+            let p = Principal::load(&mut conn, name, tenants)
                 .await
                 .map_err(store_unavailable)?;
             Ok(app.principals.put(p).await)

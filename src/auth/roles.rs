@@ -65,6 +65,7 @@ pub async fn ensure_builtin_roles(conn: &mut MetaConn) -> Result<(), diesel::res
                     description,
                     created_on: at,
                     changed_on: at,
+                    tenant: None,
                 })
                 .on_conflict(roles::name)
                 .do_nothing()
@@ -101,11 +102,12 @@ pub async fn ensure_builtin_roles(conn: &mut MetaConn) -> Result<(), diesel::res
     })
 }
 
-/// Create `username` with `role` if no such user exists; returns the user id.
+/// Create `username` with `role` (in `tenant`) if no such user exists; returns the user id.
 pub async fn ensure_user(
     conn: &mut MetaConn,
     username: &str,
     role: &str,
+    tenant: Option<&str>,
 ) -> Result<i32, diesel::result::Error> {
     let at = now();
     let role = role_id(conn, role)
@@ -131,6 +133,7 @@ pub async fn ensure_user(
                 active: true,
                 created_on: at,
                 changed_on: at,
+                tenant,
             })
             .returning(users::id)
             .get_result(c)

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::MetaConn;
 use super::schema::*;
 use crate::auth::{Permission, Principal};
+use crate::error::ToolError;
 use crate::tools::list::{Cond, DeletedState, ListPlan, Lit};
 
 #[diesel::declare_sql_function]
@@ -151,7 +152,8 @@ fn times(vs: &[Lit]) -> Vec<NaiveDateTime> {
 #[derive(Debug, Clone)]
 pub struct Access {
     pub user_id: i32,
-    /// Sees every database and dataset.
+    /// Sees every database and dataset (never with a tenant: then `databases` lists the
+    /// tenant's).
     pub all_datasources: bool,
     pub databases: Vec<i32>,
     /// Datasets visible through dataset or database grants (when not `all_datasources`).
@@ -160,6 +162,9 @@ pub struct Access {
     pub read_only: bool,
     /// Admins pass ownership checks.
     pub admin: bool,
+    /// The caller's tenant: only its databases (and what is built on them), dashboards,
+    /// users, roles and rules exist for this call.
+    pub tenant: Option<String>,
 }
 
 impl Access {
@@ -171,8 +176,43 @@ impl Access {
             datasets: Vec::new(),
             read_only: !p.has(Permission::CatalogWrite),
             admin: p.has(Permission::Admin),
+            tenant: p.tenant.clone(),
         };
-        if !access.all_datasources {
+        if let Some(tenant) = &p.tenant {
+            // A tenant's principal sees at most its tenant's databases, whatever its grants.
+            let t = tenant.clone();
+            let owned: Vec<i32> = crate::with_conn!(conn, |c| {
+                databases::table
+                    .filter(databases::tenant.eq(t))
+                    .select(databases::id)
+                    .load(c)
+                    .await
+            })?;
+            if !access.all_datasources {
+                access.databases.retain(|id| owned.contains(id));
+            } else {
+                access.databases = owned.clone();
+            }
+            let granted: Vec<i32> = if access.all_datasources {
+                Vec::new()
+            } else {
+                p.dataset_ids.iter().copied().collect()
+            };
+            access.all_datasources = false;
+            let dbs = access.databases.clone();
+            access.datasets = crate::with_conn!(conn, |c| {
+                datasets::table
+                    .filter(datasets::database_id.eq_any(owned))
+                    .filter(
+                        datasets::database_id
+                            .eq_any(dbs)
+                            .or(datasets::id.eq_any(granted)),
+                    )
+                    .select(datasets::id)
+                    .load(c)
+                    .await
+            })?;
+        } else if !access.all_datasources {
             let granted: Vec<i32> = p.dataset_ids.iter().copied().collect();
             let dbs = access.databases.clone();
             access.datasets = crate::with_conn!(conn, |c| {
@@ -188,6 +228,22 @@ impl Access {
             })?;
         }
         Ok(access)
+    }
+
+    /// The refusal for an object this caller may not see: `hidden` (which names what is
+    /// missing) within one's tenant, "not found" across tenants, so that another tenant's
+    /// objects do not even show that they exist.
+    pub fn refuse(
+        &self,
+        hidden: ToolError,
+        object: &str,
+        ident: impl std::fmt::Display,
+    ) -> ToolError {
+        if self.tenant.is_some() {
+            ToolError::not_found(object, ident)
+        } else {
+            hidden
+        }
     }
 
     pub fn sees_dataset(&self, id: i32) -> bool {
@@ -377,6 +433,9 @@ macro_rules! dashboards_where {
         let access: &Access = $access;
         let mut q = dashboards::table.into_boxed::<$db>();
         q = deleted_filter!(q, dashboards::deleted_on, plan.deleted);
+        if let Some(t) = &access.tenant {
+            q = q.filter(dashboards::tenant.eq(t.clone()));
+        }
         let own = dashboard_owners::table
             .filter(dashboard_owners::dashboard_id.eq(dashboards::id))
             .filter(dashboard_owners::user_id.eq(access.user_id));
@@ -717,13 +776,25 @@ pub async fn connection_of(conn: &mut MetaConn, database_id: i32) -> QueryResult
     })
 }
 
+/// Whose query history and saved queries a caller sees.
+#[derive(Debug, Clone, Default)]
+pub struct RunScope {
+    /// Only this user's (everyone but admins).
+    pub user: Option<i32>,
+    /// Only on these databases (a tenant's).
+    pub databases: Option<Vec<i32>>,
+}
+
 macro_rules! queries_where {
-    ($db:ty, $plan:expr, $user:expr) => {{
+    ($db:ty, $plan:expr, $scope:expr) => {{
         let plan: &ListPlan = $plan;
-        let user: Option<i32> = $user;
+        let scope: &RunScope = $scope;
         let mut q = query_history::table.into_boxed::<$db>();
-        if let Some(u) = user {
+        if let Some(u) = scope.user {
             q = q.filter(query_history::user_id.eq(u));
+        }
+        if let Some(dbs) = &scope.databases {
+            q = q.filter(query_history::database_id.eq_any(dbs.clone()));
         }
         for (col, cond) in &plan.conds {
             q = match *col {
@@ -773,16 +844,19 @@ macro_rules! queries_where {
     }};
 }
 
-/// Query history; `user` limits it to one user's runs (everyone but admins).
+/// Query history within `scope`.
 pub async fn list_queries(
     conn: &mut MetaConn,
     plan: &ListPlan,
-    user: Option<i32>,
+    scope: &RunScope,
 ) -> QueryResult<(Vec<crate::db::models::QueryRecord>, i64)> {
     use crate::db::models::QueryRecord;
     with_backend!(conn, |c, DB| {
-        let total: i64 = queries_where!(DB, plan, user).count().get_result(c).await?;
-        let q = queries_where!(DB, plan, user);
+        let total: i64 = queries_where!(DB, plan, scope)
+            .count()
+            .get_result(c)
+            .await?;
+        let q = queries_where!(DB, plan, scope);
         let q = match plan.order_column {
             "id" => order_by!(q, plan.descending, query_history::id, query_history::id),
             "database_id" => order_by!(
@@ -828,12 +902,15 @@ pub async fn list_queries(
 }
 
 macro_rules! saved_where {
-    ($db:ty, $plan:expr, $user:expr) => {{
+    ($db:ty, $plan:expr, $scope:expr) => {{
         let plan: &ListPlan = $plan;
-        let user: Option<i32> = $user;
+        let scope: &RunScope = $scope;
         let mut q = saved_queries::table.into_boxed::<$db>();
-        if let Some(u) = user {
+        if let Some(u) = scope.user {
             q = q.filter(saved_queries::created_by_fk.eq(u));
+        }
+        if let Some(dbs) = &scope.databases {
+            q = q.filter(saved_queries::database_id.eq_any(dbs.clone()));
         }
         if let Some(u) = plan.created_by {
             q = q.filter(saved_queries::created_by_fk.eq(u));
@@ -872,16 +949,16 @@ macro_rules! saved_where {
     }};
 }
 
-/// Saved queries; `user` limits them to one owner's (everyone but admins).
+/// Saved queries within `scope`.
 pub async fn list_saved_queries(
     conn: &mut MetaConn,
     plan: &ListPlan,
-    user: Option<i32>,
+    scope: &RunScope,
 ) -> QueryResult<(Vec<crate::db::models::SavedQuery>, i64)> {
     use crate::db::models::SavedQuery;
     with_backend!(conn, |c, DB| {
-        let total: i64 = saved_where!(DB, plan, user).count().get_result(c).await?;
-        let q = saved_where!(DB, plan, user);
+        let total: i64 = saved_where!(DB, plan, scope).count().get_result(c).await?;
+        let q = saved_where!(DB, plan, scope);
         let q = match plan.order_column {
             "id" => order_by!(q, plan.descending, saved_queries::id, saved_queries::id),
             "label" => order_by!(q, plan.descending, saved_queries::label, saved_queries::id),

@@ -46,6 +46,7 @@ pub struct User {
     pub active: bool,
     pub created_on: NaiveDateTime,
     pub changed_on: NaiveDateTime,
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -59,6 +60,7 @@ pub struct NewUser<'a> {
     pub active: bool,
     pub created_on: NaiveDateTime,
     pub changed_on: NaiveDateTime,
+    pub tenant: Option<&'a str>,
 }
 
 /// A change to a user; `None` leaves a column as it is (`email: Some(None)` clears it).
@@ -81,6 +83,8 @@ pub struct NewRole<'a> {
     pub description: &'a str,
     pub created_on: NaiveDateTime,
     pub changed_on: NaiveDateTime,
+    /// `None`: shared by every tenant (the built-in roles).
+    pub tenant: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]
@@ -106,6 +110,7 @@ pub struct NewDatabase<'a> {
     pub changed_on: NaiveDateTime,
     pub created_by_fk: Option<i32>,
     pub changed_by_fk: Option<i32>,
+    pub tenant: Option<&'a str>,
 }
 
 #[derive(Debug, Insertable)]
@@ -184,6 +189,7 @@ pub struct NewDashboard<'a> {
     pub changed_on: NaiveDateTime,
     pub created_by_fk: Option<i32>,
     pub changed_by_fk: Option<i32>,
+    pub tenant: Option<&'a str>,
 }
 
 /// How many of each object the store holds (soft-deleted objects excluded).
@@ -199,7 +205,86 @@ pub struct ObjectCounts {
     pub rls_rules: i64,
 }
 
+/// The ids of a tenant's databases and of the live datasets on them.
+pub async fn tenant_objects(
+    conn: &mut MetaConn,
+    tenant: &str,
+) -> QueryResult<(Vec<i32>, Vec<i32>)> {
+    let t = tenant.to_string();
+    let dbs: Vec<i32> = with_conn!(conn, |c| {
+        databases::table
+            .filter(databases::tenant.eq(t))
+            .select(databases::id)
+            .load(c)
+            .await
+    })?;
+    let on = dbs.clone();
+    let ds: Vec<i32> = with_conn!(conn, |c| {
+        datasets::table
+            .filter(datasets::database_id.eq_any(on))
+            .filter(datasets::deleted_on.is_null())
+            .select(datasets::id)
+            .load(c)
+            .await
+    })?;
+    Ok((dbs, ds))
+}
+
 impl ObjectCounts {
+    /// The counts of one tenant's objects (shared roles included).
+    pub async fn load_tenant(conn: &mut MetaConn, tenant: &str) -> QueryResult<Self> {
+        let (dbs, ds) = tenant_objects(conn, tenant).await?;
+        let t = tenant.to_string();
+        let query = diesel::select((
+            dashboards::table
+                .filter(dashboards::deleted_on.is_null())
+                .filter(dashboards::tenant.eq(t.clone()))
+                .count()
+                .single_value(),
+            charts::table
+                .filter(charts::deleted_on.is_null())
+                .filter(charts::dataset_id.eq_any(ds.clone()))
+                .count()
+                .single_value(),
+            saved_queries::table
+                .filter(saved_queries::database_id.eq_any(dbs.clone()))
+                .count()
+                .single_value(),
+            users::table
+                .filter(users::tenant.eq(t.clone()))
+                .count()
+                .single_value(),
+            roles::table
+                .filter(roles::tenant.eq(t.clone()).or(roles::tenant.is_null()))
+                .count()
+                .single_value(),
+            rls_rules::table
+                .filter(rls_rules::tenant.eq(t.clone()))
+                .count()
+                .single_value(),
+        ));
+        type Row = (
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+        );
+        let row: Row = with_conn!(conn, |c| query.get_result(c).await)?;
+        let v = |x: Option<i64>| x.unwrap_or(0);
+        Ok(Self {
+            dashboards: v(row.0),
+            charts: v(row.1),
+            datasets: ds.len() as i64,
+            databases: dbs.len() as i64,
+            saved_queries: v(row.2),
+            users: v(row.3),
+            roles: v(row.4),
+            rls_rules: v(row.5),
+        })
+    }
+
     /// All counts in one round trip: each is a scalar subquery of a single SELECT.
     pub async fn load(conn: &mut MetaConn) -> QueryResult<Self> {
         let query = diesel::select((
@@ -255,26 +340,62 @@ pub struct RecentChange {
     pub changed_on: String,
 }
 
-/// The most recently changed dashboards and charts, newest first.
-pub async fn recent_changes(conn: &mut MetaConn, limit: i64) -> QueryResult<Vec<RecentChange>> {
-    let dash: Vec<(i32, String, NaiveDateTime)> = with_conn!(conn, |c| {
-        dashboards::table
-            .filter(dashboards::deleted_on.is_null())
-            .order(dashboards::changed_on.desc())
-            .limit(limit)
-            .select((dashboards::id, dashboards::title, dashboards::changed_on))
-            .load(c)
-            .await
-    })?;
-    let chart: Vec<(i32, String, NaiveDateTime)> = with_conn!(conn, |c| {
-        charts::table
-            .filter(charts::deleted_on.is_null())
-            .order(charts::changed_on.desc())
-            .limit(limit)
-            .select((charts::id, charts::name, charts::changed_on))
-            .load(c)
-            .await
-    })?;
+/// The most recently changed dashboards and charts, newest first; with a tenant, only its
+/// own.
+pub async fn recent_changes(
+    conn: &mut MetaConn,
+    limit: i64,
+    tenant: Option<&str>,
+) -> QueryResult<Vec<RecentChange>> {
+    type Rows = Vec<(i32, String, NaiveDateTime)>;
+    let (dash, chart): (Rows, Rows) = match tenant {
+        None => {
+            let dash = with_conn!(conn, |c| {
+                dashboards::table
+                    .filter(dashboards::deleted_on.is_null())
+                    .order(dashboards::changed_on.desc())
+                    .limit(limit)
+                    .select((dashboards::id, dashboards::title, dashboards::changed_on))
+                    .load(c)
+                    .await
+            })?;
+            let chart = with_conn!(conn, |c| {
+                charts::table
+                    .filter(charts::deleted_on.is_null())
+                    .order(charts::changed_on.desc())
+                    .limit(limit)
+                    .select((charts::id, charts::name, charts::changed_on))
+                    .load(c)
+                    .await
+            })?;
+            (dash, chart)
+        }
+        Some(t) => {
+            let (_, ds) = tenant_objects(conn, t).await?;
+            let t = t.to_string();
+            let dash = with_conn!(conn, |c| {
+                dashboards::table
+                    .filter(dashboards::deleted_on.is_null())
+                    .filter(dashboards::tenant.eq(t.clone()))
+                    .order(dashboards::changed_on.desc())
+                    .limit(limit)
+                    .select((dashboards::id, dashboards::title, dashboards::changed_on))
+                    .load(c)
+                    .await
+            })?;
+            let chart = with_conn!(conn, |c| {
+                charts::table
+                    .filter(charts::deleted_on.is_null())
+                    .filter(charts::dataset_id.eq_any(ds.clone()))
+                    .order(charts::changed_on.desc())
+                    .limit(limit)
+                    .select((charts::id, charts::name, charts::changed_on))
+                    .load(c)
+                    .await
+            })?;
+            (dash, chart)
+        }
+    };
     let mut all: Vec<(NaiveDateTime, RecentChange)> = dash
         .into_iter()
         .map(|r| (r.2, ("dashboard", r)))
@@ -348,6 +469,27 @@ impl User {
 }
 
 /// A role id by name.
+/// The id of the role `name` as a principal of `tenant` sees it: shared roles and, with a
+/// tenant, the tenant's own (another tenant's roles do not exist for it).
+pub async fn visible_role_id(
+    conn: &mut MetaConn,
+    name: &str,
+    tenant: Option<&str>,
+) -> QueryResult<Option<i32>> {
+    let Some(t) = tenant else {
+        return role_id(conn, name).await;
+    };
+    with_conn!(conn, |c| {
+        roles::table
+            .filter(roles::name.eq(name))
+            .filter(roles::tenant.is_null().or(roles::tenant.eq(t)))
+            .select(roles::id)
+            .first(c)
+            .await
+            .optional()
+    })
+}
+
 pub async fn role_id(conn: &mut MetaConn, name: &str) -> QueryResult<Option<i32>> {
     with_conn!(conn, |c| {
         roles::table
@@ -464,5 +606,38 @@ pub async fn role_grants(
             ))
             .load(c)
             .await
+    })
+}
+
+/// Give every user, database, dashboard and RLS rule without a tenant to `tenant`, in one
+/// transaction; returns how many of each (in that order) it took.
+pub async fn adopt(
+    conn: &mut MetaConn,
+    tenant: &str,
+) -> Result<[usize; 4], crate::error::ToolError> {
+    let t = tenant.trim();
+    if t.is_empty() || t.len() > 255 {
+        return Err(crate::error::ToolError::invalid(
+            "tenant: 1 to 255 characters, as tokens name it in their tenant_id claim.",
+        ));
+    }
+    crate::in_transaction!(conn, |c| {
+        let u = diesel::update(users::table.filter(users::tenant.is_null()))
+            .set(users::tenant.eq(Some(t)))
+            .execute(c)
+            .await?;
+        let d = diesel::update(databases::table.filter(databases::tenant.is_null()))
+            .set(databases::tenant.eq(Some(t)))
+            .execute(c)
+            .await?;
+        let b = diesel::update(dashboards::table.filter(dashboards::tenant.is_null()))
+            .set(dashboards::tenant.eq(Some(t)))
+            .execute(c)
+            .await?;
+        let r = diesel::update(rls_rules::table.filter(rls_rules::tenant.is_null()))
+            .set(rls_rules::tenant.eq(Some(t)))
+            .execute(c)
+            .await?;
+        Ok::<[usize; 4], crate::error::ToolError>([u, d, b, r])
     })
 }

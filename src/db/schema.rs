@@ -89,6 +89,7 @@ diesel::table! {
         changed_by_fk -> Nullable<Integer>,
         deleted_on -> Nullable<Timestamp>,
         deleted_by_fk -> Nullable<Integer>,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -105,6 +106,7 @@ diesel::table! {
         changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
         changed_by_fk -> Nullable<Integer>,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -209,6 +211,7 @@ diesel::table! {
         changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
         changed_by_fk -> Nullable<Integer>,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -234,6 +237,7 @@ diesel::table! {
         changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
         changed_by_fk -> Nullable<Integer>,
+        tenant -> Nullable<Text>,
     }
 }
 
@@ -273,6 +277,7 @@ diesel::table! {
         changed_on -> Timestamp,
         created_by_fk -> Nullable<Integer>,
         changed_by_fk -> Nullable<Integer>,
+        tenant -> Nullable<Text>,
     }
 }
 

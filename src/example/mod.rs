@@ -160,6 +160,7 @@ async fn register(
                 changed_on: at,
                 created_by_fk: owner,
                 changed_by_fk: owner,
+                tenant: None,
             })
             .returning(databases::id)
             .get_result(c)
@@ -311,6 +312,7 @@ async fn register(
                 changed_on: at,
                 created_by_fk: owner,
                 changed_by_fk: owner,
+                tenant: None,
             })
             .returning(crate::db::schema::dashboards::id)
             .get_result(c)

@@ -124,7 +124,14 @@ async fn principal(app: &Arc<AppState>, username: &str) -> Result<Arc<Principal>
         return Ok(p);
     }
     let mut conn = app.db.conn().await?;
-    let p = Principal::load(&mut conn, username).await?;
+    let tenants = app.config.auth.tenants;
+    let p = Principal::load(&mut conn, username, tenants).await?;
+    if tenants && p.tenant.is_none() {
+        return Err(ToolError::new(
+            crate::error::ErrorKind::PermissionDenied,
+            format!("User '{username}' belongs to no tenant, and tenants are on."),
+        ));
+    }
     Ok(app.principals.put(p).await)
 }
 

@@ -112,7 +112,7 @@ impl McpHandler {
             return Ok(p);
         }
         let mut conn = self.app.db.conn().await?;
-        let p = Principal::load(&mut conn, username).await?;
+        let p = Principal::load(&mut conn, username, false).await?;
         Ok(self.app.principals.put(p).await)
     }
 
@@ -156,7 +156,11 @@ impl McpHandler {
         if let crate::limits::Decision::Limited { limit, retry_after } = self
             .app
             .limiter
-            .check(&principal.rate_key(), None, tool.name)
+            .check(
+                &principal.rate_key(),
+                principal.tenant.as_deref(),
+                tool.name,
+            )
             .await
         {
             let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;

@@ -43,7 +43,7 @@ pub struct CallRecord<'a> {
     pub elapsed: Duration,
 }
 
-/// The row to write for `call`. Tenants do not exist yet: `tenant` is always `None`.
+/// The row to write for `call`.
 pub fn entry(call: &CallRecord<'_>) -> NewAuditEntry {
     let finished = now();
     let started = finished
@@ -62,7 +62,10 @@ pub fn entry(call: &CallRecord<'_>) -> NewAuditEntry {
             .principal
             .map(|p| clean_name(&p.username))
             .unwrap_or_default(),
-        tenant: None,
+        tenant: call
+            .principal
+            .and_then(|p| p.tenant.as_deref())
+            .map(clean_name),
         tool: clean_name(call.tool),
         arguments,
         outcome: clean_name(call.outcome),
@@ -416,6 +419,7 @@ mod tests {
             database_ids: Default::default(),
             dataset_ids: Default::default(),
             token_scopes: None,
+            tenant: None,
         };
         let args = json!({"url": "postgres://u:pw@h/db"});
         let e = entry(&CallRecord {

@@ -178,17 +178,20 @@ async fn register_database(ctx: ToolCtx, args: RegisterArgs) -> Result<Registere
         &mut conn,
         args,
         Some(ctx.principal.user_id),
+        ctx.principal.tenant.as_deref(),
     )
     .await
 }
 
-/// Test a data source's connection, then store it with its URL encrypted (tool and CLI).
+/// Test a data source's connection, then store it with its URL encrypted (tool and CLI),
+/// in `tenant` when given.
 pub async fn register_source(
     config: &crate::config::Config,
     cipher: &crate::db::secrets::Cipher,
     conn: &mut crate::db::MetaConn,
     args: RegisterArgs,
     user: Option<i32>,
+    tenant: Option<&str>,
 ) -> Result<Registered, ToolError> {
     let name = args.database_name.trim().to_string();
     if name.is_empty() || name.len() > 255 {
@@ -261,6 +264,7 @@ pub async fn register_source(
                 changed_on: at,
                 created_by_fk: user,
                 changed_by_fk: user,
+                tenant,
             })
             .returning(databases::id)
             .get_result(c)
@@ -311,7 +315,7 @@ pub struct RlsRuleCreated {
 
 async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreated, ToolError> {
     use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
-    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl};
     if !["regular", "base"].contains(&args.filter_type.as_str()) {
         return Err(ToolError::invalid_field(
             "filter_type",
@@ -341,9 +345,15 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
             .load(c)
             .await
     })?;
+    let access = match ctx.principal.tenant {
+        Some(_) => Some(crate::db::catalog::Access::load(&mut conn, &ctx.principal).await?),
+        None => None,
+    };
     for id in &args.dataset_ids {
+        let theirs = access.as_ref().is_some_and(|a| !a.sees_dataset(*id));
         match found.iter().find(|f| f.0 == *id) {
             None => return Err(ToolError::not_found("dataset", id)),
+            Some(_) if theirs => return Err(ToolError::not_found("dataset", id)),
             Some(f) if f.2.is_some() => {
                 return Err(ToolError::invalid(format!(
                     "dataset_ids: dataset {id} is virtual; RLS rules filter physical tables (the virtual dataset's tables are filtered when its SQL runs)."
@@ -372,12 +382,13 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
         crate::sql::combine(dialect, &[(None, clause)]).map_err(super::sql::sql_error)?;
     }
     let names = args.roles.clone();
+    let tenant = ctx.principal.tenant.clone();
     let role_ids: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
-        roles::table
-            .filter(roles::name.eq_any(names))
-            .select((roles::id, roles::name))
-            .load(c)
-            .await
+        let mut q = roles::table.filter(roles::name.eq_any(names)).into_boxed();
+        if let Some(t) = &tenant {
+            q = q.filter(roles::tenant.is_null().or(roles::tenant.eq(t.clone())));
+        }
+        q.select((roles::id, roles::name)).load(c).await
     })?;
     if let Some(missing) = args
         .roles
@@ -401,6 +412,7 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
                 rls_rules::changed_on.eq(at),
                 rls_rules::created_by_fk.eq(Some(user)),
                 rls_rules::changed_by_fk.eq(Some(user)),
+                rls_rules::tenant.eq(tenant.as_deref()),
             ))
             .returning(rls_rules::id)
             .get_result(c)
@@ -484,7 +496,7 @@ async fn list_rls_rules(ctx: ToolCtx, args: ListRlsArgs) -> Result<RlsRuleList, 
     let role_id = match &role {
         None => None,
         Some(name) => Some(
-            crate::db::models::role_id(&mut conn, name)
+            crate::db::models::visible_role_id(&mut conn, name, ctx.principal.tenant.as_deref())
                 .await?
                 .ok_or_else(|| {
                     ToolError::not_found("role", name).with_details(
@@ -504,8 +516,12 @@ async fn list_rls_rules(ctx: ToolCtx, args: ListRlsArgs) -> Result<RlsRuleList, 
         chrono::NaiveDateTime,
         chrono::NaiveDateTime,
     );
+    let tenant = ctx.principal.tenant.clone();
     let rows: Vec<Row> = with_conn!(&mut conn, |c| {
         let mut q = rls_rules::table.into_boxed();
+        if let Some(t) = &tenant {
+            q = q.filter(rls_rules::tenant.eq(t.clone()));
+        }
         if let Some(d) = args.dataset_id {
             q = q.filter(
                 rls_rules::id.eq_any(
@@ -632,8 +648,12 @@ async fn delete_rls_rule(ctx: ToolCtx, args: DeleteRlsArgs) -> Result<RlsRuleDel
         .with_details(json!({"field": "id"})));
     }
     let mut conn = ctx.app.db.conn().await?;
+    let tenant = ctx.principal.tenant.clone();
     let found: Option<(i32, String)> = with_conn!(&mut conn, |c| {
         let mut q = rls_rules::table.into_boxed();
+        if let Some(t) = &tenant {
+            q = q.filter(rls_rules::tenant.eq(t.clone()));
+        }
         if let Some(id) = args.id {
             q = q.filter(rls_rules::id.eq(id));
         }
@@ -690,7 +710,8 @@ fn check_scopes(scopes: &[String]) -> Result<(), ToolError> {
     Ok(())
 }
 
-/// A new API key for `username`; the key itself is returned once and stored only hashed.
+/// A new API key for `username` (who must be of `tenant`, when given); the key itself is
+/// returned once and stored only hashed.
 pub async fn issue_api_key(
     conn: &mut crate::db::MetaConn,
     username: &str,
@@ -698,12 +719,14 @@ pub async fn issue_api_key(
     scopes: &[String],
     expires_in_days: Option<u32>,
     created_by: Option<i32>,
+    tenant: Option<&str>,
 ) -> Result<(String, i32, String), ToolError> {
     use crate::db::schema::api_keys;
     use diesel::ExpressionMethods;
     check_scopes(scopes)?;
     let user = crate::db::models::User::by_username(conn, username)
         .await?
+        .filter(|u| tenant.is_none() || u.tenant.as_deref() == tenant)
         .ok_or_else(|| ToolError::not_found("user", username))?;
     let (secret, prefix, hash) = crate::auth::api_keys::generate()
         .map_err(|_| ToolError::internal("no randomness for an API key"))?;
@@ -761,6 +784,7 @@ async fn create_api_key(ctx: ToolCtx, args: CreateKeyArgs) -> Result<KeyCreated,
         &args.scopes,
         args.expires_in_days,
         Some(ctx.principal.user_id),
+        ctx.principal.tenant.as_deref(),
     )
     .await?;
     Ok(KeyCreated {
@@ -784,16 +808,23 @@ pub struct KeyRevoked {
 }
 
 async fn revoke_api_key(ctx: ToolCtx, args: RevokeKeyArgs) -> Result<KeyRevoked, ToolError> {
-    use crate::db::schema::api_keys;
+    use crate::db::schema::{api_keys, users};
     use diesel::ExpressionMethods;
     use diesel::QueryDsl as _;
     let mut conn = ctx.app.db.conn().await?;
     let at = now();
+    // With a tenant, only keys of the tenant's users.
+    let tenant = ctx.principal.tenant.clone();
     let n = with_conn!(&mut conn, |c| {
+        let mut mine = users::table.select(users::id).into_boxed();
+        if let Some(t) = &tenant {
+            mine = mine.filter(users::tenant.eq(t.clone()));
+        }
         diesel::update(
             api_keys::table
                 .filter(api_keys::id.eq(args.id))
-                .filter(api_keys::revoked_on.is_null()),
+                .filter(api_keys::revoked_on.is_null())
+                .filter(api_keys::user_id.eq_any(mine)),
         )
         .set(api_keys::revoked_on.eq(Some(at)))
         .execute(c)
@@ -830,10 +861,15 @@ async fn list_api_keys(
         Option<chrono::NaiveDateTime>,
         Option<chrono::NaiveDateTime>,
     );
+    let tenant = ctx.principal.tenant.clone();
     let rows: Vec<Row> = with_conn!(&mut conn, |c| {
-        api_keys::table
+        let mut q = api_keys::table
             .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
-            .order(api_keys::id)
+            .into_boxed();
+        if let Some(t) = &tenant {
+            q = q.filter(users::tenant.eq(t.clone()));
+        }
+        q.order(api_keys::id)
             .select((
                 api_keys::id,
                 api_keys::name,

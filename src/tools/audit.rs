@@ -114,6 +114,8 @@ struct Filters {
     since: Option<NaiveDateTime>,
     until: Option<NaiveDateTime>,
     request_id: Option<String>,
+    /// The caller's tenant: only its calls.
+    tenant: Option<String>,
     page: i64,
     page_size: i64,
 }
@@ -209,6 +211,7 @@ impl AuditArgs {
             since,
             until,
             request_id: text("request_id", self.request_id)?,
+            tenant: None,
             page,
             page_size,
         })
@@ -262,12 +265,16 @@ macro_rules! filtered {
         if let Some(v) = &f.request_id {
             q = q.filter(audit_log::request_id.eq(v));
         }
+        if let Some(v) = &f.tenant {
+            q = q.filter(audit_log::tenant.eq(v));
+        }
         q
     }};
 }
 
 async fn list_audit_log(ctx: ToolCtx, args: AuditArgs) -> Result<AuditPage, ToolError> {
-    let f = args.validate()?;
+    let mut f = args.validate()?;
+    f.tenant = ctx.principal.tenant.clone();
     let mut conn = ctx.app.db.conn().await?;
     let offset = (f.page - 1).saturating_mul(f.page_size);
     let (total_count, rows): (i64, Vec<AuditEntry>) = with_conn!(&mut conn, |c| {

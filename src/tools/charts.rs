@@ -177,11 +177,11 @@ pub async fn find(
         })));
     }
     if !access.sees_dataset(chart.dataset_id) {
-        return Err(ToolError::new(
+        return Err(access.refuse(ToolError::new(
             ErrorKind::PermissionDenied,
             format!("Chart {ident} is built on dataset {}, which you have no access to. Ask an admin for dataset access.", chart.dataset_id),
         )
-        .with_details(json!({"missing": "dataset_access", "dataset_id": chart.dataset_id})));
+        .with_details(json!({"missing": "dataset_access", "dataset_id": chart.dataset_id})), "chart", ident));
     }
     Ok(chart)
 }

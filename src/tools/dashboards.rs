@@ -253,11 +253,11 @@ pub async fn find(
         } else {
             "you have no access to any dataset of its charts"
         };
-        return Err(ToolError::new(
+        return Err(access.refuse(ToolError::new(
             crate::error::ErrorKind::PermissionDenied,
             format!("Dashboard {ident} is not visible to you: {why}. Ask an admin for access."),
         )
-        .with_details(json!({"object": "dashboard", "identifier": ident.to_string(), "missing": "dataset_access"})));
+        .with_details(json!({"object": "dashboard", "identifier": ident.to_string(), "missing": "dataset_access"})), "dashboard", ident));
     }
     Ok(d)
 }
@@ -517,14 +517,18 @@ async fn visible_charts(
                 .with_details(json!({"field": "chart_ids", "chart_id": id})));
         };
         if !access.sees_dataset(ch.dataset_id) {
-            return Err(ToolError::new(
-                crate::error::ErrorKind::PermissionDenied,
-                format!(
-                    "You have no access to dataset {} of chart {id}.",
-                    ch.dataset_id
-                ),
-            )
-            .with_details(json!({"missing": "dataset_access", "dataset_id": ch.dataset_id})));
+            return Err(access.refuse(
+                ToolError::new(
+                    crate::error::ErrorKind::PermissionDenied,
+                    format!(
+                        "You have no access to dataset {} of chart {id}.",
+                        ch.dataset_id
+                    ),
+                )
+                .with_details(json!({"missing": "dataset_access", "dataset_id": ch.dataset_id})),
+                "chart",
+                id,
+            ));
         }
     }
     Ok(ids
@@ -640,6 +644,7 @@ async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created,
     let layout_json = layout.to_json();
     let description = args.description.unwrap_or_default();
     let (title_r, slug_r, ids_r) = (&title, &slug, &ids);
+    let tenant_r = ctx.principal.tenant.as_deref();
     let (id, uuid) = in_transaction!(&mut conn, |c| {
         let uuid = new_uuid();
         let id: i32 = diesel::insert_into(dashboards::table)
@@ -655,6 +660,7 @@ async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created,
                 changed_on: at,
                 created_by_fk: Some(user),
                 changed_by_fk: Some(user),
+                tenant: tenant_r,
             })
             .returning(dashboards::id)
             .get_result(c)
@@ -926,6 +932,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
     let at = now();
     let copy_charts = args.duplicate_charts;
     let (title_r, slug_r, d_r, charts_r) = (&title, &slug, &d, &charts);
+    let tenant_r = ctx.principal.tenant.as_deref();
     let (id, uuid, chart_ids, layout) = in_transaction!(&mut conn, |c| {
         let mut map = HashMap::new();
         let mut chart_ids = Vec::new();
@@ -967,6 +974,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
                 changed_on: at,
                 created_by_fk: Some(user),
                 changed_by_fk: Some(user),
+                tenant: tenant_r,
             })
             .returning(dashboards::id)
             .get_result(c)

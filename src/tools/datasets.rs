@@ -260,11 +260,11 @@ pub async fn find_dataset(
     })?;
     let d = row.ok_or_else(|| ToolError::not_found("dataset", ident))?;
     if !access.sees_dataset(d.id) {
-        return Err(ToolError::new(
+        return Err(access.refuse(ToolError::new(
             ErrorKind::PermissionDenied,
             format!("You have no access to dataset {ident}. Ask an admin for dataset or database access."),
         )
-        .with_details(json!({"missing": "dataset_access", "dataset_id": d.id})));
+        .with_details(json!({"missing": "dataset_access", "dataset_id": d.id})), "dataset", ident));
     }
     Ok(d)
 }
@@ -411,11 +411,15 @@ pub async fn find_database(
     )
     .await?;
     if visible == 0 {
-        return Err(ToolError::new(
-            ErrorKind::PermissionDenied,
-            format!("You have no access to database {ident}."),
-        )
-        .with_details(json!({"missing": "database_access", "database_id": d.id})));
+        return Err(access.refuse(
+            ToolError::new(
+                ErrorKind::PermissionDenied,
+                format!("You have no access to database {ident}."),
+            )
+            .with_details(json!({"missing": "database_access", "database_id": d.id})),
+            "database",
+            ident,
+        ));
     }
     Ok(d)
 }

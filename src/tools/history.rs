@@ -19,6 +19,7 @@ use crate::actors::PoolKind;
 use crate::actors::history::Record;
 use crate::auth::Permission;
 use crate::datasources::ResultSet;
+use crate::db::MetaConn;
 use crate::db::catalog::{self, Access};
 use crate::db::models::{NewQueryRecord, QueryRecord, SavedQuery, new_uuid, now};
 use crate::db::schema::{query_history, saved_queries};
@@ -130,8 +131,14 @@ fn spec(model: &str) -> &'static ModelSpec {
 }
 
 /// Everyone sees their own; admins see all.
-fn scope(ctx: &ToolCtx) -> Option<i32> {
-    (!ctx.principal.has(Permission::Admin)).then_some(ctx.principal.user_id)
+/// Whose runs the caller sees: their own (admins: everyone's), on their tenant's databases.
+async fn scope(ctx: &ToolCtx, conn: &mut MetaConn) -> Result<catalog::RunScope, ToolError> {
+    let user = (!ctx.principal.has(Permission::Admin)).then_some(ctx.principal.user_id);
+    let databases = match ctx.principal.tenant {
+        Some(_) => Some(Access::load(conn, &ctx.principal).await?.databases),
+        None => None,
+    };
+    Ok(catalog::RunScope { user, databases })
 }
 
 fn render_query(
@@ -165,7 +172,8 @@ async fn list_queries(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, Tool
     let spec = spec("query");
     let plan = args.plan(spec, ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
-    let (rows, total) = catalog::list_queries(&mut conn, &plan, scope(&ctx)).await?;
+    let scope = scope(&ctx, &mut conn).await?;
+    let (rows, total) = catalog::list_queries(&mut conn, &plan, &scope).await?;
     let users = if plan.columns.contains(&"username") {
         catalog::usernames(&mut conn, rows.iter().filter_map(|r| r.user_id).collect()).await?
     } else {
@@ -207,7 +215,15 @@ async fn get_query_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, Val
         }
     })?;
     let q = row.ok_or_else(|| ToolError::not_found("query", &ident))?;
-    if let Some(me) = scope(&ctx)
+    let scope = scope(&ctx, &mut conn).await?;
+    if scope
+        .databases
+        .as_ref()
+        .is_some_and(|dbs| !dbs.contains(&q.database_id))
+    {
+        return Err(ToolError::not_found("query", &ident));
+    }
+    if let Some(me) = scope.user
         && q.user_id != Some(me)
     {
         return Err(ToolError::new(
@@ -317,7 +333,8 @@ async fn list_saved_queries(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse
     let spec = spec("saved_query");
     let plan = args.plan(spec, ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
-    let (rows, total) = catalog::list_saved_queries(&mut conn, &plan, scope(&ctx)).await?;
+    let scope = scope(&ctx, &mut conn).await?;
+    let (rows, total) = catalog::list_saved_queries(&mut conn, &plan, &scope).await?;
     let items = rows
         .iter()
         .map(|s| render_saved(s, &plan.columns))
@@ -350,7 +367,15 @@ async fn get_saved_query_info(
         }
     })?;
     let s = row.ok_or_else(|| ToolError::not_found("saved query", &ident))?;
-    if let Some(me) = scope(&ctx)
+    let scope = scope(&ctx, &mut conn).await?;
+    if scope
+        .databases
+        .as_ref()
+        .is_some_and(|dbs| !dbs.contains(&s.database_id))
+    {
+        return Err(ToolError::not_found("saved query", &ident));
+    }
+    if let Some(me) = scope.user
         && s.created_by_fk != Some(me)
     {
         return Err(ToolError::new(

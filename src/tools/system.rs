@@ -166,8 +166,12 @@ pub struct CurrentUser {
 pub async fn instance_info(ctx: &ToolCtx) -> Result<InstanceInfo, ToolError> {
     let app = &ctx.app;
     let mut conn = app.db.conn().await?;
-    let counts = ObjectCounts::load(&mut conn).await?;
-    let recent_activity = recent_changes(&mut conn, 5).await?;
+    let tenant = ctx.principal.tenant.as_deref();
+    let counts = match tenant {
+        Some(t) => ObjectCounts::load_tenant(&mut conn, t).await?,
+        None => ObjectCounts::load(&mut conn).await?,
+    };
+    let recent_activity = recent_changes(&mut conn, 5, tenant).await?;
     drop(conn);
     let p = &ctx.principal;
     let mut permissions: Vec<String> = p.permissions.iter().map(|s| s.to_string()).collect();

@@ -293,14 +293,52 @@ fn is_builtin(role: &str) -> bool {
 }
 
 /// Every role as (id, name).
-async fn all_roles(conn: &mut MetaConn) -> Result<Vec<(i32, String)>, ToolError> {
+/// With a tenant: the shared roles and the tenant's own (other tenants' do not exist).
+async fn all_roles(
+    conn: &mut MetaConn,
+    tenant: Option<&str>,
+) -> Result<Vec<(i32, String)>, ToolError> {
+    let tenant = tenant.map(str::to_owned);
     Ok(with_conn!(conn, |c| {
-        roles::table
-            .order(roles::name)
+        let mut q = roles::table.into_boxed();
+        if let Some(t) = tenant {
+            q = q.filter(roles::tenant.is_null().or(roles::tenant.eq(t)));
+        }
+        q.order(roles::name)
             .select((roles::id, roles::name))
             .load(c)
             .await
     })?)
+}
+
+/// With a tenant, a role the caller may change: its tenant's own, not a shared one.
+async fn require_own_role(
+    conn: &mut MetaConn,
+    tenant: Option<&str>,
+    role_id: i32,
+    name: &str,
+) -> Result<(), ToolError> {
+    if tenant.is_none() {
+        return Ok(());
+    }
+    let owner: Option<String> = with_conn!(conn, |c| {
+        roles::table
+            .find(role_id)
+            .select(roles::tenant)
+            .first(c)
+            .await
+    })?;
+    if owner.is_none() {
+        return Err(ToolError::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "Role '{name}' is shared by every tenant; only an operator (with tenants off) changes it. \
+                 Create a role of your own with create_role."
+            ),
+        )
+        .with_details(json!({"field": "name", "reason": "shared_role", "role": name})));
+    }
+    Ok(())
 }
 
 /// The role named `name`, or an error of `kind` naming `field` and the closest role.
@@ -472,6 +510,7 @@ struct UserFilters {
     pattern: Option<String>,
     role_id: Option<i32>,
     active: Option<bool>,
+    tenant: Option<String>,
 }
 
 /// The users matching `f`, as a boxed query on whichever backend the connection is.
@@ -479,6 +518,9 @@ macro_rules! users_matching {
     ($f:expr) => {{
         let f: &UserFilters = $f;
         let mut q = users::table.into_boxed();
+        if let Some(t) = &f.tenant {
+            q = q.filter(users::tenant.eq(t.clone()));
+        }
         if let Some(p) = &f.pattern {
             q = q.filter(
                 lower(users::username.nullable())
@@ -518,7 +560,7 @@ async fn list_users(ctx: ToolCtx, args: ListUsersArgs) -> Result<Page<UserItem>,
     let role_id = match &role {
         None => None,
         Some(name) => {
-            let all = all_roles(&mut conn).await?;
+            let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
             Some(role_named(&all, "role", name, ErrorKind::InvalidArgument)?.0)
         }
     };
@@ -535,6 +577,7 @@ async fn list_users(ctx: ToolCtx, args: ListUsersArgs) -> Result<Page<UserItem>,
         pattern: search.map(|s| format!("%{}%", escape_like(&s.to_lowercase()))),
         role_id,
         active: args.active,
+        tenant: ctx.principal.tenant.clone(),
     };
     let offset = (page - 1).saturating_mul(page_size);
     let (total, rows): (i64, Vec<User>) = with_conn!(&mut conn, |c| {
@@ -591,7 +634,7 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
     let last_name = optional_text("last_name", args.last_name)?.unwrap_or_default();
     let active = args.active.unwrap_or(true);
     let mut conn = ctx.app.db.conn().await?;
-    let all = all_roles(&mut conn).await?;
+    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let role_ids = role_ids(&all, "roles", &args.roles)?;
     let taken = format!(
         "A user named '{username}' exists already; change it with update_user, or pick another username."
@@ -600,6 +643,7 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
         return Err(ToolError::conflict(taken).with_details(json!({"field": "username"})));
     }
     let (caller, at) = (ctx.principal.user_id, now());
+    let tenant_r = ctx.principal.tenant.as_deref();
     let (u, e, f, l, r, t) = (
         &username,
         &email,
@@ -621,6 +665,7 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
                 users::changed_on.eq(at),
                 users::created_by_fk.eq(Some(caller)),
                 users::changed_by_fk.eq(Some(caller)),
+                users::tenant.eq(tenant_r),
             ))
             .returning(users::id)
             .get_result(c)
@@ -727,6 +772,12 @@ async fn update_user(ctx: ToolCtx, args: UpdateUserArgs) -> Result<UserChanged, 
         })?,
         (None, None) => return Err(field_error("username", "name the user.")),
     };
+    if let Some(t) = &ctx.principal.tenant
+        && user.tenant.as_ref() != Some(t)
+    {
+        let ident = username.clone().unwrap_or_else(|| user.id.to_string());
+        return Err(ToolError::not_found("user", ident));
+    }
     let is_self = user.id == ctx.principal.user_id;
     if is_self && args.active == Some(false) {
         return Err(lockout(
@@ -736,7 +787,7 @@ async fn update_user(ctx: ToolCtx, args: UpdateUserArgs) -> Result<UserChanged, 
         ));
     }
 
-    let all = all_roles(&mut conn).await?;
+    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let new_roles: Option<BTreeSet<i32>> = if changes_roles {
         let held: BTreeSet<i32> = with_conn!(&mut conn, |c| {
             user_roles::table
@@ -868,7 +919,13 @@ type RoleRow = (
 );
 
 /// Each row with its grants (object names filled in) and holder count.
-async fn role_items(conn: &mut MetaConn, rows: Vec<RoleRow>) -> Result<Vec<RoleItem>, ToolError> {
+/// Roles as listed; with a tenant, holders are counted and grants shown within the tenant.
+async fn role_items(
+    conn: &mut MetaConn,
+    rows: Vec<RoleRow>,
+    tenant: Option<&str>,
+) -> Result<Vec<RoleItem>, ToolError> {
+    let tenant = tenant.map(str::to_owned);
     let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
     let (ids_g, ids_u) = (ids.clone(), ids);
     type GrantRow = (i32, String, Option<String>, Option<i32>);
@@ -885,13 +942,37 @@ async fn role_items(conn: &mut MetaConn, rows: Vec<RoleRow>) -> Result<Vec<RoleI
             .load(c)
             .await
     })?;
+    // Holders are counted among the tenant's users only.
+    let members: Option<Vec<i32>> = match &tenant {
+        Some(t) => {
+            let t = t.clone();
+            Some(with_conn!(conn, |c| {
+                users::table
+                    .filter(users::tenant.eq(t))
+                    .select(users::id)
+                    .load(c)
+                    .await
+            })?)
+        }
+        None => None,
+    };
     let counts: Vec<(i32, i64)> = with_conn!(conn, |c| {
-        user_roles::table
-            .filter(user_roles::role_id.eq_any(ids_u))
-            .group_by(user_roles::role_id)
-            .select((user_roles::role_id, diesel::dsl::count_star()))
-            .load(c)
-            .await
+        let q = user_roles::table.filter(user_roles::role_id.eq_any(ids_u));
+        match members {
+            Some(m) => {
+                q.filter(user_roles::user_id.eq_any(m))
+                    .group_by(user_roles::role_id)
+                    .select((user_roles::role_id, diesel::dsl::count_star()))
+                    .load(c)
+                    .await
+            }
+            None => {
+                q.group_by(user_roles::role_id)
+                    .select((user_roles::role_id, diesel::dsl::count_star()))
+                    .load(c)
+                    .await
+            }
+        }
     })?;
     let of_type = |t: &str| -> Vec<i32> {
         grants
@@ -916,14 +997,22 @@ async fn role_items(conn: &mut MetaConn, rows: Vec<RoleRow>) -> Result<Vec<RoleI
             .load(c)
             .await
     })?;
-    let name_of = |t: Option<&str>, id: Option<i32>| -> Option<String> {
-        let list = match t? {
-            "dataset" => &ds_names,
-            "database" => &db_names,
-            _ => return None,
-        };
-        let id = id?;
-        list.iter().find(|x| x.0 == id).map(|x| x.1.clone())
+    // A shared role's grants on another tenant's objects are not shown within a tenant.
+    let (ds_names, db_names) = match &tenant {
+        None => (ds_names, db_names),
+        Some(t) => {
+            let (dbs, ds) = crate::db::models::tenant_objects(conn, t).await?;
+            (
+                ds_names.into_iter().filter(|d| ds.contains(&d.0)).collect(),
+                db_names
+                    .into_iter()
+                    .filter(|d| dbs.contains(&d.0))
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let hidden = |g: &GrantRow| {
+        tenant.is_some() && g.2.is_some() && name_in(g, &ds_names, &db_names).is_none()
     };
     Ok(rows
         .into_iter()
@@ -932,12 +1021,12 @@ async fn role_items(conn: &mut MetaConn, rows: Vec<RoleRow>) -> Result<Vec<RoleI
             builtin: is_builtin(&name),
             permissions: grants
                 .iter()
-                .filter(|g| g.0 == id)
+                .filter(|g| g.0 == id && !hidden(g))
                 .map(|g| GrantItem {
                     permission: g.1.clone(),
                     object_type: g.2.clone(),
                     object_id: g.3,
-                    object_name: name_of(g.2.as_deref(), g.3),
+                    object_name: name_in(g, &ds_names, &db_names).map(str::to_owned),
                 })
                 .collect(),
             user_count: counts.iter().find(|c| c.0 == id).map_or(0, |c| c.1),
@@ -949,7 +1038,26 @@ async fn role_items(conn: &mut MetaConn, rows: Vec<RoleRow>) -> Result<Vec<RoleI
         .collect())
 }
 
-async fn role_item(conn: &mut MetaConn, id: i32) -> Result<RoleItem, ToolError> {
+/// The name of a grant's object among `ds` and `db` (id, name) lists.
+fn name_in<'a>(
+    g: &(i32, String, Option<String>, Option<i32>),
+    ds: &'a [(i32, String)],
+    db: &'a [(i32, String)],
+) -> Option<&'a str> {
+    let list = match g.2.as_deref()? {
+        "dataset" => ds,
+        "database" => db,
+        _ => return None,
+    };
+    let id = g.3?;
+    list.iter().find(|x| x.0 == id).map(|x| x.1.as_str())
+}
+
+async fn role_item(
+    conn: &mut MetaConn,
+    id: i32,
+    tenant: Option<&str>,
+) -> Result<RoleItem, ToolError> {
     let row: RoleRow = with_conn!(conn, |c| {
         roles::table
             .find(id)
@@ -963,7 +1071,7 @@ async fn role_item(conn: &mut MetaConn, id: i32) -> Result<RoleItem, ToolError> 
             .first(c)
             .await
     })?;
-    role_items(conn, vec![row])
+    role_items(conn, vec![row], tenant)
         .await?
         .pop()
         .ok_or_else(|| ToolError::not_found("role", id))
@@ -981,9 +1089,13 @@ pub struct ListRolesArgs {
 }
 
 macro_rules! roles_matching {
-    ($pattern:expr) => {{
+    ($pattern:expr, $tenant:expr) => {{
         let pattern: &Option<String> = $pattern;
+        let tenant: &Option<String> = $tenant;
         let mut q = roles::table.into_boxed();
+        if let Some(t) = tenant {
+            q = q.filter(roles::tenant.is_null().or(roles::tenant.eq(t.clone())));
+        }
         if let Some(p) = pattern {
             q = q.filter(lower(roles::name.nullable()).like(p.clone()).escape('\\'));
         }
@@ -1000,10 +1112,14 @@ async fn list_roles(ctx: ToolCtx, args: ListRolesArgs) -> Result<Page<RoleItem>,
     }
     let pattern = search.map(|s| format!("%{}%", escape_like(&s.to_lowercase())));
     let offset = (page - 1).saturating_mul(page_size);
+    let tenant = ctx.principal.tenant.clone();
     let mut conn = ctx.app.db.conn().await?;
     let (total, rows): (i64, Vec<RoleRow>) = with_conn!(&mut conn, |c| {
-        let total: i64 = roles_matching!(&pattern).count().get_result(c).await?;
-        let rows = roles_matching!(&pattern)
+        let total: i64 = roles_matching!(&pattern, &tenant)
+            .count()
+            .get_result(c)
+            .await?;
+        let rows = roles_matching!(&pattern, &tenant)
             .order((roles::name, roles::id))
             .limit(page_size)
             .offset(offset)
@@ -1018,7 +1134,7 @@ async fn list_roles(ctx: ToolCtx, args: ListRolesArgs) -> Result<Page<RoleItem>,
             .await?;
         (total, rows)
     });
-    let items = role_items(&mut conn, rows).await?;
+    let items = role_items(&mut conn, rows, ctx.principal.tenant.as_deref()).await?;
     Ok(Page::new(
         items,
         (page, page_size),
@@ -1121,11 +1237,13 @@ fn distinct(grants: Vec<Grant>) -> Vec<Grant> {
     out
 }
 
-/// Refuse grants (argument `field`) naming a database or dataset that does not exist.
+/// Refuse grants (argument `field`) naming a database or dataset that does not exist (or,
+/// with a tenant, is another tenant's).
 async fn check_objects(
     conn: &mut MetaConn,
     field: &str,
     grants: &[Grant],
+    tenant: Option<&str>,
 ) -> Result<(), ToolError> {
     let ids = |t: &str| -> Vec<i32> {
         grants
@@ -1150,6 +1268,16 @@ async fn check_objects(
             .load(c)
             .await
     })?;
+    let (found_ds, found_db) = match tenant {
+        None => (found_ds, found_db),
+        Some(t) => {
+            let (dbs, ds) = crate::db::models::tenant_objects(conn, t).await?;
+            (
+                found_ds.into_iter().filter(|d| ds.contains(d)).collect(),
+                found_db.into_iter().filter(|d| dbs.contains(d)).collect(),
+            )
+        }
+    };
     for (i, (_, kind, id)) in grants.iter().enumerate() {
         let (Some(kind), Some(id)) = (kind.as_deref(), id) else {
             continue;
@@ -1185,16 +1313,27 @@ async fn create_role(ctx: ToolCtx, args: CreateRoleArgs) -> Result<RoleItem, Too
     let description = args.description.unwrap_or_default().trim().to_string();
     let grants = check_grants("permissions", &args.permissions)?;
     let mut conn = ctx.app.db.conn().await?;
-    check_objects(&mut conn, "permissions", &grants).await?;
+    check_objects(
+        &mut conn,
+        "permissions",
+        &grants,
+        ctx.principal.tenant.as_deref(),
+    )
+    .await?;
     let grants = distinct(grants);
     let taken = format!(
         "A role named '{name}' exists already; change it with update_role, or pick another name."
     );
-    if all_roles(&mut conn).await?.iter().any(|r| r.1 == name) {
+    if all_roles(&mut conn, ctx.principal.tenant.as_deref())
+        .await?
+        .iter()
+        .any(|r| r.1 == name)
+    {
         return Err(ToolError::conflict(taken).with_details(json!({"field": "name"})));
     }
     let (caller, at) = (ctx.principal.user_id, now());
     let (n, d, g, t) = (&name, &description, &grants, &taken);
+    let tenant_r = ctx.principal.tenant.as_deref();
     let id = in_transaction!(&mut conn, |c| {
         let id: i32 = diesel::insert_into(roles::table)
             .values((
@@ -1205,6 +1344,7 @@ async fn create_role(ctx: ToolCtx, args: CreateRoleArgs) -> Result<RoleItem, Too
                 roles::changed_on.eq(at),
                 roles::created_by_fk.eq(Some(caller)),
                 roles::changed_by_fk.eq(Some(caller)),
+                roles::tenant.eq(tenant_r),
             ))
             .returning(roles::id)
             .get_result(c)
@@ -1213,7 +1353,7 @@ async fn create_role(ctx: ToolCtx, args: CreateRoleArgs) -> Result<RoleItem, Too
         insert_grants!(c, id, g, at, caller);
         Ok::<i32, ToolError>(id)
     })?;
-    role_item(&mut conn, id).await
+    role_item(&mut conn, id, ctx.principal.tenant.as_deref()).await
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -1255,8 +1395,9 @@ async fn update_role(ctx: ToolCtx, args: UpdateRoleArgs) -> Result<RoleChanged, 
         ));
     }
     let mut conn = ctx.app.db.conn().await?;
-    let all = all_roles(&mut conn).await?;
+    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let (role_id, name) = role_named(&all, "name", args.name.trim(), ErrorKind::NotFound)?.clone();
+    require_own_role(&mut conn, ctx.principal.tenant.as_deref(), role_id, &name).await?;
     if is_builtin(&name) && !(grants.is_empty() && revokes.is_empty()) {
         let field = if grants.is_empty() { "revoke" } else { "grant" };
         return Err(ToolError::invalid(format!(
@@ -1265,7 +1406,7 @@ async fn update_role(ctx: ToolCtx, args: UpdateRoleArgs) -> Result<RoleChanged, 
         ))
         .with_details(json!({"field": field, "reason": "builtin_role", "role": name})));
     }
-    check_objects(&mut conn, "grant", &grants).await?;
+    check_objects(&mut conn, "grant", &grants, ctx.principal.tenant.as_deref()).await?;
     type Held = (i32, String, Option<String>, Option<i32>);
     let held: Vec<Held> = with_conn!(&mut conn, |c| {
         role_permissions::table
@@ -1332,7 +1473,7 @@ async fn update_role(ctx: ToolCtx, args: UpdateRoleArgs) -> Result<RoleChanged, 
     // Every holder's grants changed.
     ctx.app.principals.clear().await;
     Ok(RoleChanged {
-        role: role_item(&mut conn, role_id).await?,
+        role: role_item(&mut conn, role_id, ctx.principal.tenant.as_deref()).await?,
         note: effect_note(&ctx),
     })
 }
@@ -1362,8 +1503,9 @@ pub struct RoleDeleted {
 
 async fn delete_role(ctx: ToolCtx, args: DeleteRoleArgs) -> Result<RoleDeleted, ToolError> {
     let mut conn = ctx.app.db.conn().await?;
-    let all = all_roles(&mut conn).await?;
+    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let (role_id, name) = role_named(&all, "name", args.name.trim(), ErrorKind::NotFound)?.clone();
+    require_own_role(&mut conn, ctx.principal.tenant.as_deref(), role_id, &name).await?;
     if is_builtin(&name) {
         return Err(ToolError::invalid(format!(
             "name: '{name}' is a built-in role and cannot be deleted; vizier recreates it at start. \

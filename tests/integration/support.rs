@@ -383,7 +383,7 @@ pub async fn add_user(
     use diesel_async::RunQueryDsl;
     use vizier::db::schema::{role_permissions, roles, user_roles};
     let mut conn = app.app.db.conn().await.expect("conn");
-    let uid = vizier::auth::roles::ensure_user(&mut conn, username, builtin)
+    let uid = vizier::auth::roles::ensure_user(&mut conn, username, builtin, None)
         .await
         .expect("user");
     let role_name = format!("{username}_grants");
@@ -396,6 +396,7 @@ pub async fn add_user(
                 description: "test grants",
                 created_on: at,
                 changed_on: at,
+                tenant: None,
             })
             .returning(roles::id)
             .get_result(c)

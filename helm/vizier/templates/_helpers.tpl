@@ -269,6 +269,7 @@ here: it comes from the Secret as VIZIER_AUTH__JWT__* environment variables.
 {{- else -}}
 {{- $_ := set $auth "auto_provision" $a.autoProvision -}}
 {{- $_ := set $auth "default_role" $a.defaultRole -}}
+{{- if $a.tenants }}{{ $_ := set $auth "tenants" true }}{{ end -}}
 {{- $_ := set $auth "authorization_servers" ($a.authorizationServers | default list) -}}
 {{- with $a.publicUrl }}{{ $_ := set $auth "public_url" . }}{{ end -}}
 {{- with $a.roleMapping }}{{ $_ := set $auth "role_mapping" . }}{{ end -}}

@@ -1,0 +1,478 @@
+//! Tenants (auth.tenants): two tenants on one server, each through every tool family —
+//! catalog, SQL, history, charts and pictures, dashboards, admin (users, roles, RLS rules,
+//! API keys, data sources, audit log) and the instance summary. Each sees and touches only
+//! its own objects; the other's are "not found", never "forbidden". Tokens that name no
+//! tenant, or another tenant than the user's, are refused; tenants have their own rate
+//! limits.
+
+use serde_json::{Value, json};
+use vizier::config::Config;
+
+use super::auth::{V, auth_on, call_body, token};
+use super::support::*;
+
+/// The example catalog goes to `acme` (`vizier tenant adopt acme`); `globex` starts empty.
+const ACME: &str = "acme";
+const GLOBEX: &str = "globex";
+
+fn tenants_on(c: &mut Config) {
+    auth_on(c);
+    c.auth.tenants = true;
+    c.auth.auto_provision = true;
+    c.auth.default_role = "admin".into();
+    let examples = example_db();
+    c.datasources.sqlite_dirs = vec![examples.parent().expect("dir").to_path_buf()];
+}
+
+/// A caller: the Authorization header of a token (or API key).
+struct Caller(String);
+
+impl Caller {
+    fn token(user: &str, tenant: &str) -> Self {
+        Self(format!(
+            "Bearer {}",
+            token(user, json!({"tenant_id": tenant}))
+        ))
+    }
+
+    /// (HTTP status, the tool's structured result or error body).
+    async fn call(&self, app: &TestApp, tool: &str, args: Value) -> (u16, Value) {
+        let (status, _, text) = app
+            .post_raw(call_body(tool, args), &[V, ("authorization", &self.0)])
+            .await;
+        let body = parse_body(&text);
+        let result = body["result"]["structuredContent"].clone();
+        (status, if result.is_null() { body } else { result })
+    }
+
+    /// A successful call's result.
+    async fn ok(&self, app: &TestApp, tool: &str, args: Value) -> Value {
+        let (status, v) = self.call(app, tool, args.clone()).await;
+        assert_eq!(status, 200, "{tool} {args}: {v}");
+        assert!(v.get("error_type").is_none(), "{tool} {args} failed: {v}");
+        v
+    }
+
+    /// A call refused as if the object did not exist.
+    async fn not_found(&self, app: &TestApp, tool: &str, args: Value) {
+        let (_, v) = self.call(app, tool, args.clone()).await;
+        assert_eq!(v["error_type"], "not_found", "{tool} {args}: {v}");
+    }
+}
+
+async fn isolation(backend: Backend) {
+    let Some(app) = TestApp::builder(backend).config(tenants_on).start().await else {
+        return;
+    };
+    let mut conn = app.app.db.conn().await.expect("conn");
+    vizier::db::models::adopt(&mut conn, ACME)
+        .await
+        .expect("adopt");
+    drop(conn);
+    let acme = Caller::token("ann", ACME);
+    let globex = Caller::token("gus", GLOBEX);
+
+    // Each tenant's admin registers what it works with; globex gets its own database on
+    // the same example file.
+    let url = format!("sqlite://{}", example_db().display());
+    let g_db = globex
+        .ok(
+            &app,
+            "register_database",
+            json!({"database_name": "globex-retail", "url": url}),
+        )
+        .await["id"]
+        .clone();
+    let g_ds = globex
+        .ok(
+            &app,
+            "create_dataset",
+            json!({"database_id": g_db, "table_name": "orders"}),
+        )
+        .await["id"]
+        .clone();
+    let chart = json!({"chart_type": "table", "group_by": ["channel"],
+        "metrics": [{"column": "order_id", "aggregate": "COUNT", "label": "orders"}]});
+    let g_chart = globex
+        .ok(
+            &app,
+            "generate_chart",
+            json!({"dataset_id": g_ds, "config": chart, "save_chart": true, "name": "Globex orders", "preview_formats": ["ascii"]}),
+        )
+        .await["chart"]["id"]
+        .clone();
+    let g_dash = globex
+        .ok(
+            &app,
+            "generate_dashboard",
+            json!({"chart_ids": [g_chart], "dashboard_title": "Globex board"}),
+        )
+        .await["id"]
+        .clone();
+    let g_saved = globex
+        .ok(
+            &app,
+            "save_sql_query",
+            json!({"database_id": g_db, "label": "globex orders", "sql": "SELECT COUNT(*) FROM orders"}),
+        )
+        .await["id"]
+        .clone();
+    globex
+        .ok(
+            &app,
+            "execute_sql",
+            json!({"database_id": g_db, "sql": "SELECT 'globex-run' AS marker"}),
+        )
+        .await;
+
+    // acme's objects: the example catalog.
+    let a_charts = acme
+        .ok(&app, "list_charts", json!({"page_size": 100}))
+        .await;
+    assert_eq!(a_charts["total_count"], 7, "{a_charts}");
+    let a_chart = a_charts["items"][0]["id"].clone();
+    let a_ds = acme.ok(&app, "list_datasets", json!({})).await["items"][0]["id"].clone();
+    let a_db = acme.ok(&app, "list_databases", json!({})).await["items"][0]["id"].clone();
+    let a_dash = acme.ok(&app, "list_dashboards", json!({})).await["items"][0]["id"].clone();
+    acme.ok(
+        &app,
+        "execute_sql",
+        json!({"database_id": a_db, "sql": "SELECT 'acme-run' AS marker"}),
+    )
+    .await;
+
+    // Catalog lists: each sees its own only.
+    for (caller, charts, dashboards, datasets, databases) in
+        [(&acme, 7, 1, None, 1), (&globex, 1, 1, Some(1), 1)]
+    {
+        let c = caller.ok(&app, "list_charts", json!({})).await;
+        assert_eq!(c["total_count"], charts, "{c}");
+        let d = caller.ok(&app, "list_dashboards", json!({})).await;
+        assert_eq!(d["total_count"], dashboards, "{d}");
+        let s = caller.ok(&app, "list_datasets", json!({})).await;
+        if let Some(n) = datasets {
+            assert_eq!(s["total_count"], n, "{s}");
+        }
+        let b = caller.ok(&app, "list_databases", json!({})).await;
+        assert_eq!(b["total_count"], databases, "{b}");
+    }
+    let g_list = globex.ok(&app, "list_charts", json!({})).await;
+    assert_eq!(g_list["items"][0]["id"], g_chart);
+
+    // Reads of the other tenant's objects: not found, in both directions.
+    for (caller, chart, ds, db, dash) in [
+        (&globex, &a_chart, &a_ds, &a_db, &a_dash),
+        (&acme, &g_chart, &g_ds, &g_db, &g_dash),
+    ] {
+        caller
+            .not_found(&app, "get_chart_info", json!({"identifier": chart}))
+            .await;
+        caller
+            .not_found(&app, "get_dataset_info", json!({"identifier": ds}))
+            .await;
+        caller
+            .not_found(&app, "get_database_info", json!({"identifier": db}))
+            .await;
+        caller
+            .not_found(&app, "get_dashboard_info", json!({"identifier": dash}))
+            .await;
+        caller
+            .not_found(
+                &app,
+                "execute_sql",
+                json!({"database_id": db, "sql": "SELECT 1"}),
+            )
+            .await;
+        caller
+            .not_found(
+                &app,
+                "query_dataset",
+                json!({"dataset_id": ds, "columns": ["channel"], "row_limit": 1}),
+            )
+            .await;
+        caller
+            .not_found(
+                &app,
+                "get_chart_preview",
+                json!({"identifier": chart, "format": "png"}),
+            )
+            .await;
+        caller
+            .not_found(&app, "get_chart_data", json!({"identifier": chart}))
+            .await;
+        caller
+            .not_found(&app, "get_chart_sql", json!({"identifier": chart}))
+            .await;
+        caller
+            .not_found(
+                &app,
+                "generate_chart",
+                json!({"dataset_id": ds, "config": chart_config()}),
+            )
+            .await;
+        caller
+            .not_found(
+                &app,
+                "get_dashboard_screenshot",
+                json!({"identifier": dash}),
+            )
+            .await;
+        caller
+            .not_found(&app, "delete_chart", json!({"identifier": chart}))
+            .await;
+        caller
+            .not_found(&app, "delete_dashboard", json!({"identifier": dash}))
+            .await;
+    }
+    // Writes across: a chart of the other tenant cannot be put on one's own dashboard.
+    globex
+        .not_found(
+            &app,
+            "add_chart_to_existing_dashboard",
+            json!({"dashboard_id": g_dash, "chart_id": a_chart}),
+        )
+        .await;
+    globex
+        .not_found(&app, "generate_dashboard", json!({"chart_ids": [a_chart]}))
+        .await;
+    // A slug lookup does not cross either.
+    globex
+        .not_found(
+            &app,
+            "get_dashboard_info",
+            json!({"identifier": "retail-overview"}),
+        )
+        .await;
+
+    // History and saved queries. History is written in batches: wait until each tenant's
+    // own run shows, then check the other's never does.
+    let (mut a_runs, mut g_runs) = (Value::Null, Value::Null);
+    for _ in 0..100 {
+        a_runs = acme
+            .ok(&app, "list_queries", json!({"page_size": 100}))
+            .await;
+        g_runs = globex
+            .ok(&app, "list_queries", json!({"page_size": 100}))
+            .await;
+        if a_runs.to_string().contains("acme-run") && g_runs.to_string().contains("globex-run") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(a_runs.to_string().contains("acme-run"), "{a_runs}");
+    assert!(!a_runs.to_string().contains("globex-run"), "{a_runs}");
+    assert!(g_runs.to_string().contains("globex-run"), "{g_runs}");
+    assert!(!g_runs.to_string().contains("acme-run"), "{g_runs}");
+    let g_run_id = g_runs["items"][0]["id"].clone();
+    acme.not_found(&app, "get_query_info", json!({"identifier": g_run_id}))
+        .await;
+    let a_saved = acme.ok(&app, "list_saved_queries", json!({})).await;
+    assert_eq!(a_saved["total_count"], 0, "{a_saved}");
+    acme.not_found(&app, "get_saved_query_info", json!({"identifier": g_saved}))
+        .await;
+    acme.not_found(
+        &app,
+        "save_sql_query",
+        json!({"database_id": g_db, "label": "x", "sql": "SELECT 1"}),
+    )
+    .await;
+
+    // Admin: users, roles, RLS rules, API keys.
+    globex
+        .ok(
+            &app,
+            "create_user",
+            json!({"username": "gina", "roles": ["gamma"]}),
+        )
+        .await;
+    let g_users = globex.ok(&app, "list_users", json!({})).await;
+    let names = g_users.to_string();
+    assert!(names.contains("gina") && names.contains("gus"), "{names}");
+    assert!(!names.contains("ann"), "{names}");
+    let a_users = acme.ok(&app, "list_users", json!({})).await.to_string();
+    assert!(
+        !a_users.contains("gina") && !a_users.contains("gus"),
+        "{a_users}"
+    );
+    acme.not_found(
+        &app,
+        "update_user",
+        json!({"username": "gina", "active": false}),
+    )
+    .await;
+    globex
+        .ok(
+            &app,
+            "create_role",
+            json!({"name": "globex_readers", "permissions": [{"permission": "dataset_access", "object_id": g_ds}]}),
+        )
+        .await;
+    let (_, refused) = globex
+        .call(
+            &app,
+            "create_role",
+            json!({"name": "sneaky", "permissions": [{"permission": "dataset_access", "object_id": a_ds}]}),
+        )
+        .await;
+    assert_eq!(refused["error_type"], "not_found", "{refused}");
+    let a_roles = acme
+        .ok(&app, "list_roles", json!({"page_size": 100}))
+        .await
+        .to_string();
+    assert!(!a_roles.contains("globex_readers"), "{a_roles}");
+    acme.not_found(
+        &app,
+        "update_role",
+        json!({"name": "globex_readers", "description": "mine now"}),
+    )
+    .await;
+    let (_, shared) = globex
+        .call(
+            &app,
+            "update_role",
+            json!({"name": "gamma", "description": "changed by one tenant"}),
+        )
+        .await;
+    assert_eq!(shared["error_type"], "permission_denied", "{shared}");
+    acme.not_found(
+        &app,
+        "update_user",
+        json!({"username": "gina", "add_roles": ["globex_readers"]}),
+    )
+    .await;
+    acme.not_found(
+        &app,
+        "create_rls_rule",
+        json!({"name": "peek", "filter_type": "regular",
+        "dataset_ids": [g_ds], "roles": ["gamma"], "clause": "1 = 1"}),
+    )
+    .await;
+    globex
+        .ok(
+            &app,
+            "create_rls_rule",
+            json!({"name": "online only", "filter_type": "regular",
+            "dataset_ids": [g_ds], "roles": ["globex_readers"], "clause": "channel = 'online'"}),
+        )
+        .await;
+    let a_rules = acme.ok(&app, "list_rls_rules", json!({})).await;
+    assert!(!a_rules.to_string().contains("online only"), "{a_rules}");
+    acme.not_found(&app, "delete_rls_rule", json!({"name": "online only"}))
+        .await;
+    let key = globex
+        .ok(
+            &app,
+            "create_api_key",
+            json!({"username": "gina", "name": "export"}),
+        )
+        .await;
+    acme.not_found(
+        &app,
+        "create_api_key",
+        json!({"username": "gina", "name": "stolen"}),
+    )
+    .await;
+    let a_keys = acme.ok(&app, "list_api_keys", json!({})).await;
+    assert_eq!(a_keys["count"], 0, "{a_keys}");
+    acme.not_found(&app, "revoke_api_key", json!({"id": key["id"]}))
+        .await;
+    // The key acts as gina, in globex: her gamma role opens nothing yet, and acme's
+    // charts do not exist for her.
+    let gina = Caller(format!("Bearer {}", key["api_key"].as_str().expect("key")));
+    let mine = gina.ok(&app, "list_charts", json!({})).await;
+    assert_eq!(mine["total_count"], 0, "{mine}");
+    gina.not_found(&app, "get_chart_info", json!({"identifier": a_chart}))
+        .await;
+
+    // The instance summary counts one's own tenant.
+    let info = globex.ok(&app, "get_instance_info", json!({})).await;
+    assert_eq!(info["counts"]["charts"], 1, "{info}");
+    assert_eq!(info["counts"]["databases"], 1, "{info}");
+    assert_eq!(info["counts"]["users"], 2, "{info}");
+    let recent = info["recent_activity"].to_string();
+    assert!(!recent.contains("Retail overview"), "{recent}");
+
+    // The audit log: each tenant's admin reads its own calls only.
+    assert!(
+        app.app
+            .audit
+            .drain(std::time::Duration::from_secs(10))
+            .await,
+        "audit drained"
+    );
+    let log = acme
+        .ok(&app, "list_audit_log", json!({"page_size": 100}))
+        .await;
+    let rows = log["items"].as_array().cloned().unwrap_or_default();
+    assert!(!rows.is_empty(), "{log}");
+    assert!(rows.iter().all(|r| r["tenant"] == ACME), "{log}");
+    assert!(!log.to_string().contains("\"gus\""), "{log}");
+
+    // Tokens: none, or another tenant than the user's, are refused with the reason.
+    let (status, _, text) = app
+        .post_raw(
+            call_body("list_charts", json!({})),
+            &[
+                V,
+                (
+                    "authorization",
+                    &format!("Bearer {}", token("ann", json!({}))),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("tenant_id"), "{text}");
+    let (status, _, text) = app
+        .post_raw(
+            call_body("list_charts", json!({})),
+            &[V, ("authorization", &Caller::token("ann", GLOBEX).0)],
+        )
+        .await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("belongs to tenant 'acme'"), "{text}");
+    app.stop().await;
+}
+
+fn chart_config() -> Value {
+    json!({"chart_type": "table", "group_by": ["channel"],
+        "metrics": [{"column": "order_id", "aggregate": "COUNT", "label": "n"}]})
+}
+
+#[actix_web::test]
+async fn two_tenants_see_only_their_own_objects_on_sqlite() {
+    isolation(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn two_tenants_see_only_their_own_objects_on_postgres() {
+    isolation(Backend::Postgres).await;
+}
+
+#[actix_web::test]
+async fn a_tenant_has_its_own_rate_limit() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            tenants_on(c);
+            c.rate_limits.enabled = true;
+            c.rate_limits.per_minute = 1000;
+            c.rate_limits.tools.clear();
+            c.rate_limits.tenants.insert("small".into(), 3);
+            c.rate_limits.burst = Some(3);
+        })
+        .start()
+        .await
+        .expect("app");
+    // Two users of the small tenant share its allowance of 3 calls.
+    let (a, b) = (Caller::token("s1", "small"), Caller::token("s2", "small"));
+    for caller in [&a, &b, &a] {
+        caller.ok(&app, "health_check", json!({})).await;
+    }
+    let (status, v) = b.call(&app, "health_check", json!({})).await;
+    assert_eq!(status, 429, "{v}");
+    // Another tenant is not held back by it.
+    Caller::token("o1", "other")
+        .ok(&app, "health_check", json!({}))
+        .await;
+    app.stop().await;
+}
