@@ -37,6 +37,8 @@ pub struct AppState {
     /// Draws chart pictures on its own threads (bounded queue, dedup, cache).
     pub screenshots: crate::actors::screenshot::Screenshots,
     pub registry: Registry,
+    /// Handles of the per-call request metrics.
+    pub call_metrics: crate::observability::metrics::CallMetrics,
     pub principals: PrincipalCache,
     pub cipher: Cipher,
     /// Read-only catalog results by (tool, arguments, principal fingerprint).
@@ -164,6 +166,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         screenshots: topology.screenshots,
         limiter,
         registry: Registry::new(),
+        call_metrics: Default::default(),
         principals: PrincipalCache::new(PRINCIPAL_TTL),
         cipher,
         cache: (cache_config.ttl_ms > 0).then(|| {

@@ -129,12 +129,13 @@ impl McpHandler {
         request: CallToolRequestParams,
         context: &RequestContext<RoleServer>,
         request_id: Arc<str>,
+        principal: Result<Arc<Principal>, ToolError>,
         caller: &mut Option<Arc<Principal>>,
     ) -> Result<Result<Value, ToolError>, McpError> {
         let name = request.name.as_ref();
         let Some(tool) = self.app.registry.get(name).cloned() else {
             // Only for the audit log: who asked for a tool that does not exist.
-            *caller = self.principal(context).await.ok();
+            *caller = principal.ok();
             let names: Vec<&str> = self.app.registry.names().collect();
             let hint = crate::error::closest(name, &names)
                 .map(|s| format!(" Did you mean '{s}'?"))
@@ -144,12 +145,11 @@ impl McpHandler {
                 None,
             ));
         };
-        let principal = match self.principal(context).await {
+        let principal = match principal {
             Ok(p) => p,
             Err(e) => return Ok(Err(e)),
         };
         *caller = Some(principal.clone());
-        tracing::Span::current().record("user_id", principal.user_id);
         if let Err(e) = principal.require(tool.permission, &format!("call {}", tool.name)) {
             return Ok(Err(e));
         }
@@ -336,7 +336,12 @@ impl ServerHandler for McpHandler {
             .get(request.name.as_ref())
             .map(|t| t.name)
             .unwrap_or("unknown");
-        let span = tracing::info_span!("call", request_id = %request_id, tool = tool_label, user_id = tracing::field::Empty);
+        // The caller is known before the span opens: recording a field later makes the JSON
+        // log formatter parse and re-serialize the span's fields on every call.
+        let principal = self.principal(&context).await;
+        let user_id = principal.as_ref().ok().map(|p| p.user_id);
+        let span =
+            tracing::info_span!("call", request_id = %request_id, tool = tool_label, user_id);
         let requested = request.name.clone();
         let audit_args = self
             .app
@@ -346,7 +351,13 @@ impl ServerHandler for McpHandler {
             .flatten();
         let mut caller = None;
         let outcome = tracing::Instrument::instrument(
-            self.run_call(request, &context, request_id.clone(), &mut caller),
+            self.run_call(
+                request,
+                &context,
+                request_id.clone(),
+                principal,
+                &mut caller,
+            ),
             span.clone(),
         )
         .await;
@@ -370,10 +381,9 @@ impl ServerHandler for McpHandler {
             error_id,
             elapsed,
         });
-        metrics::counter!("mcp_requests_total", "tool" => tool_label, "status" => status)
-            .increment(1);
-        metrics::histogram!("mcp_request_duration_seconds", "tool" => tool_label)
-            .record(elapsed.as_secs_f64());
+        self.app
+            .call_metrics
+            .record(&self.app.registry, tool_label, status, elapsed);
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         let slow_ms = self.app.config.logging.slow_call_ms;
         if slow_ms > 0 && elapsed.as_millis() >= u128::from(slow_ms) {

@@ -5,11 +5,66 @@
 //! The `metrics` facade has one process-wide recorder; it is installed once and every app
 //! in the process (tests build several) renders from the same handle.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+
+use metrics::{Counter, Histogram};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::app::AppState;
+
+/// The two metrics every tool call records (`mcp_requests_total{tool,status}`,
+/// `mcp_request_duration_seconds{tool}`), with each tool's handles made once: the
+/// `counter!`/`histogram!` macros would build and hash a labelled key on every call.
+/// Made on the first call, after the recorder is installed; failed calls (other statuses)
+/// still take the macro path.
+#[derive(Default)]
+pub struct CallMetrics {
+    handles: OnceLock<HashMap<&'static str, (Counter, Histogram)>>,
+}
+
+impl CallMetrics {
+    pub fn record(
+        &self,
+        tools: &crate::tools::Registry,
+        tool: &'static str,
+        status: &'static str,
+        elapsed: std::time::Duration,
+    ) {
+        let handles = self.handles.get_or_init(|| {
+            tools
+                .names()
+                .map(|t| {
+                    (
+                        t,
+                        (
+                            metrics::counter!("mcp_requests_total", "tool" => t, "status" => "ok"),
+                            metrics::histogram!("mcp_request_duration_seconds", "tool" => t),
+                        ),
+                    )
+                })
+                .collect()
+        });
+        let seconds = elapsed.as_secs_f64();
+        match handles.get(tool) {
+            Some((ok, duration)) => {
+                if status == "ok" {
+                    ok.increment(1);
+                } else {
+                    metrics::counter!("mcp_requests_total", "tool" => tool, "status" => status)
+                        .increment(1);
+                }
+                duration.record(seconds);
+            }
+            None => {
+                metrics::counter!("mcp_requests_total", "tool" => tool, "status" => status)
+                    .increment(1);
+                metrics::histogram!("mcp_request_duration_seconds", "tool" => tool).record(seconds);
+            }
+        }
+    }
+}
 
 /// Histogram buckets of call durations: 1 ms to 60 s.
 const DURATION_BUCKETS: &[f64] = &[
