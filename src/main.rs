@@ -111,6 +111,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// A connection to the metadata store for a one-off command, migrating it first when
+/// `metadata.auto_migrate` says so.
+async fn store(config: &Config) -> anyhow::Result<vizier::db::MetaConn> {
+    if config.auto_migrate() {
+        vizier::db::run_migrations(config).await?;
+    }
+    let pool = vizier::db::MetaPool::connect(config).await?;
+    pool.get()
+        .await
+        .map_err(|e| anyhow::anyhow!("metadata store: {e}"))
+}
+
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
@@ -132,14 +144,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             scopes,
             expires_in_days,
         }) => {
-            if config.auto_migrate() {
-                vizier::db::run_migrations(&config).await?;
-            }
-            let pool = vizier::db::MetaPool::connect(&config).await?;
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| anyhow::anyhow!("metadata store: {e}"))?;
+            let mut conn = store(&config).await?;
             let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
             let (key, id, _) = vizier::tools::admin::issue_api_key(
                 &mut conn,
@@ -163,15 +168,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             description,
             tenant,
         }) => {
-            if config.auto_migrate() {
-                vizier::db::run_migrations(&config).await?;
-            }
             let cipher = vizier::db::secrets::Cipher::from_config(&config)?;
-            let pool = vizier::db::MetaPool::connect(&config).await?;
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| anyhow::anyhow!("metadata store: {e}"))?;
+            let mut conn = store(&config).await?;
             let args = vizier::tools::admin::RegisterArgs {
                 database_name: name,
                 url,
@@ -201,14 +199,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant(TenantCommand::Adopt { tenant }) => {
-            if config.auto_migrate() {
-                vizier::db::run_migrations(&config).await?;
-            }
-            let pool = vizier::db::MetaPool::connect(&config).await?;
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| anyhow::anyhow!("metadata store: {e}"))?;
+            let mut conn = store(&config).await?;
             let adopted = vizier::db::models::adopt(&mut conn, &tenant)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;

@@ -62,21 +62,15 @@ pub async fn authenticate(
     api_key: Option<&str>,
 ) -> Result<Arc<Principal>, AuthFailure> {
     let token = match (authorization, api_key) {
-        (Some(h), _) => {
-            let t = h
-                .strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-                .map(str::trim);
-            match t {
-                Some(t) if !t.is_empty() => t,
-                _ => {
-                    return Err(AuthFailure::Invalid {
-                        reason: "malformed",
-                        description: "the Authorization header must be `Bearer <token>`".into(),
-                    });
-                }
+        (Some(h), _) => match bearer_token(h) {
+            Some(t) if !t.is_empty() => t,
+            _ => {
+                return Err(AuthFailure::Invalid {
+                    reason: "malformed",
+                    description: "the Authorization header must be `Bearer <token>`".into(),
+                });
             }
-        }
+        },
         (None, Some(k)) => k.trim(),
         (None, None) => return Err(AuthFailure::Missing),
     };
@@ -195,6 +189,13 @@ async fn tenant_of(
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` header. The scheme name is
+/// case-insensitive (RFC 9110 §11.1), so `bearer` and `BEARER` are accepted too.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, rest) = header.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case("bearer ").then(|| rest.trim())
+}
+
 /// The (cached) principal of a user, provisioning it (in `tenant`, with tenants on) when
 /// configured.
 async fn principal_of(
@@ -310,4 +311,19 @@ pub fn touched_cache() -> moka::sync::Cache<i32, ()> {
         .time_to_live(LAST_USED_EVERY)
         .max_capacity(100_000)
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for h in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc "] {
+            assert_eq!(bearer_token(h), Some("abc"), "{h}");
+        }
+        for h in ["Basic abc", "Bearer", "Bearerabc", "", "Béarer abc"] {
+            assert!(bearer_token(h).is_none_or(str::is_empty), "{h}");
+        }
+    }
 }

@@ -178,53 +178,40 @@ impl Access {
             admin: p.has(Permission::Admin),
             tenant: p.tenant.clone(),
         };
-        if let Some(tenant) = &p.tenant {
-            // A tenant's principal sees at most its tenant's databases, whatever its grants.
-            let t = tenant.clone();
-            let owned: Vec<i32> = crate::with_conn!(conn, |c| {
-                databases::table
-                    .filter(databases::tenant.eq(t))
-                    .select(databases::id)
-                    .load(c)
-                    .await
-            })?;
-            if !access.all_datasources {
-                access.databases.retain(|id| owned.contains(id));
-            } else {
+        // A tenant's principal sees at most its tenant's databases, whatever its grants.
+        let owned = match &p.tenant {
+            Some(t) => Some(crate::db::models::tenant_databases(conn, t).await?),
+            None => None,
+        };
+        if let Some(owned) = &owned {
+            if access.all_datasources {
                 access.databases = owned.clone();
-            }
-            let granted: Vec<i32> = if access.all_datasources {
-                Vec::new()
             } else {
-                p.dataset_ids.iter().copied().collect()
-            };
+                access.databases.retain(|id| owned.contains(id));
+            }
+        }
+        // Dataset grants are moot where the whole database is open.
+        let granted: Vec<i32> = if access.all_datasources {
+            Vec::new()
+        } else {
+            p.dataset_ids.iter().copied().collect()
+        };
+        if owned.is_some() || !access.all_datasources {
             access.all_datasources = false;
             let dbs = access.databases.clone();
             access.datasets = crate::with_conn!(conn, |c| {
-                datasets::table
-                    .filter(datasets::database_id.eq_any(owned))
+                let mut q = datasets::table
                     .filter(
                         datasets::database_id
                             .eq_any(dbs)
                             .or(datasets::id.eq_any(granted)),
                     )
                     .select(datasets::id)
-                    .load(c)
-                    .await
-            })?;
-        } else if !access.all_datasources {
-            let granted: Vec<i32> = p.dataset_ids.iter().copied().collect();
-            let dbs = access.databases.clone();
-            access.datasets = crate::with_conn!(conn, |c| {
-                datasets::table
-                    .filter(
-                        datasets::database_id
-                            .eq_any(dbs)
-                            .or(datasets::id.eq_any(granted)),
-                    )
-                    .select(datasets::id)
-                    .load(c)
-                    .await
+                    .into_boxed();
+                if let Some(owned) = owned {
+                    q = q.filter(datasets::database_id.eq_any(owned));
+                }
+                q.load(c).await
             })?;
         }
         Ok(access)

@@ -205,19 +205,24 @@ pub struct ObjectCounts {
     pub rls_rules: i64,
 }
 
-/// The ids of a tenant's databases and of the live datasets on them.
-pub async fn tenant_objects(
-    conn: &mut MetaConn,
-    tenant: &str,
-) -> QueryResult<(Vec<i32>, Vec<i32>)> {
+/// The ids of a tenant's databases.
+pub async fn tenant_databases(conn: &mut MetaConn, tenant: &str) -> QueryResult<Vec<i32>> {
     let t = tenant.to_string();
-    let dbs: Vec<i32> = with_conn!(conn, |c| {
+    with_conn!(conn, |c| {
         databases::table
             .filter(databases::tenant.eq(t))
             .select(databases::id)
             .load(c)
             .await
-    })?;
+    })
+}
+
+/// The ids of a tenant's databases and of the live datasets on them.
+pub async fn tenant_objects(
+    conn: &mut MetaConn,
+    tenant: &str,
+) -> QueryResult<(Vec<i32>, Vec<i32>)> {
+    let dbs = tenant_databases(conn, tenant).await?;
     let on = dbs.clone();
     let ds: Vec<i32> = with_conn!(conn, |c| {
         datasets::table
