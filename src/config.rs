@@ -210,6 +210,9 @@ pub struct ScreenshotsConfig {
     pub cache_entries: usize,
     /// How long a caller waits for one picture.
     pub time_limit_ms: u64,
+    /// How render threads yield the CPU to tool calls: "low" (nice 10) or "idle" (Linux
+    /// SCHED_IDLE: only CPU time nothing else wants).
+    pub priority: crate::actors::screenshot::RenderPriority,
 }
 
 impl Default for ScreenshotsConfig {
@@ -220,6 +223,7 @@ impl Default for ScreenshotsConfig {
             cache_ttl_ms: 60_000,
             cache_entries: 500,
             time_limit_ms: 10_000,
+            priority: Default::default(),
         }
     }
 }
@@ -235,6 +239,7 @@ impl ScreenshotsConfig {
             cache_ttl: std::time::Duration::from_millis(self.cache_ttl_ms),
             cache_entries: self.cache_entries,
             time_limit: std::time::Duration::from_millis(self.time_limit_ms),
+            priority: self.priority,
         }
     }
 }
@@ -721,6 +726,29 @@ mod tests {
         assert_eq!(c.metadata_backend(), MetadataBackend::Sqlite);
         assert!(c.auto_migrate());
         assert!(c.examples_enabled());
+    }
+
+    #[test]
+    fn tenants_need_auth() {
+        let mut c = Config::default();
+        c.auth.tenants = true;
+        let e = c.validate().expect_err("must fail").to_string();
+        assert!(e.contains("auth.tenants"), "{e}");
+    }
+
+    #[test]
+    fn render_priority_is_low_or_idle() {
+        use crate::actors::screenshot::RenderPriority;
+        let parse = |v: &str| {
+            Figment::from(Toml::string(&format!("[screenshots]\npriority = \"{v}\"")))
+                .extract::<Config>()
+        };
+        assert_eq!(
+            parse("idle").expect("idle").screenshots.priority,
+            RenderPriority::Idle
+        );
+        let e = parse("realtime").expect_err("unknown").to_string();
+        assert!(e.contains("low") && e.contains("idle"), "{e}");
     }
 
     #[test]

@@ -27,9 +27,11 @@ for w in 800 900 1000 1100; do
     --args "{\"dataset_id\":$PRODUCTS,\"config\":$CONFIG,\"format\":\"png\",\"width\":$w}" \
     --concurrency 16 --label "png width $w" > /tmp/b5/png-$w.txt 2>&1 &
 done
+pngs=$(jobs -p | grep -vx "$pid")
 sleep 2
 $LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts with 64 png clients"
-wait
+# Only the picture clients: a bare `wait` would wait for the server too.
+wait $pngs
 cat /tmp/b5/png-*.txt
 curl -s localhost:8080/metrics | grep -E '^vizier_screenshot_(render_seconds_(sum|count)|refusals_total|queue_depth)'
 kill $pid; wait $pid 2>/dev/null

@@ -91,6 +91,21 @@ pub struct ScreenshotSettings {
     pub cache_entries: usize,
     /// How long a caller waits for its picture.
     pub time_limit: Duration,
+    /// How render threads yield the CPU to tool calls.
+    pub priority: RenderPriority,
+}
+
+/// How render threads yield the CPU to tool calls (`screenshots.priority`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RenderPriority {
+    /// Nice 10: on a busy CPU a render thread gets about a tenth of a tool worker's share.
+    #[default]
+    Low,
+    /// Linux SCHED_IDLE: renders run only on CPU time nothing else wants, and a waking tool
+    /// call preempts a render at once. On a CPU kept busy by tool calls, pictures wait
+    /// (and meet their time limit) instead.
+    Idle,
 }
 
 /// A finished picture.
@@ -222,23 +237,47 @@ struct Render {
 const RENDER_PRIORITY: u8 = 22;
 
 /// One render thread: draws one picture at a time.
-struct RenderWorker;
+struct RenderWorker {
+    priority: RenderPriority,
+}
 
-impl Actor for RenderWorker {
-    type Context = SyncContext<Self>;
-
-    /// Render threads yield to tool calls: at nice 10 a busy CPU gives them about a tenth
-    /// of what a tool worker gets (nice 19 starved pictures into timeouts on a loaded
-    /// machine), and all of it when nothing else runs.
-    fn started(&mut self, _ctx: &mut Self::Context) {
-        let lowered = thread_priority::ThreadPriorityValue::try_from(RENDER_PRIORITY)
+/// Lower the calling thread's CPU priority as `priority` says.
+fn lower_priority(priority: RenderPriority) -> Result<(), String> {
+    match priority {
+        RenderPriority::Low => thread_priority::ThreadPriorityValue::try_from(RENDER_PRIORITY)
             .map_err(|e| format!("{e:?}"))
             .and_then(|p| {
                 thread_priority::set_current_thread_priority(
                     thread_priority::ThreadPriority::Crossplatform(p),
                 )
                 .map_err(|e| format!("{e:?}"))
-            });
+            }),
+        #[cfg(target_os = "linux")]
+        RenderPriority::Idle => {
+            use thread_priority::unix::{
+                NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+                thread_native_id,
+            };
+            // SCHED_IDLE takes no priority value but 0, which is its minimum.
+            set_thread_priority_and_policy(
+                thread_native_id(),
+                thread_priority::ThreadPriority::Min,
+                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
+            )
+            .map_err(|e| format!("{e:?}"))
+        }
+        #[cfg(not(target_os = "linux"))]
+        RenderPriority::Idle => lower_priority(RenderPriority::Low),
+    }
+}
+
+impl Actor for RenderWorker {
+    type Context = SyncContext<Self>;
+
+    /// Render threads yield to tool calls (see [`RenderPriority`]); when nothing else runs
+    /// they get the whole CPU.
+    fn started(&mut self, _ctx: &mut Self::Context) {
+        let lowered = lower_priority(self.priority);
         if let Err(e) = lowered {
             tracing::warn!(error = %e, "could not lower the render thread's priority");
         }
@@ -323,7 +362,10 @@ impl Screenshots {
             cache,
         };
         Self {
-            workers: SyncArbiter::start(workers, || RenderWorker),
+            workers: {
+                let priority = settings.priority;
+                SyncArbiter::start(workers, move || RenderWorker { priority })
+            },
             time_limit: settings.time_limit,
             state: Arc::new(state),
         }
@@ -448,7 +490,29 @@ mod tests {
             cache_ttl: Duration::from_secs(60),
             cache_entries: 100,
             time_limit: Duration::from_secs(5),
+            priority: RenderPriority::Low,
         }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn render_threads_take_the_configured_policy() {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let idle = std::thread::spawn(|| {
+            lower_priority(RenderPriority::Idle).map(|()| thread_schedule_policy())
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(
+            idle.expect("lowered").expect("policy"),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        let low = std::thread::spawn(|| lower_priority(RenderPriority::Low))
+            .join()
+            .expect("thread");
+        assert!(low.is_ok(), "{low:?}");
     }
 
     fn picture(tag: &str) -> Rendered {
