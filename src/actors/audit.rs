@@ -135,7 +135,6 @@ impl AuditWriter {
 
 /// Write `batch`; the number of rows written.
 async fn insert(db: &Db, batch: &[NewAuditEntry]) -> Result<usize, String> {
-    use diesel_async::AsyncConnection as _;
     let mut conn = db.conn().await.map_err(|e| e.message)?;
     match &mut conn {
         MetaConn::Pg(pooled) => {
@@ -149,7 +148,7 @@ async fn insert(db: &Db, batch: &[NewAuditEntry]) -> Result<usize, String> {
         // transaction (a local file, so no round trips to save).
         MetaConn::Sqlite(pooled) => {
             let c: &mut crate::db::SqliteConn = &mut *pooled;
-            c.transaction(async move |c| {
+            c.immediate_transaction(async move |c| {
                 for row in batch {
                     diesel::insert_into(audit_log::table)
                         .values(row)

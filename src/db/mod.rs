@@ -70,6 +70,12 @@ macro_rules! with_conn {
 
 /// Run `body` in a transaction on whichever backend `conn` is. The body is a block
 /// (awaiting inside is fine) returning `Result<T, E>` where `E: From<diesel::result::Error>`; an `Err` rolls back.
+///
+/// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock at the start,
+/// waiting up to `busy_timeout` for it. A deferred transaction that reads first and writes
+/// later fails at once with "database is locked" when another connection (the audit or
+/// history writer, another replica) committed in between, which the busy timeout cannot
+/// help with.
 #[macro_export]
 macro_rules! in_transaction {
     ($conn:expr, |$c:ident| $body:expr) => {{
@@ -81,7 +87,7 @@ macro_rules! in_transaction {
             }
             $crate::db::MetaConn::Sqlite(pooled) => {
                 let conn: &mut $crate::db::SqliteConn = &mut *pooled;
-                conn.transaction(async move |$c| $body).await
+                conn.immediate_transaction(async move |$c| $body).await
             }
         }
     }};
@@ -268,4 +274,55 @@ pub async fn migrations_current(conn: &mut MetaConn) -> Result<bool, diesel::res
             .await
     })?;
     Ok(newest.is_some_and(|v| v >= latest_migration(backend)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel_async::RunQueryDsl;
+
+    use super::*;
+    use crate::config::Secret;
+
+    /// A write transaction that reads before it writes, while another connection commits in
+    /// between: with a deferred `BEGIN` the write fails at once ("database is locked"); with
+    /// `BEGIN IMMEDIATE` the other writer waits its turn and both succeed.
+    #[tokio::test]
+    async fn a_transaction_that_reads_first_survives_a_concurrent_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("meta.db");
+        let mut config = Config::default();
+        config.metadata.url = Secret::new(format!("sqlite://{}", path.display()));
+        let pool = MetaPool::connect(&config).await.expect("pool");
+        let mut conn = pool.get().await.expect("conn");
+        crate::with_conn!(&mut conn, |c| {
+            diesel::sql_query("CREATE TABLE t (n INTEGER)")
+                .execute(c)
+                .await
+        })
+        .expect("table");
+        let outcome = crate::in_transaction!(&mut conn, |c| {
+            diesel::sql_query("SELECT count(*) FROM t")
+                .execute(c)
+                .await?;
+            let other_path = path.clone();
+            let other = std::thread::spawn(move || {
+                let other = rusqlite::Connection::open(other_path)?;
+                other.busy_timeout(Duration::from_secs(10))?;
+                rusqlite::Connection::execute(&other, "INSERT INTO t VALUES (1)", [])
+            });
+            // Give the other writer time to commit (deferred) or to start waiting (immediate).
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            diesel::sql_query("INSERT INTO t VALUES (2)")
+                .execute(c)
+                .await?;
+            Ok::<_, diesel::result::Error>(other)
+        });
+        let other = outcome.expect("the transaction that read first commits");
+        other
+            .join()
+            .expect("writer thread")
+            .expect("the other writer waited for its turn");
+    }
 }
