@@ -772,6 +772,15 @@ pub struct RunScope {
     pub databases: Option<Vec<i32>>,
 }
 
+impl RunScope {
+    /// Whether a run on `database_id` is within this scope's databases.
+    pub fn covers_database(&self, database_id: i32) -> bool {
+        self.databases
+            .as_ref()
+            .is_none_or(|dbs| dbs.contains(&database_id))
+    }
+}
+
 macro_rules! queries_where {
     ($db:ty, $plan:expr, $scope:expr) => {{
         let plan: &ListPlan = $plan;

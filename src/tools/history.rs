@@ -216,11 +216,7 @@ async fn get_query_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, Val
     })?;
     let q = row.ok_or_else(|| ToolError::not_found("query", &ident))?;
     let scope = scope(&ctx, &mut conn).await?;
-    if scope
-        .databases
-        .as_ref()
-        .is_some_and(|dbs| !dbs.contains(&q.database_id))
-    {
+    if !scope.covers_database(q.database_id) {
         return Err(ToolError::not_found("query", &ident));
     }
     if let Some(me) = scope.user
@@ -368,11 +364,7 @@ async fn get_saved_query_info(
     })?;
     let s = row.ok_or_else(|| ToolError::not_found("saved query", &ident))?;
     let scope = scope(&ctx, &mut conn).await?;
-    if scope
-        .databases
-        .as_ref()
-        .is_some_and(|dbs| !dbs.contains(&s.database_id))
-    {
+    if !scope.covers_database(s.database_id) {
         return Err(ToolError::not_found("saved query", &ident));
     }
     if let Some(me) = scope.user
