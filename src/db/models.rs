@@ -217,29 +217,38 @@ pub async fn tenant_databases(conn: &mut MetaConn, tenant: &str) -> QueryResult<
     })
 }
 
-/// The ids of a tenant's databases and of the live datasets on them.
-pub async fn tenant_objects(
-    conn: &mut MetaConn,
-    tenant: &str,
-) -> QueryResult<(Vec<i32>, Vec<i32>)> {
-    let dbs = tenant_databases(conn, tenant).await?;
-    let on = dbs.clone();
-    let ds: Vec<i32> = with_conn!(conn, |c| {
-        datasets::table
-            .filter(datasets::database_id.eq_any(on))
-            .filter(datasets::deleted_on.is_null())
-            .select(datasets::id)
-            .load(c)
-            .await
-    })?;
-    Ok((dbs, ds))
+/// A tenant with the ids of its databases and of the live datasets on them.
+#[derive(Debug, Clone)]
+pub struct TenantObjects {
+    pub tenant: String,
+    pub databases: Vec<i32>,
+    pub datasets: Vec<i32>,
+}
+
+impl TenantObjects {
+    pub async fn load(conn: &mut MetaConn, tenant: &str) -> QueryResult<Self> {
+        let databases = tenant_databases(conn, tenant).await?;
+        let on = databases.clone();
+        let datasets: Vec<i32> = with_conn!(conn, |c| {
+            datasets::table
+                .filter(datasets::database_id.eq_any(on))
+                .filter(datasets::deleted_on.is_null())
+                .select(datasets::id)
+                .load(c)
+                .await
+        })?;
+        Ok(Self {
+            tenant: tenant.to_string(),
+            databases,
+            datasets,
+        })
+    }
 }
 
 impl ObjectCounts {
     /// The counts of one tenant's objects (shared roles included).
-    pub async fn load_tenant(conn: &mut MetaConn, tenant: &str) -> QueryResult<Self> {
-        let (dbs, ds) = tenant_objects(conn, tenant).await?;
-        let t = tenant.to_string();
+    pub async fn load_tenant(conn: &mut MetaConn, objects: &TenantObjects) -> QueryResult<Self> {
+        let (dbs, ds, t) = (&objects.databases, &objects.datasets, &objects.tenant);
         let query = diesel::select((
             dashboards::table
                 .filter(dashboards::deleted_on.is_null())
@@ -350,57 +359,34 @@ pub struct RecentChange {
 pub async fn recent_changes(
     conn: &mut MetaConn,
     limit: i64,
-    tenant: Option<&str>,
+    tenant: Option<&TenantObjects>,
 ) -> QueryResult<Vec<RecentChange>> {
-    type Rows = Vec<(i32, String, NaiveDateTime)>;
-    let (dash, chart): (Rows, Rows) = match tenant {
-        None => {
-            let dash = with_conn!(conn, |c| {
-                dashboards::table
-                    .filter(dashboards::deleted_on.is_null())
-                    .order(dashboards::changed_on.desc())
-                    .limit(limit)
-                    .select((dashboards::id, dashboards::title, dashboards::changed_on))
-                    .load(c)
-                    .await
-            })?;
-            let chart = with_conn!(conn, |c| {
-                charts::table
-                    .filter(charts::deleted_on.is_null())
-                    .order(charts::changed_on.desc())
-                    .limit(limit)
-                    .select((charts::id, charts::name, charts::changed_on))
-                    .load(c)
-                    .await
-            })?;
-            (dash, chart)
+    let dash: Vec<(i32, String, NaiveDateTime)> = with_conn!(conn, |c| {
+        let mut q = dashboards::table
+            .filter(dashboards::deleted_on.is_null())
+            .into_boxed();
+        if let Some(t) = tenant {
+            q = q.filter(dashboards::tenant.eq(t.tenant.clone()));
         }
-        Some(t) => {
-            let (_, ds) = tenant_objects(conn, t).await?;
-            let t = t.to_string();
-            let dash = with_conn!(conn, |c| {
-                dashboards::table
-                    .filter(dashboards::deleted_on.is_null())
-                    .filter(dashboards::tenant.eq(t.clone()))
-                    .order(dashboards::changed_on.desc())
-                    .limit(limit)
-                    .select((dashboards::id, dashboards::title, dashboards::changed_on))
-                    .load(c)
-                    .await
-            })?;
-            let chart = with_conn!(conn, |c| {
-                charts::table
-                    .filter(charts::deleted_on.is_null())
-                    .filter(charts::dataset_id.eq_any(ds.clone()))
-                    .order(charts::changed_on.desc())
-                    .limit(limit)
-                    .select((charts::id, charts::name, charts::changed_on))
-                    .load(c)
-                    .await
-            })?;
-            (dash, chart)
+        q.order(dashboards::changed_on.desc())
+            .limit(limit)
+            .select((dashboards::id, dashboards::title, dashboards::changed_on))
+            .load(c)
+            .await
+    })?;
+    let chart: Vec<(i32, String, NaiveDateTime)> = with_conn!(conn, |c| {
+        let mut q = charts::table
+            .filter(charts::deleted_on.is_null())
+            .into_boxed();
+        if let Some(t) = tenant {
+            q = q.filter(charts::dataset_id.eq_any(t.datasets.clone()));
         }
-    };
+        q.order(charts::changed_on.desc())
+            .limit(limit)
+            .select((charts::id, charts::name, charts::changed_on))
+            .load(c)
+            .await
+    })?;
     let mut all: Vec<(NaiveDateTime, RecentChange)> = dash
         .into_iter()
         .map(|r| (r.2, ("dashboard", r)))
@@ -474,24 +460,22 @@ impl User {
 }
 
 /// A role id by name.
-/// The id of the role `name` as a principal of `tenant` sees it: shared roles and, with a
-/// tenant, the tenant's own (another tenant's roles do not exist for it).
-pub async fn visible_role_id(
+/// Every role a principal of `tenant` sees, as (id, name) by name: the shared roles and,
+/// with a tenant, the tenant's own (another tenant's roles do not exist for it).
+pub async fn visible_roles(
     conn: &mut MetaConn,
-    name: &str,
     tenant: Option<&str>,
-) -> QueryResult<Option<i32>> {
-    let Some(t) = tenant else {
-        return role_id(conn, name).await;
-    };
+) -> QueryResult<Vec<(i32, String)>> {
+    let tenant = tenant.map(str::to_owned);
     with_conn!(conn, |c| {
-        roles::table
-            .filter(roles::name.eq(name))
-            .filter(roles::tenant.is_null().or(roles::tenant.eq(t)))
-            .select(roles::id)
-            .first(c)
+        let mut q = roles::table.into_boxed();
+        if let Some(t) = tenant {
+            q = q.filter(roles::tenant.is_null().or(roles::tenant.eq(t)));
+        }
+        q.order(roles::name)
+            .select((roles::id, roles::name))
+            .load(c)
             .await
-            .optional()
     })
 }
 

@@ -314,8 +314,8 @@ pub struct RlsRuleCreated {
 }
 
 async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreated, ToolError> {
-    use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
-    use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl};
+    use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules};
+    use diesel::{ExpressionMethods, QueryDsl};
     if !["regular", "base"].contains(&args.filter_type.as_str()) {
         return Err(ToolError::invalid_field(
             "filter_type",
@@ -381,15 +381,13 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
         };
         crate::sql::combine(dialect, &[(None, clause)]).map_err(super::sql::sql_error)?;
     }
-    let names = args.roles.clone();
     let tenant = ctx.principal.tenant.clone();
-    let role_ids: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
-        let mut q = roles::table.filter(roles::name.eq_any(names)).into_boxed();
-        if let Some(t) = &tenant {
-            q = q.filter(roles::tenant.is_null().or(roles::tenant.eq(t.clone())));
-        }
-        q.select((roles::id, roles::name)).load(c).await
-    })?;
+    let role_ids: Vec<(i32, String)> =
+        crate::db::models::visible_roles(&mut conn, tenant.as_deref())
+            .await?
+            .into_iter()
+            .filter(|(_, name)| args.roles.contains(name))
+            .collect();
     if let Some(missing) = args
         .roles
         .iter()
@@ -496,8 +494,11 @@ async fn list_rls_rules(ctx: ToolCtx, args: ListRlsArgs) -> Result<RlsRuleList, 
     let role_id = match &role {
         None => None,
         Some(name) => Some(
-            crate::db::models::visible_role_id(&mut conn, name, ctx.principal.tenant.as_deref())
+            crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref())
                 .await?
+                .into_iter()
+                .find(|(_, n)| n == name)
+                .map(|(id, _)| id)
                 .ok_or_else(|| {
                     ToolError::not_found("role", name).with_details(
                         json!({"field": "role", "object": "role", "identifier": name}),

@@ -10,7 +10,7 @@ use super::list_spec::{ModelSchema, ModelSpec};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
-use crate::db::models::{ObjectCounts, RecentChange, recent_changes};
+use crate::db::models::{ObjectCounts, RecentChange, TenantObjects, recent_changes};
 use crate::error::ToolError;
 
 pub fn register(r: &mut Registry) {
@@ -166,12 +166,16 @@ pub struct CurrentUser {
 pub async fn instance_info(ctx: &ToolCtx) -> Result<InstanceInfo, ToolError> {
     let app = &ctx.app;
     let mut conn = app.db.conn().await?;
-    let tenant = ctx.principal.tenant.as_deref();
-    let counts = match tenant {
+    // A tenant's objects are looked up once, for the counts and the recent changes.
+    let tenant = match &ctx.principal.tenant {
+        Some(t) => Some(TenantObjects::load(&mut conn, t).await?),
+        None => None,
+    };
+    let counts = match &tenant {
         Some(t) => ObjectCounts::load_tenant(&mut conn, t).await?,
         None => ObjectCounts::load(&mut conn).await?,
     };
-    let recent_activity = recent_changes(&mut conn, 5, tenant).await?;
+    let recent_activity = recent_changes(&mut conn, 5, tenant.as_ref()).await?;
     drop(conn);
     let p = &ctx.principal;
     let mut permissions: Vec<String> = p.permissions.iter().map(|s| s.to_string()).collect();

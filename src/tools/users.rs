@@ -298,17 +298,7 @@ async fn all_roles(
     conn: &mut MetaConn,
     tenant: Option<&str>,
 ) -> Result<Vec<(i32, String)>, ToolError> {
-    let tenant = tenant.map(str::to_owned);
-    Ok(with_conn!(conn, |c| {
-        let mut q = roles::table.into_boxed();
-        if let Some(t) = tenant {
-            q = q.filter(roles::tenant.is_null().or(roles::tenant.eq(t)));
-        }
-        q.order(roles::name)
-            .select((roles::id, roles::name))
-            .load(c)
-            .await
-    })?)
+    Ok(crate::db::models::visible_roles(conn, tenant).await?)
 }
 
 /// With a tenant, a role the caller may change: its tenant's own, not a shared one.
@@ -1001,12 +991,15 @@ async fn role_items(
     let (ds_names, db_names) = match &tenant {
         None => (ds_names, db_names),
         Some(t) => {
-            let (dbs, ds) = crate::db::models::tenant_objects(conn, t).await?;
+            let own = crate::db::models::TenantObjects::load(conn, t).await?;
             (
-                ds_names.into_iter().filter(|d| ds.contains(&d.0)).collect(),
+                ds_names
+                    .into_iter()
+                    .filter(|d| own.datasets.contains(&d.0))
+                    .collect(),
                 db_names
                     .into_iter()
-                    .filter(|d| dbs.contains(&d.0))
+                    .filter(|d| own.databases.contains(&d.0))
                     .collect::<Vec<_>>(),
             )
         }
@@ -1271,10 +1264,16 @@ async fn check_objects(
     let (found_ds, found_db) = match tenant {
         None => (found_ds, found_db),
         Some(t) => {
-            let (dbs, ds) = crate::db::models::tenant_objects(conn, t).await?;
+            let own = crate::db::models::TenantObjects::load(conn, t).await?;
             (
-                found_ds.into_iter().filter(|d| ds.contains(d)).collect(),
-                found_db.into_iter().filter(|d| dbs.contains(d)).collect(),
+                found_ds
+                    .into_iter()
+                    .filter(|d| own.datasets.contains(d))
+                    .collect(),
+                found_db
+                    .into_iter()
+                    .filter(|d| own.databases.contains(d))
+                    .collect(),
             )
         }
     };
