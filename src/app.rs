@@ -27,7 +27,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     /// Batches query history into the metadata store.
-    pub history: actix::Addr<crate::actors::history::HistoryWriter>,
+    pub history: crate::actors::history::History,
     /// Batches the audit log (every tool call) into the metadata store.
     pub audit: crate::actors::audit::Audit,
     pub datasources: DataSources,

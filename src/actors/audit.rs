@@ -3,15 +3,16 @@
 //!
 //! A call hands its record to [`Audit::record`] and returns at once: the record is built
 //! (arguments redacted, see `crate::observability::audit`) and offered to the writer's
-//! bounded mailbox without waiting. The writer flushes every [`FLUSH_EVERY`] or when
+//! bounded [`Inbox`] without waiting. The writer flushes every [`FLUSH_EVERY`] or when
 //! [`BATCH`] records wait. At most `audit.buffer` records wait; beyond that new ones are
 //! dropped and counted (`vizier_audit_dropped_total{reason="buffer_full"}`), never blocking
-//! a call (`reason="stopped"`: offered while the process stops). A batch the store refuses
+//! a call. A batch the store refuses
 //! is retried [`WRITE_ATTEMPTS`] times in all, then dropped and counted
 //! (`reason="write_failed"`). At shutdown [`Drain`] writes what waits. Retention runs
 //! [`FIRST_SWEEP_AFTER`] after start and every [`SWEEP_EVERY`], deleting in chunks of
 //! [`SWEEP_CHUNK`] rows so no single statement holds the table for long.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -20,7 +21,7 @@ use diesel_async::RunQueryDsl;
 use tokio::sync::oneshot;
 
 use super::db::Db;
-use crate::db::MetaConn;
+use super::inbox::{Inbox, Offer};
 use crate::db::models::{NewAuditEntry, now};
 use crate::db::schema::audit_log;
 use crate::observability::audit::{CallRecord, entry};
@@ -41,11 +42,10 @@ pub const SWEEP_CHUNK: i64 = 5000;
 
 pub struct AuditWriter {
     db: Db,
-    /// Records that may wait at most (`audit.buffer`).
-    capacity: usize,
     /// 0: keep forever.
     retention_days: u32,
-    buffer: Vec<NewAuditEntry>,
+    /// Records waiting to be written (at most `audit.buffer`).
+    inbox: Arc<Inbox<NewAuditEntry>>,
     /// A batch the store refused, and how many times it was tried.
     retry: Option<(Vec<NewAuditEntry>, u32)>,
     flushing: bool,
@@ -55,12 +55,11 @@ pub struct AuditWriter {
 }
 
 impl AuditWriter {
-    pub fn new(db: Db, capacity: usize, retention_days: u32) -> Self {
+    pub fn new(db: Db, inbox: Arc<Inbox<NewAuditEntry>>, retention_days: u32) -> Self {
         Self {
             db,
-            capacity,
             retention_days,
-            buffer: Vec::new(),
+            inbox,
             retry: None,
             flushing: false,
             sweeping: false,
@@ -74,11 +73,8 @@ impl AuditWriter {
         }
         let (batch, attempts) = match self.retry.take() {
             Some(retry) => retry,
-            None if self.buffer.is_empty() => return self.wake_drainers(),
-            None => {
-                let n = self.buffer.len().min(BATCH);
-                (self.buffer.drain(..n).collect(), 0)
-            }
+            None if self.inbox.is_empty() => return self.wake_drainers(),
+            None => (self.inbox.take(BATCH), 0),
         };
         self.flushing = true;
         let db = self.db.clone();
@@ -108,7 +104,7 @@ impl AuditWriter {
                     // Keep going while a full batch waits or someone waits for the drain;
                     // a failed batch waits for the next tick.
                     let more = act.retry.is_none()
-                        && (act.buffer.len() >= BATCH || !act.drain_waiters.is_empty());
+                        && (act.inbox.len() >= BATCH || !act.drain_waiters.is_empty());
                     if more {
                         act.flush(ctx);
                     } else {
@@ -119,7 +115,7 @@ impl AuditWriter {
     }
 
     fn wake_drainers(&mut self) {
-        if !self.flushing && self.buffer.is_empty() && self.retry.is_none() {
+        if !self.flushing && self.inbox.is_empty() && self.retry.is_none() {
             for waiter in self.drain_waiters.drain(..) {
                 let _ = waiter.send(());
             }
@@ -136,31 +132,8 @@ impl AuditWriter {
 /// Write `batch`; the number of rows written.
 async fn insert(db: &Db, batch: &[NewAuditEntry]) -> Result<usize, String> {
     let mut conn = db.conn().await.map_err(|e| e.message)?;
-    match &mut conn {
-        MetaConn::Pg(pooled) => {
-            let c: &mut diesel_async::AsyncPgConnection = &mut *pooled;
-            diesel::insert_into(audit_log::table)
-                .values(batch)
-                .execute(c)
-                .await
-        }
-        // diesel-async has no multi-row INSERT for SQLite: one statement per row, in one
-        // transaction (a local file, so no round trips to save).
-        MetaConn::Sqlite(pooled) => {
-            let c: &mut crate::db::SqliteConn = &mut *pooled;
-            c.immediate_transaction(async move |c| {
-                for row in batch {
-                    diesel::insert_into(audit_log::table)
-                        .values(row)
-                        .execute(c)
-                        .await?;
-                }
-                Ok::<usize, diesel::result::Error>(batch.len())
-            })
-            .await
-        }
-    }
-    .map_err(|e| e.to_string())
+    // The batch is kept for a retry if this write fails.
+    crate::insert_batch!(&mut conn, audit_log::table, batch.to_vec()).map_err(|e| e.to_string())
 }
 
 /// Delete rows created before `cutoff`, a chunk at a time; the number deleted.
@@ -201,7 +174,7 @@ impl Actor for AuditWriter {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        let waiting = self.buffer.len() + self.retry.as_ref().map_or(0, |r| r.0.len());
+        let waiting = self.inbox.len() + self.retry.as_ref().map_or(0, |r| r.0.len());
         if waiting > 0 {
             tracing::warn!(records = waiting, "audit records not written at shutdown");
         }
@@ -217,23 +190,16 @@ impl actix::Supervised for AuditWriter {
     }
 }
 
-/// Record one finished tool call.
+/// Write what waits now: a call's record completed a batch.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Record(pub NewAuditEntry);
+pub struct Flush;
 
-impl Handler<Record> for AuditWriter {
+impl Handler<Flush> for AuditWriter {
     type Result = ();
 
-    fn handle(&mut self, msg: Record, ctx: &mut Self::Context) {
-        if self.buffer.len() >= self.capacity {
-            metrics::counter!("vizier_audit_dropped_total", "reason" => "buffer_full").increment(1);
-            return;
-        }
-        self.buffer.push(msg.0);
-        if self.buffer.len() >= BATCH {
-            self.flush(ctx);
-        }
+    fn handle(&mut self, _msg: Flush, ctx: &mut Self::Context) {
+        self.flush(ctx);
     }
 }
 
@@ -293,37 +259,49 @@ impl Handler<Sweep> for AuditWriter {
 /// How calls reach the audit log; a no-op when `audit.enabled = false`.
 #[derive(Clone)]
 pub struct Audit {
-    writer: Option<Addr<AuditWriter>>,
+    writer: Option<(Addr<AuditWriter>, Arc<Inbox<NewAuditEntry>>)>,
 }
 
 impl Audit {
-    pub fn new(writer: Option<Addr<AuditWriter>>) -> Self {
-        Self { writer }
+    /// Start the writer on `arbiter` (under actix's supervisor) when `config.enabled`.
+    pub fn start(db: Db, config: &crate::config::AuditConfig, arbiter: &ArbiterHandle) -> Self {
+        if !config.enabled {
+            return Self { writer: None };
+        }
+        let inbox = Arc::new(Inbox::new(config.buffer, BATCH));
+        let (writer_inbox, retention_days) = (inbox.clone(), config.retention_days);
+        let writer = actix::Supervisor::start_in_arbiter(arbiter, move |_| {
+            AuditWriter::new(db, writer_inbox, retention_days)
+        });
+        Self {
+            writer: Some((writer, inbox)),
+        }
     }
 
     pub fn enabled(&self) -> bool {
         self.writer.is_some()
     }
 
-    /// Hand a finished call to the writer; never waits. A full mailbox drops the record
-    /// and counts it.
+    /// Hand a finished call to the writer; never waits. A full inbox drops the record and
+    /// counts it.
     pub fn record(&self, call: CallRecord<'_>) {
-        let Some(writer) = &self.writer else {
+        let Some((writer, inbox)) = &self.writer else {
             return;
         };
-        let reason = match writer.try_send(Record(entry(&call))) {
-            Ok(()) => return,
-            Err(SendError::Full(_)) => "buffer_full",
-            // Only while the process stops.
-            Err(SendError::Closed(_)) => "stopped",
-        };
-        metrics::counter!("vizier_audit_dropped_total", "reason" => reason).increment(1);
+        match inbox.offer(entry(&call)) {
+            Offer::Queued => {}
+            Offer::BatchReady => writer.do_send(Flush),
+            Offer::Full => {
+                metrics::counter!("vizier_audit_dropped_total", "reason" => "buffer_full")
+                    .increment(1)
+            }
+        }
     }
 
     /// Write what waits, waiting at most `timeout` (at shutdown, so the last calls are
     /// kept). False when it did not finish in time.
     pub async fn drain(&self, timeout: Duration) -> bool {
-        let Some(writer) = &self.writer else {
+        let Some((writer, _)) = &self.writer else {
             return true;
         };
         tokio::time::timeout(timeout, writer.send(Drain))
@@ -335,7 +313,7 @@ impl Audit {
     pub async fn sweep(&self) -> Result<usize, String> {
         match &self.writer {
             None => Ok(0),
-            Some(writer) => writer
+            Some((writer, _)) => writer
                 .send(Sweep)
                 .await
                 .map_err(|e| format!("audit writer unreachable: {e}"))?,

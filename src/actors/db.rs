@@ -103,3 +103,42 @@ impl Db {
         self.addr.send(PoolState).await.ok()
     }
 }
+
+/// A metadata connection checked out on first use. A call whose lookups are all
+/// remembered (`AppState::lookups`) never takes one: no trip to the DbActor at all.
+pub struct LazyConn {
+    db: Db,
+    conn: Option<MetaConn>,
+}
+
+impl LazyConn {
+    pub fn new(db: &Db) -> Self {
+        Self {
+            db: db.clone(),
+            conn: None,
+        }
+    }
+
+    /// Hand over a connection already checked out.
+    pub fn holding(db: &Db, conn: MetaConn) -> Self {
+        Self {
+            db: db.clone(),
+            conn: Some(conn),
+        }
+    }
+
+    /// The connection, checking one out if none is held yet.
+    pub async fn get(&mut self) -> Result<&mut MetaConn, ToolError> {
+        if self.conn.is_none() {
+            self.conn = Some(self.db.conn().await?);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| ToolError::internal("metadata connection lost after checkout"))
+    }
+
+    /// Give the connection back to the pool now (before waiting on something slow).
+    pub fn release(&mut self) {
+        self.conn = None;
+    }
+}

@@ -1,14 +1,16 @@
 //! `HistoryWriter`: writes query history to the metadata store in batches, off the call
-//! path. A call hands over its record and returns at once; the writer flushes every
-//! [`FLUSH_EVERY`] or when [`BATCH`] records wait. The buffer is bounded: when it is full a
-//! record is dropped and counted (`vizier_history_dropped_total`), never blocking a call.
+//! path. A call hands its record to [`History::record`] (an [`Inbox`]) and returns at once;
+//! the writer flushes every [`FLUSH_EVERY`] or when [`BATCH`] records wait. The inbox is
+//! bounded: when it is full a record is dropped and counted (`vizier_history_dropped_total`),
+//! never blocking a call.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use diesel_async::RunQueryDsl;
 
 use super::db::Db;
+use super::inbox::{Inbox, Offer};
 use crate::db::models::NewQueryRecord;
 use crate::db::schema::query_history;
 
@@ -21,41 +23,30 @@ pub const MAX_BUFFER: usize = 10_000;
 
 pub struct HistoryWriter {
     db: Db,
-    buffer: Vec<NewQueryRecord>,
+    inbox: Arc<Inbox<NewQueryRecord>>,
     flushing: bool,
 }
 
 impl HistoryWriter {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, inbox: Arc<Inbox<NewQueryRecord>>) -> Self {
         Self {
             db,
-            buffer: Vec::new(),
+            inbox,
             flushing: false,
         }
     }
 
     fn flush(&mut self, ctx: &mut Context<Self>) {
-        if self.flushing || self.buffer.is_empty() {
+        if self.flushing || self.inbox.is_empty() {
             return;
         }
         self.flushing = true;
-        let n = self.buffer.len().min(BATCH);
-        let batch: Vec<NewQueryRecord> = self.buffer.drain(..n).collect();
+        let batch = self.inbox.take(BATCH);
         let db = self.db.clone();
         let write = async move {
             let mut conn = db.conn().await.map_err(|e| e.message)?;
-            let (count, batch) = (batch.len(), &batch);
-            // One statement per record: SQLite batch inserts cannot leave columns to defaults.
-            crate::in_transaction!(&mut conn, |c| {
-                for record in batch {
-                    diesel::insert_into(query_history::table)
-                        .values(record)
-                        .execute(c)
-                        .await?;
-                }
-                Ok::<(), diesel::result::Error>(())
-            })
-            .map_err(|e| e.to_string())?;
+            let count = crate::insert_batch!(&mut conn, query_history::table, batch)
+                .map_err(|e| e.to_string())?;
             Ok::<usize, String>(count)
         };
         ctx.spawn(write.into_actor(self).map(|result, act, ctx| {
@@ -64,7 +55,7 @@ impl HistoryWriter {
                 Ok(n) => metrics::counter!("vizier_history_written_total").increment(n as u64),
                 Err(e) => tracing::warn!(error = %e, "query history batch not written"),
             }
-            if act.buffer.len() >= BATCH {
+            if act.inbox.len() >= BATCH {
                 act.flush(ctx);
             }
         }));
@@ -75,14 +66,13 @@ impl Actor for HistoryWriter {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(MAX_BUFFER);
         ctx.run_interval(FLUSH_EVERY, |act, ctx| act.flush(ctx));
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        if !self.buffer.is_empty() {
+        if !self.inbox.is_empty() {
             tracing::info!(
-                records = self.buffer.len(),
+                records = self.inbox.len(),
                 "query history not written at shutdown"
             );
         }
@@ -92,22 +82,43 @@ impl Actor for HistoryWriter {
 
 impl actix::Supervised for HistoryWriter {}
 
-/// Record one query run.
+/// Write what waits now: a call's record completed a batch.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Record(pub NewQueryRecord);
+pub struct Flush;
 
-impl Handler<Record> for HistoryWriter {
+impl Handler<Flush> for HistoryWriter {
     type Result = ();
 
-    fn handle(&mut self, msg: Record, ctx: &mut Self::Context) {
-        if self.buffer.len() >= MAX_BUFFER {
-            metrics::counter!("vizier_history_dropped_total").increment(1);
-            return;
-        }
-        self.buffer.push(msg.0);
-        if self.buffer.len() >= BATCH {
-            self.flush(ctx);
+    fn handle(&mut self, _msg: Flush, ctx: &mut Self::Context) {
+        self.flush(ctx);
+    }
+}
+
+/// How calls reach the query history.
+#[derive(Clone)]
+pub struct History {
+    inbox: Arc<Inbox<NewQueryRecord>>,
+    writer: Addr<HistoryWriter>,
+}
+
+impl History {
+    /// Start the writer on `arbiter`, under actix's supervisor.
+    pub fn start(db: Db, arbiter: &ArbiterHandle) -> Self {
+        let inbox = Arc::new(Inbox::new(MAX_BUFFER, BATCH));
+        let writer_inbox = inbox.clone();
+        let writer = actix::Supervisor::start_in_arbiter(arbiter, move |_| {
+            HistoryWriter::new(db, writer_inbox)
+        });
+        Self { inbox, writer }
+    }
+
+    /// Hand over one query run; never waits.
+    pub fn record(&self, record: NewQueryRecord) {
+        match self.inbox.offer(record) {
+            Offer::Queued => {}
+            Offer::BatchReady => self.writer.do_send(Flush),
+            Offer::Full => metrics::counter!("vizier_history_dropped_total").increment(1),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod datasource;
 pub mod db;
 pub mod history;
+pub mod inbox;
 pub mod pool;
 pub mod screenshot;
 pub mod supervisor;

@@ -17,7 +17,7 @@ use crate::db::MetaPool;
 /// What the rest of the service talks to.
 pub struct Topology {
     pub db: Db,
-    pub history: Addr<super::history::HistoryWriter>,
+    pub history: super::history::History,
     pub audit: super::audit::Audit,
     pub datasources: DataSources,
     pub pools: ToolPools,
@@ -62,18 +62,8 @@ impl Supervisor {
         let db_addr =
             actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
         let db = Db::new(db_addr, backend);
-        let writer_db = db.clone();
-        let history = actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| {
-            super::history::HistoryWriter::new(writer_db)
-        });
-        let audit = super::audit::Audit::new(config.audit.enabled.then(|| {
-            let (audit_db, audit) = (db.clone(), config.audit.clone());
-            actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |ctx| {
-                // The mailbox is the buffer's first half: a call never waits on it.
-                ctx.set_mailbox_capacity(audit.buffer);
-                super::audit::AuditWriter::new(audit_db, audit.buffer, audit.retention_days)
-            })
-        }));
+        let history = super::history::History::start(db.clone(), &db_arbiter.handle());
+        let audit = super::audit::Audit::start(db.clone(), &config.audit, &db_arbiter.handle());
         let n = match config.pools.arbiters {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,

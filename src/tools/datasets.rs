@@ -15,6 +15,7 @@ use super::list::{DeletedState, Ident, ListArgs, ListResponse};
 use super::list_spec::ModelSpec;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
+use crate::actors::db::LazyConn;
 use crate::auth::Permission;
 use crate::db::MetaConn;
 use crate::db::catalog::{self, Access, Database, Dataset, DatasetColumn, DatasetMetric};
@@ -453,15 +454,13 @@ pub async fn source_for(
     database: &Value,
 ) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
     let ident = Ident::parse(database, false)?;
-    // The lookup (visibility check + encrypted connection) is remembered briefly per
-    // principal: SQL tools would otherwise pay two metadata queries per call.
-    let key = crate::app::lookup_key(&("source", ident.to_string(), ctx.principal.fingerprint()));
-    let (db, encrypted) = match ctx.app.lookup::<(Database, String)>(key) {
-        Some(hit) => (*hit).clone(),
+    let (db, encrypted) = match remembered_source(ctx, &ident) {
+        Some(hit) => hit,
         None => {
             let db = find_database(conn, access, &ident).await?;
             let encrypted = catalog::connection_of(conn, db.id).await?;
-            ctx.app.remember(key, (db.clone(), encrypted.clone()));
+            ctx.app
+                .remember(source_key(ctx, &ident), (db.clone(), encrypted.clone()));
             (db, encrypted)
         }
     };
@@ -471,6 +470,39 @@ pub async fn source_for(
         .get(&db, &encrypted, &ctx.app.cipher)
         .await?;
     Ok((db, source))
+}
+
+/// [`source_for`] for a call that has loaded neither its access nor a connection: a
+/// remembered lookup needs neither (it was checked for this same principal).
+pub async fn source_for_lazy(
+    ctx: &ToolCtx,
+    conn: &mut LazyConn,
+    database: &Value,
+) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
+    let ident = Ident::parse(database, false)?;
+    if let Some((db, encrypted)) = remembered_source(ctx, &ident) {
+        let source = ctx
+            .app
+            .datasources
+            .get(&db, &encrypted, &ctx.app.cipher)
+            .await?;
+        return Ok((db, source));
+    }
+    let conn = conn.get().await?;
+    let access = Access::load(conn, &ctx.principal).await?;
+    source_for(ctx, conn, &access, database).await
+}
+
+/// The lookup (visibility check + encrypted connection) is remembered briefly per
+/// principal: SQL tools would otherwise pay two metadata queries per call.
+fn source_key(ctx: &ToolCtx, ident: &Ident) -> u64 {
+    crate::app::lookup_key(&("source", ident.to_string(), ctx.principal.fingerprint()))
+}
+
+fn remembered_source(ctx: &ToolCtx, ident: &Ident) -> Option<(Database, String)> {
+    ctx.app
+        .lookup::<(Database, String)>(source_key(ctx, ident))
+        .map(|hit| (*hit).clone())
 }
 
 fn check_name(field: &str, value: &str) -> Result<(), ToolError> {

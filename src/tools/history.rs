@@ -16,7 +16,6 @@ use super::list::{Ident, ListArgs, ListResponse};
 use super::list_spec::ModelSpec;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
-use crate::actors::history::Record;
 use crate::auth::Permission;
 use crate::datasources::ResultSet;
 use crate::db::MetaConn;
@@ -121,9 +120,7 @@ pub fn record(
         started_on: started,
         finished_on: Some(finished),
     };
-    if ctx.app.history.try_send(Record(rec)).is_err() {
-        metrics::counter!("vizier_history_dropped_total").increment(1);
-    }
+    ctx.app.history.record(rec);
 }
 
 fn spec(model: &str) -> &'static ModelSpec {

@@ -16,9 +16,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::datasets::source_for;
+use super::datasets::{source_for, source_for_lazy};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
+use crate::actors::db::LazyConn;
 use crate::auth::{Permission, Principal};
 use crate::datasources::{Engine, QueryOptions};
 use crate::db::MetaConn;
@@ -147,14 +148,36 @@ pub struct SqlResult {
     pub dry_run: bool,
 }
 
+/// The rules that apply to the caller on `database_id`, combined per table; remembered
+/// briefly per principal (`cache.ttl_ms`, cleared by any write through this replica), like
+/// the database lookup, so a repeated query costs no metadata query.
+pub async fn remembered_rls_rules(
+    ctx: &ToolCtx,
+    conn: &mut LazyConn,
+    database_id: i32,
+    dialect: Dialect,
+) -> Result<std::sync::Arc<Vec<RlsRule>>, ToolError> {
+    let key = crate::app::lookup_key(&("rls", database_id, ctx.principal.fingerprint()));
+    if let Some(hit) = ctx.app.lookup::<Vec<RlsRule>>(key) {
+        return Ok(hit);
+    }
+    let rules = rls_rules_for(conn.get().await?, &ctx.principal, database_id, dialect).await?;
+    ctx.app.remember(key, rules.clone());
+    Ok(std::sync::Arc::new(rules))
+}
+
 /// The rules that apply to `principal` on `database_id`, combined per table.
+///
+/// A templated clause sees only who the caller is (`current_username`, `current_user_id`,
+/// `current_user_roles`), never the caller's `template_params`: a rule's filter must not be
+/// steerable by the person it filters.
 pub async fn rls_rules_for(
     conn: &mut MetaConn,
     principal: &Principal,
     database_id: i32,
     dialect: Dialect,
-    template: &TemplateContext,
 ) -> Result<Vec<RlsRule>, ToolError> {
+    let template = &template_context(principal, Map::new());
     type Row = (i32, String, Option<String>, String, Option<String>, String);
     let rows: Vec<Row> = with_conn!(conn, |c| {
         rls_rules::table
@@ -229,13 +252,29 @@ pub fn template_context(p: &Principal, params: Map<String, Value>) -> TemplateCo
     }
 }
 
+/// Counts the bytes written to it: the size of a row's JSON without building the string.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Keep the largest prefix of rows whose JSON fits in `budget` bytes.
 pub fn fit_rows(rows: Vec<Vec<Value>>, budget: usize) -> (Vec<Vec<Value>>, bool) {
     let mut used = 0;
     let total = rows.len();
     let mut kept = Vec::with_capacity(rows.len());
     for row in rows {
-        let size = serde_json::to_string(&row).map_or(usize::MAX / 2, |s| s.len() + 1);
+        let mut counted = ByteCount(0);
+        let size =
+            serde_json::to_writer(&mut counted, &row).map_or(usize::MAX / 2, |()| counted.0 + 1);
         if used + size > budget {
             break;
         }
@@ -261,9 +300,8 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         ))
         .with_details(json!({"field": "timeout"})));
     }
-    let mut conn = ctx.app.db.conn().await?;
-    let access = Access::load(&mut conn, &ctx.principal).await?;
-    let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
+    let mut conn = LazyConn::new(&ctx.app.db);
+    let (db, source) = source_for_lazy(&ctx, &mut conn, &args.database_id).await?;
     let dialect = dialect(source.engine);
     let settings = &source.settings;
     let template = template_context(
@@ -291,8 +329,7 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         original: args.sql.clone(),
         fit_to_response: true,
     };
-    drop(conn);
-    run_sql(&ctx, &source, &template, &text, run).await
+    run_sql(&ctx, conn, &source, &text, run).await
 }
 
 /// How one statement runs.
@@ -313,8 +350,8 @@ pub struct Run {
 /// The shared pipeline: check → RLS → row cap → run → byte budget → history.
 pub async fn run_sql(
     ctx: &ToolCtx,
+    mut conn: LazyConn,
     source: &crate::actors::datasource::Source,
-    template: &TemplateContext,
     text: &str,
     run: Run,
 ) -> Result<SqlResult, ToolError> {
@@ -329,23 +366,20 @@ pub async fn run_sql(
     )
     .map_err(sql_error)?;
     let mut statement = checked.statement;
-    let rules = {
-        let mut conn = ctx.app.db.conn().await?;
-        rls_rules_for(
-            &mut conn,
-            &ctx.principal,
-            run.database_id,
-            dialect,
-            template,
-        )
-        .await?
-    };
+    let rules = remembered_rls_rules(ctx, &mut conn, run.database_id, dialect).await?;
+    // The metadata connection is not held while the query runs.
+    conn.release();
     let default_schema = run.schema.clone().or_else(|| match dialect {
         Dialect::Postgres => Some("public".into()),
         _ => None,
     });
-    let filtered = sql::apply_rls(&mut statement, dialect, &rules, default_schema.as_deref())
-        .map_err(sql_error)?;
+    let filtered = sql::apply_rls(
+        &mut statement,
+        dialect,
+        rules.as_slice(),
+        default_schema.as_deref(),
+    )
+    .map_err(sql_error)?;
     let cap = run.limit.min(settings.row_limit.max(1));
     // One row more than returned is asked for, which tells whether the result was cut.
     sql::cap_limit(&mut statement, dialect, cap + 1);
@@ -489,10 +523,9 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
     .await?;
     let (columns, metrics) = super::datasets::columns_and_metrics_of(&mut conn, d.id).await?;
     let (db, source) = source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?;
-    drop(conn);
+    let conn = LazyConn::holding(&ctx.app.db, conn);
     let dialect = dialect(source.engine);
     let text = super::query_builder::build(dialect, &d, &columns, &metrics, &args.spec)?;
-    let template = template_context(&ctx.principal, Map::new());
     let run = Run {
         database_id: db.id,
         schema: d.schema_name.clone(),
@@ -504,5 +537,5 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
         original: text.clone(),
         fit_to_response: true,
     };
-    run_sql(&ctx, &source, &template, &text, run).await
+    run_sql(&ctx, conn, &source, &text, run).await
 }

@@ -17,10 +17,10 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::list::{DeletedState, Ident};
-use super::sql::{Run, SqlResult, dialect, run_sql, template_context};
+use super::sql::{Run, SqlResult, dialect, run_sql};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::actors::screenshot::{RenderRefusal, Rendered};
@@ -286,11 +286,10 @@ pub async fn run_query(
     let (db, source) =
         super::datasets::source_for(ctx, &mut conn, &t.access, &json!(t.dataset.database_id))
             .await?;
-    drop(conn);
+    let conn = crate::actors::db::LazyConn::holding(&ctx.app.db, conn);
     let dialect = dialect(source.engine);
     let text =
         super::query_builder::build(dialect, &t.dataset, &t.columns, &t.metrics, &plan.spec)?;
-    let template = template_context(&ctx.principal, Map::new());
     let run = Run {
         database_id: db.id,
         schema: t.dataset.schema_name.clone(),
@@ -301,7 +300,7 @@ pub async fn run_query(
         original: text.clone(),
         fit_to_response,
     };
-    let result = run_sql(ctx, &source, &template, &text, run).await?;
+    let result = run_sql(ctx, conn, &source, &text, run).await?;
     Ok(ChartQuery {
         plan,
         result,
