@@ -83,7 +83,8 @@ mod tests {
         assert_eq!(inbox.offer(4), Offer::Full);
         assert_eq!(inbox.take(2), vec![1, 2]);
         assert_eq!(inbox.len(), 1);
-        assert_eq!(inbox.offer(5), Offer::Queued);
+        // Two wait again: a full batch.
+        assert_eq!(inbox.offer(5), Offer::BatchReady);
         assert_eq!(inbox.take(10), vec![3, 5]);
         assert!(inbox.is_empty());
     }
