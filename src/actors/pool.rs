@@ -299,9 +299,21 @@ pub struct ToolPools {
 }
 
 impl ToolPools {
-    pub fn start(config: &Config, arbiters: &[ArbiterHandle]) -> Self {
+    /// Start every pool; the charts pool on `chart_arbiters` (threads at the render
+    /// priority), the others on `arbiters`.
+    pub fn start(
+        config: &Config,
+        arbiters: &[ArbiterHandle],
+        chart_arbiters: &[ArbiterHandle],
+    ) -> Self {
         Self {
-            pools: PoolKind::ALL.map(|k| ToolPool::start(k, config, arbiters)),
+            pools: PoolKind::ALL.map(|k| {
+                let on = match k {
+                    PoolKind::Charts => chart_arbiters,
+                    _ => arbiters,
+                };
+                ToolPool::start(k, config, on)
+            }),
         }
     }
 

@@ -241,8 +241,9 @@ struct RenderWorker {
     priority: RenderPriority,
 }
 
-/// Lower the calling thread's CPU priority as `priority` says.
-fn lower_priority(priority: RenderPriority) -> Result<(), String> {
+/// Lower the calling thread's CPU priority as `priority` says. Threads it starts later
+/// (a runtime's blocking threads) inherit the priority.
+pub(crate) fn lower_priority(priority: RenderPriority) -> Result<(), String> {
     match priority {
         RenderPriority::Low => thread_priority::ThreadPriorityValue::try_from(RENDER_PRIORITY)
             .map_err(|e| format!("{e:?}"))

@@ -70,7 +70,21 @@ impl Supervisor {
         };
         let tool_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
         let handles: Vec<ArbiterHandle> = tool_arbiters.iter().map(Arbiter::handle).collect();
-        let pools = ToolPools::start(config, &handles);
+        // The chart tools' workers (pictures: query, draw, encode) run on arbiters of their
+        // own at the render threads' lower priority, so that a flood of picture calls takes
+        // only the CPU time catalog and SQL calls leave over.
+        let chart_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
+        let priority = config.screenshots.priority;
+        for arbiter in &chart_arbiters {
+            arbiter.spawn_fn(move || {
+                if let Err(e) = super::screenshot::lower_priority(priority) {
+                    tracing::warn!(error = %e, "could not lower the chart workers' priority");
+                }
+            });
+        }
+        let chart_handles: Vec<ArbiterHandle> =
+            chart_arbiters.iter().map(Arbiter::handle).collect();
+        let pools = ToolPools::start(config, &handles, &chart_handles);
         // Data sources get an arbiter of their own: analytics I/O never shares a thread
         // with the metadata pool.
         let source_arbiter = Arbiter::new();
@@ -80,6 +94,7 @@ impl Supervisor {
         let screenshots = super::screenshot::Screenshots::start(config.screenshots.settings());
         let mut arbiters = vec![db_arbiter, source_arbiter];
         arbiters.extend(tool_arbiters);
+        arbiters.extend(chart_arbiters);
         let supervisor = Supervisor { arbiters }.start();
         Topology {
             db,
