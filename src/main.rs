@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use vizier::config::Config;
 
+/// mimalloc instead of glibc's allocator: the service allocates and frees many short-lived
+/// buffers across threads (JSON values, result rows, encoded pictures), where glibc's
+/// allocator showed up at the top of CPU profiles under load (see issue notes).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "vizier",

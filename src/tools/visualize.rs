@@ -492,8 +492,28 @@ fn with_images<T>(result: T, images: Vec<Value>) -> Result<WithImages<T>, ToolEr
     Ok(WithImages { result, images })
 }
 
-fn chart_url(ctx: &ToolCtx, id: i32) -> String {
-    format!("{}/mcp#chart-{id}", ctx.base_url)
+/// How long the page link of a chart just saved stays valid.
+const SAVED_CHART_LINK_MINUTES: i64 = 60;
+
+/// The page of a saved chart for the caller: a signed explore link (as
+/// `generate_explore_link` makes), and when it expires.
+fn chart_link(ctx: &ToolCtx, id: i32) -> (String, String) {
+    let exp = chrono::Utc::now() + chrono::Duration::minutes(SAVED_CHART_LINK_MINUTES);
+    let claim = ExploreClaim {
+        u: ctx.principal.username.clone(),
+        c: Some(id),
+        d: None,
+        cfg: None,
+        exp: exp.timestamp(),
+    };
+    (
+        format!(
+            "{}/explore/{}",
+            ctx.base_url,
+            sign_claim(&ctx.app.cipher, &claim)
+        ),
+        exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -565,7 +585,11 @@ pub struct SavedChart {
     pub id: i32,
     pub uuid: String,
     pub name: String,
+    /// A page showing the chart and its data table as you see them, for people to open
+    /// in a browser (a signed link; generate_explore_link makes a fresh one later).
     pub url: String,
+    /// When `url` stops working.
+    pub url_expires_at: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -669,10 +693,12 @@ async fn generate_chart(
             Ok::<_, diesel::result::Error>((id, uuid))
         })?;
         ctx.app.invalidate_caches();
+        let (url, url_expires_at) = chart_link(&ctx, id);
         Some(SavedChart {
             id,
             uuid,
-            url: chart_url(&ctx, id),
+            url,
+            url_expires_at,
             name,
         })
     } else {
@@ -774,11 +800,13 @@ async fn update_chart(
         }
     }
     ctx.app.invalidate_caches();
+    let (url, url_expires_at) = chart_link(&ctx, chart.id);
     let saved = SavedChart {
         id: chart.id,
         uuid: chart.uuid.clone(),
         name: target.name.clone(),
-        url: chart_url(&ctx, chart.id),
+        url,
+        url_expires_at,
     };
     if args.preview_formats.is_empty() {
         return with_images(

@@ -278,6 +278,16 @@ async fn charts_are_saved_changed_and_previewed() {
     assert!(images(&r).is_empty());
     let id = v["chart"]["id"].clone();
     assert_eq!(count(&app).await, 8);
+    // The saved chart's url is its page.
+    let url = v["chart"]["url"].as_str().expect("url");
+    let path = url.strip_prefix(&app.base).expect("a url of this server");
+    let (status, body) = app.get(path).await;
+    assert_eq!(status, 200, "{url}: {body}");
+    assert!(
+        body.contains("Revenue by region") && body.contains("<svg"),
+        "{body}"
+    );
+    assert!(v["chart"]["url_expires_at"].as_str().is_some(), "{v}");
     // update_chart_preview changes nothing.
     let r = app
         .tool(
