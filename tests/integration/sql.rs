@@ -404,6 +404,29 @@ async fn templating_when_the_database_enables_it() {
             .await;
         assert_eq!(err(&r)["error_type"], "invalid_argument", "{escape}");
     }
+    // A templated RLS clause sees who the caller is, never the caller's template_params:
+    // the person a rule filters cannot steer it.
+    let r = app
+        .tool(
+            "create_dataset",
+            json!({"database_id": id, "table_name": "t"}),
+        )
+        .await;
+    let ds = ok(&r)["id"].clone();
+    let r = app
+        .tool("create_rls_rule", json!({"name": "steerable?", "filter_type": "base", "dataset_ids": [ds], "roles": ["gamma"],
+            "clause": "v = {{ steer | default(1) }}"}))
+        .await;
+    ok(&r);
+    for params in [json!({}), json!({"steer": 2})] {
+        let r = app
+            .tool(
+                "execute_sql",
+                json!({"database_id": id, "sql": "SELECT v FROM t", "template_params": params}),
+            )
+            .await;
+        assert_eq!(ok(&r)["rows"], json!([[1]]), "{params}");
+    }
     app.stop().await;
 }
 
