@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Issue 4, A/B: execute_sql of the 100-row SELECT on the example SQLite data, concurrency 32,
+# against one vizier binary; run it alternately for two builds to compare them side by side.
+# Usage (repository root, after `cargo bench --bench loadgen --no-run`):
+#   bash benches/scripts/sql-ab.sh BIN LABEL [perf]
+# With `perf`, a 6 s CPU profile of the server under the load goes to /tmp/perf-LABEL.data.
+set -u
+BIN=$1; LABEL=$2
+LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
+DIR=${DIR:-/tmp/sql-ab}
+mkdir -p $DIR && cd $DIR
+env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_EXAMPLES__PATH=$DIR/examples.db \
+  $BIN serve < /dev/null > serve.log 2>&1 & pid=$!
+for _ in $(seq 1 600); do curl -sf localhost:8080/ready >/dev/null && break; sleep 0.05; done
+ARGS='{"sql":"SELECT order_line_id, order_id, product_id, quantity, unit_price, discount, line_total FROM order_lines ORDER BY order_line_id LIMIT 100","database_id":1}'
+if [ "${3:-}" = perf ]; then
+  $LG --url http://127.0.0.1:8080/mcp --tool execute_sql --args "$ARGS" --concurrency 32 --duration 14 --warmup 2 --label "$LABEL" > lg.out 2>&1 & lgp=$!
+  sleep 5; perf record -F 999 -g -p $pid -o /tmp/perf-$LABEL.data -- sleep 6 > /dev/null 2>&1
+  wait $lgp; tail -1 lg.out
+else
+  $LG --url http://127.0.0.1:8080/mcp --tool execute_sql --args "$ARGS" --concurrency 32 --duration 8 --warmup 2 --label "$LABEL" 2>&1 | tail -1
+fi
+kill $pid; wait $pid 2>/dev/null
