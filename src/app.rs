@@ -81,10 +81,13 @@ impl AppState {
         self.lookups.as_ref()?.get(&key)?.downcast::<T>().ok()
     }
 
-    pub fn remember<T: Send + Sync + 'static>(&self, key: u64, value: T) {
+    /// Remember `value` under `key` (when lookups are on); the value, shared.
+    pub fn remember<T: Send + Sync + 'static>(&self, key: u64, value: T) -> Arc<T> {
+        let value = Arc::new(value);
         if let Some(c) = &self.lookups {
-            c.insert(key, Arc::new(value));
+            c.insert(key, value.clone());
         }
+        value
     }
 
     /// The configured public URL, or the bind address (links for stdio callers).

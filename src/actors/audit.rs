@@ -47,7 +47,7 @@ pub struct AuditWriter {
     /// Records waiting to be written (at most `audit.buffer`).
     inbox: Arc<Inbox<NewAuditEntry>>,
     /// A batch the store refused, and how many times it was tried.
-    retry: Option<(Vec<NewAuditEntry>, u32)>,
+    retry: Option<(Arc<Vec<NewAuditEntry>>, u32)>,
     flushing: bool,
     sweeping: bool,
     /// Callers of [`Drain`] waiting for the buffer to be written.
@@ -74,12 +74,12 @@ impl AuditWriter {
         let (batch, attempts) = match self.retry.take() {
             Some(retry) => retry,
             None if self.inbox.is_empty() => return self.wake_drainers(),
-            None => (self.inbox.take(BATCH), 0),
+            None => (Arc::new(self.inbox.take(BATCH)), 0),
         };
         self.flushing = true;
         let db = self.db.clone();
         let write = async move {
-            let result = insert(&db, &batch).await;
+            let result = insert(&db, batch.clone()).await;
             (batch, result)
         };
         ctx.spawn(
@@ -129,11 +129,10 @@ impl AuditWriter {
     }
 }
 
-/// Write `batch`; the number of rows written.
-async fn insert(db: &Db, batch: &[NewAuditEntry]) -> Result<usize, String> {
+/// Write `batch` (shared: the writer keeps it for a retry); the number of rows written.
+async fn insert(db: &Db, batch: Arc<Vec<NewAuditEntry>>) -> Result<usize, String> {
     let mut conn = db.conn().await.map_err(|e| e.message)?;
-    // The batch is kept for a retry if this write fails.
-    crate::insert_batch!(&mut conn, audit_log::table, batch.to_vec()).map_err(|e| e.to_string())
+    crate::insert_batch!(&mut conn, audit_log::table, batch).map_err(|e| e.to_string())
 }
 
 /// Delete rows created before `cutoff`, a chunk at a time; the number deleted.

@@ -129,12 +129,10 @@ impl LazyConn {
 
     /// The connection, checking one out if none is held yet.
     pub async fn get(&mut self) -> Result<&mut MetaConn, ToolError> {
-        if self.conn.is_none() {
-            self.conn = Some(self.db.conn().await?);
+        match &mut self.conn {
+            Some(conn) => Ok(conn),
+            slot @ None => Ok(slot.insert(self.db.conn().await?)),
         }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| ToolError::internal("metadata connection lost after checkout"))
     }
 
     /// Give the connection back to the pool now (before waiting on something slow).

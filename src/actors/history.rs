@@ -45,9 +45,7 @@ impl HistoryWriter {
         let db = self.db.clone();
         let write = async move {
             let mut conn = db.conn().await.map_err(|e| e.message)?;
-            let count = crate::insert_batch!(&mut conn, query_history::table, batch)
-                .map_err(|e| e.to_string())?;
-            Ok::<usize, String>(count)
+            crate::insert_batch!(&mut conn, query_history::table, batch).map_err(|e| e.to_string())
         };
         ctx.spawn(write.into_actor(self).map(|result, act, ctx| {
             act.flushing = false;

@@ -93,7 +93,8 @@ macro_rules! in_transaction {
     }};
 }
 
-/// Insert `rows` (an owned `Vec`) into `table` in one transaction; the number inserted.
+/// Insert `rows` (an owned `Vec`, or an `Arc<Vec>` the caller keeps) into `table` in one
+/// transaction; the number inserted.
 /// PostgreSQL takes them as one multi-row INSERT. SQLite (diesel has no multi-row INSERT
 /// that leaves columns to their defaults there) runs one statement per row, all inside one
 /// blocking task: a batch costs one thread hop, not one per row. Used by the writers that
@@ -105,14 +106,17 @@ macro_rules! insert_batch {
         match $conn {
             $crate::db::MetaConn::Pg(pooled) => {
                 let c: &mut ::diesel_async::AsyncPgConnection = &mut *pooled;
-                ::diesel_async::RunQueryDsl::execute(::diesel::insert_into($table).values(&rows), c)
-                    .await
+                ::diesel_async::RunQueryDsl::execute(
+                    ::diesel::insert_into($table).values(rows.as_slice()),
+                    c,
+                )
+                .await
             }
             $crate::db::MetaConn::Sqlite(pooled) => {
                 let c: &mut $crate::db::SqliteConn = &mut *pooled;
                 c.spawn_blocking(move |c| {
                     c.immediate_transaction(|c| {
-                        for row in &rows {
+                        for row in rows.iter() {
                             ::diesel::RunQueryDsl::execute(
                                 ::diesel::insert_into($table).values(row),
                                 c,

@@ -459,7 +459,6 @@ impl User {
     }
 }
 
-/// A role id by name.
 /// Every role a principal of `tenant` sees, as (id, name) by name: the shared roles and,
 /// with a tenant, the tenant's own (another tenant's roles do not exist for it).
 pub async fn visible_roles(

@@ -454,22 +454,11 @@ pub async fn source_for(
     database: &Value,
 ) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
     let ident = Ident::parse(database, false)?;
-    let (db, encrypted) = match remembered_source(ctx, &ident) {
+    let found = match remembered_source(ctx, &ident) {
         Some(hit) => hit,
-        None => {
-            let db = find_database(conn, access, &ident).await?;
-            let encrypted = catalog::connection_of(conn, db.id).await?;
-            ctx.app
-                .remember(source_key(ctx, &ident), (db.clone(), encrypted.clone()));
-            (db, encrypted)
-        }
+        None => look_up_source(ctx, conn, access, &ident).await?,
     };
-    let source = ctx
-        .app
-        .datasources
-        .get(&db, &encrypted, &ctx.app.cipher)
-        .await?;
-    Ok((db, source))
+    start_source(ctx, found).await
 }
 
 /// [`source_for`] for a call that has loaded neither its access nor a connection: a
@@ -480,17 +469,15 @@ pub async fn source_for_lazy(
     database: &Value,
 ) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
     let ident = Ident::parse(database, false)?;
-    if let Some((db, encrypted)) = remembered_source(ctx, &ident) {
-        let source = ctx
-            .app
-            .datasources
-            .get(&db, &encrypted, &ctx.app.cipher)
-            .await?;
-        return Ok((db, source));
-    }
-    let conn = conn.get().await?;
-    let access = Access::load(conn, &ctx.principal).await?;
-    source_for(ctx, conn, &access, database).await
+    let found = match remembered_source(ctx, &ident) {
+        Some(hit) => hit,
+        None => {
+            let conn = conn.get().await?;
+            let access = Access::load(conn, &ctx.principal).await?;
+            look_up_source(ctx, conn, &access, &ident).await?
+        }
+    };
+    start_source(ctx, found).await
 }
 
 /// The lookup (visibility check + encrypted connection) is remembered briefly per
@@ -503,6 +490,32 @@ fn remembered_source(ctx: &ToolCtx, ident: &Ident) -> Option<(Database, String)>
     ctx.app
         .lookup::<(Database, String)>(source_key(ctx, ident))
         .map(|hit| (*hit).clone())
+}
+
+async fn look_up_source(
+    ctx: &ToolCtx,
+    conn: &mut MetaConn,
+    access: &Access,
+    ident: &Ident,
+) -> Result<(Database, String), ToolError> {
+    let db = find_database(conn, access, ident).await?;
+    let encrypted = catalog::connection_of(conn, db.id).await?;
+    ctx.app
+        .remember(source_key(ctx, ident), (db.clone(), encrypted.clone()));
+    Ok((db, encrypted))
+}
+
+/// The data-source actor of a looked-up database (started on first use).
+async fn start_source(
+    ctx: &ToolCtx,
+    (db, encrypted): (Database, String),
+) -> Result<(Database, crate::actors::datasource::Source), ToolError> {
+    let source = ctx
+        .app
+        .datasources
+        .get(&db, &encrypted, &ctx.app.cipher)
+        .await?;
+    Ok((db, source))
 }
 
 fn check_name(field: &str, value: &str) -> Result<(), ToolError> {

@@ -162,8 +162,7 @@ pub async fn remembered_rls_rules(
         return Ok(hit);
     }
     let rules = rls_rules_for(conn.get().await?, &ctx.principal, database_id, dialect).await?;
-    ctx.app.remember(key, rules.clone());
-    Ok(std::sync::Arc::new(rules))
+    Ok(ctx.app.remember(key, rules))
 }
 
 /// The rules that apply to `principal` on `database_id`, combined per table.
@@ -171,7 +170,7 @@ pub async fn remembered_rls_rules(
 /// A templated clause sees only who the caller is (`current_username`, `current_user_id`,
 /// `current_user_roles`), never the caller's `template_params`: a rule's filter must not be
 /// steerable by the person it filters.
-pub async fn rls_rules_for(
+async fn rls_rules_for(
     conn: &mut MetaConn,
     principal: &Principal,
     database_id: i32,

@@ -292,15 +292,6 @@ fn is_builtin(role: &str) -> bool {
     BUILTIN_ROLES.iter().any(|(name, _, _)| *name == role)
 }
 
-/// Every role as (id, name).
-/// With a tenant: the shared roles and the tenant's own (other tenants' do not exist).
-async fn all_roles(
-    conn: &mut MetaConn,
-    tenant: Option<&str>,
-) -> Result<Vec<(i32, String)>, ToolError> {
-    Ok(crate::db::models::visible_roles(conn, tenant).await?)
-}
-
 /// With a tenant, a role the caller may change: its tenant's own, not a shared one.
 async fn require_own_role(
     conn: &mut MetaConn,
@@ -550,7 +541,8 @@ async fn list_users(ctx: ToolCtx, args: ListUsersArgs) -> Result<Page<UserItem>,
     let role_id = match &role {
         None => None,
         Some(name) => {
-            let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
+            let all = crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref())
+                .await?;
             Some(role_named(&all, "role", name, ErrorKind::InvalidArgument)?.0)
         }
     };
@@ -624,7 +616,7 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
     let last_name = optional_text("last_name", args.last_name)?.unwrap_or_default();
     let active = args.active.unwrap_or(true);
     let mut conn = ctx.app.db.conn().await?;
-    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
+    let all = crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let role_ids = role_ids(&all, "roles", &args.roles)?;
     let taken = format!(
         "A user named '{username}' exists already; change it with update_user, or pick another username."
@@ -777,7 +769,7 @@ async fn update_user(ctx: ToolCtx, args: UpdateUserArgs) -> Result<UserChanged, 
         ));
     }
 
-    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
+    let all = crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let new_roles: Option<BTreeSet<i32>> = if changes_roles {
         let held: BTreeSet<i32> = with_conn!(&mut conn, |c| {
             user_roles::table
@@ -1323,7 +1315,7 @@ async fn create_role(ctx: ToolCtx, args: CreateRoleArgs) -> Result<RoleItem, Too
     let taken = format!(
         "A role named '{name}' exists already; change it with update_role, or pick another name."
     );
-    if all_roles(&mut conn, ctx.principal.tenant.as_deref())
+    if crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref())
         .await?
         .iter()
         .any(|r| r.1 == name)
@@ -1394,7 +1386,7 @@ async fn update_role(ctx: ToolCtx, args: UpdateRoleArgs) -> Result<RoleChanged, 
         ));
     }
     let mut conn = ctx.app.db.conn().await?;
-    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
+    let all = crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let (role_id, name) = role_named(&all, "name", args.name.trim(), ErrorKind::NotFound)?.clone();
     require_own_role(&mut conn, ctx.principal.tenant.as_deref(), role_id, &name).await?;
     if is_builtin(&name) && !(grants.is_empty() && revokes.is_empty()) {
@@ -1502,7 +1494,7 @@ pub struct RoleDeleted {
 
 async fn delete_role(ctx: ToolCtx, args: DeleteRoleArgs) -> Result<RoleDeleted, ToolError> {
     let mut conn = ctx.app.db.conn().await?;
-    let all = all_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
+    let all = crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let (role_id, name) = role_named(&all, "name", args.name.trim(), ErrorKind::NotFound)?.clone();
     require_own_role(&mut conn, ctx.principal.tenant.as_deref(), role_id, &name).await?;
     if is_builtin(&name) {

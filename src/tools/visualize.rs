@@ -498,22 +498,35 @@ const SAVED_CHART_LINK_MINUTES: i64 = 60;
 /// The page of a saved chart for the caller: a signed explore link (as
 /// `generate_explore_link` makes), and when it expires.
 fn chart_link(ctx: &ToolCtx, id: i32) -> (String, String) {
-    let exp = chrono::Utc::now() + chrono::Duration::minutes(SAVED_CHART_LINK_MINUTES);
+    let (key, expires_at) = explore_key(ctx, Some(id), None, None, SAVED_CHART_LINK_MINUTES);
+    (explore_url(ctx, &key), expires_at)
+}
+
+/// The signed key of an explore page for the caller — a saved chart (`chart`) or a dataset
+/// with a config — valid `minutes`, and when it expires (RFC 3339).
+fn explore_key(
+    ctx: &ToolCtx,
+    chart: Option<i32>,
+    dataset: Option<i32>,
+    config: Option<Value>,
+    minutes: i64,
+) -> (String, String) {
+    let exp = chrono::Utc::now() + chrono::Duration::minutes(minutes);
     let claim = ExploreClaim {
         u: ctx.principal.username.clone(),
-        c: Some(id),
-        d: None,
-        cfg: None,
+        c: chart,
+        d: dataset,
+        cfg: config,
         exp: exp.timestamp(),
     };
     (
-        format!(
-            "{}/explore/{}",
-            ctx.base_url,
-            sign_claim(&ctx.app.cipher, &claim)
-        ),
+        sign_claim(&ctx.app.cipher, &claim),
         exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
+}
+
+fn explore_url(ctx: &ToolCtx, key: &str) -> String {
+    format!("{}/explore/{key}", ctx.base_url)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1172,15 +1185,13 @@ async fn generate_explore_link(ctx: ToolCtx, args: ExploreArgs) -> Result<Explor
     }
     // Resolve now so a bad chart fails here, not when a person opens the link.
     let target = resolve(&ctx, &args.chart).await?;
-    let exp = chrono::Utc::now() + chrono::Duration::minutes(minutes);
-    let claim = ExploreClaim {
-        u: ctx.principal.username.clone(),
-        c: target.chart.as_ref().map(|c| c.id),
-        d: target.chart.is_none().then_some(target.dataset.id),
-        cfg: target.chart.is_none().then(|| target.config.to_json()),
-        exp: exp.timestamp(),
-    };
-    let key = sign_claim(&ctx.app.cipher, &claim);
+    let (key, expires_at) = explore_key(
+        &ctx,
+        target.chart.as_ref().map(|c| c.id),
+        target.chart.is_none().then_some(target.dataset.id),
+        target.chart.is_none().then(|| target.config.to_json()),
+        minutes,
+    );
     if key.len() > 6_000 {
         return Err(ToolError::invalid(
             "config: too large for a link; save the chart (generate_chart with save_chart) and link to it.",
@@ -1188,8 +1199,8 @@ async fn generate_explore_link(ctx: ToolCtx, args: ExploreArgs) -> Result<Explor
         .with_details(json!({"field": "config"})));
     }
     Ok(ExploreLink {
-        url: format!("{}/explore/{key}", ctx.base_url),
-        expires_at: exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        url: explore_url(&ctx, &key),
+        expires_at,
         name: target.name,
     })
 }
