@@ -18,6 +18,13 @@ if [ "${3:-}" = perf ]; then
   sleep 5; perf record -F 999 -g -p $pid -o /tmp/perf-$LABEL.data -- sleep 6 > /dev/null 2>&1
   wait $lgp; tail -1 lg.out
 else
+  # Throughput swings with the shared machine's load; the server's CPU time per call (user +
+  # system, over every call of the run, warm-up included) is steadier for an A/B.
+  calls() { curl -s localhost:8080/metrics | awk '/^mcp_requests_total\{tool="execute_sql",status="ok"\}/ {print $2}'; }
+  cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }
+  c0=$(calls); c0=${c0:-0}; t0=$(cpu)
   $LG --url http://127.0.0.1:8080/mcp --tool execute_sql --args "$ARGS" --concurrency 32 --duration 8 --warmup 2 --label "$LABEL" 2>&1 | tail -1
+  c1=$(calls); t1=$(cpu)
+  echo "$LABEL server CPU per call: $(python3 -c "print(f'{($t1 - $t0) * 10000 / ($c1 - $c0):.0f} µs over {$c1 - $c0} calls')")"
 fi
 kill $pid; wait $pid 2>/dev/null

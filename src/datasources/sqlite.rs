@@ -170,10 +170,8 @@ impl LiteSource {
         // returns to its set only once the statement is over.
         let task = tokio::task::spawn_blocking(move || {
             let result = lease.conn().and_then(|conn| {
-                // A previous statement may have run `PRAGMA query_only = 0`.
                 if !writable {
-                    conn.pragma_update(None, "query_only", true)
-                        .map_err(lite_error)?;
+                    ensure_query_only(conn)?;
                 }
                 work(conn)
             });
@@ -340,9 +338,27 @@ fn parse_path(url: &str) -> Result<PathBuf, SourceError> {
     Ok(PathBuf::from(path))
 }
 
+/// Makes sure a read-only connection refuses writes: a previous statement on it may have run
+/// `PRAGMA query_only = 0`. The flag is read (a cached statement) and set only when it is
+/// off, because setting it expires every compiled statement of the connection, and the
+/// statement cache would then recompile each query every time.
+fn ensure_query_only(conn: &Connection) -> Result<(), SourceError> {
+    let on: bool = conn
+        .prepare_cached("PRAGMA query_only")
+        .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
+        .map_err(lite_error)?;
+    if !on {
+        conn.pragma_update(None, "query_only", true)
+            .map_err(lite_error)?;
+    }
+    Ok(())
+}
+
 fn run_query(conn: &Connection, sql: &str, max_rows: usize) -> Result<ResultSet, SourceError> {
     let started = std::time::Instant::now();
-    let mut stmt = conn.prepare(sql).map_err(lite_error)?;
+    // Dashboards and charts send the same SQL again and again: each connection keeps its
+    // recent statements compiled (SQLite re-prepares one itself if the schema changed).
+    let mut stmt = conn.prepare_cached(sql).map_err(lite_error)?;
     let mut columns = declared_columns(&stmt);
     let writes = !stmt.readonly();
     let mut values: Vec<Vec<Value>> = Vec::new();
@@ -457,6 +473,32 @@ mod tests {
         .unwrap();
         let url = format!("sqlite://{}", path.display());
         (dir, url)
+    }
+
+    #[test]
+    fn query_only_is_restored_and_compiled_statements_survive_the_check() {
+        let (_dir, url) = fixture();
+        let conn = Connection::open(parse_path(&url).unwrap()).unwrap();
+        let query_only = |c: &Connection| -> bool {
+            c.query_row("PRAGMA query_only", [], |r| r.get(0)).unwrap()
+        };
+        ensure_query_only(&conn).unwrap();
+        assert!(query_only(&conn));
+        // Checking again does not expire compiled statements (setting the flag does).
+        let reprepares = |c: &Connection| {
+            let mut stmt = c.prepare_cached("SELECT id FROM t").unwrap();
+            stmt.raw_query().next().unwrap();
+            stmt.get_status(rusqlite::StatementStatus::RePrepare)
+        };
+        assert_eq!(reprepares(&conn), 0);
+        ensure_query_only(&conn).unwrap();
+        assert_eq!(reprepares(&conn), 0);
+        conn.pragma_update(None, "query_only", true).unwrap();
+        assert_eq!(reprepares(&conn), 1, "setting the flag expires statements");
+        conn.pragma_update(None, "query_only", false).unwrap();
+        ensure_query_only(&conn).unwrap();
+        assert!(query_only(&conn));
+        assert!(conn.execute("DELETE FROM t", []).is_err());
     }
 
     async fn pool(url: &str, pool_size: u32, allow_dml: bool) -> SourcePool {

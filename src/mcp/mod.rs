@@ -407,7 +407,11 @@ impl ServerHandler for McpHandler {
                 let images = value
                     .as_object_mut()
                     .and_then(|o| o.remove(crate::tools::IMAGES_FIELD));
-                let text = value.to_string();
+                // Straight into a buffer: `Value::to_string` goes through `fmt::Write`
+                // one token at a time.
+                let text = serde_json::to_string(&value).map_err(|e| {
+                    McpError::internal_error(format!("result not serializable: {e}"), None)
+                })?;
                 let mut content = vec![ContentBlock::text(text)];
                 for image in images
                     .iter()

@@ -222,6 +222,9 @@ fn mask_settings(s: &str) -> String {
         "api_key=",
         "apikey=",
     ];
+    if !s.contains('=') {
+        return s.to_owned();
+    }
     let lower = s.to_ascii_lowercase();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -283,8 +286,11 @@ fn mask_tokens(s: &str) -> String {
 }
 
 fn is_jwt(word: &str) -> bool {
+    if !word.starts_with("eyJ") {
+        return false;
+    }
     let parts: Vec<&str> = word.split('.').collect();
-    parts.len() == 3 && parts[0].starts_with("eyJ") && parts[1].len() >= 4
+    parts.len() == 3 && parts[1].len() >= 4
 }
 
 fn is_api_key(word: &str) -> bool {

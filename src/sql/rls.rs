@@ -66,7 +66,7 @@ impl std::fmt::Display for TableName {
 
 /// One table's filter: `clause` is a SQL boolean expression (already combined, see
 /// [`combine`]); rows of `table` are visible only where it is true.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RlsRule {
     pub table: TableName,
     pub clause: String,

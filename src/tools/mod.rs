@@ -157,10 +157,7 @@ where
     let run: ToolFn = Arc::new(move |ctx, args| {
         let parsed = parse_args::<A>(&schema, args);
         let f = f.clone();
-        Box::pin(async move {
-            let out = f(ctx, parsed?).await?;
-            serde_json::to_value(out).map_err(ToolError::internal)
-        })
+        Box::pin(async move { into_json(f(ctx, parsed?).await?) })
     });
     // Health must always be measured, not remembered.
     let cacheable = hints.read_only && pool == PoolKind::Catalog && name != "health_check";
@@ -174,6 +171,20 @@ where
         tool,
         run,
     }
+}
+
+/// A tool's result as the call's JSON: serialized, except SQL results, whose rows are JSON
+/// already and are moved in (`SqlResult::into_json`) instead of copied value by value.
+fn into_json<O: Serialize + 'static>(out: O) -> Result<Value, ToolError> {
+    let mut out = Some(out);
+    let any: &mut dyn std::any::Any = &mut out;
+    if let Some(result) = any
+        .downcast_mut::<Option<sql::SqlResult>>()
+        .and_then(Option::take)
+    {
+        return result.into_json().map_err(ToolError::internal);
+    }
+    serde_json::to_value(out).map_err(ToolError::internal)
 }
 
 /// Parse arguments, accepting arrays and objects sent as JSON-encoded strings (some clients

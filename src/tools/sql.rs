@@ -148,6 +148,19 @@ pub struct SqlResult {
     pub dry_run: bool,
 }
 
+impl SqlResult {
+    /// The result as JSON, its rows moved in rather than copied value by value (they are
+    /// JSON already, and copying them was most of a large result's conversion cost).
+    pub fn into_json(mut self) -> Result<Value, serde_json::Error> {
+        let rows = std::mem::take(&mut self.rows);
+        let mut value = serde_json::to_value(&self)?;
+        if let Some(slot) = value.get_mut("rows") {
+            *slot = Value::Array(rows.into_iter().map(Value::Array).collect());
+        }
+        Ok(value)
+    }
+}
+
 /// The rules that apply to the caller on `database_id`, combined per table; remembered
 /// briefly per principal (`cache.ttl_ms`, cleared by any write through this replica), like
 /// the database lookup, so a repeated query costs no metadata query.
@@ -265,8 +278,50 @@ impl std::io::Write for ByteCount {
     }
 }
 
+/// At least the length of `value`'s compact JSON, found without formatting it: numbers
+/// count as the longest a number of their kind can print (an integer 20 bytes, a float 32),
+/// strings as their exact escaped length.
+fn json_len_bound(value: &Value) -> usize {
+    fn string(s: &str) -> usize {
+        2 + s
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+                0..=0x1f => 6,
+                _ => 1,
+            })
+            .sum::<usize>()
+    }
+    match value {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(n) if n.is_f64() => 32,
+        Value::Number(_) => 20,
+        Value::String(s) => string(s),
+        Value::Array(items) => 2 + items.len() + items.iter().map(json_len_bound).sum::<usize>(),
+        Value::Object(map) => {
+            2 + map.len() * 2
+                + map
+                    .iter()
+                    .map(|(k, v)| string(k) + json_len_bound(v))
+                    .sum::<usize>()
+        }
+    }
+}
+
 /// Keep the largest prefix of rows whose JSON fits in `budget` bytes.
+///
+/// Most results fit with room to spare: when an upper bound of their size fits, every row
+/// is kept without printing a single number. Only results near or over the budget are
+/// measured row by row.
 pub fn fit_rows(rows: Vec<Vec<Value>>, budget: usize) -> (Vec<Vec<Value>>, bool) {
+    let bound: usize = rows
+        .iter()
+        .map(|row| 2 + row.len() + row.iter().map(json_len_bound).sum::<usize>())
+        .sum();
+    if bound <= budget {
+        return (rows, false);
+    }
     let mut used = 0;
     let total = rows.len();
     let mut kept = Vec::with_capacity(rows.len());
@@ -346,6 +401,86 @@ pub struct Run {
     pub fit_to_response: bool,
 }
 
+/// Everything the statement that runs is made from: the SQL as sent (after templating), the
+/// guard's policy, the caller's RLS rules, the default schema and the row cap.
+#[derive(Hash)]
+struct PrepareKey<'a> {
+    database_id: i32,
+    dialect: Dialect,
+    text: &'a str,
+    allow_dml: bool,
+    rules: &'a [RlsRule],
+    default_schema: Option<&'a str>,
+    cap: u64,
+}
+
+/// One SQL text checked, RLS-rewritten and row-capped, with the whole key it was made
+/// from: a hit must match it exactly, so no hash collision can hand one caller's rewrite
+/// to another.
+struct Prepared {
+    database_id: i32,
+    dialect: Dialect,
+    text: String,
+    allow_dml: bool,
+    rules: Vec<RlsRule>,
+    default_schema: Option<String>,
+    cap: u64,
+    executed_sql: String,
+    kind: StatementKind,
+    rls_tables_filtered: usize,
+}
+
+impl Prepared {
+    fn matches(&self, key: &PrepareKey<'_>) -> bool {
+        self.database_id == key.database_id
+            && self.dialect == key.dialect
+            && self.text == key.text
+            && self.allow_dml == key.allow_dml
+            && self.rules == key.rules
+            && self.default_schema.as_deref() == key.default_schema
+            && self.cap == key.cap
+    }
+}
+
+/// Check → RLS → row cap for `key`, remembered like the lookups (`cache.ttl_ms`, cleared
+/// by any write through this replica): dashboards, charts and assistants repeat the same
+/// SQL, and parsing and rewriting it is a large share of a short query's cost. Refusals are
+/// not remembered; they are cheap to repeat and must name the current reason.
+fn prepare(ctx: &ToolCtx, key: PrepareKey<'_>) -> Result<std::sync::Arc<Prepared>, ToolError> {
+    let hash = crate::app::lookup_key(&("prepared", &key));
+    if let Some(hit) = ctx.app.lookup::<Prepared>(hash).filter(|p| p.matches(&key)) {
+        return Ok(hit);
+    }
+    let checked = sql::check(
+        key.dialect,
+        key.text,
+        &GuardPolicy {
+            allow_dml: key.allow_dml,
+        },
+    )
+    .map_err(sql_error)?;
+    let mut statement = checked.statement;
+    let filtered = sql::apply_rls(&mut statement, key.dialect, key.rules, key.default_schema)
+        .map_err(sql_error)?;
+    // One row more than returned is asked for, which tells whether the result was cut.
+    sql::cap_limit(&mut statement, key.dialect, key.cap + 1);
+    Ok(ctx.app.remember(
+        hash,
+        Prepared {
+            database_id: key.database_id,
+            dialect: key.dialect,
+            text: key.text.to_owned(),
+            allow_dml: key.allow_dml,
+            rules: key.rules.to_vec(),
+            default_schema: key.default_schema.map(str::to_owned),
+            cap: key.cap,
+            executed_sql: sql::to_sql(&statement),
+            kind: checked.kind,
+            rls_tables_filtered: filtered,
+        },
+    ))
+}
+
 /// The shared pipeline: check → RLS → row cap → run → byte budget → history.
 pub async fn run_sql(
     ctx: &ToolCtx,
@@ -356,15 +491,6 @@ pub async fn run_sql(
 ) -> Result<SqlResult, ToolError> {
     let dialect = dialect(source.engine);
     let settings = &source.settings;
-    let checked = sql::check(
-        dialect,
-        text,
-        &GuardPolicy {
-            allow_dml: run.allow_dml,
-        },
-    )
-    .map_err(sql_error)?;
-    let mut statement = checked.statement;
     let rules = remembered_rls_rules(ctx, &mut conn, run.database_id, dialect).await?;
     // The metadata connection is not held while the query runs.
     conn.release();
@@ -372,18 +498,22 @@ pub async fn run_sql(
         Dialect::Postgres => Some("public".into()),
         _ => None,
     });
-    let filtered = sql::apply_rls(
-        &mut statement,
-        dialect,
-        rules.as_slice(),
-        default_schema.as_deref(),
-    )
-    .map_err(sql_error)?;
     let cap = run.limit.min(settings.row_limit.max(1));
-    // One row more than returned is asked for, which tells whether the result was cut.
-    sql::cap_limit(&mut statement, dialect, cap + 1);
-    let executed_sql = sql::to_sql(&statement);
-    let kind = match checked.kind {
+    let prepared = prepare(
+        ctx,
+        PrepareKey {
+            database_id: run.database_id,
+            dialect,
+            text,
+            allow_dml: run.allow_dml,
+            rules: &rules,
+            default_schema: default_schema.as_deref(),
+            cap,
+        },
+    )?;
+    let executed_sql = prepared.executed_sql.clone();
+    let filtered = prepared.rls_tables_filtered;
+    let kind = match prepared.kind {
         StatementKind::Query => "query",
         StatementKind::Explain => "explain",
         StatementKind::Dml => "dml",
@@ -423,7 +553,7 @@ pub async fn run_sql(
     let options = QueryOptions {
         max_rows: cap as usize,
         timeout: Duration::from_secs(run.timeout),
-        read_only: checked.kind != StatementKind::Dml,
+        read_only: prepared.kind != StatementKind::Dml,
         session_settings,
     };
     let started = std::time::Instant::now();
@@ -537,4 +667,111 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
         fit_to_response: true,
     };
     run_sql(&ctx, conn, &source, &text, run).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exact(value: &Value) -> usize {
+        serde_json::to_string(value).expect("serializes").len()
+    }
+
+    #[test]
+    fn the_size_bound_is_never_below_the_printed_size() {
+        let values = vec![
+            json!(null),
+            json!(true),
+            json!(false),
+            json!(0),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(-f64::MAX),
+            json!(f64::MIN_POSITIVE),
+            json!(-2.2250738585072014e-308),
+            json!(-5e-324),
+            json!(-0.000_123_456_789_012_345_67),
+            json!(-123_456_789_012_345.67),
+            json!(-1.234_567_890_123_456_7e21),
+            json!(""),
+            json!("plain"),
+            json!("quote \" backslash \\ newline \n tab \t cr \r bell \u{7} nul \u{0} del \u{7f}"),
+            json!("ünïcödé ✓ 𝄞"),
+            json!({"a\"b": [1, 2.5, "x", null], "nested": {"deep": [[], {}]}}),
+        ];
+        for value in &values {
+            assert!(
+                json_len_bound(value) >= exact(value),
+                "{value}: bound {} < printed {}",
+                json_len_bound(value),
+                exact(value)
+            );
+        }
+        let row: Vec<Value> = values.clone();
+        assert!(
+            2 + row.len() + row.iter().map(json_len_bound).sum::<usize>()
+                >= exact(&Value::Array(row))
+        );
+    }
+
+    #[test]
+    fn into_json_is_the_serialized_result() {
+        let result = || SqlResult {
+            columns: vec![Column {
+                name: "n".into(),
+                data_type: "INTEGER".into(),
+                is_nullable: Some(false),
+            }],
+            rows: vec![vec![json!(1), json!("a")], vec![json!(null), json!(2.5)]],
+            row_count: 2,
+            truncated: true,
+            truncation_reason: Some("row_limit: 2 rows".into()),
+            how_to_get_more: None,
+            rows_affected: None,
+            execution_time_ms: 0.25,
+            executed_sql: "SELECT 1".into(),
+            statement_kind: "query".into(),
+            rls_tables_filtered: 0,
+            dry_run: false,
+        };
+        let moved = result().into_json().expect("json");
+        assert_eq!(moved, serde_json::to_value(result()).expect("json"));
+        assert_eq!(
+            moved.to_string(),
+            serde_json::to_string(&result()).expect("json")
+        );
+    }
+
+    #[test]
+    fn fit_rows_keeps_the_largest_prefix_that_fits() {
+        let rows: Vec<Vec<Value>> = (0..50)
+            .map(|i| {
+                vec![
+                    json!(i),
+                    json!(f64::from(i) * 1.25),
+                    json!(format!("row \"{i}\"")),
+                ]
+            })
+            .collect();
+        let sizes: Vec<usize> = rows.iter().map(|r| exact(&json!(r)) + 1).collect();
+        let total: usize = sizes.iter().sum();
+        // Everything fits (the bound's shortcut and the exact count agree).
+        let (kept, cut) = fit_rows(rows.clone(), total);
+        assert_eq!((kept.len(), cut), (50, false));
+        // Budgets between the bound and the exact total, and below: the exact prefix.
+        for budget in [total - 1, total / 2, sizes[0], sizes[0] - 1, 0] {
+            let mut used = 0;
+            let expected = sizes
+                .iter()
+                .take_while(|s| {
+                    used += **s;
+                    used <= budget
+                })
+                .count();
+            let (kept, cut) = fit_rows(rows.clone(), budget);
+            assert_eq!(kept.len(), expected, "budget {budget}");
+            assert_eq!(kept[..], rows[..expected]);
+            assert!(cut);
+        }
+    }
 }
