@@ -210,8 +210,8 @@ pub struct ScreenshotsConfig {
     pub cache_entries: usize,
     /// How long a caller waits for one picture.
     pub time_limit_ms: u64,
-    /// How render threads yield the CPU to tool calls: "low" (nice 10) or "idle" (Linux
-    /// SCHED_IDLE: only CPU time nothing else wants).
+    /// How render threads yield the CPU to tool calls: "idle" (the default; Linux
+    /// SCHED_IDLE: only CPU time nothing else wants) or "low" (nice 10).
     pub priority: crate::actors::screenshot::RenderPriority,
 }
 
@@ -744,9 +744,10 @@ mod tests {
                 .extract::<Config>()
         };
         assert_eq!(
-            parse("idle").expect("idle").screenshots.priority,
-            RenderPriority::Idle
+            parse("low").expect("low").screenshots.priority,
+            RenderPriority::Low
         );
+        assert_eq!(Config::default().screenshots.priority, RenderPriority::Idle);
         let e = parse("realtime").expect_err("unknown").to_string();
         assert!(e.contains("low") && e.contains("idle"), "{e}");
     }

@@ -166,6 +166,9 @@ impl TestApp {
         // Render threads run at a low OS priority; on a busy test machine (tests run in
         // parallel) a debug-build picture may wait well past the production limit.
         config.screenshots.time_limit_ms = 120_000;
+        // The default ("idle") draws only on CPU time nothing else wants; parallel tests
+        // keep the CPU busy, and the tests are about pictures, not about that priority.
+        config.screenshots.priority = vizier::actors::screenshot::RenderPriority::Low;
         Builder { backend, config }
     }
 
