@@ -7,6 +7,7 @@
 //! at the database too, under the statement timeout and the caller's cancellation → the
 //! largest prefix of rows that fits the byte budget.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -298,7 +299,7 @@ fn json_len_bound(value: &Value) -> usize {
         Value::Number(n) if n.is_f64() => 32,
         Value::Number(_) => 20,
         Value::String(s) => string(s),
-        Value::Array(items) => 2 + items.len() + items.iter().map(json_len_bound).sum::<usize>(),
+        Value::Array(items) => array_len_bound(items),
         Value::Object(map) => {
             2 + map.len() * 2
                 + map
@@ -309,16 +310,18 @@ fn json_len_bound(value: &Value) -> usize {
     }
 }
 
+/// [`json_len_bound`] of an array of `items`.
+fn array_len_bound(items: &[Value]) -> usize {
+    2 + items.len() + items.iter().map(json_len_bound).sum::<usize>()
+}
+
 /// Keep the largest prefix of rows whose JSON fits in `budget` bytes.
 ///
 /// Most results fit with room to spare: when an upper bound of their size fits, every row
 /// is kept without printing a single number. Only results near or over the budget are
 /// measured row by row.
 pub fn fit_rows(rows: Vec<Vec<Value>>, budget: usize) -> (Vec<Vec<Value>>, bool) {
-    let bound: usize = rows
-        .iter()
-        .map(|row| 2 + row.len() + row.iter().map(json_len_bound).sum::<usize>())
-        .sum();
+    let bound: usize = rows.iter().map(|row| array_len_bound(row)).sum();
     if bound <= budget {
         return (rows, false);
     }
@@ -402,44 +405,41 @@ pub struct Run {
 }
 
 /// Everything the statement that runs is made from: the SQL as sent (after templating), the
-/// guard's policy, the caller's RLS rules, the default schema and the row cap.
-#[derive(Hash)]
+/// guard's policy, the caller's RLS rules, the default schema and the row cap. Borrowed to
+/// look up, owned once remembered.
+#[derive(Clone, Hash, PartialEq)]
 struct PrepareKey<'a> {
     database_id: i32,
     dialect: Dialect,
-    text: &'a str,
+    text: Cow<'a, str>,
     allow_dml: bool,
-    rules: &'a [RlsRule],
-    default_schema: Option<&'a str>,
+    rules: Cow<'a, [RlsRule]>,
+    default_schema: Option<Cow<'a, str>>,
     cap: u64,
+}
+
+impl PrepareKey<'_> {
+    fn into_owned(self) -> PrepareKey<'static> {
+        PrepareKey {
+            text: Cow::Owned(self.text.into_owned()),
+            rules: Cow::Owned(self.rules.into_owned()),
+            default_schema: self.default_schema.map(|s| Cow::Owned(s.into_owned())),
+            database_id: self.database_id,
+            dialect: self.dialect,
+            allow_dml: self.allow_dml,
+            cap: self.cap,
+        }
+    }
 }
 
 /// One SQL text checked, RLS-rewritten and row-capped, with the whole key it was made
 /// from: a hit must match it exactly, so no hash collision can hand one caller's rewrite
 /// to another.
 struct Prepared {
-    database_id: i32,
-    dialect: Dialect,
-    text: String,
-    allow_dml: bool,
-    rules: Vec<RlsRule>,
-    default_schema: Option<String>,
-    cap: u64,
+    key: PrepareKey<'static>,
     executed_sql: String,
     kind: StatementKind,
     rls_tables_filtered: usize,
-}
-
-impl Prepared {
-    fn matches(&self, key: &PrepareKey<'_>) -> bool {
-        self.database_id == key.database_id
-            && self.dialect == key.dialect
-            && self.text == key.text
-            && self.allow_dml == key.allow_dml
-            && self.rules == key.rules
-            && self.default_schema.as_deref() == key.default_schema
-            && self.cap == key.cap
-    }
 }
 
 /// Check → RLS → row cap for `key`, remembered like the lookups (`cache.ttl_ms`, cleared
@@ -448,32 +448,31 @@ impl Prepared {
 /// not remembered; they are cheap to repeat and must name the current reason.
 fn prepare(ctx: &ToolCtx, key: PrepareKey<'_>) -> Result<std::sync::Arc<Prepared>, ToolError> {
     let hash = crate::app::lookup_key(&("prepared", &key));
-    if let Some(hit) = ctx.app.lookup::<Prepared>(hash).filter(|p| p.matches(&key)) {
+    if let Some(hit) = ctx.app.lookup::<Prepared>(hash).filter(|p| p.key == key) {
         return Ok(hit);
     }
     let checked = sql::check(
         key.dialect,
-        key.text,
+        &key.text,
         &GuardPolicy {
             allow_dml: key.allow_dml,
         },
     )
     .map_err(sql_error)?;
     let mut statement = checked.statement;
-    let filtered = sql::apply_rls(&mut statement, key.dialect, key.rules, key.default_schema)
-        .map_err(sql_error)?;
+    let filtered = sql::apply_rls(
+        &mut statement,
+        key.dialect,
+        &key.rules,
+        key.default_schema.as_deref(),
+    )
+    .map_err(sql_error)?;
     // One row more than returned is asked for, which tells whether the result was cut.
     sql::cap_limit(&mut statement, key.dialect, key.cap + 1);
     Ok(ctx.app.remember(
         hash,
         Prepared {
-            database_id: key.database_id,
-            dialect: key.dialect,
-            text: key.text.to_owned(),
-            allow_dml: key.allow_dml,
-            rules: key.rules.to_vec(),
-            default_schema: key.default_schema.map(str::to_owned),
-            cap: key.cap,
+            key: key.into_owned(),
             executed_sql: sql::to_sql(&statement),
             kind: checked.kind,
             rls_tables_filtered: filtered,
@@ -504,10 +503,10 @@ pub async fn run_sql(
         PrepareKey {
             database_id: run.database_id,
             dialect,
-            text,
+            text: Cow::Borrowed(text),
             allow_dml: run.allow_dml,
-            rules: &rules,
-            default_schema: default_schema.as_deref(),
+            rules: Cow::Borrowed(&rules),
+            default_schema: default_schema.as_deref().map(Cow::Borrowed),
             cap,
         },
     )?;
@@ -708,10 +707,7 @@ mod tests {
             );
         }
         let row: Vec<Value> = values.clone();
-        assert!(
-            2 + row.len() + row.iter().map(json_len_bound).sum::<usize>()
-                >= exact(&Value::Array(row))
-        );
+        assert!(array_len_bound(&row) >= exact(&Value::Array(row)));
     }
 
     #[test]
