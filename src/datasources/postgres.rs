@@ -1,9 +1,11 @@
 //! PostgreSQL sources.
 //!
 //! What belongs here: the bb8 pool of tokio-postgres clients, the catalog queries behind
-//! `list_tables` / `describe_table`, the query path (read-only transaction, time limit and
-//! session settings set inside it, a portal that fetches at most `max_rows + 1` rows, cancel
-//! requests), and the decoding of PostgreSQL's binary values into JSON.
+//! `list_tables` / `describe_table`, the query path (a read: read-only transaction with the
+//! time limit and session settings set inside it, pipelined into one round trip for a
+//! statement the connection keeps prepared, two otherwise; a write: a transaction and a
+//! portal that fetches at most `max_rows + 1` rows; cancel requests), and the decoding of
+//! PostgreSQL's binary values into JSON.
 //!
 //! Values arrive in binary. Common types are decoded here (numbers, NUMERIC exactly, text,
 //! dates and times, intervals in PostgreSQL's own text style, uuid, json, bytea, arrays,
@@ -38,12 +40,26 @@ use super::types::{
 };
 use super::{BACKSTOP, Supervised, acquire, effective_timeout, supervise};
 
-/// A pooled client. `broken` sends it away instead of back to the pool: set when a stopped
-/// statement did not settle, so nothing of it can leak into the next user's work.
+/// A pooled client. `broken` sends it away instead of back to the pool: set while a read's
+/// transaction is open and when a stopped statement did not settle, so nothing of it (an open
+/// transaction, a caller's session settings) can leak into the next user's work.
 pub(crate) struct PgConn {
     client: Client,
     broken: bool,
+    /// When the server last answered on this connection.
+    answered_at: std::time::Instant,
+    /// Reads' statements kept prepared on this connection, by SQL text (at most
+    /// [`KEPT_STATEMENTS`]): a repeated read skips parsing and, having no parameters, planning.
+    statements: HashMap<String, Statement>,
 }
+
+/// Prepared statements a connection keeps at most (each holds a plan in the server's memory).
+const KEPT_STATEMENTS: usize = 64;
+
+/// A connection that answered this recently, and whose socket is still open, is handed out
+/// without a test query: the test would cost a round trip on every checkout, and would only
+/// catch a server that failed in these few seconds, which the query itself then reports.
+const RECENTLY_ANSWERED: Duration = Duration::from_secs(2);
 
 pub(crate) struct PgManager {
     config: Config,
@@ -64,11 +80,18 @@ impl bb8::ManageConnection for PgManager {
         Ok(PgConn {
             client,
             broken: false,
+            answered_at: std::time::Instant::now(),
+            statements: HashMap::new(),
         })
     }
 
     async fn is_valid(&self, conn: &mut PgConn) -> Result<(), tokio_postgres::Error> {
-        conn.client.simple_query("").await.map(|_| ())
+        if conn.answered_at.elapsed() < RECENTLY_ANSWERED && !conn.client.is_closed() {
+            return Ok(());
+        }
+        conn.client.simple_query("").await?;
+        conn.answered_at = std::time::Instant::now();
+        Ok(())
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
@@ -306,7 +329,13 @@ impl PgSource {
         let deadline = Instant::now() + timeout + BACKSTOP;
         let mut conn = acquire(self.get(), cancel, deadline).await?;
         let canceller = conn.client.cancel_token();
-        let work = run_query(&mut conn.client, sql, &setup, read_only, opts.max_rows);
+        let work = async {
+            if read_only {
+                run_read(&mut conn, sql, &setup, opts.max_rows).await
+            } else {
+                run_write(&mut conn.client, sql, &setup, opts.max_rows).await
+            }
+        };
         let outcome = supervise(work, cancel, deadline, None, || cancel_request(&canceller)).await;
         finish(&mut conn, outcome).await
     }
@@ -322,18 +351,25 @@ async fn cancel_request(canceller: &CancelToken) {
 
 /// The result of a supervised statement, and the connection made fit for the pool: a
 /// statement that did not settle marks it broken; one that settled after a cancel request is
-/// followed by a probe, which also absorbs a cancel that arrived late.
+/// followed by a probe, which also absorbs a cancel that arrived late. The probe is a
+/// `ROLLBACK` (outside a transaction only a warning): its success proves no transaction is
+/// left open.
 async fn finish<T>(
     conn: &mut PgConn,
     outcome: Supervised<Result<T, SourceError>>,
 ) -> Result<T, SourceError> {
     match outcome {
-        Supervised::Finished(result) => result,
+        Supervised::Finished(result) => {
+            if result.is_ok() {
+                conn.answered_at = std::time::Instant::now();
+            }
+            result
+        }
         Supervised::Stopped { why, settled } => {
             let mut healthy = false;
             if settled {
                 for _ in 0..2 {
-                    let probe = conn.client.simple_query("SELECT 1");
+                    let probe = conn.client.simple_query("ROLLBACK");
                     if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(2), probe).await {
                         healthy = true;
                         break;
@@ -386,20 +422,161 @@ fn is_custom_setting_name(name: &str) -> bool {
         })
 }
 
-async fn run_query(
-    client: &mut Client,
+/// A read in one round trip when the connection has the statement prepared, two otherwise,
+/// where a plain transaction takes six. The client sends requests in the order they are first
+/// polled and the server answers them in that order, so the steps are pipelined: `BEGIN READ
+/// ONLY` with the setup query, the statement's Bind/Execute, and the `ROLLBACK` go out
+/// together ([`read_kept`]); a statement not yet prepared has its Parse/Describe sent with
+/// the `BEGIN` and its Bind/Execute with the `ROLLBACK` ([`read_fresh`]).
+///
+/// From `BEGIN` until the `ROLLBACK` is answered the connection counts as broken, so a read
+/// that ends any other way (a panic, a future dropped half-way) closes the connection instead
+/// of handing an open transaction, with this caller's session settings, to the next user of
+/// the pool.
+///
+/// Rows are fetched up to `max_rows + 1` (the extra one tells that the result was truncated);
+/// rows beyond it are discarded as they arrive. Every query reaching here is already capped
+/// by a `LIMIT` (`sql::limit`), so the server does not produce many more.
+async fn run_read(
+    conn: &mut PgConn,
     sql: &str,
     setup: &str,
-    read_only: bool,
     max_rows: usize,
 ) -> Result<ResultSet, SourceError> {
     let started = std::time::Instant::now();
-    let mut txn = client
-        .build_transaction()
-        .read_only(read_only)
-        .start()
-        .await
-        .map_err(pg_error)?;
+    let begin = format!("BEGIN READ ONLY; {setup}");
+    let (statement, rows, truncated) = match conn.statements.get(sql).cloned() {
+        Some(kept) => match read_kept(conn, &begin, &kept, max_rows).await {
+            Err(e) if kept_statement_invalid(&e) => {
+                // The tables changed shape since it was prepared (or it was deallocated):
+                // prepare it afresh.
+                conn.statements.remove(sql);
+                read_fresh(conn, &begin, sql, max_rows).await?
+            }
+            fetched => {
+                let (rows, truncated) = fetched.map_err(pg_error)?;
+                (kept, rows, truncated)
+            }
+        },
+        None => read_fresh(conn, &begin, sql, max_rows).await?,
+    };
+    let execution_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let values = decode_rows(&statement, &rows, async |missing| {
+        // The rare values only the server can turn into text: in a read-only transaction
+        // of their own, the query's being closed.
+        let txn = conn
+            .client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .await
+            .ok()?;
+        server_texts(&txn, missing).await
+    })
+    .await?;
+    Ok(ResultSet {
+        columns: column_metas(&statement),
+        rows: values,
+        truncated,
+        rows_affected: None,
+        execution_time_ms,
+    })
+}
+
+/// A read of a statement the connection has prepared: one round trip.
+async fn read_kept(
+    conn: &mut PgConn,
+    begin: &str,
+    statement: &Statement,
+    max_rows: usize,
+) -> Result<(Vec<Row>, bool), tokio_postgres::Error> {
+    conn.broken = true;
+    let client = &conn.client;
+    let (begun, fetched, ended) = tokio::join!(
+        client.batch_execute(begin),
+        fetch(client, statement, max_rows),
+        client.batch_execute("ROLLBACK")
+    );
+    ended?;
+    conn.broken = false;
+    // A failed setup aborts the transaction and with it the statement: report the cause.
+    begun.and(fetched)
+}
+
+/// A read that prepares its statement (two round trips) and keeps it for the next time.
+async fn read_fresh(
+    conn: &mut PgConn,
+    begin: &str,
+    sql: &str,
+    max_rows: usize,
+) -> Result<(Statement, Vec<Row>, bool), SourceError> {
+    conn.broken = true;
+    let client = &conn.client;
+    let (begun, prepared) = tokio::join!(client.batch_execute(begin), client.prepare(sql));
+    let statement = match begun.and(prepared) {
+        Ok(statement) => statement,
+        Err(e) => {
+            let ended = client.batch_execute("ROLLBACK").await;
+            conn.broken = ended.is_err();
+            return Err(pg_error(e));
+        }
+    };
+    let (fetched, ended) = tokio::join!(
+        fetch(client, &statement, max_rows),
+        client.batch_execute("ROLLBACK")
+    );
+    ended.map_err(pg_error)?;
+    conn.broken = false;
+    let (rows, truncated) = fetched.map_err(pg_error)?;
+    if conn.statements.len() >= KEPT_STATEMENTS
+        && let Some(evicted) = conn.statements.keys().next().cloned()
+    {
+        // Any one: dropping a Statement closes it at the server.
+        conn.statements.remove(&evicted);
+    }
+    conn.statements.insert(sql.to_owned(), statement.clone());
+    Ok((statement, rows, truncated))
+}
+
+/// The server no longer runs a kept statement as prepared: its result columns would change
+/// (a table altered since), or it is gone (`DEALLOCATE`).
+fn kept_statement_invalid(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|code| {
+        (*code == SqlState::FEATURE_NOT_SUPPORTED
+            && e.as_db_error()
+                .is_some_and(|db| db.message().contains("cached plan")))
+            || *code == SqlState::INVALID_SQL_STATEMENT_NAME
+    })
+}
+
+/// At most `max_rows` rows of a prepared statement, and whether more followed.
+async fn fetch(
+    client: &Client,
+    statement: &Statement,
+    max_rows: usize,
+) -> Result<(Vec<Row>, bool), tokio_postgres::Error> {
+    let no_params: [&(dyn ToSql + Sync); 0] = [];
+    let stream = client.query_raw(statement, no_params).await?;
+    let mut stream = std::pin::pin!(stream);
+    let mut rows = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        if rows.len() == max_rows {
+            return Ok((rows, true));
+        }
+        rows.push(row);
+    }
+    Ok((rows, false))
+}
+
+/// A statement that may write, in a transaction committed at the end.
+async fn run_write(
+    client: &mut Client,
+    sql: &str,
+    setup: &str,
+    max_rows: usize,
+) -> Result<ResultSet, SourceError> {
+    let started = std::time::Instant::now();
+    let mut txn = client.transaction().await.map_err(pg_error)?;
     txn.batch_execute(setup).await.map_err(pg_error)?;
     let statement = txn.prepare(sql).await.map_err(pg_error)?;
     // A portal executes only as far as the rows asked for: the server stops producing rows
@@ -415,24 +592,27 @@ async fn run_query(
     while let Some(row) = stream.try_next().await.map_err(pg_error)? {
         rows.push(row);
     }
-    let rows_affected = if read_only {
-        None
-    } else {
-        stream.rows_affected()
-    };
+    let rows_affected = stream.rows_affected();
     let truncated = rows.len() > max_rows;
     rows.truncate(max_rows);
-    let values = decode_rows(&mut txn, &statement, &rows).await?;
     let execution_time_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let values = decode_rows(&statement, &rows, async |missing| {
+        // Inside a savepoint, so that a failure leaves the statement's transaction, about to
+        // commit, intact.
+        let savepoint = txn.savepoint("vizier_text").await.ok()?;
+        let texts = server_texts(&savepoint, missing).await;
+        let _ = if texts.is_some() {
+            savepoint.commit().await
+        } else {
+            savepoint.rollback().await
+        };
+        texts
+    })
+    .await?;
     drop(portal);
-    if read_only {
-        // Rolling back also undoes any SET the statement made: nothing outlives the query.
-        txn.rollback().await.map_err(pg_error)?;
-    } else {
-        txn.commit().await.map_err(pg_error)?;
-        // A committed SET would outlive the query on this pooled connection.
-        client.batch_execute("RESET ALL").await.map_err(pg_error)?;
-    }
+    txn.commit().await.map_err(pg_error)?;
+    // A committed SET would outlive the query on this pooled connection.
+    client.batch_execute("RESET ALL").await.map_err(pg_error)?;
     Ok(ResultSet {
         columns: column_metas(&statement),
         rows: values,
@@ -554,19 +734,22 @@ impl ToSql for RawParam<'_> {
     to_sql_checked!();
 }
 
-/// Decodes all rows; when some values have types not decoded here, asks the server for
-/// their text form and decodes again with the answers.
+/// Decodes all rows; when some values have types not decoded here, asks `server_texts` for
+/// their text form (None when it could not: those values are kept as base64) and decodes
+/// again with the answers.
 async fn decode_rows(
-    txn: &mut Transaction<'_>,
     statement: &Statement,
     rows: &[Row],
+    server_texts: impl AsyncFnOnce(&[(Type, Vec<u8>)]) -> Option<Vec<Option<String>>>,
 ) -> Result<Vec<Vec<Value>>, SourceError> {
     let mut decoder = Decoder::default();
     let first = decoder.rows(statement, rows)?;
     if decoder.missing.is_empty() {
         return Ok(first);
     }
-    decoder.resolve(txn).await;
+    let missing = std::mem::take(&mut decoder.missing);
+    let texts = server_texts(&missing).await;
+    decoder.absorb(missing, texts);
     decoder.rows(statement, rows)
 }
 
@@ -747,7 +930,7 @@ impl Decoder {
     }
 
     /// The server's text form if already fetched; else the value is queued for
-    /// [`Self::resolve`] and NULL stands in until the second pass.
+    /// the server (see [`decode_rows`]) and NULL stands in until the second pass.
     fn server_text(&mut self, ty: &Type, raw: &[u8]) -> Value {
         let key = (ty.oid(), raw.to_vec());
         if let Some(value) = self.resolved.get(&key) {
@@ -759,23 +942,9 @@ impl Decoder {
         Value::Null
     }
 
-    /// Converts the queued values with `SELECT format('%s', $1)`, sending each back in its own
-    /// binary form. Inside a savepoint, so that a failure leaves the query's transaction
-    /// (possibly a write about to commit) intact; on failure the bytes are kept as base64.
-    async fn resolve(&mut self, txn: &mut Transaction<'_>) {
-        let missing = std::mem::take(&mut self.missing);
-        let texts = match txn.savepoint("vizier_text").await {
-            Ok(savepoint) => {
-                let texts = server_texts(&savepoint, &missing).await;
-                let _ = if texts.is_some() {
-                    savepoint.commit().await
-                } else {
-                    savepoint.rollback().await
-                };
-                texts
-            }
-            Err(_) => None,
-        };
+    /// Takes the server's text forms of the queued values (by position; the bytes as base64
+    /// where there is none).
+    fn absorb(&mut self, missing: Vec<(Type, Vec<u8>)>, texts: Option<Vec<Option<String>>>) {
         for (i, (ty, raw)) in missing.into_iter().enumerate() {
             let value = match texts.as_ref().and_then(|t| t.get(i)) {
                 Some(Some(text)) => Value::String(text.clone()),
@@ -787,6 +956,7 @@ impl Decoder {
     }
 }
 
+/// Converts values with `SELECT format('%s', $1)`, sending each back in its own binary form.
 async fn server_texts(
     txn: &Transaction<'_>,
     values: &[(Type, Vec<u8>)],
@@ -1490,6 +1660,86 @@ mod tests {
             matches!(err, Err(SourceError::InvalidArgument(_))),
             "{err:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_leaves_no_transaction_behind() {
+        let Some(pool) = pool(1, false, vec![]).await else {
+            return;
+        };
+        let opts = QueryOptions {
+            session_settings: vec![("app.tenant_id".into(), "acme".into())],
+            ..QueryOptions::default()
+        };
+        // Refused at Parse (first round trip), then at execution (second round trip).
+        for (sql, expected) in [
+            ("SELEC 1", "syntax error"),
+            (
+                "SELECT 1 / (current_setting('app.tenant_id') = 'x')::int",
+                "division by zero",
+            ),
+        ] {
+            let err = pool
+                .query(sql, opts.clone(), CancellationToken::new())
+                .await;
+            assert!(
+                matches!(&err, Err(SourceError::Sql(m)) if m.contains(expected)),
+                "{sql}: {err:?}"
+            );
+            // The one pooled connection is out of that transaction: a leftover one would
+            // still carry the caller's setting.
+            let rs = select(&pool, "SELECT current_setting('app.tenant_id', true)").await;
+            assert!(
+                rs.rows[0][0].is_null() || rs.rows[0][0] == json!(""),
+                "{:?}",
+                rs.rows
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn kept_statements_are_reused_and_follow_table_changes() {
+        let s = format!("vz_kept_{}", test_suffix());
+        let (Some(dml), Some(ro)) = (pool(1, true, vec![]).await, pool(1, false, vec![]).await)
+        else {
+            return;
+        };
+        run(&dml, &format!("CREATE TABLE public.{s} AS SELECT 1 AS x"))
+            .await
+            .unwrap();
+        let sql = format!("SELECT * FROM public.{s}");
+        for _ in 0..2 {
+            assert_eq!(select(&ro, &sql).await.rows, vec![vec![json!(1)]]);
+        }
+        // Prepared once on the pool's one connection and kept.
+        let kept = select(
+            &ro,
+            &format!("SELECT count(*) FROM pg_prepared_statements WHERE statement = '{sql}'"),
+        )
+        .await;
+        assert_eq!(kept.rows, vec![vec![json!(1)]]);
+        // `*` now means two columns: the kept statement is prepared again, not an error.
+        run(
+            &dml,
+            &format!("ALTER TABLE public.{s} ADD COLUMN y text DEFAULT 'a'"),
+        )
+        .await
+        .unwrap();
+        let rs = select(&ro, &sql).await;
+        assert_eq!(rs.rows, vec![vec![json!(1), json!("a")]]);
+        assert_eq!(rs.columns.len(), 2);
+        // Dropped and made again, with another type, under the same name.
+        run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
+        run(
+            &dml,
+            &format!("CREATE TABLE public.{s} AS SELECT 'b'::text AS z"),
+        )
+        .await
+        .unwrap();
+        let rs = select(&ro, &sql).await;
+        assert_eq!(rs.rows, vec![vec![json!("b")]]);
+        assert_eq!(rs.columns[0].name, "z");
+        run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
     }
 
     #[tokio::test]
