@@ -2,10 +2,11 @@
 # Issue 4: execute_sql vs dbhub on the same SQLite file; PG source; added latency.
 set -u
 # Run from the repository root after `cargo build --release` and
-# `cargo bench --bench loadgen --no-run`. BIN and LG override the binaries.
+# `cargo bench --bench loadgen --bench driver --no-run`. BIN, LG and DRV override the binaries.
 ROOT=$PWD
 BIN=${BIN:-$PWD/target/release/vizier}
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
+DRV=${DRV:-$(ls -t $PWD/target/release/deps/driver-* 2>/dev/null | grep -v '\.d$' | head -1)}
 # dbhub: npm i node@22 @bytebase/dbhub@1.4.0 in /tmp/dbhub (Node 22 needed)
 export PATH=/tmp/dbhub/node_modules/.bin:$PATH
 rm -rf /tmp/b4 && mkdir -p /tmp/b4
@@ -35,6 +36,10 @@ PQ100='SELECT id, grp, amount, at FROM vz_bench ORDER BY id LIMIT 100'
 PQAGG='SELECT grp, COUNT(*) AS n, SUM(amount) AS total FROM vz_bench GROUP BY grp'
 $LG --url http://127.0.0.1:8080/mcp --tool execute_sql --args "$(qa "$PQ100" "{\"database_id\":$ID}")" --concurrency 1,32 --duration 8 --warmup 2 --rss-pid $pid --label "vizier pg 100-row"
 $LG --url http://127.0.0.1:8080/mcp --tool execute_sql --args "$(qa "$PQAGG" "{\"database_id\":$ID}")" --concurrency 32 --duration 8 --warmup 2 --rss-pid $pid --label "vizier pg group-by"
+# The same SQL straight through the driver, one connection, calls in turn: the baseline of the
+# added latency (compare with the c=1 p50 above)
+$DRV --sqlite /tmp/dbhub/examples.db --sql "$Q100"
+$DRV --postgres postgres://postgres@127.0.0.1:5432/test --sql "$PQ100"
 # execution_time_ms (connection in hand → last row) as reported by vizier, 200 sequential calls
 for db in $EX $ID; do
   q="$Q100"; [ "$db" = "$ID" ] && q="$PQ100"

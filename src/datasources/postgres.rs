@@ -325,7 +325,7 @@ impl PgSource {
     ) -> Result<ResultSet, SourceError> {
         let read_only = opts.read_only || !self.settings.allow_dml;
         let timeout = effective_timeout(self.settings.statement_timeout_ms, opts.timeout);
-        let setup = setup_sql(timeout, &opts.session_settings)?;
+        let setup = setup_sql(timeout, &opts.session_settings, opts.search_path.as_deref())?;
         let deadline = Instant::now() + timeout + BACKSTOP;
         let mut conn = acquire(self.get(), cancel, deadline).await?;
         let canceller = conn.client.cancel_token();
@@ -382,12 +382,25 @@ async fn finish<T>(
     }
 }
 
-/// The statements run at the start of the query's transaction: time limit and custom
+/// The statements run at the start of the query's transaction: time limit, schema and custom
 /// settings, as one `SELECT`. Being a query, it also takes the transaction's snapshot, after
 /// which `SET TRANSACTION READ WRITE` is refused: the user's statement cannot undo read-only.
-fn setup_sql(timeout: Duration, settings: &[(String, String)]) -> Result<String, SourceError> {
+fn setup_sql(
+    timeout: Duration,
+    settings: &[(String, String)],
+    search_path: Option<&str>,
+) -> Result<String, SourceError> {
     let millis = timeout.as_millis().clamp(1, i32::MAX as u128);
     let mut sql = format!("SELECT set_config('statement_timeout', '{millis}', true)");
+    if let Some(schema) = search_path {
+        // One schema, as a quoted identifier: `a, b` or `$user` are names, not lists.
+        let path = format!("\"{}\"", schema.replace('"', "\"\""));
+        let _ = write!(
+            sql,
+            ", set_config('search_path', {}, true)",
+            literal(&path)?
+        );
+    }
     for (name, value) in settings {
         if !is_custom_setting_name(name) {
             return Err(SourceError::InvalidArgument(format!(
@@ -395,16 +408,22 @@ fn setup_sql(timeout: Duration, settings: &[(String, String)]) -> Result<String,
                  app.tenant_id"
             )));
         }
-        if value.contains('\0') {
-            return Err(SourceError::InvalidArgument(format!(
-                "session setting {name} contains a NUL character"
-            )));
-        }
-        // An E'' literal reads the same whatever standard_conforming_strings says.
-        let literal = value.replace('\\', "\\\\").replace('\'', "''");
-        let _ = write!(sql, ", set_config('{name}', E'{literal}', true)");
+        let _ = write!(sql, ", set_config('{name}', {}, true)", literal(value)?);
     }
     Ok(sql)
+}
+
+/// A string literal that reads the same whatever `standard_conforming_strings` says.
+fn literal(value: &str) -> Result<String, SourceError> {
+    if value.contains('\0') {
+        return Err(SourceError::InvalidArgument(
+            "a session setting or schema name contains a NUL character".into(),
+        ));
+    }
+    Ok(format!(
+        "E'{}'",
+        value.replace('\\', "\\\\").replace('\'', "''")
+    ))
 }
 
 /// `app.tenant_id`: two or more identifiers joined by dots. Built-in settings have no dot,
@@ -1739,6 +1758,62 @@ mod tests {
         let rs = select(&ro, &sql).await;
         assert_eq!(rs.rows, vec![vec![json!("b")]]);
         assert_eq!(rs.columns[0].name, "z");
+        run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn schema_sets_the_search_path_of_one_query() {
+        let s = format!("vz_sp_{}", test_suffix());
+        let (Some(dml), Some(ro)) = (pool(1, true, vec![]).await, pool(1, false, vec![]).await)
+        else {
+            return;
+        };
+        run(&dml, &format!("CREATE TABLE public.{s} AS SELECT 1 AS x"))
+            .await
+            .unwrap();
+        run(&dml, &format!("CREATE SCHEMA \"{s} q\""))
+            .await
+            .unwrap();
+        run(
+            &dml,
+            &format!("CREATE TABLE \"{s} q\".{s} AS SELECT 2 AS x"),
+        )
+        .await
+        .unwrap();
+        let sql = format!("SELECT x FROM {s}");
+        let in_schema = |schema: Option<String>| QueryOptions {
+            search_path: schema,
+            ..QueryOptions::default()
+        };
+        // The same text, so the same kept statement, resolves in each query's schema.
+        for (schema, x) in [
+            (Some(format!("{s} q")), 2),
+            (None, 1),
+            (Some(format!("{s} q")), 2),
+        ] {
+            let rs = ro
+                .query(&sql, in_schema(schema), CancellationToken::new())
+                .await
+                .unwrap();
+            assert_eq!(rs.rows, vec![vec![json!(x)]]);
+        }
+        // A schema is a name, never a list or SQL.
+        for schema in ["public, pg_catalog", "x'); SELECT 1; --", "a\"b"] {
+            let err = ro
+                .query(
+                    &sql,
+                    in_schema(Some(schema.into())),
+                    CancellationToken::new(),
+                )
+                .await;
+            assert!(
+                matches!(&err, Err(SourceError::Sql(m)) if m.contains("does not exist")),
+                "{schema}: {err:?}"
+            );
+        }
+        run(&dml, &format!("DROP SCHEMA \"{s} q\" CASCADE; "))
+            .await
+            .unwrap();
         run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
     }
 

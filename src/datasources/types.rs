@@ -134,6 +134,9 @@ pub struct QueryOptions {
     /// `set_config(name, value, true)` inside the query's transaction. Ignored by the other
     /// engines.
     pub session_settings: Vec<(String, String)>,
+    /// PostgreSQL only: the schema unqualified names resolve in (`search_path`, set inside
+    /// the query's transaction). Ignored by the other engines.
+    pub search_path: Option<String>,
 }
 
 impl Default for QueryOptions {
@@ -143,6 +146,7 @@ impl Default for QueryOptions {
             timeout: Duration::ZERO,
             read_only: true,
             session_settings: Vec::new(),
+            search_path: None,
         }
     }
 }

@@ -533,7 +533,7 @@ pub async fn run_sql(
             dry_run: true,
         });
     }
-    let mut session_settings: Vec<(String, String)> = settings
+    let session_settings: Vec<(String, String)> = settings
         .session_settings
         .iter()
         .map(|(k, v)| {
@@ -544,16 +544,12 @@ pub async fn run_sql(
             (k.clone(), value)
         })
         .collect();
-    if let Some(schema) = &run.schema
-        && dialect == Dialect::Postgres
-    {
-        session_settings.push(("search_path".into(), schema.clone()));
-    }
     let options = QueryOptions {
         max_rows: cap as usize,
         timeout: Duration::from_secs(run.timeout),
         read_only: prepared.kind != StatementKind::Dml,
         session_settings,
+        search_path: run.schema.clone(),
     };
     let started = std::time::Instant::now();
     let outcome = source

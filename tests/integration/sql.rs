@@ -334,18 +334,43 @@ async fn postgres_and_mariadb_sources() {
             "permission_denied",
             "read-only source"
         );
-        let r = sql(&app, ro, &format!("SELECT id, amount, at FROM {table}")).await;
+        let r = sql(
+            &app,
+            ro.clone(),
+            &format!("SELECT id, amount, at FROM {table}"),
+        )
+        .await;
         let v = ok(&r);
         assert_eq!(
             v["rows"][0],
             json!([1, "12345678901234567890.0123456789", "2025-01-02T03:04:05Z"])
         );
+        // `schema` decides where unqualified names resolve.
+        {
+            use diesel_async::SimpleAsyncConnection;
+            conn.batch_execute(&format!(
+                "CREATE SCHEMA {table}_s; CREATE TABLE {table}_s.{table} AS SELECT 7 AS id"
+            ))
+            .await
+            .expect("schema");
+        }
+        for (schema, id) in [(json!(format!("{table}_s")), 7), (json!(null), 1)] {
+            let r = app
+                .tool(
+                    "execute_sql",
+                    json!({"database_id": ro, "schema": schema, "sql": format!("SELECT id FROM {table}")}),
+                )
+                .await;
+            assert_eq!(ok(&r)["rows"], json!([[id]]), "schema {schema}");
+        }
         let r = sql(&app, rw, "SELECT pg_read_file('/etc/passwd')").await;
         assert_eq!(err(&r)["error_type"], "permission_denied");
         use diesel_async::SimpleAsyncConnection;
-        conn.batch_execute(&format!("DROP TABLE {table}"))
-            .await
-            .expect("drop");
+        conn.batch_execute(&format!(
+            "DROP TABLE {table}; DROP SCHEMA {table}_s CASCADE"
+        ))
+        .await
+        .expect("drop");
     }
     if let Some(url) = mysql_url() {
         let r = app
