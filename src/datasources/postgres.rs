@@ -1107,7 +1107,24 @@ fn date_text(days: i32) -> Option<String> {
     let date = epoch_2000()?
         .date()
         .checked_add_signed(chrono::Duration::days(i64::from(days)))?;
-    in_common_era(date).then(|| date.format("%Y-%m-%d").to_string())
+    in_common_era(date).then(|| {
+        let mut out = String::with_capacity(10);
+        write_date(&mut out, date);
+        out
+    })
+}
+
+/// `YYYY-MM-DD` for a year in 1..=9999, written directly: chrono's `format` parses its pattern
+/// on every call, which showed in profiles of results with many timestamps.
+fn write_date(out: &mut String, date: NaiveDate) {
+    use chrono::Datelike as _;
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        date.month(),
+        date.day()
+    );
 }
 
 fn timestamp_text(micros: i64, zone: &str) -> Option<String> {
@@ -1118,11 +1135,17 @@ fn timestamp_text(micros: i64, zone: &str) -> Option<String> {
     }
     let at = epoch_2000()?.checked_add_signed(chrono::Duration::microseconds(micros))?;
     in_common_era(at.date()).then(|| {
-        format!(
-            "{}{}{zone}",
-            at.format("%Y-%m-%dT%H:%M:%S"),
+        let mut out = String::with_capacity(32);
+        write_date(&mut out, at.date());
+        let _ = write!(
+            out,
+            "T{:02}:{:02}:{:02}{}{zone}",
+            at.hour(),
+            at.minute(),
+            at.second(),
             fraction(at.nanosecond() / 1000)
-        )
+        );
+        out
     })
 }
 
@@ -1238,6 +1261,49 @@ mod tests {
         pool.query(sql, QueryOptions::default(), CancellationToken::new())
             .await
             .unwrap()
+    }
+
+    #[test]
+    fn dates_and_timestamps_read_as_chrono_prints_them() {
+        let epoch = epoch_2000().unwrap();
+        let day = 86_400_000_000_i64;
+        // From 0001-01-01 to 9999-12-31, with and without fractions.
+        for micros in [
+            0,
+            1,
+            -1,
+            1_500_000,
+            123_456_789_012,
+            -730_119 * day,
+            -730_119 * day - 1,
+            2_921_939 * day + day - 1,
+            2_921_940 * day,
+            7 * day + 3_600_000_000 * 13 + 250_000,
+        ] {
+            let expected = epoch
+                .checked_add_signed(chrono::Duration::microseconds(micros))
+                .filter(|at| in_common_era(at.date()))
+                .map(|at| {
+                    format!(
+                        "{}{}Z",
+                        at.format("%Y-%m-%dT%H:%M:%S"),
+                        fraction(at.nanosecond() / 1000)
+                    )
+                });
+            assert_eq!(timestamp_text(micros, "Z"), expected, "{micros}");
+            let days = i32::try_from(micros.div_euclid(day)).unwrap();
+            let expected = epoch
+                .date()
+                .checked_add_signed(chrono::Duration::days(i64::from(days)))
+                .filter(|d| in_common_era(*d))
+                .map(|d| d.format("%Y-%m-%d").to_string());
+            assert_eq!(date_text(days), expected, "{days}");
+        }
+        assert_eq!(
+            timestamp_text(0, "").as_deref(),
+            Some("2000-01-01T00:00:00")
+        );
+        assert_eq!(date_text(-730_119).as_deref(), Some("0001-01-01"));
     }
 
     #[test]
