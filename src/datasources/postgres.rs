@@ -1782,16 +1782,25 @@ mod tests {
         }
     }
 
+    /// A writing and a read-only pool of one connection each, and a new table `public.NAME`
+    /// holding one row (`x` = 1), NAME being returned.
+    async fn one_row_table(prefix: &str) -> Option<(SourcePool, SourcePool, String)> {
+        let (dml, ro) = (pool(1, true, vec![]).await?, pool(1, false, vec![]).await?);
+        let name = format!("{prefix}_{}", test_suffix());
+        run(
+            &dml,
+            &format!("CREATE TABLE public.{name} AS SELECT 1 AS x"),
+        )
+        .await
+        .unwrap();
+        Some((dml, ro, name))
+    }
+
     #[tokio::test]
     async fn kept_statements_are_reused_and_follow_table_changes() {
-        let s = format!("vz_kept_{}", test_suffix());
-        let (Some(dml), Some(ro)) = (pool(1, true, vec![]).await, pool(1, false, vec![]).await)
-        else {
+        let Some((dml, ro, s)) = one_row_table("vz_kept").await else {
             return;
         };
-        run(&dml, &format!("CREATE TABLE public.{s} AS SELECT 1 AS x"))
-            .await
-            .unwrap();
         let sql = format!("SELECT * FROM public.{s}");
         for _ in 0..2 {
             assert_eq!(select(&ro, &sql).await.rows, vec![vec![json!(1)]]);
@@ -1829,14 +1838,9 @@ mod tests {
 
     #[tokio::test]
     async fn schema_sets_the_search_path_of_one_query() {
-        let s = format!("vz_sp_{}", test_suffix());
-        let (Some(dml), Some(ro)) = (pool(1, true, vec![]).await, pool(1, false, vec![]).await)
-        else {
+        let Some((dml, ro, s)) = one_row_table("vz_sp").await else {
             return;
         };
-        run(&dml, &format!("CREATE TABLE public.{s} AS SELECT 1 AS x"))
-            .await
-            .unwrap();
         run(&dml, &format!("CREATE SCHEMA \"{s} q\""))
             .await
             .unwrap();
