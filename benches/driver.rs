@@ -60,6 +60,9 @@ fn main() -> Result<()> {
         eprintln!("driver: nothing to do (give --postgres URL or --sqlite PATH, and --sql)");
         return Ok(());
     };
+    if args.calls == 0 {
+        bail!("--calls must be at least 1");
+    }
     let mut times = match (&args.postgres, &args.sqlite) {
         (Some(url), None) => postgres(url, &sql, &args)?,
         (None, Some(path)) => sqlite(path, &sql, &args)?,

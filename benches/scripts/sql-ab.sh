@@ -13,7 +13,13 @@ DIR=${DIR:-/tmp/sql-ab}
 mkdir -p $DIR && cd $DIR
 env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_EXAMPLES__PATH=$DIR/examples.db \
   $BIN serve < /dev/null > serve.log 2>&1 & pid=$!
-for _ in $(seq 1 600); do curl -sf localhost:8080/ready >/dev/null && break; sleep 0.05; done
+# Ready means this server listens on 8080: another one already there would answer instead, and
+# be measured under this label.
+for _ in $(seq 1 600); do
+  ss -Hltnp 'sport = :8080' | grep -q "pid=$pid," && curl -sf localhost:8080/ready >/dev/null && break
+  kill -0 $pid 2>/dev/null || { echo "$LABEL: $BIN exited (port 8080 taken?), see $DIR/serve.log" >&2; exit 1; }
+  sleep 0.05
+done
 ARGS='{"sql":"SELECT order_line_id, order_id, product_id, quantity, unit_price, discount, line_total FROM order_lines ORDER BY order_line_id LIMIT 100","database_id":1}'
 if [ "${SOURCE:-}" = pg ]; then
   psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE TABLE IF NOT EXISTS vz_bench AS SELECT g AS id, g % 7 AS grp, (g * 1.5)::numeric(12,2) AS amount, now() - g * interval '1 minute' AS at FROM generate_series(1, 5000) g;"
@@ -33,7 +39,6 @@ else
   cpu() { awk '{print $14 + $15}' /proc/$pid/stat; }
   c0=$(calls); c0=${c0:-0}; t0=$(cpu)
   $LG --url http://127.0.0.1:8080/mcp --tool execute_sql --args "$ARGS" --concurrency ${CONC:-32} --duration 8 --warmup 2 --label "$LABEL" ${VERBOSE:+--verbose} 2>&1 | grep -v '^label'
-
   c1=$(calls); t1=$(cpu)
   echo "$LABEL server CPU per call: $(python3 -c "print(f'{($t1 - $t0) * 10000 / ($c1 - $c0):.0f} µs over {$c1 - $c0} calls')")"
 fi

@@ -101,13 +101,13 @@ pub struct ScreenshotSettings {
 pub enum RenderPriority {
     /// Nice 10: on a busy CPU a render thread gets about a tenth of a tool worker's share,
     /// but a waking tool call may wait for a running render's time slice (Linux's EEVDF
-    /// scheduler does not always preempt it): measured, list_charts p99 1.7–2.1× slower
-    /// under a flood of pictures.
+    /// scheduler does not always preempt it): list_charts p99 under a flood of pictures
+    /// measured clearly higher than with `Idle` (benches/scripts/chart-isolation.sh).
     Low,
     /// Linux SCHED_IDLE (the default): renders run only on CPU time nothing else in the
-    /// process' cgroup wants, and a waking tool call preempts a render at once (measured
-    /// 1.35–1.38×). On a CPU kept busy by tool calls, pictures wait (and meet their time
-    /// limit) instead. Elsewhere than Linux it is the same as `Low`.
+    /// process' cgroup wants, and a waking tool call preempts a render at once. On a CPU kept
+    /// busy by tool calls, pictures wait (and meet their time limit) instead. Elsewhere than
+    /// Linux it is the same as `Low`.
     #[default]
     Idle,
 }

@@ -1881,7 +1881,7 @@ mod tests {
                 "{schema}: {err:?}"
             );
         }
-        run(&dml, &format!("DROP SCHEMA \"{s} q\" CASCADE; "))
+        run(&dml, &format!("DROP SCHEMA \"{s} q\" CASCADE"))
             .await
             .unwrap();
         run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
