@@ -299,16 +299,19 @@ pub struct ToolPools {
 }
 
 impl ToolPools {
-    /// Start every pool; the charts pool on `chart_arbiters` (threads at the render
-    /// priority), the others on `arbiters`.
+    /// Start every pool; the SQL pool on `source_arbiters` (where the data-source actors
+    /// run), the charts pool on `chart_arbiters` (threads at the render priority), the
+    /// others on `arbiters`.
     pub fn start(
         config: &Config,
         arbiters: &[ArbiterHandle],
+        source_arbiters: &[ArbiterHandle],
         chart_arbiters: &[ArbiterHandle],
     ) -> Self {
         Self {
             pools: PoolKind::ALL.map(|k| {
                 let on = match k {
+                    PoolKind::Sql => source_arbiters,
                     PoolKind::Charts => chart_arbiters,
                     _ => arbiters,
                 };

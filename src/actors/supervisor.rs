@@ -54,8 +54,9 @@ impl Handler<Shutdown> for Supervisor {
 }
 
 impl Supervisor {
-    /// Start the topology: one arbiter for the DbActor, `pools.arbiters` (default: one per
-    /// core) for the tool workers. Must be called inside a running actix System.
+    /// Start the topology: one arbiter for the DbActor, and `pools.arbiters` (default: one
+    /// per core) each for the catalog and admin workers, for the SQL workers with the data
+    /// sources, and for the chart workers. Must be called inside a running actix System.
     pub fn launch(config: &Config, pool: MetaPool) -> Topology {
         let backend = pool.backend();
         let db_arbiter = Arbiter::new();
@@ -84,16 +85,23 @@ impl Supervisor {
         }
         let chart_handles: Vec<ArbiterHandle> =
             chart_arbiters.iter().map(Arbiter::handle).collect();
-        let pools = ToolPools::start(config, &handles, &chart_handles);
-        // Data sources get an arbiter of their own: analytics I/O never shares a thread
-        // with the metadata pool.
-        let source_arbiter = Arbiter::new();
-        let datasources = DataSources::new(source_arbiter.handle());
+        // Data sources get arbiters of their own: analytics I/O never shares a thread with
+        // the metadata pool or the catalog workers. The SQL workers run there too, next to
+        // the data-source actors they send to (see `datasource`).
+        let source_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
+        for (index, arbiter) in source_arbiters.iter().enumerate() {
+            arbiter.spawn_fn(move || super::datasource::mark_arbiter(index));
+        }
+        let source_handles: Vec<ArbiterHandle> =
+            source_arbiters.iter().map(Arbiter::handle).collect();
+        let pools = ToolPools::start(config, &handles, &source_handles, &chart_handles);
+        let datasources = DataSources::new(source_handles);
         // Pictures are drawn on threads of their own (a sync arbiter) behind their own
         // bounded queue: a flood of renders never takes a tool worker or a data source.
         let screenshots = super::screenshot::Screenshots::start(config.screenshots.settings());
-        let mut arbiters = vec![db_arbiter, source_arbiter];
+        let mut arbiters = vec![db_arbiter];
         arbiters.extend(tool_arbiters);
+        arbiters.extend(source_arbiters);
         arbiters.extend(chart_arbiters);
         let supervisor = Supervisor { arbiters }.start();
         Topology {

@@ -393,6 +393,72 @@ async fn postgres_and_mariadb_sources() {
     app.stop().await;
 }
 
+/// A database's pool size is the most connections vizier opens to it, whichever of the
+/// data-source threads its calls run on; under load every one of them is used.
+#[actix_web::test]
+async fn a_pool_size_bounds_the_connections_to_a_database() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    if let Some(admin) = pg_admin_url() {
+        let tag = format!("vz_pool_{}", uuid::Uuid::new_v4().simple());
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        let url = format!("{admin}{sep}application_name={tag}");
+        let r = app
+            .tool(
+                "register_database",
+                json!({"database_name": "pg-pool", "url": url, "pool_size": 3}),
+            )
+            .await;
+        let id = ok(&r)["id"].clone();
+        ok(&sql(&app, id.clone(), "SELECT 1").await);
+        let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+            .await
+            .expect("pg");
+        actix_web::rt::spawn(connection);
+        let count = async || -> i64 {
+            client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND backend_type = 'client backend'",
+                    &[&tag],
+                )
+                .await
+                .expect("count")
+                .get(0)
+        };
+        // The registration's own connection check is gone before the load starts.
+        for _ in 0..50 {
+            if count().await <= 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let calls = futures::future::join_all(
+            // About a quarter of a second each (pg_sleep is refused by the guard).
+            (0..8).map(|_| {
+                sql(
+                    &app,
+                    id.clone(),
+                    "SELECT count(*) FROM generate_series(1, 3000000) g",
+                )
+            }),
+        );
+        let watch = async {
+            let mut most = 0;
+            for _ in 0..50 {
+                most = most.max(count().await);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            most
+        };
+        let (results, most) = futures::join!(calls, watch);
+        for r in &results {
+            ok(r);
+        }
+        assert_eq!(most, 3, "connections open to a source with pool_size 3");
+    }
+    app.stop().await;
+}
+
 #[actix_web::test]
 async fn templating_when_the_database_enables_it() {
     let dir = tempfile::tempdir().expect("dir");
