@@ -11,7 +11,12 @@ LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$'
 rm -rf /tmp/b5 && mkdir -p /tmp/b5 && cd /tmp/b5
 env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_SCREENSHOTS__CACHE_ENTRIES=0 \
   "$@" $BIN serve < /dev/null > serve.log 2>&1 & pid=$!
-for _ in $(seq 1 600); do curl -sf localhost:8080/ready >/dev/null && break; sleep 0.05; done
+# Ready means this server listens on 8080: another one already there would be measured instead.
+for _ in $(seq 1 600); do
+  ss -Hltnp 'sport = :8080' | grep -q "pid=$pid," && curl -sf localhost:8080/ready >/dev/null && break
+  kill -0 $pid 2>/dev/null || { echo "$BIN exited (port 8080 taken?), see /tmp/b5/serve.log" >&2; exit 1; }
+  sleep 0.05
+done
 URL=http://127.0.0.1:8080/mcp
 LIST='{"page_size":10,"search":"revenue"}'
 $LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts alone"
