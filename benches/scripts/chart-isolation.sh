@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 set -u
+. "$(dirname "$0")/wait-ready.sh"
 # Issue 5's isolation proof: list_charts p99 at concurrency 32 alone, then again while 64
 # other clients keep get_chart_preview (png) saturated. Run from the repository root after
 # `cargo build --release --bin vizier` and `cargo bench --no-run`.
@@ -11,12 +12,7 @@ LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$'
 rm -rf /tmp/b5 && mkdir -p /tmp/b5 && cd /tmp/b5
 env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_SCREENSHOTS__CACHE_ENTRIES=0 \
   "$@" $BIN serve < /dev/null > serve.log 2>&1 & pid=$!
-# Ready means this server listens on 8080: another one already there would be measured instead.
-for _ in $(seq 1 600); do
-  ss -Hltnp 'sport = :8080' | grep -q "pid=$pid," && curl -sf localhost:8080/ready >/dev/null && break
-  kill -0 $pid 2>/dev/null || { echo "$BIN exited (port 8080 taken?), see /tmp/b5/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
+wait_ready $pid /tmp/b5/serve.log
 URL=http://127.0.0.1:8080/mcp
 LIST='{"page_size":10,"search":"revenue"}'
 $LG --url $URL --duration 10 --warmup 2 --tool list_charts --args "$LIST" --concurrency 32 --label "list_charts alone"

@@ -7,19 +7,14 @@
 # SOURCE=pg runs the 100-row SELECT on a PostgreSQL source instead (table vz_bench in the
 # local database `test`, 5,000 rows, made here), CONC the concurrency levels (e.g. 1,32).
 set -u
+. "$(dirname "$0")/wait-ready.sh"
 BIN=$1; LABEL=$2
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
 DIR=${DIR:-/tmp/sql-ab}
 mkdir -p $DIR && cd $DIR
 env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_EXAMPLES__PATH=$DIR/examples.db \
   $BIN serve < /dev/null > serve.log 2>&1 & pid=$!
-# Ready means this server listens on 8080: another one already there would answer instead, and
-# be measured under this label.
-for _ in $(seq 1 600); do
-  ss -Hltnp 'sport = :8080' | grep -q "pid=$pid," && curl -sf localhost:8080/ready >/dev/null && break
-  kill -0 $pid 2>/dev/null || { echo "$LABEL: $BIN exited (port 8080 taken?), see $DIR/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
+wait_ready $pid $DIR/serve.log
 ARGS='{"sql":"SELECT order_line_id, order_id, product_id, quantity, unit_price, discount, line_total FROM order_lines ORDER BY order_line_id LIMIT 100","database_id":1}'
 if [ "${SOURCE:-}" = pg ]; then
   psql -q -h 127.0.0.1 -U postgres -d test -c "CREATE TABLE IF NOT EXISTS vz_bench AS SELECT g AS id, g % 7 AS grp, (g * 1.5)::numeric(12,2) AS amount, now() - g * interval '1 minute' AS at FROM generate_series(1, 5000) g;"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Issue 4: execute_sql vs dbhub on the same SQLite file; PG source; added latency.
 set -u
+. "$(dirname "$0")/wait-ready.sh"
 # Run from the repository root after `cargo build --release` and
 # `cargo bench --bench loadgen --bench driver --no-run`. BIN, LG and DRV override the binaries.
 ROOT=$PWD
@@ -15,12 +16,7 @@ cd /tmp/b4
 psql -q -h 127.0.0.1 -U postgres -d test -c "DROP TABLE IF EXISTS vz_bench; CREATE TABLE vz_bench AS SELECT g AS id, g % 7 AS grp, (g * 1.5)::numeric(12,2) AS amount, now() - g * interval '1 minute' AS at FROM generate_series(1, 5000) g;"
 # (PG source registered through the tool below)
 env VIZIER_LOGGING__LEVEL=warn VIZIER_RATE_LIMITS__ENABLED=false VIZIER_EXAMPLES__PATH=/tmp/dbhub/examples.db $BIN serve < /dev/null > /tmp/b4/serve.log 2>&1 & pid=$!
-# Ready means this server listens on 8080: another one already there would be measured instead.
-for _ in $(seq 1 600); do
-  ss -Hltnp 'sport = :8080' | grep -q "pid=$pid," && curl -sf localhost:8080/ready >/dev/null && break
-  kill -0 $pid 2>/dev/null || { echo "$BIN exited (port 8080 taken?), see /tmp/b4/serve.log" >&2; exit 1; }
-  sleep 0.05
-done
+wait_ready $pid /tmp/b4/serve.log
 # the CLI registered pgbench before serve created the examples: look its id up
 ID=$(curl -s -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' localhost:8080/mcp -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"register_database","arguments":{"database_name":"pgbench","url":"postgres://postgres@127.0.0.1:5432/test"}}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["structuredContent"]["id"])')
 EX=$(curl -s -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' localhost:8080/mcp -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_databases","arguments":{"filters":[{"col":"database_name","opr":"eq","value":"examples"}]}}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["structuredContent"]["items"][0]["id"])')

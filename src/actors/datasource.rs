@@ -221,9 +221,8 @@ pub fn mark_arbiter(index: usize) {
 fn shares(pool_size: u32, arbiters: usize) -> impl Iterator<Item = (usize, u32)> {
     let size = pool_size.max(1);
     let n = u32::try_from(arbiters.max(1)).unwrap_or(u32::MAX);
-    (0..arbiters.max(1))
-        .zip(0u32..)
-        .map(move |(i, k)| (i, size / n + u32::from(k < size % n)))
+    (0..n)
+        .map(move |k| (k as usize, size / n + u32::from(k < size % n)))
         .filter(|(_, share)| *share > 0)
 }
 
