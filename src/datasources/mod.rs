@@ -33,7 +33,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-pub use types::{ColumnMeta, Engine, QueryOptions, ResultSet, SourceConfig, SourceError, TableRef};
+pub use types::{
+    ColumnMeta, Engine, QueryOptions, ResultSet, SourceConfig, SourceError, StatementPriority,
+    TableRef,
+};
 
 /// The time limit when neither the source nor the query sets one.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

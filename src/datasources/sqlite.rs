@@ -5,6 +5,11 @@
 //! `spawn_blocking` threads, time limits and cancellation by `sqlite3_interrupt`, and the
 //! conversion of SQLite values (by storage class) into JSON.
 //!
+//! SQLite does a statement's work in this process, on the thread that steps it. A
+//! [`StatementPriority::Background`] statement (the chart tools') runs on a blocking thread
+//! of [`background_runtime`], whose threads all run at the lowered priority, and holds at
+//! most half of the connections, so a starved background statement never holds them all.
+//!
 //! Read-only is the connection's own mode (`SQLITE_OPEN_READ_ONLY`, plus `query_only` so
 //! that not even TEMP tables can be written). No connection may `ATTACH` another file: that
 //! would let SQL read any SQLite file this process can open. So `main` is the only schema.
@@ -13,7 +18,7 @@
 //! is taken literally and the file must exist: it is never created.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rusqlite::limits::Limit;
@@ -25,10 +30,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::types::{
-    ColumnMeta, QueryOptions, ResultSet, SourceConfig, SourceError, TableRef, bytes_json, f64_json,
-    is_temporal_name, text_or_base64,
+    ColumnMeta, QueryOptions, ResultSet, SourceConfig, SourceError, StatementPriority, TableRef,
+    bytes_json, f64_json, is_temporal_name, text_or_base64,
 };
 use super::{Supervised, acquire, effective_timeout, supervise};
+use crate::actors::screenshot::{RenderPriority, lower_priority};
 
 /// How often an interrupt is repeated until the statement stops: an interrupt only hits a
 /// statement already running, and the blocking thread may not have started it yet.
@@ -47,6 +53,8 @@ struct Slots {
     path: PathBuf,
     writable: bool,
     permits: Arc<Semaphore>,
+    /// Taken before `permits` by background statements: half of the connections, at least 1.
+    background: Arc<Semaphore>,
     idle: Mutex<Vec<Connection>>,
 }
 
@@ -55,6 +63,7 @@ struct Lease {
     conn: Option<Connection>,
     slots: Arc<Slots>,
     _permit: OwnedSemaphorePermit,
+    _background: Option<OwnedSemaphorePermit>,
 }
 
 impl Lease {
@@ -75,19 +84,31 @@ impl Drop for Lease {
 
 impl Slots {
     fn new(path: PathBuf, writable: bool, size: u32) -> Arc<Self> {
+        let size = usize::try_from(size.max(1)).unwrap_or(1);
         Arc::new(Self {
             path,
             writable,
-            permits: Arc::new(Semaphore::new(usize::try_from(size.max(1)).unwrap_or(1))),
+            permits: Arc::new(Semaphore::new(size)),
+            background: Arc::new(Semaphore::new(size.div_ceil(2))),
             idle: Mutex::new(Vec::new()),
         })
     }
 
-    async fn lease(self: &Arc<Self>) -> Result<Lease, SourceError> {
+    async fn lease(self: &Arc<Self>, priority: StatementPriority) -> Result<Lease, SourceError> {
+        let closed = |_| SourceError::Internal("connection set closed".into());
+        let background = match priority {
+            StatementPriority::Interactive => None,
+            StatementPriority::Background(_) => Some(
+                Arc::clone(&self.background)
+                    .acquire_owned()
+                    .await
+                    .map_err(closed)?,
+            ),
+        };
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
-            .map_err(|_| SourceError::Internal("connection set closed".into()))?;
+            .map_err(closed)?;
         let idle = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let conn = match idle {
             Some(conn) => conn,
@@ -102,6 +123,7 @@ impl Slots {
             conn: Some(conn),
             slots: Arc::clone(self),
             _permit: permit,
+            _background: background,
         })
     }
 
@@ -158,17 +180,40 @@ impl LiteSource {
         T: Send + 'static,
         W: FnOnce(&Connection) -> Result<T, SourceError> + Send + 'static,
     {
+        self.run_as(
+            StatementPriority::Interactive,
+            writable,
+            requested,
+            cancel,
+            work,
+        )
+        .await
+    }
+
+    /// [`Self::run`] at `priority`.
+    async fn run_as<T, W>(
+        &self,
+        priority: StatementPriority,
+        writable: bool,
+        requested: Option<Duration>,
+        cancel: &CancellationToken,
+        work: W,
+    ) -> Result<T, SourceError>
+    where
+        T: Send + 'static,
+        W: FnOnce(&Connection) -> Result<T, SourceError> + Send + 'static,
+    {
         let (slots, writable) = match (&self.read_write, writable) {
             (Some(rw), true) => (rw, true),
             _ => (&self.read_only, false),
         };
         let timeout = effective_timeout(self.statement_timeout_ms, requested.unwrap_or_default());
         let deadline = Instant::now() + timeout;
-        let lease = acquire(slots.lease(), cancel, deadline).await?;
+        let lease = acquire(slots.lease(priority), cancel, deadline).await?;
         let interrupt = lease.conn()?.get_interrupt_handle();
         // The lease travels with the work and comes back with its result, so the connection
         // returns to its set only once the statement is over.
-        let task = tokio::task::spawn_blocking(move || {
+        let job = move || {
             let result = lease.conn().and_then(|conn| {
                 if !writable {
                     ensure_query_only(conn)?;
@@ -176,7 +221,13 @@ impl LiteSource {
                 work(conn)
             });
             (lease, result)
-        });
+        };
+        let task = match priority {
+            StatementPriority::Interactive => tokio::task::spawn_blocking(job),
+            StatementPriority::Background(lowered) => {
+                background_runtime(lowered)?.spawn_blocking(job)
+            }
+        };
         let outcome = supervise(task, cancel, deadline, Some(INTERRUPT_EVERY), || {
             interrupt.interrupt();
             std::future::ready(())
@@ -311,11 +362,45 @@ impl LiteSource {
         let writable = !opts.read_only && self.read_write.is_some();
         let sql = sql.to_owned();
         let max_rows = opts.max_rows;
-        self.run(writable, Some(opts.timeout), cancel, move |conn| {
-            run_query(conn, &sql, max_rows)
-        })
+        self.run_as(
+            opts.priority,
+            writable,
+            Some(opts.timeout),
+            cancel,
+            move |conn| run_query(conn, &sql, max_rows),
+        )
         .await
     }
+}
+
+/// The blocking threads of background statements at `priority`: a runtime of its own,
+/// started on first use, whose every thread lowers its priority when it starts (a thread
+/// cannot always raise it again, so background work never borrows a shared thread).
+fn background_runtime(
+    priority: RenderPriority,
+) -> Result<&'static tokio::runtime::Handle, SourceError> {
+    type Started = Result<tokio::runtime::Runtime, String>;
+    static LOW: OnceLock<Started> = OnceLock::new();
+    static IDLE: OnceLock<Started> = OnceLock::new();
+    let cell = match priority {
+        RenderPriority::Low => &LOW,
+        RenderPriority::Idle => &IDLE,
+    };
+    cell.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("sqlite-background")
+            .on_thread_start(move || {
+                if let Err(e) = lower_priority(priority) {
+                    tracing::warn!(error = %e, "could not lower a background SQLite thread's priority");
+                }
+            })
+            .build()
+            .map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map(tokio::runtime::Runtime::handle)
+    .map_err(|e| SourceError::Internal(format!("cannot start the background SQLite threads: {e}")))
 }
 
 fn parse_path(url: &str) -> Result<PathBuf, SourceError> {
@@ -806,6 +891,103 @@ mod tests {
         let started = std::time::Instant::now();
         assert_eq!(select(&pool, "SELECT 2").await.rows, vec![vec![json!(2)]]);
         assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    fn background() -> QueryOptions {
+        QueryOptions {
+            priority: StatementPriority::Background(RenderPriority::Idle),
+            ..QueryOptions::default()
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn background_statements_run_on_threads_at_the_lowered_priority() {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let (_dir, url) = fixture();
+        let source = LiteSource::connect(&SourceConfig {
+            url,
+            pool_size: 2,
+            statement_timeout_ms: 10_000,
+            allow_dml: false,
+            exposed_schemas: vec![],
+        })
+        .await
+        .unwrap();
+        let cancel = CancellationToken::new();
+        let policy_at = |priority| {
+            source.run_as(priority, false, None, &cancel, |_| {
+                thread_schedule_policy().map_err(|e| SourceError::Internal(format!("{e:?}")))
+            })
+        };
+        let normal = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+        let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+        let lowered = StatementPriority::Background(RenderPriority::Idle);
+        assert_eq!(policy_at(lowered).await.unwrap(), idle);
+        // The interactive threads are never lowered, before or after.
+        assert_eq!(
+            policy_at(StatementPriority::Interactive).await.unwrap(),
+            normal
+        );
+        assert_eq!(policy_at(lowered).await.unwrap(), idle);
+        assert_eq!(
+            policy_at(StatementPriority::Interactive).await.unwrap(),
+            normal
+        );
+        // And the query path answers the same at either priority.
+        let rows = source
+            .query("SELECT count(*) FROM t", &background(), &cancel)
+            .await
+            .unwrap()
+            .rows;
+        assert_eq!(rows, vec![vec![json!(3)]]);
+    }
+
+    #[tokio::test]
+    async fn background_statements_hold_at_most_half_the_connections() {
+        let (_dir, url) = fixture();
+        let pool = pool(&url, 2, false).await;
+        let long = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let opts = QueryOptions {
+                    timeout: Duration::from_millis(1_500),
+                    ..background()
+                };
+                pool.query(FOREVER, opts, CancellationToken::new()).await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The one background connection (of two) is taken: another background statement
+        // waits for it and meets its time limit ...
+        let waited = pool
+            .query(
+                "SELECT 1",
+                QueryOptions {
+                    timeout: Duration::from_millis(300),
+                    ..background()
+                },
+                CancellationToken::new(),
+            )
+            .await;
+        // ... while an interactive one gets the other connection at once.
+        let started = std::time::Instant::now();
+        let interactive = select(&pool, "SELECT 2").await.rows;
+        let interactive_took = started.elapsed();
+        // Asserted only once the endless statement was interrupted: a failing assertion
+        // must not leave it running on a blocking thread the runtime waits for.
+        let long = long.await.unwrap();
+        assert_eq!(waited, Err(SourceError::Timeout));
+        assert_eq!(interactive, vec![vec![json!(2)]]);
+        assert!(interactive_took < Duration::from_millis(500));
+        assert_eq!(long, Err(SourceError::Timeout));
+        let freed = pool
+            .query("SELECT 3", background(), CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(freed.rows, vec![vec![json!(3)]]);
     }
 
     #[tokio::test]

@@ -137,6 +137,23 @@ pub struct QueryOptions {
     /// PostgreSQL only: the schema unqualified names resolve in (`search_path`, set inside
     /// the query's transaction). Ignored by the other engines.
     pub search_path: Option<String>,
+    /// Whose CPU time the statement's work on this machine takes.
+    pub priority: StatementPriority,
+}
+
+/// Whose CPU time a statement's work on this machine takes. Only SQLite does a statement's
+/// work in this process; PostgreSQL and MariaDB do it in their own, so for them this is
+/// ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StatementPriority {
+    /// The tool calls' own: the data source's blocking threads.
+    #[default]
+    Interactive,
+    /// Threads at this lowered priority, as the chart tools' own (`screenshots.priority`),
+    /// so that a flood of picture calls does not take their queries' CPU time from the
+    /// query tools. Such statements hold at most half of a source's connections (at least
+    /// one): a background statement starved of CPU must never hold every connection.
+    Background(crate::actors::screenshot::RenderPriority),
 }
 
 impl Default for QueryOptions {
@@ -147,6 +164,7 @@ impl Default for QueryOptions {
             read_only: true,
             session_settings: Vec::new(),
             search_path: None,
+            priority: StatementPriority::Interactive,
         }
     }
 }

@@ -22,7 +22,7 @@ use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::actors::db::LazyConn;
 use crate::auth::{Permission, Principal};
-use crate::datasources::{Engine, QueryOptions};
+use crate::datasources::{Engine, QueryOptions, StatementPriority};
 use crate::db::MetaConn;
 use crate::db::catalog::Access;
 use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
@@ -385,6 +385,7 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         allow_dml: settings.allow_dml,
         original: args.sql.clone(),
         fit_to_response: true,
+        priority: StatementPriority::Interactive,
     };
     run_sql(&ctx, conn, &source, &text, run).await
 }
@@ -402,6 +403,8 @@ pub struct Run {
     /// Cut the rows to the response byte budget (rows returned to the caller); charts
     /// that only draw the rows read them all.
     pub fit_to_response: bool,
+    /// Whose CPU time the statement takes (the chart tools run theirs in the background).
+    pub priority: StatementPriority,
 }
 
 /// Everything the statement that runs is made from: the SQL as sent (after templating), the
@@ -550,6 +553,7 @@ pub async fn run_sql(
         read_only: prepared.kind != StatementKind::Dml,
         session_settings,
         search_path: run.schema.clone(),
+        priority: run.priority,
     };
     let started = std::time::Instant::now();
     let outcome = source
@@ -660,6 +664,7 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
         allow_dml: false,
         original: text.clone(),
         fit_to_response: true,
+        priority: StatementPriority::Interactive,
     };
     run_sql(&ctx, conn, &source, &text, run).await
 }

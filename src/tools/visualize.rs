@@ -28,6 +28,7 @@ use crate::auth::Permission;
 use crate::charts::config::{self, ChartConfig};
 use crate::charts::picture::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, PreviewFormat};
 use crate::charts::query::{self, Notes, Plan};
+use crate::datasources::StatementPriority;
 use crate::db::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
 use crate::db::models::{NewChart, new_uuid, now};
 use crate::db::schema::charts;
@@ -299,6 +300,9 @@ pub async fn run_query(
         allow_dml: false,
         original: text.clone(),
         fit_to_response,
+        // Chart tools run at the pictures' lower priority (see the Supervisor), and so
+        // does the CPU work of their query when it is done in this process (SQLite).
+        priority: StatementPriority::Background(ctx.app.config.screenshots.priority),
     };
     let result = run_sql(ctx, conn, &source, &text, run).await?;
     Ok(ChartQuery {
