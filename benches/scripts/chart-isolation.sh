@@ -9,7 +9,6 @@ set -u
 # On a shared machine one phase's p99 moves by a fifth from run to run, so the two phases
 # alternate ROUNDS times (default 3) on one server and the ratio is taken of the medians.
 # Extra arguments are environment settings for the server (VIZIER_SCREENSHOTS__WORKERS=1).
-ROOT=$PWD
 BIN=${BIN:-$PWD/target/release/vizier}
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
 ROUNDS=${ROUNDS:-3}

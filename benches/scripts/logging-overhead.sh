@@ -3,7 +3,6 @@ set -u
 # Needs a seeded store: catalog-sqlite.sh leaves one in /tmp/b3 (DIR overrides).
 # Run from the repository root after `cargo build --release` and
 # `cargo bench --bench loadgen --no-run`. BIN and LG override the binaries.
-ROOT=$PWD
 BIN=${BIN:-$PWD/target/release/vizier}
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
 DIR=${DIR:-/tmp/b3}

@@ -2,7 +2,6 @@
 set -u
 # Run from the repository root after `cargo build --release` and
 # `cargo bench --bench loadgen --no-run`. BIN and LG override the binaries.
-ROOT=$PWD
 BIN=${BIN:-$PWD/target/release/vizier}
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
 rm -rf /tmp/b6 && mkdir -p /tmp/b6 && cd /tmp/b6

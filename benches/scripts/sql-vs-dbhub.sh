@@ -4,7 +4,6 @@ set -u
 . "$(dirname "$0")/wait-ready.sh"
 # Run from the repository root after `cargo build --release` and
 # `cargo bench --bench loadgen --bench driver --no-run`. BIN, LG and DRV override the binaries.
-ROOT=$PWD
 BIN=${BIN:-$PWD/target/release/vizier}
 LG=${LG:-$(ls -t $PWD/target/release/deps/loadgen-* 2>/dev/null | grep -v '\.d$' | head -1)}
 DRV=${DRV:-$(ls -t $PWD/target/release/deps/driver-* 2>/dev/null | grep -v '\.d$' | head -1)}

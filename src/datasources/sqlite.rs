@@ -159,7 +159,7 @@ impl LiteSource {
         };
         // Opening is lazy in SQLite: reading the schema proves the file is a database.
         source
-            .run(false, None, &CancellationToken::new(), |conn| {
+            .inspect(|conn| {
                 conn.query_row("SELECT count(*) FROM main.sqlite_schema", [], |_| Ok(()))
                     .map_err(|e| SourceError::Connect(format!("not a usable database: {e}")))
             })
@@ -167,31 +167,21 @@ impl LiteSource {
         Ok(source)
     }
 
-    /// Runs `work` on a leased connection on a blocking thread, interrupting it on cancel or
-    /// when the time limit passes (SQLite has no time limit of its own).
-    async fn run<T, W>(
-        &self,
-        writable: bool,
-        requested: Option<Duration>,
-        cancel: &CancellationToken,
-        work: W,
-    ) -> Result<T, SourceError>
+    /// A catalog read (the schema, a table's or a query's columns): read-only, interactive,
+    /// under the source's own time limit, not cancellable.
+    async fn inspect<T, W>(&self, work: W) -> Result<T, SourceError>
     where
         T: Send + 'static,
         W: FnOnce(&Connection) -> Result<T, SourceError> + Send + 'static,
     {
-        self.run_as(
-            StatementPriority::Interactive,
-            writable,
-            requested,
-            cancel,
-            work,
-        )
-        .await
+        let cancel = CancellationToken::new();
+        self.run(StatementPriority::Interactive, false, None, &cancel, work)
+            .await
     }
 
-    /// [`Self::run`] at `priority`.
-    async fn run_as<T, W>(
+    /// Runs `work` on a leased connection on a blocking thread at `priority`, interrupting it
+    /// on cancel or when the time limit passes (SQLite has no time limit of its own).
+    async fn run<T, W>(
         &self,
         priority: StatementPriority,
         writable: bool,
@@ -256,7 +246,7 @@ impl LiteSource {
         if !self.main_visible(schema) {
             return Ok(Vec::new());
         }
-        self.run(false, None, &CancellationToken::new(), |conn| {
+        self.inspect(|conn| {
             let mut stmt = conn
                 .prepare(
                     "SELECT name, type FROM main.sqlite_schema \
@@ -292,7 +282,7 @@ impl LiteSource {
             return Err(not_found);
         }
         let table = table.to_owned();
-        self.run(false, None, &CancellationToken::new(), move |conn| {
+        self.inspect(move |conn| {
             let kind: Option<String> = conn
                 .query_row(
                     "SELECT type FROM main.sqlite_schema \
@@ -331,7 +321,7 @@ impl LiteSource {
 
     pub(crate) async fn describe_query(&self, sql: &str) -> Result<Vec<ColumnMeta>, SourceError> {
         let sql = sql.to_owned();
-        self.run(false, None, &CancellationToken::new(), move |conn| {
+        self.inspect(move |conn| {
             let mut stmt = conn.prepare(&sql).map_err(lite_error)?;
             let mut columns = declared_columns(&stmt);
             // Expressions have no declared type: one row (on a read-only connection) shows
@@ -362,7 +352,7 @@ impl LiteSource {
         let writable = !opts.read_only && self.read_write.is_some();
         let sql = sql.to_owned();
         let max_rows = opts.max_rows;
-        self.run_as(
+        self.run(
             opts.priority,
             writable,
             Some(opts.timeout),
@@ -918,7 +908,7 @@ mod tests {
         .unwrap();
         let cancel = CancellationToken::new();
         let policy_at = |priority| {
-            source.run_as(priority, false, None, &cancel, |_| {
+            source.run(priority, false, None, &cancel, |_| {
                 thread_schedule_policy().map_err(|e| SourceError::Internal(format!("{e:?}")))
             })
         };
