@@ -74,7 +74,8 @@ impl Supervisor {
         // The chart tools' workers (pictures: query, draw, encode) run on arbiters of their
         // own at the render threads' lower priority, so that a flood of picture calls takes
         // only the CPU time catalog and SQL calls leave over. Their queries' own work on
-        // SQLite runs at that priority too (StatementPriority::Background).
+        // SQLite runs at that priority too: data sources' (StatementPriority::Background) and
+        // the embedded metadata store's (db::CallerThreads).
         let chart_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
         let priority = config.screenshots.priority;
         for arbiter in &chart_arbiters {
