@@ -47,9 +47,9 @@ pub type SqlitePool = Pool<SqliteConn>;
 /// (see the `Supervisor`). Outside any runtime (nothing in vizier does this) the work runs
 /// inline, as there is no runtime to block.
 ///
-/// A query whose future is dropped finishes on its thread; the connection's mutex makes the
-/// next query on it wait for that. (diesel-async's own spawner waits in `block_in_place`,
-/// which panics on a current-thread runtime such as an actix arbiter's.)
+/// A query whose future is dropped (a call that timed out) is waited for before the drop
+/// returns ([`BlockingQuery`]): the connection may only go back to its pool once no thread
+/// holds it.
 pub struct CallerThreads;
 
 impl SpawnBlocking for CallerThreads {
@@ -61,13 +61,42 @@ impl SpawnBlocking for CallerThreads {
         R: Send + 'static,
     {
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => runtime.spawn_blocking(task).map_err(Box::from).boxed(),
+            Ok(runtime) => BlockingQuery(runtime.spawn_blocking(task))
+                .map_err(Box::from)
+                .boxed(),
             Err(_) => futures::future::ready(Ok(task())).boxed(),
         }
     }
 
     fn get_runtime() -> Self {
         CallerThreads
+    }
+}
+
+/// A metadata query running on a blocking thread. Dropped before it ends, it waits for the
+/// end: until then the thread holds the connection, and the pool's check of a returned
+/// connection (its transaction state) would panic. The wait is a plain sleep loop, not
+/// `block_on` (diesel-async's own spawner uses `block_in_place`, which panics on a
+/// current-thread runtime such as an actix arbiter's); it is rare, and as long as the one
+/// statement still running.
+struct BlockingQuery<R>(tokio::task::JoinHandle<R>);
+
+impl<R> std::future::Future for BlockingQuery<R> {
+    type Output = Result<R, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<R> Drop for BlockingQuery<R> {
+    fn drop(&mut self) {
+        while !self.0.is_finished() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -427,6 +456,37 @@ mod tests {
             .join()
             .expect("writer thread")
             .expect("the other writer waited for its turn");
+    }
+
+    /// A query dropped while it runs (a call that timed out) leaves its connection usable:
+    /// the connection goes back to the pool and serves the next query.
+    #[tokio::test]
+    async fn a_query_dropped_while_it_runs_leaves_a_usable_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        let path = dir.path().join("meta.db");
+        config.metadata.url = Secret::new(format!("sqlite://{}", path.display()));
+        config.metadata.pool_size = 1;
+        let pool = MetaPool::connect(&config).await.expect("pool");
+        let mut conn = pool.get().await.expect("conn");
+        let MetaConn::Sqlite(pooled) = &mut conn else {
+            panic!("an SQLite metadata connection")
+        };
+        let (started, running) = std::sync::mpsc::channel();
+        let query = pooled.spawn_blocking(move |_| {
+            started.send(()).expect("test waits");
+            std::thread::sleep(Duration::from_millis(200));
+            Ok(())
+        });
+        running.recv().expect("the query started");
+        drop(query);
+        // Back to the pool: the pool reads the connection's transaction state.
+        drop(conn);
+        let mut conn = pool.get().await.expect("the connection again");
+        let rows = crate::with_conn!(&mut conn, |c| {
+            diesel::sql_query("SELECT 1").execute(c).await
+        });
+        assert_eq!(rows.expect("a query on it"), 0);
     }
 
     /// A metadata query runs at its caller's priority: on the blocking threads of the runtime
