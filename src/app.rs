@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::actors::{DataSources, Db, Supervisor, ToolPools};
 use crate::auth::PrincipalCache;
 use crate::config::Config;
-use crate::db::secrets::Cipher;
+use crate::db::secrets::{Cipher, KeySource};
 use crate::db::{MetaPool, migrations_current, run_migrations};
 use crate::tools::Registry;
 
@@ -115,7 +115,7 @@ impl AppState {
 pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     let started_at = Instant::now();
     let config = Arc::new(config);
-    let cipher = Cipher::from_config(&config)?;
+    let keys = KeySource::from_config(&config)?;
     if config.auto_migrate() {
         let applied = run_migrations(&config).await?;
         if !applied.is_empty() {
@@ -123,13 +123,14 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         }
     }
     let pool = MetaPool::connect(&config).await?;
-    {
+    let cipher = {
         let mut conn = pool.get().await.context("metadata store: no connection")?;
         if !migrations_current(&mut conn).await.unwrap_or(false) {
             bail!(
                 "the metadata store is missing migrations: run `vizier migrate` (or set metadata.auto_migrate = true)"
             );
         }
+        let cipher = keys.open(&config, &mut conn).await?;
         crate::auth::roles::ensure_builtin_roles(&mut conn)
             .await
             .context("could not create the built-in roles")?;
@@ -141,7 +142,8 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         if config.examples_enabled() {
             crate::example::ensure(&mut conn, &config, &cipher, config.auth.dev_user()).await?;
         }
-    }
+        cipher
+    };
     // Stops the JWKS background refresh when the app is dropped.
     let background = tokio_util::sync::CancellationToken::new();
     let jwt = if config.auth.enabled {

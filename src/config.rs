@@ -174,14 +174,16 @@ pub struct ExamplesConfig {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SecretsConfig {
     /// Base64 of 32 random bytes: encrypts data-source credentials at rest. Required with
     /// PostgreSQL metadata; the embedded default creates `key_file` on first start.
     pub encryption_key: Option<Secret>,
-    /// Key file used when `encryption_key` is unset (embedded default only).
-    pub key_file: PathBuf,
+    /// Key file used when `encryption_key` is unset (embedded default only). Unset:
+    /// `secret.key` beside the SQLite metadata file, so the store and its key stay together
+    /// whatever the working directory (see `db::secrets::key_file`).
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -440,15 +442,6 @@ impl Default for ExamplesConfig {
     }
 }
 
-impl Default for SecretsConfig {
-    fn default() -> Self {
-        Self {
-            encryption_key: None,
-            key_file: PathBuf::from("data/secret.key"),
-        }
-    }
-}
-
 impl Default for LimitsConfig {
     fn default() -> Self {
         Self {
@@ -496,6 +489,16 @@ impl Config {
     /// Load defaults, then the file (if any), then `VIZIER_…` environment variables, and
     /// validate the result.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with(file, |_| Ok(()))
+    }
+
+    /// [`Config::load`], with command-line options (`serve --bind/--port`) applied by
+    /// `adjust` after the file and the environment and before validation, so they win over
+    /// both and pass the same checks (a non-loopback bind without auth is still refused).
+    pub fn load_with(
+        file: Option<&Path>,
+        adjust: impl FnOnce(&mut Config) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
@@ -509,10 +512,11 @@ impl Config {
                 // Variables of the CLI itself, not config keys.
                 .ignore(&["config", "api_key", "source_url"]),
         );
-        let config: Config = figment.extract().map_err(|e| {
+        let mut config: Config = figment.extract().map_err(|e| {
             // figment names the key and the expected type; never echo secret values.
             anyhow::anyhow!("invalid configuration: {e}")
         })?;
+        adjust(&mut config)?;
         config.validate()?;
         Ok(config)
     }
@@ -544,6 +548,26 @@ impl Config {
                 self.server.bind
             )
         })
+    }
+
+    /// `serve --bind ADDR` and `--port N`: ADDR is `IP:PORT`, or an IP alone (keeping the
+    /// configured port); N replaces the port of whichever address results.
+    pub fn override_bind(&mut self, bind: Option<&str>, port: Option<u16>) -> anyhow::Result<()> {
+        if let Some(bind) = bind {
+            self.server.bind = if let Ok(ip) = bind.parse::<std::net::IpAddr>() {
+                SocketAddr::new(ip, self.bind_addr()?.port()).to_string()
+            } else if bind.parse::<SocketAddr>().is_ok() {
+                bind.to_owned()
+            } else {
+                bail!("--bind {bind:?}: expected IP:PORT (e.g. 127.0.0.1:8080) or an IP address");
+            };
+        }
+        if let Some(port) = port {
+            let mut addr = self.bind_addr()?;
+            addr.set_port(port);
+            self.server.bind = addr.to_string();
+        }
+        Ok(())
     }
 
     /// Check every value that has a range or a shape; the error names key, value and rule.
@@ -776,6 +800,26 @@ mod tests {
         let e = c.validate().expect_err("must fail").to_string();
         assert!(e.contains("not a loopback address"), "{e}");
         assert!(e.contains("enable authentication"), "{e}");
+    }
+
+    #[test]
+    fn bind_and_port_options_override_the_address() {
+        let mut c = Config::default();
+        c.override_bind(None, Some(5008)).expect("port");
+        assert_eq!(c.server.bind, "127.0.0.1:5008");
+        c.override_bind(Some("::1"), None).expect("ip alone");
+        assert_eq!(c.server.bind, "[::1]:5008");
+        c.override_bind(Some("127.0.0.2:9000"), Some(9001))
+            .expect("both");
+        assert_eq!(c.server.bind, "127.0.0.2:9001");
+        let e = c
+            .override_bind(Some("example.com"), None)
+            .expect_err("not an address")
+            .to_string();
+        assert!(e.contains("--bind"), "{e}");
+        c.override_bind(Some("0.0.0.0"), None).expect("parses");
+        let e = c.validate().expect_err("still refused").to_string();
+        assert!(e.contains("not a loopback address"), "{e}");
     }
 
     #[test]

@@ -28,7 +28,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve MCP over HTTP at /mcp, with /health, /ready and /metrics.
-    Serve,
+    Serve {
+        /// Listen on this address (IP:PORT, or an IP keeping the configured port); overrides
+        /// server.bind. A non-loopback address needs auth on.
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+        /// Listen on this port; overrides the port of server.bind (and of --bind).
+        #[arg(long, value_name = "N")]
+        port: Option<u16>,
+    },
     /// Serve MCP over stdin/stdout for a desktop client (logs go to stderr).
     Stdio,
     /// Apply pending metadata-store migrations and exit.
@@ -97,7 +105,10 @@ enum ApiKeyCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let config = match Config::load(cli.config.as_deref()) {
+    let config = match Config::load_with(cli.config.as_deref(), |config| match &cli.command {
+        Command::Serve { bind, port } => config.override_bind(bind.as_deref(), *port),
+        _ => Ok(()),
+    }) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("vizier: {e:#}");
@@ -174,8 +185,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             description,
             tenant,
         }) => {
-            let cipher = vizier::db::secrets::Cipher::from_config(&config)?;
+            let keys = vizier::db::secrets::KeySource::from_config(&config)?;
             let mut conn = store(&config).await?;
+            let cipher = keys.open(&config, &mut conn).await?;
             let args = vizier::tools::admin::RegisterArgs {
                 database_name: name,
                 url,
@@ -215,7 +227,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve => {
+        Command::Serve { .. } => {
             let app = vizier::app::build(config).await?;
             let running = vizier::app::http_server(app)?;
             tracing::info!(addr = %running.addr, "serving MCP at http://{}/mcp", running.addr);

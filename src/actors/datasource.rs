@@ -354,10 +354,20 @@ impl DataSources {
             return Ok(source(e.shards.clone()));
         }
         let url = cipher.decrypt(connection_encrypted).map_err(|e| {
-            ToolError::internal(format!(
-                "database {}: stored connection cannot be decrypted: {e}",
-                db.id
-            ))
+            // An operator's fix, not a bug: say which settings choose the key.
+            let err = ToolError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "Database '{}' cannot be used: its stored connection cannot be decrypted with this \
+                     server's encryption key. The operator must set secrets.key_file (env VIZIER_SECRETS__KEY_FILE) \
+                     to the key file it was stored with, or secrets.encryption_key (env VIZIER_SECRETS__ENCRYPTION_KEY) \
+                     to that key, or register the database again.",
+                    db.name
+                ),
+            )
+            .with_details(json!({"database_id": db.id, "settings": ["secrets.key_file", "secrets.encryption_key"]}));
+            tracing::error!(error_id = %err.error_id, database_id = db.id, cause = %e, "stored connection cannot be decrypted");
+            err
         })?;
         let shards: Arc<[Shard]> = shares(settings.pool_size, self.arbiters.len())
             .filter_map(|(arbiter, pool_size)| {

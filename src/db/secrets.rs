@@ -2,19 +2,149 @@
 //!
 //! A stored value is `v1:` + base64(nonce ‖ ciphertext ‖ tag). The key comes from
 //! `secrets.encryption_key`, or for the embedded default from a key file created on first
-//! start with mode 0600. Decryption failures never include the value in the error.
+//! start with mode 0600 (by default beside the SQLite metadata file). Decryption failures
+//! never include the value in the error.
+//!
+//! A key that cannot open what the store holds is refused at start, naming the settings:
+//! a missing key file beside a store with credentials is never replaced by a new key (the
+//! credentials would be lost to it), and a key that opens none of them is the wrong one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::config::{Config, MetadataBackend};
+use crate::config::{Config, MetadataBackend, Secret};
+use crate::db::MetaConn;
+use crate::db::schema::databases;
 
 const PREFIX: &str = "v1:";
+
+/// Where the settings that choose the key are named, for messages.
+const KEY_SETTINGS: &str = "secrets.key_file (env VIZIER_SECRETS__KEY_FILE) to the key file they were stored with, \
+     or secrets.encryption_key (env VIZIER_SECRETS__ENCRYPTION_KEY) to that key";
+
+/// The key file of the embedded default: `secrets.key_file` as given (a relative path from
+/// the working directory), or unset `secret.key` beside the SQLite metadata file, so a
+/// store and its key go together whatever directory vizier is started in.
+pub fn key_file(config: &Config) -> PathBuf {
+    if let Some(path) = &config.secrets.key_file {
+        return path.clone();
+    }
+    Path::new(crate::db::sqlite_path(config.metadata.url.expose()))
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("secret.key")
+}
+
+/// Where the encryption key comes from; decided from the configuration alone, so a missing
+/// key is refused before anything touches the metadata store.
+#[derive(Debug)]
+pub enum KeySource {
+    /// `secrets.encryption_key`.
+    Configured(Secret),
+    /// The embedded default's key file, created on first start.
+    File(PathBuf),
+}
+
+impl KeySource {
+    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
+        if let Some(key) = &config.secrets.encryption_key {
+            return Ok(Self::Configured(key.clone()));
+        }
+        if config.metadata_backend() == MetadataBackend::Postgres {
+            bail!(
+                "secrets.encryption_key is required with a PostgreSQL metadata store \
+                 (base64 of 32 random bytes, e.g. `openssl rand -base64 32`; env VIZIER_SECRETS__ENCRYPTION_KEY)"
+            );
+        }
+        let path = key_file(config);
+        Ok(Self::File(std::path::absolute(&path).unwrap_or(path)))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Configured(_) => {
+                "the key in secrets.encryption_key (env VIZIER_SECRETS__ENCRYPTION_KEY)".into()
+            }
+            Self::File(path) => format!(
+                "the key file {} (secrets.key_file, env VIZIER_SECRETS__KEY_FILE)",
+                path.display()
+            ),
+        }
+    }
+
+    /// The cipher for the store behind `conn` (migrated). A missing key file is created
+    /// only while the store holds no credentials; a key that opens none of the stored
+    /// credentials is refused.
+    pub async fn open(&self, config: &Config, conn: &mut MetaConn) -> anyhow::Result<Cipher> {
+        let stored: Vec<(i32, String)> = crate::with_conn!(conn, |c| {
+            databases::table
+                .select((databases::id, databases::connection_encrypted))
+                .load(c)
+                .await
+        })
+        .context("metadata store: could not read the stored credentials")?;
+        let store = match config.metadata_backend() {
+            MetadataBackend::Sqlite => {
+                let path = Path::new(crate::db::sqlite_path(config.metadata.url.expose()));
+                std::path::absolute(path)
+                    .unwrap_or_else(|_| path.to_path_buf())
+                    .display()
+                    .to_string()
+            }
+            // The URL may hold a password.
+            MetadataBackend::Postgres => "(PostgreSQL)".into(),
+        };
+        let cipher = match self {
+            Self::Configured(key) => {
+                Cipher::from_base64(key.expose()).context("config key secrets.encryption_key")?
+            }
+            Self::File(path) if path.exists() => Cipher::from_base64(
+                &std::fs::read_to_string(path)
+                    .with_context(|| format!("could not read the key file {}", path.display()))?,
+            )
+            .with_context(|| format!("the key file {}", path.display()))?,
+            Self::File(path) if !stored.is_empty() => bail!(
+                "the key file {} does not exist, but the metadata store {store} already holds {} encrypted \
+                 data-source credential(s): a new key could not decrypt them, so none is created. Set {KEY_SETTINGS}.",
+                path.display(),
+                stored.len()
+            ),
+            Self::File(path) => {
+                let key = create_key_file(path)?;
+                tracing::info!(path = %path.display(), "created the encryption key file");
+                Cipher::from_base64(&key)?
+            }
+        };
+        let unopened: Vec<i32> = stored
+            .iter()
+            .filter(|(_, sealed)| cipher.decrypt(sealed).is_err())
+            .map(|(id, _)| *id)
+            .collect();
+        if !stored.is_empty() && unopened.len() == stored.len() {
+            bail!(
+                "{} decrypts none of the {} data-source credential(s) stored in the metadata store {store}: \
+                 they were stored with another key. Set {KEY_SETTINGS}.",
+                self.describe(),
+                stored.len()
+            );
+        }
+        if !unopened.is_empty() {
+            tracing::warn!(
+                database_ids = ?unopened,
+                "stored credentials of these databases cannot be decrypted with {}; they fail until registered again",
+                self.describe()
+            );
+        }
+        Ok(cipher)
+    }
+}
 
 pub struct Cipher {
     key: LessSafeKey,
@@ -52,20 +182,6 @@ impl Cipher {
             rng: SystemRandom::new(),
             mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, mac_key.as_ref()),
         })
-    }
-
-    /// The configured key, or for the embedded store the key file (created if absent).
-    pub fn from_config(config: &Config) -> anyhow::Result<Self> {
-        if let Some(key) = &config.secrets.encryption_key {
-            return Self::from_base64(key.expose());
-        }
-        if config.metadata_backend() == MetadataBackend::Postgres {
-            bail!(
-                "secrets.encryption_key is required with a PostgreSQL metadata store \
-                 (base64 of 32 random bytes, e.g. `openssl rand -base64 32`; env VIZIER_SECRETS__ENCRYPTION_KEY)"
-            );
-        }
-        Self::from_base64(&load_or_create_key_file(&config.secrets.key_file)?)
     }
 
     /// An HMAC-SHA256 tag of `data`.
@@ -118,11 +234,8 @@ impl Cipher {
     }
 }
 
-fn load_or_create_key_file(path: &Path) -> anyhow::Result<String> {
-    if path.exists() {
-        return std::fs::read_to_string(path)
-            .with_context(|| format!("could not read the key file {}", path.display()));
-    }
+/// A new random key in a new file (mode 0600); its base64.
+fn create_key_file(path: &Path) -> anyhow::Result<String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -159,6 +272,18 @@ mod tests {
 
     fn cipher() -> Cipher {
         Cipher::from_base64(&B64.encode([7u8; 32])).expect("key")
+    }
+
+    #[test]
+    fn the_key_file_goes_with_the_metadata_file_unless_set() {
+        let mut c = Config::default();
+        assert_eq!(key_file(&c), Path::new("data/secret.key"));
+        c.metadata.url = Secret::new("sqlite:///srv/vizier/meta.db");
+        assert_eq!(key_file(&c), Path::new("/srv/vizier/secret.key"));
+        c.metadata.url = Secret::new("sqlite://meta.db");
+        assert_eq!(key_file(&c), Path::new("secret.key"));
+        c.secrets.key_file = Some("keys/k".into());
+        assert_eq!(key_file(&c), Path::new("keys/k"));
     }
 
     #[test]

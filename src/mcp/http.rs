@@ -20,7 +20,10 @@ use actix_web::{HttpMessage, HttpResponse, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use rmcp_actix_web::transport::{LocalSessionManager, StreamableHttpService};
 
-use super::{CallScope, McpHandler};
+use rmcp::model::ErrorCode;
+use serde_json::Value;
+
+use super::{CallScope, McpHandler, PROTOCOL_VERSIONS};
 use crate::app::AppState;
 use crate::auth::resolve::AuthFailure;
 
@@ -184,7 +187,7 @@ fn auth_refusal(
 /// Everything around an MCP request: drain refusal, Origin, authentication, request id,
 /// in-flight count, and the HTTP status of overload and scope refusals.
 async fn mcp_gate<B: MessageBody + 'static>(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let Some(app) = req
@@ -230,6 +233,23 @@ async fn mcp_gate<B: MessageBody + 'static>(
     } else {
         None
     };
+    if let Some(requested) = unsupported_version(&req) {
+        // An initialize may name any version (the answer says which one this server
+        // speaks); any other request is refused. Reading the body is only needed here.
+        let message = buffer_body(&mut req, app.config.server.max_body_bytes).await?;
+        let initialize = message
+            .as_ref()
+            .is_some_and(|m| m.get("method").and_then(|m| m.as_str()) == Some("initialize"));
+        if !initialize {
+            let id = message.as_ref().map_or(Value::Null, json_rpc_id);
+            let res = unsupported_version_response(&requested, id, &request_id);
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    }
+    // rmcp answers a body it cannot decode with a plain-text 415; a copy of the body's
+    // chunks (shared, not copied) tells a parse error from an invalid request afterwards.
+    let body_copy = (req.method() == actix_web::http::Method::POST && has_json_content_type(&req))
+        .then(|| tee_body(&mut req));
     let scope = Arc::new(CallScope {
         request_id,
         principal,
@@ -240,6 +260,14 @@ async fn mcp_gate<B: MessageBody + 'static>(
     let guard = InFlight::enter(app.clone());
     let mut res = next.call(req).await?;
     drop(guard);
+    if res.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
+        && let Some(copy) = body_copy
+    {
+        let body = copy.borrow().concat();
+        let answer = undecodable_body_response(&body, &scope.request_id);
+        let (http_req, _) = res.into_parts();
+        return Ok(ServiceResponse::new(http_req, answer).map_into_right_body());
+    }
     let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
     let limited = scope.rate_limited_retry_after.lock().ok().and_then(|s| *s);
     let missing_scope = scope.insufficient_scope.lock().ok().and_then(|s| s.clone());
@@ -271,6 +299,115 @@ async fn mcp_gate<B: MessageBody + 'static>(
         *res.response_mut().status_mut() = StatusCode::FORBIDDEN;
     }
     Ok(res.map_into_left_body())
+}
+
+/// The `MCP-Protocol-Version` header when it names a version vizier does not serve.
+/// rmcp's own check accepts every version rmcp knows (2024-11-05 too), whatever the
+/// server serves, and answers unknown ones in plain text.
+fn unsupported_version(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get("mcp-protocol-version")?;
+    let supported = value
+        .to_str()
+        .is_ok_and(|v| PROTOCOL_VERSIONS.iter().any(|p| p.as_str() == v));
+    (!supported).then(|| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+/// The body as JSON, put back for rmcp to read; None when it is larger than `limit` or
+/// not JSON.
+async fn buffer_body(
+    req: &mut ServiceRequest,
+    limit: usize,
+) -> Result<Option<Value>, actix_web::Error> {
+    use futures::StreamExt;
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let message = serde_json::from_slice(&body).ok();
+    req.set_payload(actix_web::dev::Payload::from(body));
+    Ok(message)
+}
+
+/// A JSON-RPC request id (string or number) of `message`, else null.
+fn json_rpc_id(message: &Value) -> Value {
+    match message.get("id") {
+        Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
+        _ => Value::Null,
+    }
+}
+
+/// HTTP 400 with a JSON-RPC error naming the versions this server serves; the code and
+/// data are rmcp's `unsupported_protocol_version`, so rmcp clients retry with one of them.
+fn unsupported_version_response(requested: &str, id: Value, request_id: &str) -> HttpResponse {
+    let supported: Vec<&str> = PROTOCOL_VERSIONS.iter().map(|v| v.as_str()).collect();
+    HttpResponse::BadRequest()
+        .insert_header((REQUEST_ID_HEADER, request_id.to_string()))
+        .json(serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {
+            "code": ErrorCode::UNSUPPORTED_PROTOCOL_VERSION.0,
+            "message": format!(
+                "Unsupported MCP-Protocol-Version {requested:?}: this server supports {}.",
+                supported.join(", ")
+            ),
+            "data": {"requested": requested, "supported": supported},
+        }}))
+}
+
+fn has_json_content_type(req: &ServiceRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The request body's chunks as rmcp reads them, kept for a later look.
+type BodyCopy = std::rc::Rc<std::cell::RefCell<Vec<web::Bytes>>>;
+
+/// Route the payload through a stream that keeps each chunk (a reference count each).
+fn tee_body(req: &mut ServiceRequest) -> BodyCopy {
+    use futures::StreamExt;
+    let copy = BodyCopy::default();
+    let kept = copy.clone();
+    let stream = req.take_payload().map(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            kept.borrow_mut().push(bytes.clone());
+        }
+        chunk
+    });
+    let boxed: std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
+    > = Box::pin(stream);
+    req.set_payload(actix_web::dev::Payload::from(boxed));
+    copy
+}
+
+/// A body with a JSON content type that rmcp could not decode: JSON-RPC parse error
+/// (-32700) when it is not JSON, invalid request (-32600) when it is JSON but no JSON-RPC
+/// message; HTTP 400 either way.
+fn undecodable_body_response(body: &[u8], request_id: &str) -> HttpResponse {
+    let (id, code, message) = match serde_json::from_slice::<Value>(body) {
+        Err(e) => (
+            Value::Null,
+            ErrorCode::PARSE_ERROR,
+            format!("Parse error: the body is not valid JSON ({e})."),
+        ),
+        Ok(v) => (
+            json_rpc_id(&v),
+            ErrorCode::INVALID_REQUEST,
+            "Invalid request: the body is JSON but not a JSON-RPC 2.0 request, notification or \
+             response (jsonrpc \"2.0\", a string or number id, a method name, params an object)."
+                .to_string(),
+        ),
+    };
+    HttpResponse::BadRequest()
+        .insert_header((REQUEST_ID_HEADER, request_id.to_string()))
+        .json(serde_json::json!({"jsonrpc": "2.0", "id": id, "error": {"code": code.0, "message": message}}))
 }
 
 /// Liveness: the process answers. Touches no database, so a slow store never gets the pod

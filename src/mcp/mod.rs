@@ -293,6 +293,20 @@ impl ServerHandler for McpHandler {
         std::borrow::Cow::Borrowed(&PROTOCOL_VERSIONS)
     }
 
+    /// The completions capability is not declared, so the method does not exist here
+    /// (rmcp's default answers an empty list, which reads as "no matches").
+    async fn complete(
+        &self,
+        _request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        Err(McpError::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            "completion/complete is not supported: this server does not declare the completions capability.",
+            None,
+        ))
+    }
+
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,

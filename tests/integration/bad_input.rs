@@ -14,30 +14,54 @@ fn error_of(text: &str) -> Value {
 #[actix_web::test]
 async fn malformed_json_and_wrong_shapes() {
     let app = TestApp::start(Backend::Sqlite).await.expect("app");
-    let (status, _, text) = app.post_raw("{not json", &[V]).await;
-    // rmcp answers an undecodable body with a 4xx naming the decode error.
-    assert!(
-        (400..500).contains(&status) || error_of(&text)["code"] == -32700,
-        "{status} {text}"
-    );
-    assert!(
-        text.contains("deserialize") || text.contains("parse"),
-        "{text}"
-    );
-
-    for body in [
-        json!({"id": 1, "method": "tools/list"}), // no jsonrpc
-        json!({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}), // wrong version
-        json!({"jsonrpc": "2.0", "id": {"x": 1}, "method": "tools/list"}), // id must be string/number
-        json!([1, 2, 3]),
-        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": "nope"}),
-    ] {
-        let (status, _, text) = app.post_raw(body.to_string(), &[V]).await;
+    // Not JSON: HTTP 400 with a JSON-RPC parse error (rmcp alone answers a plain-text 415).
+    for body in ["{not json", ""] {
+        let (status, headers, text) = app.post_raw(body, &[V]).await;
+        assert_eq!(status, 400, "{body:?}: {text}");
+        assert_eq!(headers["content-type"], "application/json", "{text}");
+        assert_eq!(error_of(&text)["code"], -32700, "{text}");
         assert!(
-            (400..500).contains(&status) || !error_of(&text).is_null(),
-            "{body}: {status} {text}"
+            error_of(&text)["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not valid JSON")),
+            "{text}"
         );
     }
+
+    // JSON, but no JSON-RPC message: an invalid request, with the id when there is one.
+    for (body, id) in [
+        (json!({"id": 1, "method": "tools/list"}), json!(1)), // no jsonrpc
+        (
+            json!({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}),
+            json!(1),
+        ), // wrong version
+        (
+            json!({"jsonrpc": "2.0", "id": {"x": 1}, "method": "tools/list"}),
+            json!(null),
+        ), // id must be string/number
+        (json!([1, 2, 3]), json!(null)),
+        (
+            json!({"jsonrpc": "2.0", "id": "c", "method": "tools/call", "params": "nope"}),
+            json!("c"),
+        ),
+    ] {
+        let (status, headers, text) = app.post_raw(body.to_string(), &[V]).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        assert_eq!(headers["content-type"], "application/json", "{text}");
+        let v = parse_body(&text);
+        assert_eq!(v["error"]["code"], -32600, "{body}: {text}");
+        assert_eq!(v["id"], id, "{body}: {text}");
+    }
+    // A wrong Content-Type is still the transport's 415.
+    let resp = http_client()
+        .post(&app.url)
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/event-stream")
+        .body("{}")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status().as_u16(), 415);
     // The server is still fine.
     let (status, _, body) = app.call_raw("health_check", json!({})).await;
     assert_eq!(status, 200, "{body}");
@@ -59,6 +83,41 @@ async fn unknown_tools_and_methods() {
         )
         .await;
     assert_eq!(error_of(&text)["code"], -32601, "{text}");
+
+    // Completions are no declared capability: the method does not exist (rmcp's default
+    // would answer an empty list), in both eras.
+    let complete = json!({"ref": {"type": "ref/prompt", "name": "quickstart"},
+        "argument": {"name": "x", "value": "q"}});
+    let (_, _, text) = app
+        .post_raw(
+            json!({"jsonrpc":"2.0","id":1,"method":"completion/complete","params": complete})
+                .to_string(),
+            &[V],
+        )
+        .await;
+    assert_eq!(error_of(&text)["code"], -32601, "{text}");
+    let mut params = complete.clone();
+    params["_meta"] = json!({"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {}});
+    let (_, _, text) = app
+        .post_raw(
+            json!({"jsonrpc":"2.0","id":1,"method":"completion/complete","params": params})
+                .to_string(),
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "completion/complete"),
+            ],
+        )
+        .await;
+    assert_eq!(error_of(&text)["code"], -32601, "{text}");
+    let client = app.client(Era::Handshake("2025-11-25")).await;
+    assert!(
+        client
+            .peer_info()
+            .is_some_and(|i| i.capabilities.completions.is_none()),
+        "completions are not declared"
+    );
+    client.cancel().await.ok();
 
     let (_, _, text) = app
         .post_raw(
@@ -126,19 +185,68 @@ async fn unsupported_protocol_versions() {
         "{text}"
     );
 
-    // A request naming an unknown version in its header is refused.
-    let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
-    let (status, _, text) = app
-        .post_raw(list, &[("mcp-protocol-version", "1999-01-01")])
-        .await;
-    assert_eq!(status, 400, "{text}");
+    // Also when the header names that version: initialize is where versions are agreed.
+    for version in ["2024-11-05", "2099-01-01"] {
+        let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion": version,"capabilities":{},"clientInfo":{"name":"old","version":"0"}}});
+        let (status, _, text) = app
+            .post_raw(init.to_string(), &[("mcp-protocol-version", version)])
+            .await;
+        assert_eq!(status, 200, "{version}: {text}");
+        let agreed = parse_body(&text)["result"]["protocolVersion"].clone();
+        assert!(SUPPORTED.iter().any(|v| agreed == *v), "{version}: {text}");
+    }
+
+    // Any other request naming a version vizier does not serve in its header is refused:
+    // HTTP 400, a JSON-RPC error naming the supported versions. 2024-11-05 is a version
+    // rmcp knows but vizier does not serve (it is not in PROTOCOL_VERSIONS).
+    for version in ["2024-11-05", "1999-01-01", "2099-01-01", "latest"] {
+        let list = json!({"jsonrpc":"2.0","id":7,"method":"tools/list"}).to_string();
+        let (status, headers, text) = app
+            .post_raw(list, &[("mcp-protocol-version", version)])
+            .await;
+        // A served list would be long: the start says enough.
+        let short: String = text.chars().take(300).collect();
+        assert_eq!(status, 400, "{version}: {short}");
+        assert_eq!(headers["content-type"], "application/json", "{text}");
+        let v = parse_body(&text);
+        assert_eq!(v["id"], 7, "{text}");
+        assert_eq!(v["error"]["code"], -32022, "{text}");
+        assert_eq!(v["error"]["data"]["requested"], version, "{text}");
+        assert_eq!(v["error"]["data"]["supported"], json!(SUPPORTED), "{text}");
+        let message = v["error"]["message"].as_str().unwrap_or_default();
+        assert!(SUPPORTED.iter().all(|s| message.contains(s)), "{message}");
+    }
+    // The versions it serves pass.
+    for version in SUPPORTED {
+        let list = json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}).to_string();
+        let (status, _, text) = if version == "2026-07-28" {
+            let meta = json!({"io.modelcontextprotocol/protocolVersion": version,
+                "io.modelcontextprotocol/clientCapabilities":{}});
+            let list =
+                json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta": meta}});
+            app.post_raw(
+                list.to_string(),
+                &[
+                    ("mcp-protocol-version", version),
+                    ("mcp-method", "tools/list"),
+                ],
+            )
+            .await
+        } else {
+            app.post_raw(list, &[("mcp-protocol-version", version)])
+                .await
+        };
+        assert_eq!(status, 200, "{version}: {text}");
+        assert!(parse_body(&text)["result"]["tools"].is_array(), "{text}");
+    }
 
     // Stateless era with a version the server does not know.
     let meta = json!({"io.modelcontextprotocol/protocolVersion":"2099-01-01",
         "io.modelcontextprotocol/clientCapabilities":{}});
     let list =
         json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta": meta}}).to_string();
-    let (status, _, text) = app
+    let (status, headers, text) = app
         .post_raw(
             list,
             &[
@@ -147,11 +255,22 @@ async fn unsupported_protocol_versions() {
             ],
         )
         .await;
-    assert!(
-        status >= 400 || !error_of(&text).is_null(),
-        "{status} {text}"
-    );
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(headers["content-type"], "application/json", "{text}");
+    assert_eq!(error_of(&text)["code"], -32022, "{text}");
     app.stop().await;
+}
+
+/// Every protocol version vizier serves (`vizier::mcp::PROTOCOL_VERSIONS`).
+const SUPPORTED: [&str; 4] = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+
+#[test]
+fn supported_matches_the_server() {
+    let served: Vec<&str> = vizier::mcp::PROTOCOL_VERSIONS
+        .iter()
+        .map(|v| v.as_str())
+        .collect();
+    assert_eq!(served, SUPPORTED);
 }
 
 /// A corpus of broken requests and argument values, sent to every tool: each answer is a

@@ -145,12 +145,30 @@ fn spawn_server(
     dir: &std::path::Path,
     extra_env: &[(&str, &str)],
 ) -> (std::process::Child, String) {
+    spawn_serve(
+        dir,
+        &[],
+        &[("VIZIER_SERVER__BIND", "127.0.0.1:0")],
+        extra_env,
+    )
+}
+
+/// Start `vizier serve ARGS`; returns the child and the base URL it says it serves.
+fn spawn_serve(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    extra_env: &[(&str, &str)],
+) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut cmd = command(dir);
     cmd.arg("serve")
-        .env("VIZIER_SERVER__BIND", "127.0.0.1:0")
+        .args(args)
         .env("VIZIER_LOGGING__FORMAT", "json")
         .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -431,4 +449,189 @@ async fn an_exceeded_limit_on_stdio_is_a_tool_error_naming_it() {
         "{e}"
     );
     client.cancel().await.ok();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+#[actix_web::test]
+async fn serve_takes_bind_and_port_options_over_config() {
+    // `--port` wins over the environment's server.bind (the reference service starts with
+    // `serve --port 5008`), and `--bind` over both file and environment.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let (child, base) = spawn_serve(
+        dir.path(),
+        &["--port", &port.to_string()],
+        &[("VIZIER_SERVER__BIND", "127.0.0.1:1")],
+        &[],
+    );
+    let child = KillOnDrop(child);
+    assert_eq!(base, format!("http://127.0.0.1:{port}"));
+    let health = http_client()
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .expect("health on --port");
+    assert_eq!(health.status().as_u16(), 200);
+    drop(child);
+
+    let config = dir.path().join("vizier.toml");
+    std::fs::write(&config, "[server]\nbind = \"127.0.0.1:1\"\n").expect("write");
+    let port = free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let (child, base) = spawn_serve(
+        dir.path(),
+        &["--bind", &bind],
+        &[("VIZIER_CONFIG", config.to_str().expect("utf8"))],
+        &[],
+    );
+    let child = KillOnDrop(child);
+    assert_eq!(base, format!("http://{bind}"));
+    let (status, _, body) = post_call(&base, "health_check").await;
+    assert_eq!(status, 200, "{body}");
+    drop(child);
+}
+
+#[test]
+fn bind_option_keeps_the_loopback_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for args in [
+        vec!["serve", "--bind", "0.0.0.0"],
+        vec!["serve", "--bind", "0.0.0.0:0"],
+        vec!["serve", "--bind", "[::]:5008"],
+    ] {
+        let out = command(dir.path()).args(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not a loopback address") && err.contains("enable authentication"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = command(dir.path())
+        .args(["serve", "--bind", "vizier.example.com:80"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bind"));
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing is written before the config is accepted"
+    );
+}
+
+/// `vizier stdio` started by a client in `cwd`, with `env`.
+async fn stdio_client(
+    cwd: &std::path::Path,
+    env: &[(&str, &str)],
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    let mut c = command(cwd);
+    c.arg("stdio");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let transport = TokioChildProcess::new(tokio::process::Command::from(c)).expect("spawn");
+    ().serve(transport).await.expect("stdio handshake")
+}
+
+const REGIONS: &str = "SELECT count(*) AS n FROM regions";
+
+#[actix_web::test]
+async fn stdio_works_from_any_working_directory() {
+    // The README's desktop-client entry names the metadata file (and the example data) by
+    // absolute path; the client starts vizier wherever it likes. The key file goes with the
+    // metadata file, so the stored example connection decrypts from any directory.
+    let home = tempfile::tempdir().expect("home");
+    let elsewhere = tempfile::tempdir().expect("elsewhere");
+    let client = stdio_client(home.path(), &[]).await;
+    let r = call(
+        &client,
+        "execute_sql",
+        json!({"database_id": 1, "sql": REGIONS}),
+    )
+    .await;
+    assert_eq!(ok(&r)["rows"][0][0], 6);
+    client.cancel().await.ok();
+    assert!(home.path().join("data/secret.key").exists());
+
+    let url = format!("sqlite://{}", home.path().join("data/vizier.db").display());
+    let client = stdio_client(elsewhere.path(), &[("VIZIER_METADATA__URL", &url)]).await;
+    let r = call(
+        &client,
+        "execute_sql",
+        json!({"database_id": 1, "sql": REGIONS}),
+    )
+    .await;
+    assert_eq!(ok(&r)["rows"][0][0], 6);
+    client.cancel().await.ok();
+    assert!(
+        std::fs::read_dir(elsewhere.path())
+            .expect("dir")
+            .next()
+            .is_none(),
+        "nothing is written in the working directory (no second key file)"
+    );
+}
+
+#[actix_web::test]
+async fn a_missing_or_wrong_key_beside_stored_credentials_is_refused_by_name() {
+    let home = tempfile::tempdir().expect("home");
+    let client = stdio_client(home.path(), &[]).await;
+    ok(&call(
+        &client,
+        "execute_sql",
+        json!({"database_id": 1, "sql": REGIONS}),
+    )
+    .await);
+    client.cancel().await.ok();
+    let key = home.path().join("data/secret.key");
+    std::fs::remove_file(&key).expect("remove the key");
+    let names_the_settings = |err: &str| {
+        [
+            "secrets.key_file",
+            "VIZIER_SECRETS__KEY_FILE",
+            "secrets.encryption_key",
+        ]
+        .iter()
+        .all(|s| err.contains(s))
+    };
+    for cmd in ["stdio", "serve"] {
+        let out = command(home.path())
+            .arg(cmd)
+            .env("VIZIER_SERVER__BIND", "127.0.0.1:0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run");
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            names_the_settings(&err) && err.contains(&key.display().to_string()),
+            "{cmd}: {err}"
+        );
+        assert!(
+            !key.exists(),
+            "{cmd}: no new key beside a store with credentials"
+        );
+    }
+    // A key that opens none of the stored credentials is the wrong one.
+    let out = command(home.path())
+        .arg("stdio")
+        .env(
+            "VIZIER_SECRETS__ENCRYPTION_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+        )
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && names_the_settings(&err) && err.contains("decrypts none"),
+        "{err}"
+    );
 }

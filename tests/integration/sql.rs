@@ -619,3 +619,43 @@ async fn query_dataset_builds_metrics_groups_filters_and_time_grains() {
     gail.stop().await;
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_connection_the_key_cannot_open_names_the_key_settings() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use vizier::db::schema::databases;
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    // A row sealed with another key (a store moved without its key, or a corrupt row).
+    let other =
+        vizier::db::secrets::Cipher::from_base64("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+            .expect("key");
+    let sealed = other.encrypt("sqlite:///nowhere.db").expect("seal");
+    let mut conn = app.app.db.conn().await.expect("conn");
+    let at = vizier::db::models::now();
+    let changed: usize = vizier::with_conn!(&mut conn, |c| {
+        diesel::update(databases::table.filter(databases::id.eq(1)))
+            .set((
+                databases::connection_encrypted.eq(&sealed),
+                databases::changed_on.eq(at),
+            ))
+            .execute(c)
+            .await
+    })
+    .expect("update");
+    assert_eq!(changed, 1);
+    drop(conn);
+    app.app.invalidate_caches();
+    let r = sql(&app, json!(1), "SELECT 1").await;
+    let e = err(&r);
+    assert_eq!(e["error_type"], "unavailable", "{e}");
+    let message = e["error"].as_str().unwrap_or_default();
+    for setting in [
+        "secrets.key_file",
+        "VIZIER_SECRETS__KEY_FILE",
+        "secrets.encryption_key",
+    ] {
+        assert!(message.contains(setting), "{message}");
+    }
+    app.stop().await;
+}

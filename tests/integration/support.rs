@@ -105,7 +105,7 @@ impl Builder {
         config.server.bind = "127.0.0.1:0".into();
         config.examples.enabled = Some(true);
         config.examples.path = example_db();
-        config.secrets.key_file = dir.path().join("secret.key");
+        config.secrets.key_file = Some(dir.path().join("secret.key"));
         config.logging.level = "warn".into();
         let mut pg = None;
         match self.backend {
