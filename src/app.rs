@@ -159,6 +159,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     let limiter = crate::limits::RateLimiter::new(&config.rate_limits)
         .await
         .map_err(|e| anyhow::anyhow!("config key rate_limits: {e}"))?;
+    let registry = Registry::configured(&config.tools)?;
     let topology = Supervisor::launch(&config, pool);
     let cache_config = config.cache.clone();
     let app = Arc::new(AppState {
@@ -170,7 +171,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         pools: topology.pools,
         screenshots: topology.screenshots,
         limiter,
-        registry: Registry::new(),
+        registry,
         call_metrics: Default::default(),
         principals: PrincipalCache::new(PRINCIPAL_TTL),
         cipher,

@@ -66,6 +66,48 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub faults: FaultsConfig,
     pub audit: AuditConfig,
+    pub tools: ToolsConfig,
+}
+
+/// Which tools the server exposes, and how it lists them (`[tools]`). Names are tool names
+/// or the groups `catalog`, `sql`, `charts` and `admin`; they are checked against the
+/// registry at start, and an unknown one refuses to start with the closest valid name.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolsConfig {
+    /// Tool search: `tools/list` holds a few entry tools (`search_tools`, `call_read_tool`,
+    /// `call_write_tool`, `get_instance_info`) instead of every tool, for small contexts.
+    pub search: bool,
+    /// Only these tools and groups are exposed; empty: all. A list, or one string with
+    /// names separated by commas or spaces (`VIZIER_TOOLS__ENABLED="catalog,execute_sql"`).
+    #[serde(deserialize_with = "names")]
+    pub enabled: Vec<String>,
+    /// These tools and groups are never exposed (applied after `enabled`).
+    #[serde(deserialize_with = "names")]
+    pub disabled: Vec<String>,
+    /// No tool that writes is listed, found or callable.
+    pub read_only: bool,
+}
+
+/// A list of names, or one string of names separated by commas or white space (what an
+/// environment variable or a Helm value naturally holds).
+fn names<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Names {
+        List(Vec<String>),
+        One(String),
+    }
+    let list = match Names::deserialize(de)? {
+        Names::List(list) => list,
+        Names::One(one) => vec![one],
+    };
+    Ok(list
+        .iter()
+        .flat_map(|s| s.split(|c: char| c == ',' || c.is_whitespace()))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -13,6 +13,7 @@ mod integration {
     pub mod charts;
     pub mod cli;
     pub mod datasources;
+    pub mod exposure;
     pub mod jwks;
     pub mod resilience;
     pub mod spine;

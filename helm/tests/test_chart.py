@@ -945,7 +945,24 @@ def test_config_toml_minimal(minimal: Rendered) -> None:
     assert cfg["examples"]["enabled"] is False
     assert cfg["logging"] == {"level": "info", "format": "json"}
     assert cfg["metrics"] == {"enabled": True}
+    assert cfg["tools"] == {"search": False, "enabled": [], "disabled": [], "read_only": False}
     assert "faults" not in cfg  # refused by vizier on a non-loopback bind
+
+
+def test_tool_exposure_values_reach_the_config(chart: helm.Chart) -> None:
+    rendered = render(
+        chart,
+        merged(
+            MINIMAL,
+            {"config": {"tools": {"search": True, "disabled": ["admin", "delete_chart"], "read_only": True}}},
+        ),
+    )
+    assert rendered.config_toml["tools"] == {
+        "search": True,
+        "enabled": [],
+        "disabled": ["admin", "delete_chart"],
+        "read_only": True,
+    }
 
 
 def test_config_toml_production(production: Rendered) -> None:

@@ -9,6 +9,7 @@
 //! waiting for it to be written.
 
 pub mod explore;
+pub mod guides;
 pub mod http;
 pub mod stdio;
 
@@ -26,7 +27,7 @@ use crate::app::AppState;
 use crate::auth::Principal;
 use crate::error::{ErrorKind, ToolError};
 use crate::observability::audit::CallRecord;
-use crate::tools::{Progress, ToolCtx};
+use crate::tools::{Progress, ToolCtx, search};
 
 /// Protocol revisions vizier serves: three with the initialize handshake, and the
 /// stateless 2026-07-28 revision (per-request `_meta`, `server/discover`).
@@ -131,11 +132,22 @@ impl McpHandler {
         request_id: Arc<str>,
         principal: Result<Arc<Principal>, ToolError>,
         caller: &mut Option<Arc<Principal>>,
+        refused: Option<ToolError>,
     ) -> Result<Result<Value, ToolError>, McpError> {
+        if let Some(e) = refused {
+            *caller = principal.ok();
+            return Ok(Err(e));
+        }
         let name = request.name.as_ref();
         let Some(tool) = self.app.registry.get(name).cloned() else {
             // Only for the audit log: who asked for a tool that does not exist.
             *caller = principal.ok();
+            if let Some(reason) = self.app.registry.withheld(name) {
+                return Err(McpError::invalid_params(
+                    format!("Tool '{name}' is not exposed by this server: {reason}."),
+                    None,
+                ));
+            }
             let names: Vec<&str> = self.app.registry.names().collect();
             let hint = crate::error::closest(name, &names)
                 .map(|s| format!(" Did you mean '{s}'?"))
@@ -248,6 +260,68 @@ impl McpHandler {
     }
 }
 
+impl McpHandler {
+    /// The dataset a prompt names (id, uuid or table name), as `get_dataset_info` answers
+    /// it for the caller: through the catalog pool, with the caller's permission and
+    /// dataset access.
+    async fn dataset_for_prompt(
+        &self,
+        principal: Arc<Principal>,
+        wanted: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Value, ToolError> {
+        let ctx = ToolCtx {
+            app: self.app.clone(),
+            principal: principal.clone(),
+            request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+            ct: context.ct.child_token(),
+            progress: None,
+            span: tracing::Span::current(),
+            base_url: self.app.public_base_url().into(),
+        };
+        let run = |name: &'static str, args: Value| {
+            let ctx = ctx.clone();
+            let principal = principal.clone();
+            async move {
+                let spec = self.app.registry.get(name).cloned().ok_or_else(|| {
+                    ToolError::new(
+                        ErrorKind::PermissionDenied,
+                        format!("{name} is not exposed by this server."),
+                    )
+                })?;
+                principal.require(spec.permission, &format!("call {name}"))?;
+                self.app.pools.get(spec.pool).call(spec, ctx, args).await
+            }
+        };
+        let is_ident =
+            wanted.chars().all(|c| c.is_ascii_digit()) || uuid::Uuid::parse_str(wanted).is_ok();
+        if is_ident {
+            return run(
+                "get_dataset_info",
+                serde_json::json!({"identifier": wanted}),
+            )
+            .await;
+        }
+        let found = run(
+            "list_datasets",
+            serde_json::json!({
+                "filters": [{"col": "table_name", "opr": "eq", "value": wanted}],
+                "select_columns": ["id", "table_name", "columns", "metrics"],
+                "page_size": 1,
+            }),
+        )
+        .await?;
+        found["items"].get(0).cloned().ok_or_else(|| {
+            ToolError::invalid_field(
+                "dataset",
+                format!("no dataset named '{wanted}' that you can see; list_datasets shows them."),
+                &[],
+                None,
+            )
+        })
+    }
+}
+
 /// A page of `items` after `cursor` (an opaque base64 offset).
 fn page<T: Clone>(
     items: &[T],
@@ -316,12 +390,7 @@ impl ServerHandler for McpHandler {
             .principal(&context)
             .await
             .map_err(Self::protocol_error)?;
-        let tools: Vec<Tool> = self
-            .app
-            .registry
-            .visible_to(&principal)
-            .map(|t| t.tool.clone())
-            .collect();
+        let tools = self.app.registry.listed(&principal);
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
         let (tools, next) = page(&tools, cursor, self.app.config.server.list_page_size)?;
         let mut result = ListToolsResult::with_all_items(tools);
@@ -330,15 +399,38 @@ impl ServerHandler for McpHandler {
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.app.registry.get(name).map(|t| t.tool.clone())
+        let registry = &self.app.registry;
+        match name {
+            search::CALL_READ_TOOL if registry.search_mode() => Some(search::call_entry(false)),
+            search::CALL_WRITE_TOOL if registry.search_mode() => Some(search::call_entry(true)),
+            _ => registry.get(name).map(|t| t.tool.clone()),
+        }
     }
 
     async fn call_tool(
         &self,
-        request: CallToolRequestParams,
+        mut request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
+        // Search mode's call entries become the call of the tool they name, before
+        // anything else sees the call: permissions, limits, audit and metrics are the
+        // tool's own.
+        // A malformed entry call is refused below, audited and counted like any call.
+        let mut refused = None;
+        let entry = request.name.as_ref();
+        if self.app.registry.search_mode()
+            && (entry == search::CALL_READ_TOOL || entry == search::CALL_WRITE_TOOL)
+        {
+            let arguments = request.arguments.clone();
+            match search::unwrap_call(&self.app.registry, entry, arguments) {
+                Ok((name, arguments)) => {
+                    request.name = name.into();
+                    request.arguments = arguments;
+                }
+                Err(e) => refused = Some(e),
+            }
+        }
         let scope = Self::scope(&context);
         let request_id: Arc<str> = scope
             .as_ref()
@@ -371,6 +463,7 @@ impl ServerHandler for McpHandler {
                 request_id.clone(),
                 principal,
                 &mut caller,
+                refused,
             ),
             span.clone(),
         )
@@ -482,7 +575,13 @@ impl ServerHandler for McpHandler {
                 "What get_instance_info reports: object counts, recent activity, current user and server facts (JSON).",
             )
             .with_mime_type("application/json");
-        Ok(ListResourcesResult::with_all_items(vec![resource]))
+        let configs = Resource::new(guides::CHART_CONFIGS_RESOURCE, "chart-configs")
+            .with_title("Chart config examples")
+            .with_description(
+                "A valid example config of every chart type, with the metric forms, filter operators and time grains (JSON).",
+            )
+            .with_mime_type("application/json");
+        Ok(ListResourcesResult::with_all_items(vec![resource, configs]))
     }
 
     async fn read_resource(
@@ -490,11 +589,13 @@ impl ServerHandler for McpHandler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
-        if request.uri != METADATA_RESOURCE {
+        let configs = request.uri == guides::CHART_CONFIGS_RESOURCE;
+        if request.uri != METADATA_RESOURCE && !configs {
             return Err(McpError::resource_not_found(
                 format!(
-                    "No resource '{}'. Available: {METADATA_RESOURCE}.",
-                    request.uri
+                    "No resource '{}'. Available: {METADATA_RESOURCE}, {}.",
+                    request.uri,
+                    guides::CHART_CONFIGS_RESOURCE
                 ),
                 None,
             ));
@@ -503,6 +604,21 @@ impl ServerHandler for McpHandler {
             .principal(&context)
             .await
             .map_err(Self::protocol_error)?;
+        if configs {
+            principal
+                .require(
+                    crate::auth::Permission::CatalogRead,
+                    "read chart config examples",
+                )
+                .map_err(Self::protocol_error)?;
+            let text = serde_json::to_string_pretty(&guides::chart_configs())
+                .map_err(|e| Self::protocol_error(ToolError::internal(e)))?;
+            return Ok(ReadResourceResult::new(vec![
+                ResourceContents::text(text, guides::CHART_CONFIGS_RESOURCE)
+                    .with_mime_type("application/json"),
+            ])
+            .into());
+        }
         principal
             .require(
                 crate::auth::Permission::SystemRead,
@@ -534,13 +650,25 @@ impl ServerHandler for McpHandler {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, McpError> {
-        Ok(ListPromptsResult::with_all_items(vec![Prompt::new(
-            "quickstart",
-            Some(
-                "How to explore this vizier instance: what exists, which tools to call first, and how lists filter.",
+        Ok(ListPromptsResult::with_all_items(vec![
+            Prompt::new(
+                "quickstart",
+                Some(
+                    "How to explore this vizier instance: what exists, which tools to call first, and how lists filter.",
+                ),
+                None,
             ),
-            None,
-        )]))
+            Prompt::new(
+                guides::CREATE_CHART_PROMPT,
+                Some("Build a chart step by step: dataset, chart type, config, preview, save."),
+                Some(vec![
+                    PromptArgument::new("dataset")
+                        .with_description("The dataset's id, uuid or name (optional)."),
+                    PromptArgument::new("goal")
+                        .with_description("What the chart should show (optional)."),
+                ]),
+            ),
+        ]))
     }
 
     async fn get_prompt(
@@ -548,9 +676,13 @@ impl ServerHandler for McpHandler {
         request: GetPromptRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
-        if request.name != "quickstart" {
+        if request.name != "quickstart" && request.name != guides::CREATE_CHART_PROMPT {
             return Err(McpError::invalid_params(
-                format!("Unknown prompt '{}'. Available: quickstart.", request.name),
+                format!(
+                    "Unknown prompt '{}'. Available: quickstart, {}.",
+                    request.name,
+                    guides::CREATE_CHART_PROMPT
+                ),
                 None,
             ));
         }
@@ -558,6 +690,33 @@ impl ServerHandler for McpHandler {
             .principal(&context)
             .await
             .map_err(Self::protocol_error)?;
+        if request.name == guides::CREATE_CHART_PROMPT {
+            let argument = |name: &str| {
+                request
+                    .arguments
+                    .as_ref()
+                    .and_then(|a| a.get(name))
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+            };
+            let dataset = match argument("dataset") {
+                Some(wanted) => Some(
+                    self.dataset_for_prompt(principal, &wanted, &context)
+                        .await
+                        .map_err(Self::protocol_error)?,
+                ),
+                None => None,
+            };
+            let goal = argument("goal");
+            return Ok(GetPromptResult::new(vec![PromptMessage::new_text(
+                Role::User,
+                guides::create_chart_text(goal.as_deref(), dataset.as_ref()),
+            )])
+            .with_description("Build a chart step by step")
+            .into());
+        }
         let ctx = ToolCtx {
             app: self.app.clone(),
             principal,

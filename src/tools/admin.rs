@@ -23,8 +23,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "register_database",
         "Register a data source",
-        "Register a PostgreSQL, MySQL/MariaDB or SQLite database that SQL and datasets can use. The connection \
-         is tested first; the URL (with its password) is stored encrypted and never shown again.",
+        "Register a PostgreSQL, MySQL/MariaDB or SQLite database; the connection is tested, the URL stored encrypted and never shown.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -33,9 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_rls_rule",
         "Create a row-level security rule",
-        "Filter the rows of physical datasets for some roles (regular) or for everyone but some roles (base). \
-         Applied by rewriting SQL in execute_sql, query_dataset and chart data. Rules with the same group_key \
-         are OR-ed; groups are AND-ed.",
+        "Filter the rows of physical datasets for some roles (regular) or all but some (base), in execute_sql, query_dataset and chart data alike.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -63,8 +60,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_api_key",
         "Create an API key",
-        "Create an API key for automation, acting as a user, optionally narrowed to scopes and with an expiry. \
-         The key is shown once; only its hash is kept.",
+        "Create an API key acting as a user, optionally with scopes and an expiry; shown once, only its hash kept.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -114,8 +110,7 @@ pub struct RegisterArgs {
     /// Enable sandboxed `{{ … }}` templating in execute_sql. Default false.
     #[serde(default)]
     pub templating: bool,
-    /// PostgreSQL: per-query session settings for native RLS policies, e.g.
-    /// {"app.current_user": "{username}"} ({username}, {user_id}, {roles} are filled in).
+    /// PostgreSQL native RLS: per-query settings, e.g. {"app.user": "{username}"} ({username}, {user_id}, {roles} filled in).
     #[serde(default)]
     pub session_settings: std::collections::BTreeMap<String, String>,
 }

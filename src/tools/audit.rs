@@ -32,9 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_audit_log",
         "Audit log",
-        "Every tool call, newest first: when, request id, user, tool, arguments (secrets shown as \"***\", long \
-         values cut), outcome (ok or the error_type), error id and duration in ms. Filter by user (username), \
-         tool, outcome, since/until (ISO-8601) and request_id; page from 1, page_size up to 100.",
+        "Every tool call, newest first: time, request id, user, tool, arguments (secrets as \"***\"), outcome, error id, duration_ms.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -47,16 +45,14 @@ pub fn register(r: &mut Registry) {
 pub struct AuditArgs {
     /// Only calls by this username.
     pub user: Option<String>,
-    /// Only calls of this tool (calls of unknown tools are recorded under the name asked for).
     pub tool: Option<String>,
-    /// Only this outcome: `ok`, an error_type such as `invalid_argument`, `permission_denied`
-    /// or `overloaded`, or `protocol_error` (unknown tool).
+    /// `ok` or an error_type.
     pub outcome: Option<String>,
-    /// Calls at or after this time, ISO-8601 (2026-11-21, 2026-11-21T10:00:00Z).
+    /// ISO-8601, inclusive.
     pub since: Option<String>,
     /// Calls at or before this time, ISO-8601.
     pub until: Option<String>,
-    /// Only calls with this request id (the X-Request-Id of the HTTP request).
+    /// The X-Request-Id of the HTTP request.
     pub request_id: Option<String>,
     /// Page number, from 1 (default 1).
     pub page: Option<i64>,

@@ -49,8 +49,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_charts",
         "List charts",
-        "List charts you can see, with filters [{col, opr, value}], search, select_columns (add `config` for \
-         the chart config), ordering and pages. See get_schema(model=chart).",
+        "List charts you can see: filters, search, select_columns (`config` adds the config), order, pages; see get_schema(model=chart).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,

@@ -31,8 +31,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_dashboards",
         "List dashboards",
-        "List dashboards you can see, with filters [{col, opr, value}], search, select_columns, ordering and \
-         pages. See get_schema(model=dashboard) for the columns and operators.",
+        "List dashboards you can see: filters [{col, opr, value}], search, select_columns, order, pages; columns in get_schema(model=dashboard).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -59,8 +58,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_dashboard",
         "Create a dashboard",
-        "Create a dashboard from chart ids. Without a layout the charts are placed two per row; without a \
-         title one is made from the charts' names; the slug is made unique.",
+        "Create a dashboard from chart ids; without a layout, two charts per row.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -69,8 +67,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_dashboard",
         "Change a dashboard",
-        "Change a dashboard's title, description, slug, published flag or layout, and merge keys into its \
-         metadata. Returns the fields that changed. Refused with `conflict` if it changed meanwhile.",
+        "Change a dashboard's title, description, slug, published flag, layout or metadata; returns what changed.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints { read_only: false, destructive: false, idempotent: true },

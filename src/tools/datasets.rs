@@ -27,8 +27,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_datasets",
         "List datasets",
-        "List datasets you can access, with filters, search, select_columns (add `columns` and `metrics`), \
-         ordering and pages. See get_schema(model=dataset).",
+        "List datasets you can access: filters, search, select_columns (`columns`, `metrics`), order, pages; see get_schema(model=dataset).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -47,8 +46,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_table",
         "Describe a table",
-        "The columns (name, type, nullable, temporal) of a table or view in a data source you can access; \
-         without table_name, the tables and views of the schema.",
+        "A table's or view's columns (name, type, nullable, temporal); without table_name, the schema's tables and views.",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -57,8 +55,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_dataset",
         "Create a dataset from a table",
-        "Register a physical table or view of a data source as a dataset; its columns and types are read from \
-         the data source, and the first temporal column becomes the main time column.",
+        "Register a table or view as a dataset; columns and types are read from the source, the first temporal one is the main time column.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -77,8 +74,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_dataset_metric",
         "Add or change a saved metric",
-        "Add a saved metric to a dataset, or change one with the same name. The SQL expression is checked and \
-         prepared against the data source first, so a metric that cannot run is refused with the database's reason.",
+        "Add or change (by name) a saved metric of a dataset; the expression is checked and prepared on the data source first.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints { read_only: false, destructive: false, idempotent: true },

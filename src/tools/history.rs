@@ -32,8 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_queries",
         "Query history",
-        "Your execute_sql runs (admins: everyone's): SQL, status, rows, duration, time. Filters, search over the \
-         SQL, ordering and pages as in every list tool; see get_schema(model=query).",
+        "Your execute_sql runs (admins: everyone's): SQL, status, rows, duration. List semantics as list_charts; see get_schema(model=query).",
         PoolKind::Catalog,
         Permission::SqlExecute,
         Hints::READ,

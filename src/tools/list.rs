@@ -17,42 +17,37 @@ use crate::error::ToolError;
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
-    /// A filterable column of the model (see get_schema).
     pub col: String,
     /// eq ne sw ew in nin gt gte lt lte like ilike is_null is_not_null ct
     pub opr: String,
-    /// The value; a list for in/nin; omitted for is_null/is_not_null.
+    /// A list for in/nin.
     #[serde(default)]
     pub value: Option<Value>,
 }
 
-/// Arguments shared by every list tool.
+/// Arguments shared by every list tool (the tool's description and `get_schema` say the
+/// rest once: which columns each model filters with which operators, sorts, searches and
+/// selects; pages from 1; page_size at most 100, default 10).
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
-    /// Filters, AND-ed: [{"col", "opr", "value"}].
     #[serde(default)]
     pub filters: Vec<Filter>,
-    /// Case-insensitive text search over the model's searchable columns.
     pub search: Option<String>,
-    /// Columns to return; default is a lean set (see get_schema).
     #[serde(default)]
     pub select_columns: Vec<String>,
-    /// A sortable column.
     pub order_column: Option<String>,
-    /// asc or desc.
+    #[schemars(extend("enum" = ["asc", "desc"]))]
     pub order_direction: Option<String>,
-    /// Page number, from 1.
     pub page: Option<i64>,
-    /// Items per page, 1..=100 (default 10).
+    /// 1..=100, default 10.
     pub page_size: Option<i64>,
-    /// Only objects you created.
     #[serde(default)]
     pub created_by_me: bool,
-    /// Only objects you last changed.
     #[serde(default)]
     pub changed_by_me: bool,
-    /// Soft-deleted objects: exclude (default), include, or only.
+    /// Soft-deleted objects; default exclude.
+    #[schemars(extend("enum" = ["exclude", "include", "only"]))]
     pub deleted_state: Option<String>,
 }
 

@@ -13,6 +13,8 @@ pub mod layout;
 pub mod list;
 pub mod list_spec;
 pub mod query_builder;
+pub mod schema;
+pub mod search;
 pub mod sql;
 pub mod system;
 pub mod users;
@@ -109,6 +111,7 @@ impl Hints {
     };
 }
 
+#[derive(Clone)]
 pub struct ToolSpec {
     pub name: &'static str,
     pub pool: PoolKind,
@@ -119,8 +122,13 @@ pub struct ToolSpec {
     pub cacheable: bool,
     /// A success changes the metadata store, so cached answers and lookups are dropped.
     pub changes_metadata: bool,
-    /// The MCP description of the tool (schemas, annotations), built once.
+    /// Writes only where configuration lets it (`execute_sql` on a database that allows
+    /// DML): under `tools.read_only` it stays, listed read-only, and the tool reads only.
+    pub reads_when_read_only: bool,
+    /// The MCP description of the tool as listed (schemas, annotations), built once.
     pub tool: Tool,
+    /// The full output schema (the listing says only "an object": see `schema`).
+    pub output_schema: Arc<JsonObject>,
     pub run: ToolFn,
 }
 
@@ -141,16 +149,28 @@ where
     F: Fn(ToolCtx, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
 {
-    let input_schema = rmcp::handler::server::common::schema_for_type::<A>();
-    let output_schema = rmcp::handler::server::common::schema_for_output::<O>();
-    let annotations = ToolAnnotations::with_title(title)
+    let mut input_schema = Arc::unwrap_or_clone(portable_schema(
+        rmcp::handler::server::common::schema_for_type::<A>(),
+    ));
+    schema::compact_input(&mut input_schema);
+    let input_schema = Arc::new(input_schema);
+    let output_schema = portable_schema(rmcp::handler::server::common::schema_for_output::<O>());
+    let listed_output = Arc::new(schema::listed_output());
+    // The title is said once, on the tool; destructive and idempotent mean something only
+    // for a tool that writes (MCP's rule), so a read-only tool leaves them out.
+    let annotations = ToolAnnotations::new()
         .read_only(hints.read_only)
-        .destructive(hints.destructive)
-        .idempotent(hints.idempotent)
         .open_world(false);
+    let annotations = if hints.read_only {
+        annotations
+    } else {
+        annotations
+            .destructive(hints.destructive)
+            .idempotent(hints.idempotent)
+    };
     let tool = Tool::new(name, description, input_schema.clone())
         .with_title(title)
-        .with_raw_output_schema(output_schema)
+        .with_raw_output_schema(listed_output)
         .with_annotations(annotations);
     let schema = input_schema;
     let f = Arc::new(f);
@@ -168,9 +188,27 @@ where
         read_only: hints.read_only,
         cacheable,
         changes_metadata: !hints.read_only,
+        reads_when_read_only: false,
         tool,
+        output_schema,
         run,
     }
+}
+
+/// `spec` as `tools.read_only` serves it: annotated and cached as a read.
+fn read_only_variant(spec: &ToolSpec) -> ToolSpec {
+    let mut spec = spec.clone();
+    spec.read_only = true;
+    spec.changes_metadata = false;
+    spec.tool.annotations = Some(ToolAnnotations::new().read_only(true).open_world(false));
+    spec
+}
+
+/// A generated schema in the subset every client accepts (see [`schema`]).
+fn portable_schema(generated: Arc<JsonObject>) -> Arc<JsonObject> {
+    let mut schema = Arc::unwrap_or_clone(generated);
+    schema::portable(&mut schema);
+    Arc::new(schema)
 }
 
 /// A tool's result as the call's JSON: serialized, except SQL results, whose rows are JSON
@@ -244,17 +282,27 @@ pub fn parse_args<A: DeserializeOwned>(schema: &JsonObject, args: Value) -> Resu
     })
 }
 
-/// Every tool, by name.
+/// Every exposed tool, by name, and how the server lists them.
 pub struct Registry {
     tools: Vec<Arc<ToolSpec>>,
     by_name: HashMap<&'static str, usize>,
+    /// Tools the configuration withholds, with the reason (for a clear refusal).
+    withheld: HashMap<&'static str, &'static str>,
+    /// Set in search mode (`tools.search`): the ranking over `tools`.
+    search: Option<search::Index>,
 }
 
+/// The groups `tools.enabled` / `tools.disabled` may name: the tool pools.
+const GROUPS: [PoolKind; 4] = PoolKind::ALL;
+
 impl Registry {
+    /// Every tool, listed in full (the default configuration).
     pub fn new() -> Self {
         let mut r = Self {
             tools: Vec::new(),
             by_name: HashMap::new(),
+            withheld: HashMap::new(),
+            search: None,
         };
         system::register(&mut r);
         dashboards::register(&mut r);
@@ -269,25 +317,137 @@ impl Registry {
         r
     }
 
+    /// The tools `config` exposes, listed as it says. An unknown tool or group name is an
+    /// error naming the closest valid one.
+    pub fn configured(config: &crate::config::ToolsConfig) -> anyhow::Result<Self> {
+        let all = Self::new();
+        let mut valid: Vec<&str> = all.names().collect();
+        valid.extend(GROUPS.iter().map(|g| g.as_str()));
+        for (key, names) in [("enabled", &config.enabled), ("disabled", &config.disabled)] {
+            for name in names {
+                if !valid.contains(&name.as_str()) {
+                    let hint = crate::error::closest(name, &valid)
+                        .map(|c| format!(" Did you mean '{c}'?"))
+                        .unwrap_or_default();
+                    anyhow::bail!(
+                        "config key tools.{key}: '{name}' is neither a tool nor a group                          (catalog, sql, charts, admin).{hint}"
+                    );
+                }
+            }
+        }
+        let names = |list: &[String], spec: &ToolSpec| {
+            list.iter()
+                .any(|n| n == spec.name || n == spec.pool.as_str())
+        };
+        let mut r = Self {
+            tools: Vec::new(),
+            by_name: HashMap::new(),
+            withheld: HashMap::new(),
+            search: None,
+        };
+        for spec in all.tools {
+            let reason = if !config.enabled.is_empty() && !names(&config.enabled, &spec) {
+                Some("tools.enabled does not name it or its group")
+            } else if names(&config.disabled, &spec) {
+                Some("tools.disabled names it or its group")
+            } else if config.read_only && !spec.read_only && !spec.reads_when_read_only {
+                Some("tools.read_only is set and it changes things")
+            } else {
+                None
+            };
+            let spec = if config.read_only && spec.reads_when_read_only {
+                Arc::new(read_only_variant(&spec))
+            } else {
+                spec
+            };
+            match reason {
+                Some(reason) => {
+                    r.withheld.insert(spec.name, reason);
+                }
+                None => {
+                    r.by_name.insert(spec.name, r.tools.len());
+                    r.tools.push(spec);
+                }
+            }
+        }
+        if config.search {
+            r.search = Some(search::Index::build(&r.tools));
+            r.add(search::search_tool());
+        }
+        Ok(r)
+    }
+
     pub fn add(&mut self, spec: ToolSpec) {
         self.by_name.insert(spec.name, self.tools.len());
         self.tools.push(Arc::new(spec));
     }
 
+    /// An exposed tool.
     pub fn get(&self, name: &str) -> Option<&Arc<ToolSpec>> {
         self.by_name.get(name).map(|i| &self.tools[*i])
+    }
+
+    /// Why the configuration withholds `name`, if it does.
+    pub fn withheld(&self, name: &str) -> Option<&'static str> {
+        self.withheld.get(name).copied()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.tools.iter().map(|t| t.name)
     }
 
-    /// The tools `principal` may call, in registration order.
+    /// Search mode: `tools/list` holds the entry tools only.
+    pub fn search_mode(&self) -> bool {
+        self.search.is_some()
+    }
+
+    /// The exposed tools `principal` may call, in registration order.
     pub fn visible_to<'a>(
         &'a self,
         principal: &'a Principal,
     ) -> impl Iterator<Item = &'a Arc<ToolSpec>> + 'a {
         self.tools.iter().filter(|t| principal.has(t.permission))
+    }
+
+    /// What `tools/list` shows `principal`: every tool it may call, or in search mode the
+    /// entry tools (the call entries only where it may call a tool of that kind).
+    pub fn listed(&self, principal: &Principal) -> Vec<Tool> {
+        if !self.search_mode() {
+            return self.visible_to(principal).map(|t| t.tool.clone()).collect();
+        }
+        let visible: Vec<&Arc<ToolSpec>> = self.visible_to(principal).collect();
+        let mut listed: Vec<Tool> = visible
+            .iter()
+            .filter(|t| t.name == search::SEARCH_TOOLS || search::LISTED_DIRECTLY.contains(&t.name))
+            .map(|t| t.tool.clone())
+            .collect();
+        if visible.iter().any(|t| t.read_only) {
+            listed.push(search::call_entry(false));
+        }
+        if visible.iter().any(|t| !t.read_only) {
+            listed.push(search::call_entry(true));
+        }
+        listed
+    }
+
+    /// Search mode: the tools `principal` may call that match `query`, best first.
+    pub fn ranked<'a>(
+        &'a self,
+        query: &str,
+        principal: &Principal,
+    ) -> Vec<(&'a Arc<ToolSpec>, f64)> {
+        let Some(index) = &self.search else {
+            return Vec::new();
+        };
+        let mut ranked: Vec<(&Arc<ToolSpec>, f64)> = index
+            .scores(query)
+            .into_iter()
+            .zip(&self.tools)
+            .filter(|(score, t)| *score > 0.0 && principal.has(t.permission))
+            .map(|(score, t)| (t, score))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.name.cmp(b.0.name)));
+        ranked
     }
 }
 
@@ -308,6 +468,58 @@ mod tests {
         filters: Option<Vec<String>>,
         #[allow(dead_code)]
         page: Option<u32>,
+    }
+
+    /// Every registered tool's schemas are in the subset strict clients accept: object
+    /// schemas (never a bare `true`/`false`) and standard `format` values only.
+    #[test]
+    fn every_tool_schema_is_portable() {
+        let registry = Registry::new();
+        let mut found = Vec::new();
+        for spec in &registry.tools {
+            let input = Value::Object(spec.tool.input_schema.as_ref().clone());
+            assert_eq!(input["type"], "object", "{}: input schema", spec.name);
+            for p in schema::problems(&input) {
+                found.push(format!("{} input {p}", spec.name));
+            }
+            let listed = spec.tool.output_schema.as_ref().expect("output schema");
+            for output in [listed, &spec.output_schema] {
+                for p in schema::problems(&Value::Object(output.as_ref().clone())) {
+                    found.push(format!("{} output {p}", spec.name));
+                }
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
+
+    /// The full listing of a default server stays small: assistants pay for it in every
+    /// conversation.
+    #[test]
+    fn the_full_listing_fits_its_budget() {
+        let registry = Registry::new();
+        let tools: Vec<&Tool> = registry.tools.iter().map(|t| &t.tool).collect();
+        let mut sizes: Vec<(usize, usize, usize, &str)> = registry
+            .tools
+            .iter()
+            .map(|t| {
+                let len = |v: &JsonObject| serde_json::to_string(v).map_or(0, |s| s.len());
+                (
+                    serde_json::to_string(&t.tool).map_or(0, |s| s.len()),
+                    len(&t.tool.input_schema),
+                    t.tool.output_schema.as_deref().map_or(0, len),
+                    t.name,
+                )
+            })
+            .collect();
+        sizes.sort();
+        for (all, input, output, name) in &sizes {
+            println!("{all:>6} {input:>6} {output:>6} {name}");
+        }
+        let bytes = serde_json::to_string(&serde_json::json!({ "tools": tools }))
+            .expect("serializes")
+            .len();
+        println!("{} tools, {bytes} bytes", tools.len());
+        assert!(bytes <= 45_000, "the listing is {bytes} bytes");
     }
 
     #[test]

@@ -41,9 +41,7 @@ pub fn register(r: &mut Registry) {
     let mut execute = tool(
         "execute_sql",
         "Run SQL",
-        "Run one SQL statement on a database you can access. Read-only unless the database allows DML; \
-         row-level security applies; at most `limit` rows (≤ 10,000) within `timeout` seconds (≤ 300). \
-         `dry_run` returns the SQL that would run (after templating, RLS and limits) without running it.",
+        "Run a SQL query (one statement) on a database you can access: read-only unless the database allows DML, row-level security applied, at most `limit` rows within `timeout`. `dry_run` returns the SQL as it would run, without running it.",
         PoolKind::Sql,
         Permission::SqlExecute,
         Hints {
@@ -56,13 +54,12 @@ pub fn register(r: &mut Registry) {
     // It may change a data source (where DML is allowed), never the metadata store: the
     // catalog caches stay valid.
     execute.changes_metadata = false;
+    execute.reads_when_read_only = true;
     r.add(execute);
     r.add(tool(
         "query_dataset",
         "Query a dataset",
-        "Compute metrics (saved metrics by name, {column, aggregate}, or {sql, label}) grouped by columns, with \
-         filters [{col, opr, value}], a time range and a time grain, over a dataset — without writing SQL. \
-         Row-level security applies as in execute_sql.",
+        "Compute metrics over a dataset without writing SQL: grouped by columns, filtered, over a time range and grain. Row-level security applies.",
         PoolKind::Sql,
         Permission::CatalogRead,
         Hints::READ,
@@ -382,7 +379,8 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         limit,
         timeout,
         dry_run: args.dry_run,
-        allow_dml: settings.allow_dml,
+        // `tools.read_only`: this server changes nothing, whatever the database allows.
+        allow_dml: settings.allow_dml && !ctx.app.config.tools.read_only,
         original: args.sql.clone(),
         fit_to_response: true,
         priority: StatementPriority::Interactive,

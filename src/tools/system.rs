@@ -17,8 +17,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "health_check",
         "Health check",
-        "Report whether vizier and its metadata store are healthy: status, version, uptime, \
-         metadata store latency and migration state, and how busy each tool pool is.",
+        "Is vizier healthy: status, version, uptime, metadata store latency and migrations, tool pool load.",
         PoolKind::Catalog,
         Permission::SystemRead,
         Hints::READ,
@@ -27,9 +26,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_instance_info",
         "Instance overview",
-        "Summarise this vizier instance: how many dashboards, charts, datasets, databases and \
-         other objects exist, what changed recently, who you are (user, roles, permissions) \
-         and the server version. A good first call.",
+        "A good first call: object counts, recent changes, who you are (roles, permissions), server version.",
         PoolKind::Catalog,
         Permission::SystemRead,
         Hints::READ,
@@ -38,8 +35,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_schema",
         "List semantics of each model",
-        "For dashboards, charts, datasets and databases: the columns you can select, filter \
-         (with their operators), sort and search, and the list defaults. Pass `model` for one.",
+        "Per model (dashboard, chart, dataset, database, …): the columns list tools can select, filter (with operators), sort and search, and list defaults.",
         PoolKind::Catalog,
         Permission::SystemRead,
         Hints::READ,

@@ -72,8 +72,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_users",
         "List users",
-        "Users with their roles: id, username, email, names, active, roles, created_on, changed_on. Filter by \
-         search (text in username, email or names), role and active; page from 1, page_size up to 100.",
+        "Users with their roles, email, names and active flag.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -82,8 +81,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_user",
         "Create a user",
-        "Create a user with roles (list_roles shows them). The username is what tokens name the user \
-         (e.g. the identity provider's preferred_username); a taken username is a conflict.",
+        "Create a user with roles; the username is what tokens name the user (e.g. preferred_username).",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -92,10 +90,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_user",
         "Change a user",
-        "Change a user's roles (roles replaces them all; add_roles/remove_roles change some), activate or \
-         deactivate them (a deactivated user's calls and API keys are refused), or change email and names. \
-         You cannot deactivate yourself or take away your own admin permission. Takes effect on the \
-         user's next call.",
+        "Change a user's roles (replace, add or remove), email and names, or (de)activate them (a deactivated user's calls and keys are refused). Not on your own admin or activity. From the user's next call.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -104,9 +99,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_roles",
         "List roles",
-        "Roles with their grants (permission, object_type, object_id), how many users hold each, and \
-         whether it is built in (built-in roles' grants are fixed). Filter by search; page from 1, \
-         page_size up to 100.",
+        "Roles with their grants (permission, object_type, object_id), user counts, and whether built in (fixed grants).",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -115,9 +108,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_role",
         "Create a role",
-        "Create a role with grants: permissions (list_permissions shows them) and data grants narrowed to \
-         one database or dataset (e.g. {permission: dataset_access, object_type: dataset, object_id: 7}). \
-         Give the role to users with update_user.",
+        "Create a role with grants: permissions (see list_permissions) and data grants on one database or dataset ({permission: dataset_access, object_type: dataset, object_id: 7}).",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -126,8 +117,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_role",
         "Change a role",
-        "Change a role's description, grant it permissions and revoke some. Built-in roles' grants cannot be \
-         changed. Takes effect on the next call of every user holding the role.",
+        "Grant and revoke a role's permissions or change its description (built-in roles' grants are fixed); from its users' next call.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -136,8 +126,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "delete_role",
         "Delete a role",
-        "Delete a role that is not built in. Refused while users hold it, unless force is true: then it is \
-         taken from them (and from RLS rules naming it) first.",
+        "Delete a role that is not built in; refused while users hold it, unless force.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::DESTRUCTIVE,
@@ -146,8 +135,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_permissions",
         "List permissions",
-        "Every grant a role can hold: the tool permissions (with the OAuth scope a token needs and the tools \
-         each unlocks) and the data grants (all_datasource_access, database_access, dataset_access).",
+        "Every grant a role can hold: tool permissions (with their OAuth scope and tools) and data grants.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -593,11 +581,9 @@ async fn list_users(ctx: ToolCtx, args: ListUsersArgs) -> Result<Page<UserItem>,
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserArgs {
-    /// The login name: what tokens name the user (e.g. preferred_username), 1 to 255
-    /// characters without spaces.
+    /// 1 to 255 characters without spaces.
     pub username: String,
-    /// Role names, e.g. ["gamma"] (list_roles shows them). An empty list creates a user who
-    /// can call nothing yet.
+    /// Role names, e.g. ["gamma"].
     pub roles: Vec<String>,
     /// Default true.
     pub active: Option<bool>,
@@ -676,10 +662,8 @@ pub struct UpdateUserArgs {
     /// Roles to give the user.
     #[serde(default)]
     pub add_roles: Vec<String>,
-    /// Roles to take from the user (ones the user does not hold are ignored).
     #[serde(default)]
     pub remove_roles: Vec<String>,
-    /// false deactivates the user (their calls and API keys are refused); true reactivates.
     pub active: Option<bool>,
     /// A new email address; "" removes it.
     pub email: Option<String>,
@@ -1133,12 +1117,11 @@ async fn list_roles(ctx: ToolCtx, args: ListRolesArgs) -> Result<Page<RoleItem>,
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantArg {
-    /// A permission (list_permissions shows them): system.read, catalog.read, catalog.write,
-    /// sql.execute, admin, all_datasource_access, database_access or dataset_access.
+    /// A permission (see list_permissions).
     pub permission: String,
-    /// database (for database_access) or dataset (for dataset_access); inferred when omitted.
+    /// database or dataset; inferred when omitted.
     pub object_type: Option<String>,
-    /// The database's or dataset's id (database_access and dataset_access only).
+    /// For database_access and dataset_access.
     pub object_id: Option<i32>,
 }
 
@@ -1354,10 +1337,8 @@ pub struct UpdateRoleArgs {
     pub name: String,
     /// A new description.
     pub description: Option<String>,
-    /// Grants to add (ones the role holds already are kept as they are).
     #[serde(default)]
     pub grant: Vec<GrantArg>,
-    /// Grants to take away; each must be one the role holds (list_roles shows them).
     #[serde(default)]
     pub revoke: Vec<GrantArg>,
 }
@@ -1474,8 +1455,7 @@ async fn update_role(ctx: ToolCtx, args: UpdateRoleArgs) -> Result<RoleChanged, 
 pub struct DeleteRoleArgs {
     /// The role's name.
     pub name: String,
-    /// Take the role from its users (and from RLS rules naming it) and delete it. Default
-    /// false: a role users hold is not deleted.
+    /// Take the role from its users and RLS rules first.
     #[serde(default)]
     pub force: bool,
 }

@@ -53,9 +53,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_chart",
         "Create a chart",
-        "Build a chart from a dataset and a config ({chart_type: xy|table|pie|big_number|pivot_table, …}; see \
-         get_chart_type_schema). Previews only unless save_chart is true. preview_formats picks the pictures \
-         (png as an image, svg, ascii, table, vega_lite).",
+        "Build a chart from a dataset and a config (see get_chart_type_schema); a preview unless save_chart. preview_formats: png (image), svg, ascii, table, vega_lite.",
         PoolKind::Charts,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -64,8 +62,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_chart",
         "Change a chart",
-        "Save changes to a chart you own: config fields to change (merged into the saved config; a new \
-         chart_type replaces it), name, description. Optional preview_formats show the result.",
+        "Save changes to a chart you own: config fields (merged), name, description; preview_formats show the result.",
         PoolKind::Charts,
         Permission::CatalogWrite,
         Hints {
@@ -87,8 +84,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_chart_data",
         "Chart data",
-        "The data behind a chart (saved: identifier; unsaved: dataset_id + config) as json rows or csv, \
-         with summary statistics of numeric columns. Row-level security applies.",
+        "The data behind a chart (saved: identifier; unsaved: dataset_id + config) as json or csv, with summary statistics.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -106,8 +102,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_chart_preview",
         "Chart picture",
-        "A picture of a chart: png (image), svg, ascii (terminal chart), table (text) or vega_lite \
-         (a Vega-Lite v5 spec with the data inline). width/height in pixels.",
+        "A picture of a chart: png (image), svg, ascii (terminal chart), table (text) or vega_lite (spec with the data).",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -116,8 +111,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_explore_link",
         "Link to a chart page",
-        "A URL of a page showing the chart and its data table, for people to open in a browser. The link is \
-         signed, shows the data as you see it, and expires (default 60 minutes).",
+        "A signed, expiring URL of a page with the chart and its data table (as you see it), for people to open in a browser.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -154,9 +148,9 @@ pub struct Target {
 pub struct ChartRef {
     /// Saved chart id or uuid.
     pub identifier: Option<Value>,
-    /// Dataset id or uuid (with `config`, for a chart that is not saved).
+    /// For an unsaved chart, with `config`.
     pub dataset_id: Option<Value>,
-    /// A chart config (see get_chart_type_schema), with `dataset_id`.
+    /// An unsaved chart's config, with `dataset_id`.
     pub config: Option<Value>,
 }
 
@@ -557,7 +551,11 @@ async fn get_chart_type_schema(
     _ctx: ToolCtx,
     args: TypeSchemaArgs,
 ) -> Result<TypeSchema, ToolError> {
-    let schema = config::type_schema(&args.chart_type)?;
+    let mut schema = config::type_schema(&args.chart_type)?;
+    // The same portable subset as the tools' own schemas: clients may validate with it.
+    if let Value::Object(object) = &mut schema {
+        super::schema::portable(object);
+    }
     Ok(TypeSchema {
         examples: config::examples(&args.chart_type),
         chart_type: args.chart_type,
@@ -733,8 +731,7 @@ async fn generate_chart(
 pub struct UpdateArgs {
     /// Chart id or uuid.
     pub identifier: Value,
-    /// Config fields to change (merged into the saved config; null removes a field; a new
-    /// chart_type replaces the config).
+    /// Merged into the saved config; null removes a field; a new chart_type replaces it.
     pub config: Option<Value>,
     pub name: Option<String>,
     pub description: Option<String>,

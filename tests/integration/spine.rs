@@ -104,7 +104,9 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
         let destroys = ["delete_", "remove_", "revoke_"]
             .iter()
             .any(|p| t.name.starts_with(p));
-        assert_eq!(a.destructive_hint, Some(destroys), "{}", t.name);
+        // MCP: destructive and idempotent mean something only for a tool that writes.
+        let expected = (!reads).then_some(destroys);
+        assert_eq!(a.destructive_hint, expected, "{}", t.name);
         assert!(
             t.description.as_ref().is_some_and(|d| d.len() > 40),
             "{}",
@@ -158,8 +160,8 @@ async fn resource_and_prompt(app: &TestApp) {
     for era in [Era::Handshake("2025-06-18"), Era::Stateless] {
         let client = app.client(era).await;
         let resources = client.list_all_resources().await.expect("resources/list");
-        assert_eq!(resources.len(), 1);
-        assert_eq!(resources[0].uri, "instance://metadata");
+        let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+        assert_eq!(uris, ["instance://metadata", "chart://configs"]);
         let read = client
             .read_resource(ReadResourceRequestParams::new("instance://metadata"))
             .await
@@ -174,7 +176,62 @@ async fn resource_and_prompt(app: &TestApp) {
             .await;
         assert!(missing.is_err());
 
+        // chart://configs: an example of every chart type, each one a chart that draws.
+        let read = client
+            .read_resource(ReadResourceRequestParams::new("chart://configs"))
+            .await
+            .expect("resources/read chart://configs");
+        let ResourceContents::TextResourceContents { text, .. } = &read.contents[0] else {
+            panic!("expected text contents")
+        };
+        let configs: serde_json::Value = serde_json::from_str(text).expect("JSON resource");
+        let types = configs["chart_types"].as_object().expect("chart_types");
+        assert_eq!(types.len(), vizier::charts::config::CHART_TYPES.len());
+        for (name, entry) in types {
+            for example in entry["examples"].as_array().expect("examples") {
+                let preview = call(
+                    &client,
+                    "get_chart_preview",
+                    json!({"dataset_id": 7, "config": example, "format": "table"}),
+                )
+                .await;
+                assert!(
+                    ok(&preview)["row_count"].as_u64().is_some(),
+                    "{name}: {example}"
+                );
+            }
+        }
+
         let prompts = client.list_all_prompts().await.expect("prompts/list");
+        let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["quickstart", "create_chart_guided"]);
+        let guided = client
+            .get_prompt(
+                GetPromptRequestParams::new("create_chart_guided").with_arguments(
+                    serde_json::Map::from_iter([
+                        ("dataset".to_string(), json!("sales")),
+                        ("goal".to_string(), json!("revenue by month")),
+                    ]),
+                ),
+            )
+            .await
+            .expect("prompts/get create_chart_guided");
+        let text = serde_json::to_string(&guided.messages).expect("json");
+        assert!(
+            text.contains("'sales' (id 7)") && text.contains("revenue = SUM(line_total)"),
+            "{text}"
+        );
+        let unknown = client
+            .get_prompt(
+                GetPromptRequestParams::new("create_chart_guided").with_arguments(
+                    serde_json::Map::from_iter([("dataset".to_string(), json!("no_such"))]),
+                ),
+            )
+            .await;
+        assert!(
+            unknown.is_err_and(|e| e.to_string().contains("no dataset named 'no_such'")),
+            "an unknown dataset is named"
+        );
         assert_eq!(prompts[0].name, "quickstart");
         let p = client
             .get_prompt(GetPromptRequestParams::new("quickstart"))
