@@ -16,6 +16,7 @@ mod integration {
     pub mod exposure;
     pub mod jwks;
     pub mod resilience;
+    pub mod rls_views;
     pub mod spine;
     pub mod sql;
     pub mod support;

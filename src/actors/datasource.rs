@@ -235,7 +235,13 @@ pub struct DataSources {
 struct Entry {
     version: chrono::NaiveDateTime,
     shards: Arc<[Shard]>,
+    catalog_facts: Arc<CatalogFactsSlot>,
 }
+
+/// A source's catalog facts (views, functions) for row-level security, with when they were
+/// read; filled and refreshed by the SQL tools (`crate::sql::depends::FACTS_TTL`).
+pub type CatalogFactsSlot =
+    tokio::sync::Mutex<Option<(std::time::Instant, Arc<crate::sql::CatalogFacts>)>>;
 
 /// One actor of a database: the arbiter it runs on and its share of the connections.
 struct Shard {
@@ -252,6 +258,8 @@ pub struct Source {
     pub name: Arc<str>,
     pub engine: crate::datasources::Engine,
     pub settings: SourceSettings,
+    /// Shared by every call on this registration of the database.
+    pub catalog_facts: Arc<CatalogFactsSlot>,
 }
 
 impl Source {
@@ -340,18 +348,19 @@ impl DataSources {
         let settings = SourceSettings::parse(&db.settings);
         let engine = crate::datasources::Engine::from_url(&format!("{}://", db.engine))
             .map_err(|e| source_error(&db.name, e))?;
-        let source = |shards| Source {
-            shards,
+        let source = |e: &Entry| Source {
+            shards: e.shards.clone(),
             name: Arc::from(db.name.as_str()),
             engine,
             settings: settings.clone(),
+            catalog_facts: e.catalog_facts.clone(),
         };
         let live =
             |e: &Entry| e.version == db.changed_on && e.shards.iter().all(|s| s.addr.connected());
         if let Some(e) = self.actors.read().await.get(&db.id)
             && live(e)
         {
-            return Ok(source(e.shards.clone()));
+            return Ok(source(e));
         }
         let url = cipher.decrypt(connection_encrypted).map_err(|e| {
             // An operator's fix, not a bug: say which settings choose the key.
@@ -403,15 +412,15 @@ impl DataSources {
                 Entry {
                     version: db.changed_on,
                     shards,
+                    catalog_facts: Default::default(),
                 },
             );
         }
-        let shards = actors
+        actors
             .get(&db.id)
-            .map(|e| e.shards.clone())
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ToolError::internal("data source registry lost an entry"))?;
-        Ok(source(shards))
+            .filter(|e| !e.shards.is_empty())
+            .map(source)
+            .ok_or_else(|| ToolError::internal("data source registry lost an entry"))
     }
 
     /// (database id, connections in use, pool size) of every started source, for metrics.

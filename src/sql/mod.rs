@@ -9,6 +9,8 @@
 //! - [`rls`]: [`apply_rls`] and [`combine`] — row-level security by rewriting every reference
 //!   to a protected table into a filtered derived table.
 //! - [`template`]: [`render_template`] — the restricted Jinja dialect used for SQL templates.
+//! - [`depends`]: [`check_reads`] — for a caller with rules, refuse views, materialized views
+//!   and user-defined functions that read protected tables (facts from the engine's catalog).
 //!
 //! # Threat model
 //!
@@ -52,8 +54,11 @@
 //!
 //! # Known gaps
 //!
-//! - Views and user-defined functions that read RLS-protected tables are opaque here and
-//!   bypass the rewrite; protect the underlying tables' views with their own rules or grants.
+//! - Views and user-defined functions are opaque to the rewrite. For a caller with rules, a
+//!   query that reads a view depending on a protected table, or calls a user-defined
+//!   function, is refused ([`depends`]); this needs the catalog facts, read by the caller.
+//!   Other paths into a protected table's rows (triggers, operators and casts backed by user
+//!   functions, partitions and inheritance children) are not checked.
 //! - The filtered derived table is not an optimisation fence: the planner may evaluate the
 //!   user's predicates on rows the RLS clause later removes, so errors or timing can leak
 //!   facts about hidden rows (PostgreSQL solves this for views with `security_barrier`).
@@ -64,11 +69,13 @@
 //!   do not know about (`FROM ONLY t` was one; unquoted reserved words as names are refused
 //!   for that reason).
 
+pub mod depends;
 pub mod guard;
 pub mod limit;
 pub mod rls;
 pub mod template;
 
+pub use depends::{CatalogFacts, Reads, check_reads, reads_of};
 pub use guard::{CheckedSql, GuardPolicy, StatementKind, check};
 pub use limit::cap_limit;
 pub use rls::{RlsRule, TableName, apply_rls, combine};

@@ -441,6 +441,9 @@ struct Prepared {
     executed_sql: String,
     kind: StatementKind,
     rls_tables_filtered: usize,
+    /// What the statement as sent names, for the view and function check; collected only
+    /// when the caller has rules.
+    reads: Option<sql::Reads>,
 }
 
 /// Check → RLS → row cap for `key`, remembered like the lookups (`cache.ttl_ms`, cleared
@@ -461,6 +464,7 @@ fn prepare(ctx: &ToolCtx, key: PrepareKey<'_>) -> Result<std::sync::Arc<Prepared
     )
     .map_err(sql_error)?;
     let mut statement = checked.statement;
+    let reads = (!key.rules.is_empty()).then(|| sql::reads_of(&statement));
     let filtered = sql::apply_rls(
         &mut statement,
         key.dialect,
@@ -477,8 +481,59 @@ fn prepare(ctx: &ToolCtx, key: PrepareKey<'_>) -> Result<std::sync::Arc<Prepared
             executed_sql: sql::to_sql(&statement),
             kind: checked.kind,
             rls_tables_filtered: filtered,
+            reads,
         },
     ))
+}
+
+/// How long reading a source's catalog for the view and function check may take.
+const CATALOG_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most rows one catalog query may answer; more is refused rather than half-checked.
+const CATALOG_MAX_ROWS: usize = 200_000;
+
+/// The catalog facts of `source`: remembered per source for [`sql::depends::FACTS_TTL`], read
+/// again on a miss (one reader at a time; the others wait for its answer). An unreadable
+/// catalog is an error, so the caller's query is refused (fails closed).
+async fn catalog_facts(
+    ctx: &ToolCtx,
+    source: &crate::actors::datasource::Source,
+) -> Result<std::sync::Arc<sql::CatalogFacts>, ToolError> {
+    let mut slot = source.catalog_facts.lock().await;
+    if let Some((read_at, facts)) = slot.as_ref()
+        && read_at.elapsed() < sql::depends::FACTS_TTL
+    {
+        return Ok(facts.clone());
+    }
+    let refuse = |why: String| {
+        sql_error(SqlError::Rls(format!(
+            "you have rules on database '{}', and its catalog could not be read to find the              views and functions your query depends on ({why}), so the query is refused",
+            source.name
+        )))
+    };
+    let dialect = dialect(source.engine);
+    let mut results = Vec::new();
+    for text in sql::depends::catalog_queries(dialect) {
+        let options = QueryOptions {
+            max_rows: CATALOG_MAX_ROWS,
+            timeout: CATALOG_TIMEOUT,
+            read_only: true,
+            session_settings: Vec::new(),
+            search_path: None,
+            priority: StatementPriority::Interactive,
+        };
+        let rs = source
+            .query((*text).to_string(), options, ctx.ct.clone())
+            .await
+            .map_err(|e| refuse(e.message))?;
+        if rs.truncated {
+            return Err(refuse(format!("more than {CATALOG_MAX_ROWS} catalog rows")));
+        }
+        results.push(rs.rows);
+    }
+    let facts =
+        std::sync::Arc::new(sql::CatalogFacts::from_rows(dialect, &results).map_err(refuse)?);
+    *slot = Some((std::time::Instant::now(), facts.clone()));
+    Ok(facts)
 }
 
 /// The shared pipeline: check → RLS → row cap → run → byte budget → history.
@@ -511,6 +566,13 @@ pub async fn run_sql(
             cap,
         },
     )?;
+    // Rules bind to table names, which a view or function hides: for a caller with rules,
+    // everything the query reads is looked up in the source's catalog (callers without
+    // rules skip this).
+    if let Some(reads) = &prepared.reads {
+        let facts = catalog_facts(ctx, source).await?;
+        sql::check_reads(dialect, reads, &rules, &facts).map_err(sql_error)?;
+    }
     let executed_sql = prepared.executed_sql.clone();
     let filtered = prepared.rls_tables_filtered;
     let kind = match prepared.kind {
