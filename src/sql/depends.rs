@@ -4,9 +4,10 @@
 //!
 //! Belongs here: the catalog queries of each engine, turning their rows into
 //! [`CatalogFacts`] (PostgreSQL's `pg_depend` edges as they are; MySQL/MariaDB and SQLite view
-//! definitions parsed), collecting the relations and functions a statement names
-//! ([`reads_of`]), and deciding whether any of them depends, directly or through other
-//! views, on a table with rules. No I/O: the caller runs the queries and caches the facts.
+//! definitions parsed; PostgreSQL partition and inheritance pairs from `pg_inherits`),
+//! collecting the relations and functions a statement names ([`reads_of`]), and deciding
+//! whether any of them depends, directly or through other views, on a table with rules. No
+//! I/O: the caller runs the queries and caches the facts.
 //!
 //! The answer is a refusal, never a rewrite: expanding a view's definition would re-implement
 //! the engine's view semantics (column renames, `security_barrier`, owner privileges, check
@@ -103,6 +104,9 @@ pub struct CatalogFacts {
     pub dependents: Vec<Dependent>,
     /// User-defined functions (PostgreSQL outside `pg_catalog`, MySQL stored functions).
     pub functions: Vec<TableName>,
+    /// PostgreSQL (child, parent) pairs of partitions and inheritance: a child's rows are
+    /// rows of its parent, and a parent's rows include its children's.
+    pub inherits: Vec<(TableName, TableName)>,
 }
 
 /// The queries whose results [`CatalogFacts::from_rows`] reads, in order.
@@ -138,6 +142,12 @@ pub fn catalog_queries(dialect: Dialect) -> &'static [&'static str] {
              FROM pg_catalog.pg_proc p \
              JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
+            "SELECT cn.nspname::text, c.relname::text, pn.nspname::text, p.relname::text \
+             FROM pg_catalog.pg_inherits i \
+             JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid \
+             JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace \
+             JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+             JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace",
         ],
         Dialect::MySql => &[
             "SELECT ROUTINE_SCHEMA, ROUTINE_NAME FROM information_schema.ROUTINES \
@@ -197,6 +207,17 @@ impl CatalogFacts {
                         return Err(malformed("a function"));
                     };
                     facts.functions.push(TableName::new(Some(schema), name));
+                }
+                for row in result(3)? {
+                    let (Some(schema), Some(name), Some(parent_schema), Some(parent)) =
+                        (text(row, 0), text(row, 1), text(row, 2), text(row, 3))
+                    else {
+                        return Err(malformed("a partition"));
+                    };
+                    facts.inherits.push((
+                        TableName::new(Some(schema), name),
+                        TableName::new(Some(parent_schema), parent),
+                    ));
                 }
             }
             Dialect::MySql => {
@@ -364,8 +385,68 @@ pub fn check_reads(
         ));
     }
     for name in &reads.relations {
+        check_inheritance(rules, facts, name, None)?;
         for root in facts.dependents.iter().filter(|d| may_be(name, &d.name)) {
             check_dependent(rules, facts, root)?;
+        }
+    }
+    Ok(())
+}
+
+/// Refuses reading `name` (a name as written, or a table a view reads) when one of its
+/// ancestors (its rows are theirs) or descendants (their rows are in it) is protected: the
+/// rules apply to the name the query reads, not along the hierarchy. `view` is the view that
+/// reads the table, if any.
+fn check_inheritance(
+    rules: &[RlsRule],
+    facts: &CatalogFacts,
+    name: &[String],
+    view: Option<&Dependent>,
+) -> Result<(), SqlError> {
+    if facts.inherits.is_empty() {
+        return Ok(());
+    }
+    // Upwards (child to parent) and downwards, each walked transitively.
+    for upwards in [true, false] {
+        let mut frontier: Vec<Vec<String>> = vec![name.to_vec()];
+        let mut seen: Vec<&TableName> = Vec::new();
+        while let Some(current) = frontier.pop() {
+            for (child, parent) in &facts.inherits {
+                let (from, to) = if upwards {
+                    (child, parent)
+                } else {
+                    (parent, child)
+                };
+                if !may_be(&current, from) || seen.contains(&to) {
+                    continue;
+                }
+                seen.push(to);
+                if let Some(rule) = protected(rules, to) {
+                    let read = name.join(".");
+                    let relation = if upwards {
+                        format!("its rows are rows of {to}")
+                    } else {
+                        format!("it includes the rows of {to}")
+                    };
+                    let (what, inside) = match view {
+                        Some(view) => (
+                            format!("reading the {} {}", view.kind, view.name),
+                            format!("it reads {read}, and "),
+                        ),
+                        None => (format!("reading {read}"), String::new()),
+                    };
+                    return Err(SqlError::forbidden(
+                        what,
+                        format!(
+                            "{inside}{relation} (a partition or inheritance hierarchy), which \
+                             row-level security rules (on {}) restrict for you; the rules apply \
+                             only where the query names {to}, so query {to} itself",
+                            rule.table
+                        ),
+                    ));
+                }
+                frontier.push(as_parts(to));
+            }
         }
     }
     Ok(())
@@ -408,6 +489,7 @@ fn check_dependent(
             ));
         }
         for table in &view.reads {
+            check_inheritance(rules, facts, &as_parts(table), Some(root))?;
             if let Some(rule) = protected(rules, table) {
                 return Err(SqlError::forbidden(
                     what,
@@ -506,6 +588,7 @@ mod tests {
                 ]),
                 rows(&[&["public", "fv", "v", "public", "leak"]]),
                 rows(&[&["public", "leak"]]),
+                rows(&[]),
             ],
         )
         .expect("facts");
@@ -615,6 +698,46 @@ mod tests {
         assert!(why.contains("sales (through a)"), "{why}");
         assert!(check("SELECT * FROM c").is_ok());
         assert!(refusal(check("SELECT * FROM d")).contains("could not be parsed"));
+    }
+
+    #[test]
+    fn partitions_and_inheritance_children_are_refused_both_ways() {
+        let facts = CatalogFacts::from_rows(
+            Dialect::Postgres,
+            &[
+                rows(&[&["public", "p_v", "v", "public", "sales_2024"]]),
+                rows(&[]),
+                rows(&[]),
+                rows(&[
+                    &["public", "sales_2024", "public", "sales"],
+                    &["public", "sales_2024_q1", "public", "sales_2024"],
+                    &["public", "notes_old", "public", "notes"],
+                ]),
+            ],
+        )
+        .expect("facts");
+        let check = |sql: &str, rules: &[RlsRule]| {
+            check_reads(
+                Dialect::Postgres,
+                &reads(Dialect::Postgres, sql),
+                rules,
+                &facts,
+            )
+        };
+        let on_parent = [rule(Some("public"), "sales")];
+        assert!(check("SELECT * FROM sales", &on_parent).is_ok());
+        assert!(check("SELECT * FROM notes_old", &on_parent).is_ok());
+        let why = refusal(check("SELECT * FROM sales_2024_q1", &on_parent));
+        assert!(why.contains("rows of public.sales"), "{why}");
+        let why = refusal(check("SELECT * FROM p_v", &on_parent));
+        assert!(why.contains("view public.p_v"), "{why}");
+        let on_child = [rule(None, "sales_2024_q1")];
+        let why = refusal(check("SELECT * FROM public.sales", &on_child));
+        assert!(
+            why.contains("includes the rows of public.sales_2024_q1"),
+            "{why}"
+        );
+        assert!(check("SELECT * FROM sales_2024_q1", &on_child).is_ok());
     }
 
     #[test]

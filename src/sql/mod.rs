@@ -57,8 +57,9 @@
 //! - Views and user-defined functions are opaque to the rewrite. For a caller with rules, a
 //!   query that reads a view depending on a protected table, or calls a user-defined
 //!   function, is refused ([`depends`]); this needs the catalog facts, read by the caller.
-//!   Other paths into a protected table's rows (triggers, operators and casts backed by user
-//!   functions, partitions and inheritance children) are not checked.
+//!   PostgreSQL partitions and inheritance children (and parents) of a protected table are
+//!   refused too. Other paths into a protected table's rows (operators, casts and defaults
+//!   backed by user functions) are not checked.
 //! - The filtered derived table is not an optimisation fence: the planner may evaluate the
 //!   user's predicates on rows the RLS clause later removes, so errors or timing can leak
 //!   facts about hidden rows (PostgreSQL solves this for views with `security_barrier`).

@@ -258,7 +258,10 @@ async fn postgres_views_matviews_and_functions_cannot_bypass_row_level_security(
                AS 'SELECT count(*) FROM sales';
              CREATE FUNCTION all_sales() RETURNS SETOF sales LANGUAGE plpgsql STABLE
                AS $$ BEGIN RETURN QUERY SELECT * FROM sales; END $$;
-             CREATE VIEW calls_v AS SELECT sales_total() AS n;"
+             CREATE VIEW calls_v AS SELECT sales_total() AS n;
+             CREATE TABLE sales_archive () INHERITS (sales);
+             CREATE TABLE ledger (id int, region text) PARTITION BY LIST (region);
+             CREATE TABLE ledger_eu PARTITION OF ledger FOR VALUES IN ('EU');"
         ),
     )
     .await;
@@ -299,6 +302,16 @@ async fn postgres_views_matviews_and_functions_cannot_bypass_row_level_security(
         &["calls_v", "sales_total"],
     )
     .await;
+    // An inheritance child's rows are rows of the protected table.
+    refused(
+        &gwen,
+        &db,
+        "SELECT * FROM sales_archive",
+        &["sales_archive", "rows of public.sales"],
+    )
+    .await;
+    // Partitions of tables without rules are fine.
+    assert_eq!(count(&gwen, &db, "SELECT count(*) FROM ledger_eu").await, 0);
     // Built-in functions are fine.
     assert_eq!(
         count(
