@@ -378,6 +378,42 @@ async fn mariadb_views_across_databases_cannot_bypass_row_level_security() {
         count(&app, &db, &format!("SELECT count(*) FROM {other}.sales_r")).await,
         8
     );
+    // An account that cannot read view definitions (no SHOW VIEW): every view is refused to
+    // a caller with rules (fails closed), while the table itself still answers.
+    let reader = format!("vz_ro_{}", &tag[..12]);
+    for host in ["%", "localhost"] {
+        for statement in [
+            format!("CREATE USER '{reader}'@'{host}'"),
+            format!("GRANT SELECT ON {main}.* TO '{reader}'@'{host}'"),
+        ] {
+            conn.query_drop(&statement).await.expect("reader");
+        }
+    }
+    let (scheme, rest) = url.split_once("://").expect("scheme");
+    let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let reader_url = format!("{scheme}://{reader}@{host_and_db}");
+    let (ro_db, ro_gwen) = protect_sales(&app, "maria_ro", &reader_url).await;
+    assert_eq!(
+        count(&ro_gwen, &ro_db, "SELECT count(*) FROM sales").await,
+        2
+    );
+    refused(
+        &ro_gwen,
+        &ro_db,
+        "SELECT count(*) FROM stores_v",
+        &["stores_v", "cannot be read"],
+    )
+    .await;
+    assert_eq!(
+        count(&app, &ro_db, "SELECT count(*) FROM stores_v").await,
+        2
+    );
+    ro_gwen.stop().await;
+    for host in ["%", "localhost"] {
+        conn.query_drop(format!("DROP USER '{reader}'@'{host}'"))
+            .await
+            .expect("drop user");
+    }
     gwen.stop().await;
     app.stop().await;
     for database in [&main, &other] {
