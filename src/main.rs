@@ -1,4 +1,5 @@
-//! The `vizier` command: `serve` (HTTP), `stdio` (desktop clients), `migrate`.
+//! The `vizier` command: `serve` (HTTP), `stdio` (desktop clients), `migrate`, and the
+//! operator's one-off commands (`user`, `api-key`, `database`, `tenant`).
 
 use std::path::PathBuf;
 
@@ -50,6 +51,34 @@ enum Command {
     /// Manage tenants (auth.tenants).
     #[command(name = "tenant", subcommand)]
     Tenant(TenantCommand),
+    /// Manage users (the first admin, before anyone can sign in).
+    #[command(name = "user", subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user with these roles, as the create_user tool does. Idempotent: a user that
+    /// exists with the same roles is left alone (exit 0); one with other roles is refused
+    /// (exit 1) and not changed.
+    Create {
+        /// The username: what tokens name in preferred_username, username, email or sub.
+        name: String,
+        /// A role (built-in admin, alpha, gamma, sql_lab, or a custom one); repeat for more.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// The tenant the user belongs to (auth.tenants); without it, the first token's.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List users with their roles.
+    List {
+        /// Only this tenant's users.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -225,6 +254,59 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "tenant '{tenant}' adopted {} user(s), {} database(s), {} dashboard(s), {} RLS rule(s)",
                 adopted[0], adopted[1], adopted[2], adopted[3]
             );
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            name,
+            roles,
+            email,
+            tenant,
+        }) => {
+            let mut conn = store(&config).await?;
+            // On a store no server has started on yet (a Helm hook right after the
+            // migration Job), the built-in roles are not there yet.
+            vizier::auth::roles::ensure_builtin_roles(&mut conn).await?;
+            let args = vizier::tools::users::CreateUserArgs {
+                username: name,
+                roles,
+                active: None,
+                email,
+                first_name: None,
+                last_name: None,
+            };
+            let (user, created) =
+                vizier::tools::users::ensure_user(&mut conn, tenant.as_deref(), args)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let roles = user.roles.join(", ");
+            if created {
+                println!(
+                    "created user '{}' (id {}) with roles {roles}",
+                    user.username, user.id
+                );
+            } else {
+                println!(
+                    "user '{}' (id {}) exists already with roles {roles}; nothing changed",
+                    user.username, user.id
+                );
+            }
+            Ok(())
+        }
+        Command::User(UserCommand::List { tenant }) => {
+            let mut conn = store(&config).await?;
+            let users = vizier::tools::users::all_users(&mut conn, tenant.as_deref())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            for u in &users {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    u.username,
+                    u.roles.join(","),
+                    if u.active { "active" } else { "inactive" },
+                    u.email.as_deref().unwrap_or("-")
+                );
+            }
+            eprintln!("{} user(s)", users.len());
             Ok(())
         }
         Command::Serve { .. } => {

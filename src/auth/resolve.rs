@@ -33,6 +33,9 @@ pub enum AuthFailure {
     },
     /// A verified user that vizier refuses: 403.
     Forbidden(String),
+    /// A verified token that lacks scopes `auth.jwt.required_scopes` lists: 403
+    /// `insufficient_scope` naming them (RFC 6750 §3.1), as a tool's missing scope is.
+    InsufficientScope(Vec<String>),
     /// Verification could not run (key set or metadata store unreachable): 503.
     Unavailable(String),
 }
@@ -43,6 +46,7 @@ impl AuthFailure {
             Self::Missing => "missing",
             Self::Invalid { reason, .. } => reason,
             Self::Forbidden(_) => "forbidden",
+            Self::InsufficientScope(_) => "missing_scope",
             Self::Unavailable(_) => "unavailable",
         }
     }
@@ -86,6 +90,8 @@ pub async fn authenticate(
             let reason = e.reason();
             if reason == "jwks_unavailable" {
                 AuthFailure::Unavailable(e.to_string())
+            } else if let super::jwt::AuthError::MissingScope(missing) = e {
+                AuthFailure::InsufficientScope(missing)
             } else {
                 AuthFailure::Invalid {
                     reason,

@@ -160,6 +160,17 @@ fn auth_refusal(
             format!("The credentials were refused: {description}."),
         ),
         AuthFailure::Forbidden(why) => (StatusCode::FORBIDDEN, String::new(), why.clone()),
+        AuthFailure::InsufficientScope(missing) => (
+            StatusCode::FORBIDDEN,
+            format!(
+                "Bearer error=\"insufficient_scope\", scope={}",
+                quoted(&missing.join(" "))
+            ),
+            format!(
+                "The token lacks the scope(s) this server requires: {}.",
+                missing.join(", ")
+            ),
+        ),
         AuthFailure::Unavailable(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
             String::new(),

@@ -33,7 +33,7 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SelectFlavor,
+    BinaryOperator, Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SelectFlavor, SetExpr,
     Statement, TableFactor, TableObject, Visit, Visitor,
 };
 
@@ -600,6 +600,14 @@ impl<'p> Guard<'p> {
         if !query.pipe_operators.is_empty() {
             return Err(self.unsupported("pipe syntax (|>)"));
         }
+        // Where parsing did not turn `TABLE name` into `SELECT * FROM name` (after a WITH
+        // clause, for one), sqlparser keeps the name as bare strings that no check sees.
+        if has_table_command(&query.body) {
+            return Err(SqlError::forbidden(
+                "the TABLE command in this position",
+                "write SELECT * FROM name instead",
+            ));
+        }
         Ok(())
     }
 
@@ -694,6 +702,16 @@ impl<'p> Guard<'p> {
             Expr::OuterJoin(_) => Err(self.unsupported("the (+) outer join marker")),
             _ => Ok(()),
         }
+    }
+}
+
+fn has_table_command(body: &SetExpr) -> bool {
+    match body {
+        SetExpr::Table(_) => true,
+        SetExpr::SetOperation { left, right, .. } => {
+            has_table_command(left) || has_table_command(right)
+        }
+        _ => false,
     }
 }
 
@@ -1329,7 +1347,23 @@ mod tests {
         // Grammar disagreements between sqlparser and the database.
         (Pg, "SELECT * FROM ONLY orders", Refused("ONLY")),
         (Pg, "SELECT * FROM ONLY (orders)", Refused("ONLY")),
-        (Pg, "TABLE pg_authid", Parse),
+        (Pg, "TABLE pg_authid", Refused("pg_authid")),
+        (Pg, "SELECT 1 UNION TABLE pg_authid", Refused("pg_authid")),
+        (
+            Pg,
+            "SELECT * FROM (TABLE pg_catalog.pg_authid) AS a",
+            Refused("pg_authid"),
+        ),
+        (
+            Pg,
+            "WITH a AS (SELECT 1) TABLE pg_authid",
+            Refused("TABLE command"),
+        ),
+        (
+            Lite,
+            "SELECT 1 UNION TABLE sqlite_master",
+            Refused("TABLE command"),
+        ),
         (Pg, "SELECT TOP 10 * FROM t", Refused("TOP")),
         (Pg, "SELECT 1\0", Refused("NUL")),
     ];
@@ -1642,6 +1676,42 @@ mod tests {
             assert_eq!(again.statement, checked.statement, "{printed}");
             assert_eq!(to_sql(&again.statement), printed);
         }
+    }
+
+    #[test]
+    fn the_table_command_is_read_as_select_star() {
+        let cases = [
+            (Pg, "TABLE sales", "SELECT * FROM sales"),
+            (Pg, "  table public.sales;", "SELECT * FROM public.sales"),
+            (
+                Pg,
+                "TABLE \"Sales\" ORDER BY 1 LIMIT 3",
+                "SELECT * FROM \"Sales\" ORDER BY 1 LIMIT 3",
+            ),
+            (
+                Pg,
+                "SELECT * FROM a UNION ALL TABLE b",
+                "SELECT * FROM a UNION ALL SELECT * FROM b",
+            ),
+            (
+                Pg,
+                "SELECT * FROM (TABLE b) AS x",
+                "SELECT * FROM (SELECT * FROM b) AS x",
+            ),
+            (My, "TABLE sales", "SELECT * FROM sales"),
+        ];
+        for (dialect, sql, want) in cases {
+            let checked =
+                check(dialect, sql, &READ_ONLY).unwrap_or_else(|e| panic!("{sql:?} refused: {e}"));
+            assert_eq!(to_sql(&checked.statement), want);
+        }
+        // A quoted "table" is a name, not the command.
+        let checked = check(Pg, "SELECT \"table\" FROM t", &READ_ONLY).expect("quoted");
+        assert_eq!(to_sql(&checked.statement), "SELECT \"table\" FROM t");
+        assert!(matches!(
+            check(Pg, "TABLE a; TABLE b", &READ_ONLY),
+            Err(SqlError::NotSingleStatement(2))
+        ));
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub use template::{TemplateContext, render_template};
 use sqlparser::ast::{Expr, Statement};
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::{Parser, ParserOptions};
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
 /// Largest SQL text accepted, in bytes. Analytics queries are far smaller; the bound keeps
 /// tokenizing and parsing cheap.
@@ -182,6 +182,13 @@ fn parser_options() -> ParserOptions {
 
 /// Tokenizes `sql` with the size and complexity limits applied, ready for a parser.
 fn limited_parser(dialect: Dialect, sql: &str) -> Result<Parser<'static>, SqlError> {
+    Ok(Parser::new(dialect.parser_dialect())
+        .with_options(parser_options())
+        .with_tokens_with_locations(limited_tokens(dialect, sql)?))
+}
+
+/// The tokens of `sql`, with the size and complexity limits applied.
+fn limited_tokens(dialect: Dialect, sql: &str) -> Result<Vec<TokenWithSpan>, SqlError> {
     if sql.len() > MAX_SQL_BYTES {
         return Err(SqlError::forbidden(
             format!("SQL of {} bytes", sql.len()),
@@ -212,16 +219,77 @@ fn limited_parser(dialect: Dialect, sql: &str) -> Result<Parser<'static>, SqlErr
             ),
         ));
     }
-    Ok(Parser::new(d)
-        .with_options(parser_options())
-        .with_tokens_with_locations(tokens))
+    Ok(tokens)
 }
 
-/// Parses `sql` into statements with the dialect and the shared limits.
+/// Parses `sql` into statements with the dialect and the shared limits. PostgreSQL's and
+/// MySQL's `TABLE name` is read as the `SELECT * FROM name` it stands for.
 pub(crate) fn parse_statements(dialect: Dialect, sql: &str) -> Result<Vec<Statement>, SqlError> {
-    limited_parser(dialect, sql)?
+    let mut tokens = limited_tokens(dialect, sql)?;
+    if matches!(dialect, Dialect::Postgres | Dialect::MySql) {
+        tokens = expand_table_commands(tokens);
+    }
+    Parser::new(dialect.parser_dialect())
+        .with_options(parser_options())
+        .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(|e| SqlError::Parse(e.to_string()))
+}
+
+/// Replaces each `TABLE` command (`TABLE name`, the shorthand of `SELECT * FROM name`) that
+/// starts a query — the statement, a parenthesised subquery, or a set operation's right side
+/// — by `SELECT * FROM`. sqlparser does not read a statement starting with `TABLE`, and the
+/// `SetExpr::Table` it builds elsewhere keeps neither quoting nor a table reference that the
+/// guard and row-level security could see (the guard refuses what is left of it). After the
+/// rewrite the table is an ordinary reference: checked, filtered by RLS, and sent as SELECT.
+fn expand_table_commands(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    use sqlparser::keywords::Keyword;
+    use sqlparser::tokenizer::Whitespace;
+    let keyword = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    };
+    let set_operator = |t: Option<&Token>| {
+        matches!(
+            t.and_then(keyword),
+            Some(Keyword::UNION | Keyword::EXCEPT | Keyword::INTERSECT)
+        )
+    };
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    // The last two significant tokens before the current one.
+    let (mut prev, mut prev2): (Option<Token>, Option<Token>) = (None, None);
+    for t in tokens {
+        if matches!(t.token, Token::Whitespace(_)) {
+            out.push(t);
+            continue;
+        }
+        let starts_query = keyword(&t.token) == Some(Keyword::TABLE)
+            && match prev.as_ref() {
+                None | Some(Token::SemiColon | Token::LParen) => true,
+                Some(p) if set_operator(Some(p)) => true,
+                Some(p) => {
+                    matches!(keyword(p), Some(Keyword::ALL | Keyword::DISTINCT))
+                        && set_operator(prev2.as_ref())
+                }
+            };
+        prev2 = prev.take();
+        prev = Some(t.token.clone());
+        if starts_query {
+            let span = t.span;
+            for token in [
+                Token::make_keyword("SELECT"),
+                Token::Whitespace(Whitespace::Space),
+                Token::Mul,
+                Token::Whitespace(Whitespace::Space),
+                Token::make_keyword("FROM"),
+            ] {
+                out.push(TokenWithSpan { token, span });
+            }
+        } else {
+            out.push(t);
+        }
+    }
+    out
 }
 
 /// Parses `sql` as exactly one expression (nothing may follow it).

@@ -593,6 +593,19 @@ pub struct CreateUserArgs {
 }
 
 async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, ToolError> {
+    let mut conn = ctx.app.db.conn().await?;
+    let tenant = ctx.principal.tenant.as_deref();
+    create_user_in(&mut conn, Some(ctx.principal.user_id), tenant, args).await
+}
+
+/// Creates a user (in `tenant`, when given) as `caller` (`None`: an operator's command).
+/// The `create_user` tool and `vizier user create` both create users through this.
+pub async fn create_user_in(
+    conn: &mut MetaConn,
+    caller: Option<i32>,
+    tenant: Option<&str>,
+    args: CreateUserArgs,
+) -> Result<UserItem, ToolError> {
     let username = check_name("username", &args.username)?;
     let email = match &args.email {
         Some(e) => check_email(e)?,
@@ -601,17 +614,16 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
     let first_name = optional_text("first_name", args.first_name)?.unwrap_or_default();
     let last_name = optional_text("last_name", args.last_name)?.unwrap_or_default();
     let active = args.active.unwrap_or(true);
-    let mut conn = ctx.app.db.conn().await?;
-    let all = crate::db::models::visible_roles(&mut conn, ctx.principal.tenant.as_deref()).await?;
+    let all = crate::db::models::visible_roles(conn, tenant).await?;
     let role_ids = role_ids(&all, "roles", &args.roles)?;
     let taken = format!(
         "A user named '{username}' exists already; change it with update_user, or pick another username."
     );
-    if User::by_username(&mut conn, &username).await?.is_some() {
+    if User::by_username(conn, &username).await?.is_some() {
         return Err(ToolError::conflict(taken).with_details(json!({"field": "username"})));
     }
-    let (caller, at) = (ctx.principal.user_id, now());
-    let tenant_r = ctx.principal.tenant.as_deref();
+    let at = now();
+    let tenant_r = tenant;
     let (u, e, f, l, r, t) = (
         &username,
         &email,
@@ -620,7 +632,7 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
         &role_ids,
         &taken,
     );
-    let id = in_transaction!(&mut conn, |c| {
+    let id = in_transaction!(conn, |c| {
         let id: i32 = diesel::insert_into(users::table)
             .values((
                 users::uuid.eq(new_uuid()),
@@ -631,8 +643,8 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
                 users::active.eq(active),
                 users::created_on.eq(at),
                 users::changed_on.eq(at),
-                users::created_by_fk.eq(Some(caller)),
-                users::changed_by_fk.eq(Some(caller)),
+                users::created_by_fk.eq(caller),
+                users::changed_by_fk.eq(caller),
                 users::tenant.eq(tenant_r),
             ))
             .returning(users::id)
@@ -647,7 +659,70 @@ async fn create_user(ctx: ToolCtx, args: CreateUserArgs) -> Result<UserItem, Too
         }
         Ok::<i32, ToolError>(id)
     })?;
-    user_item(&mut conn, id).await
+    user_item(conn, id).await
+}
+
+/// `vizier user create`: the user with exactly these roles, created when missing. An
+/// existing user with the same roles is left as it is (`false`: nothing was created); one
+/// with other roles is refused, naming both sets: a bootstrap step run again never changes
+/// what an admin changed since.
+pub async fn ensure_user(
+    conn: &mut MetaConn,
+    tenant: Option<&str>,
+    args: CreateUserArgs,
+) -> Result<(UserItem, bool), ToolError> {
+    let username = check_name("username", &args.username)?;
+    let wanted: BTreeSet<String> = args.roles.iter().map(|r| r.trim().to_string()).collect();
+    let existing = match User::by_username(conn, &username).await? {
+        Some(u) => u,
+        None => match create_user_in(conn, None, tenant, args).await {
+            Ok(item) => return Ok((item, true)),
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                User::by_username(conn, &username).await?.ok_or(e)?
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let item = user_item(conn, existing.id).await?;
+    let has: BTreeSet<String> = item.roles.iter().cloned().collect();
+    if has != wanted {
+        return Err(ToolError::conflict(format!(
+            "User '{username}' exists already with roles [{}], not [{}]; this command does not \
+             change an existing user. Change the roles with the update_user tool.",
+            item.roles.join(", "),
+            wanted.into_iter().collect::<Vec<_>>().join(", ")
+        ))
+        .with_details(json!({"field": "roles", "roles": item.roles})));
+    }
+    Ok((item, false))
+}
+
+/// Every user (of `tenant`, when given), by username: `vizier user list`.
+pub async fn all_users(
+    conn: &mut MetaConn,
+    tenant: Option<&str>,
+) -> Result<Vec<UserItem>, ToolError> {
+    let f = UserFilters {
+        pattern: None,
+        role_id: None,
+        active: None,
+        tenant: tenant.map(str::to_owned),
+    };
+    let rows: Vec<User> = with_conn!(conn, |c| {
+        users_matching!(&f)
+            .order((users::username, users::id))
+            .select(User::as_select())
+            .load(c)
+            .await
+    })?;
+    let mut roles = roles_of(conn, rows.iter().map(|u| u.id).collect()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|u| {
+            let r = roles.remove(&u.id).unwrap_or_default();
+            UserItem::new(u, r)
+        })
+        .collect())
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

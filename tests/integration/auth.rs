@@ -350,3 +350,53 @@ async fn auto_provisioning_and_role_mapping() {
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_token_without_a_required_scope_is_403_insufficient_scope() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            auth_on(c);
+            c.auth.jwt.required_scopes = vec!["bi.read".into(), "bi.mcp".into()];
+        })
+        .start()
+        .await
+        .expect("app");
+    add_user(&app, "alice", "admin", &[]).await;
+
+    let partial = token("alice", json!({"scope": "bi.read vizier:read"}));
+    let (status, headers, text) = app
+        .post_raw(LIST, &[V, ("authorization", &format!("Bearer {partial}"))])
+        .await;
+    assert_eq!(status, 403, "{text}");
+    let challenge = headers
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert_eq!(
+        challenge, "Bearer error=\"insufficient_scope\", scope=\"bi.mcp\"",
+        "RFC 6750 §3.1 names the missing scope"
+    );
+    assert_eq!(
+        parse_body(&text)["error"]["data"]["reason"],
+        "missing_scope"
+    );
+
+    let none = token("alice", json!({}));
+    let (status, headers, _) = app
+        .post_raw(LIST, &[V, ("authorization", &format!("Bearer {none}"))])
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer error=\"insufficient_scope\", scope=\"bi.read bi.mcp\"")
+    );
+
+    let full = token("alice", json!({"scope": "bi.read bi.mcp"}));
+    let (status, _, text) = app
+        .post_raw(LIST, &[V, ("authorization", &format!("Bearer {full}"))])
+        .await;
+    assert_eq!(status, 200, "{text}");
+    app.stop().await;
+}

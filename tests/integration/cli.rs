@@ -635,3 +635,125 @@ async fn a_missing_or_wrong_key_beside_stored_credentials_is_refused_by_name() {
         "{err}"
     );
 }
+
+/// `vizier user create` makes the first admin of a store with auth on, through the same
+/// code as the create_user tool; run again it is idempotent or refuses, never changes.
+async fn first_admin_from_the_command_line(backend: Backend) {
+    use super::auth::{V, auth_on, call_body, token};
+    let Some(app) = TestApp::builder(backend).config(auth_on).start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let meta = app.app.config.metadata.url.expose().to_string();
+    let vizier = |args: &[&str]| {
+        let out = command(dir.path())
+            .args(args)
+            .env("VIZIER_METADATA__URL", &meta)
+            .output()
+            .expect("run");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let bearer = format!("Bearer {}", token("root", json!({})));
+    let (status, _, text) = app
+        .post_raw(
+            call_body("list_users", json!({})),
+            &[V, ("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 403, "nobody can sign in on a fresh store: {text}");
+
+    let create = [
+        "user",
+        "create",
+        "root",
+        "--role",
+        "admin",
+        "--email",
+        "root@example.com",
+    ];
+    let (ok, out, err) = vizier(&create);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("created user 'root'") && out.contains("admin"),
+        "{out}"
+    );
+    let (status, _, text) = app
+        .post_raw(
+            call_body("list_users", json!({"search": "root"})),
+            &[V, ("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let listed = parse_body(&text)["result"]["structuredContent"].clone();
+    assert_eq!(listed["items"][0]["roles"], json!(["admin"]), "{listed}");
+    assert_eq!(listed["items"][0]["email"], "root@example.com");
+
+    // Again with the same roles: success, nothing changed.
+    let (ok, out, err) = vizier(&create);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("exists already") && out.contains("nothing changed"),
+        "{out}"
+    );
+    // With other roles: refused, naming both, and the user keeps its roles.
+    let (ok, _, err) = vizier(&["user", "create", "root", "--role", "gamma"]);
+    assert!(!ok);
+    assert!(
+        err.contains("[admin], not [gamma]") && err.contains("update_user"),
+        "{err}"
+    );
+    // An unknown role is named, like the tool names it.
+    let (ok, _, err) = vizier(&["user", "create", "eve", "--role", "admn"]);
+    assert!(!ok);
+    assert!(
+        err.contains("no role is named 'admn'") && err.contains("'admin'"),
+        "{err}"
+    );
+
+    let (ok, out, err) = vizier(&["user", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("root\tadmin\tactive\troot@example.com")),
+        "{out}"
+    );
+    assert!(!out.contains("eve"), "{out}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn first_admin_from_the_command_line_on_sqlite() {
+    first_admin_from_the_command_line(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn first_admin_from_the_command_line_on_postgres() {
+    first_admin_from_the_command_line(Backend::Postgres).await;
+}
+
+#[test]
+fn user_create_migrates_a_fresh_sqlite_store_first() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let meta = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let out = command(dir.path())
+        .args([
+            "user", "create", "ops", "--role", "admin", "--role", "sql_lab",
+        ])
+        .env("VIZIER_METADATA__URL", &meta)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("with roles admin, sql_lab"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -659,3 +659,107 @@ async fn a_connection_the_key_cannot_open_names_the_key_settings() {
     }
     app.stop().await;
 }
+
+/// PostgreSQL's `TABLE sales` is the read `SELECT * FROM sales`: accepted, and row-level
+/// security filters it exactly as it filters the SELECT.
+#[actix_web::test]
+async fn the_table_command_is_a_read_filtered_by_row_level_security() {
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    let Some(admin) = pg_admin_url() else {
+        return;
+    };
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let schema = format!("vz_table_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = diesel_async::AsyncPgConnection::establish(&admin)
+        .await
+        .expect("pg");
+    conn.batch_execute(&format!(
+        "CREATE SCHEMA {schema}; CREATE TABLE {schema}.sales (id int, region text);
+         INSERT INTO {schema}.sales VALUES (1, 'east'), (2, 'west'), (3, 'east'), (4, 'north');"
+    ))
+    .await
+    .expect("setup");
+    let r = app
+        .tool(
+            "register_database",
+            json!({"database_name": "pg-sales", "url": admin, "exposed_schemas": [schema]}),
+        )
+        .await;
+    let db = ok(&r)["id"].clone();
+    let r = app
+        .tool(
+            "create_dataset",
+            json!({"database_id": db, "table_name": "sales", "schema": schema}),
+        )
+        .await;
+    let ds = ok(&r)["id"].clone();
+    let r = app
+        .tool(
+            "create_rls_rule",
+            json!({"name": "east only", "filter_type": "regular", "dataset_ids": [ds],
+                   "roles": ["gamma"], "clause": "region = 'east'"}),
+        )
+        .await;
+    ok(&r);
+    add_user(
+        &app,
+        "tess",
+        "gamma",
+        &[
+            ("sql.execute", None, None),
+            (
+                "database_access",
+                Some("database"),
+                db.as_i64().map(|d| d as i32),
+            ),
+        ],
+    )
+    .await;
+    let tess = app.replica_as("tess").await;
+    let rows = |r: &rmcp::model::CallToolResult| ok(r)["rows"].clone();
+
+    let select = sql(
+        &tess,
+        db.clone(),
+        &format!("SELECT * FROM {schema}.sales ORDER BY id"),
+    )
+    .await;
+    let table = sql(
+        &tess,
+        db.clone(),
+        &format!("TABLE {schema}.sales ORDER BY id"),
+    )
+    .await;
+    assert_eq!(
+        rows(&select),
+        json!([[1, "east"], [3, "east"]]),
+        "{:?}",
+        select.structured_content
+    );
+    assert_eq!(
+        rows(&table),
+        rows(&select),
+        "{:?}",
+        table.structured_content
+    );
+    assert_eq!(ok(&table)["rls_tables_filtered"], 1);
+    // Unfiltered for an admin, whom the rule does not name.
+    let r = sql(&app, db.clone(), &format!("TABLE {schema}.sales")).await;
+    assert_eq!(ok(&r)["rows"].as_array().map(Vec::len), Some(4));
+    // Nested, it is rewritten too; and still checked like any table reference.
+    let r = sql(
+        &tess,
+        db.clone(),
+        &format!("SELECT count(*) FROM (TABLE {schema}.sales) s"),
+    )
+    .await;
+    assert_eq!(ok(&r)["rows"], json!([[2]]));
+    let r = sql(&tess, db.clone(), "TABLE pg_catalog.pg_authid").await;
+    assert_eq!(err(&r)["error_type"], "permission_denied");
+
+    tess.stop().await;
+    app.stop().await;
+    conn.batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await
+        .expect("cleanup");
+}
