@@ -722,6 +722,20 @@ async fn first_admin_from_the_command_line(backend: Backend) {
         "{out}"
     );
     assert!(!out.contains("eve"), "{out}");
+
+    // --tenant: the user belongs to that tenant, and lists are per tenant.
+    let (ok, out, err) = vizier(&[
+        "user", "create", "tina", "--role", "gamma", "--tenant", "acme",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("created user 'tina'"), "{out}");
+    let (_, out, _) = vizier(&["user", "list", "--tenant", "acme"]);
+    assert!(
+        out.starts_with("tina\tgamma\t") && !out.contains("root"),
+        "{out}"
+    );
+    let (_, out, _) = vizier(&["user", "list", "--tenant", "globex"]);
+    assert!(out.is_empty(), "{out}");
     app.stop().await;
 }
 
