@@ -66,6 +66,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub faults: FaultsConfig,
     pub audit: AuditConfig,
+    pub spool: SpoolConfig,
     pub tools: ToolsConfig,
 }
 
@@ -353,6 +354,46 @@ pub struct AuditConfig {
     /// Records waiting to be written at most; beyond this new ones are dropped and counted
     /// (`vizier_audit_dropped_total`), never slowing a call.
     pub buffer: usize,
+}
+
+/// Where audit records and query history wait while the metadata store is down (`[spool]`):
+/// append-only JSON-lines files, fsync'd per batch, written to the store in order once it is
+/// back and read again at start (see `actors::spool`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoolConfig {
+    /// The directory of the spool files (`audit.jsonl`, `history.jsonl`); created if
+    /// missing. A relative path is taken from the working directory. Unset: `spool` beside
+    /// the SQLite metadata file (`data/spool` by default), or `data/spool` with PostgreSQL.
+    pub dir: Option<PathBuf>,
+    /// Bytes each spool file holds at most; beyond this records are dropped and counted.
+    /// 0 turns spooling off (records the store cannot take are dropped, as before).
+    pub max_bytes: u64,
+}
+
+impl SpoolConfig {
+    /// The spool directory: `dir`, or the default for `config`'s metadata store.
+    pub fn dir_for(&self, config: &Config) -> PathBuf {
+        if let Some(dir) = &self.dir {
+            return dir.clone();
+        }
+        match config.metadata_backend() {
+            MetadataBackend::Sqlite => {
+                let file = Path::new(crate::db::sqlite_path(config.metadata.url.expose()));
+                file.parent().unwrap_or(Path::new("")).join("spool")
+            }
+            MetadataBackend::Postgres => PathBuf::from("data/spool"),
+        }
+    }
+}
+
+impl Default for SpoolConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for AuditConfig {

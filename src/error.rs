@@ -90,6 +90,10 @@ pub struct ToolError {
     pub error_id: String,
     /// Seconds after which a retry may succeed (overloaded, unavailable).
     pub retry_after_secs: Option<u64>,
+    /// The server refused the call for a reason of its own (shutting down, a store it needs
+    /// is down, a deadline it cannot meet): over HTTP, 503 with `Retry-After` like
+    /// `overloaded`, whatever the kind.
+    pub server_refusal: bool,
 }
 
 /// A short random id that ties a caller's error to the server's log line.
@@ -106,6 +110,7 @@ impl ToolError {
             details: Value::Null,
             error_id: new_error_id(),
             retry_after_secs: None,
+            server_refusal: false,
         }
     }
 
@@ -182,6 +187,14 @@ impl ToolError {
         let mut e = Self::new(ErrorKind::Unavailable, message)
             .with_details(json!({ "retry_after_secs": retry_after_secs }));
         e.retry_after_secs = Some(retry_after_secs);
+        e
+    }
+
+    /// The server cannot take the call now (shutting down, a store it needs is down): an
+    /// `unavailable` error answered over HTTP with 503 and `Retry-After`.
+    pub fn refused_unavailable(message: impl Into<String>, retry_after_secs: u64) -> Self {
+        let mut e = Self::unavailable(message, retry_after_secs);
+        e.server_refusal = true;
         e
     }
 

@@ -6,9 +6,11 @@
 //! bounded [`Inbox`] without waiting. The writer flushes every [`FLUSH_EVERY`] or when
 //! [`BATCH`] records wait. At most `audit.buffer` records wait; beyond that new ones are
 //! dropped and counted (`vizier_audit_dropped_total{reason="buffer_full"}`), never blocking
-//! a call. A batch the store refuses
-//! is retried [`WRITE_ATTEMPTS`] times in all, then dropped and counted
-//! (`reason="write_failed"`). At shutdown [`Drain`] writes what waits. Retention runs
+//! a call. A batch the store cannot take (it is down, or refuses it) goes to the durable
+//! local [`Spool`] instead and is written, in order, once the store is back; spooled records
+//! the store refuses [`WRITE_ATTEMPTS`] times while up are dropped and counted
+//! (`reason="write_failed"`), as are records that no longer fit the spool
+//! (`reason="spool_full"`). At shutdown [`Drain`] writes (or spools) what waits. Retention runs
 //! [`FIRST_SWEEP_AFTER`] after start and every [`SWEEP_EVERY`], deleting in chunks of
 //! [`SWEEP_CHUNK`] rows so no single statement holds the table for long.
 
@@ -22,6 +24,7 @@ use tokio::sync::oneshot;
 
 use super::db::Db;
 use super::inbox::{Inbox, Offer};
+use super::spool::{Spool, Step, step};
 use crate::db::models::{NewAuditEntry, now};
 use crate::db::schema::audit_log;
 use crate::observability::audit::{CallRecord, entry};
@@ -31,8 +34,10 @@ use crate::with_conn;
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
 /// Records written in one go at most (and the count that triggers an early flush).
 pub const BATCH: usize = 200;
-/// Tries of one batch before its records are given up.
+/// Tries of one spooled batch, with the store up, before its records are given up.
 pub const WRITE_ATTEMPTS: u32 = 3;
+/// Records moved from the inbox to the spool in one go at most while the store is down.
+const SPOOL_BATCH: usize = 10 * BATCH;
 /// The first retention sweep, soon after start but out of the way of start-up.
 pub const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(30);
 /// Retention sweeps after the first.
@@ -46,8 +51,11 @@ pub struct AuditWriter {
     retention_days: u32,
     /// Records waiting to be written (at most `audit.buffer`).
     inbox: Arc<Inbox<NewAuditEntry>>,
-    /// A batch the store refused, and how many times it was tried.
-    retry: Option<(Arc<Vec<NewAuditEntry>>, u32)>,
+    /// Where records wait while the store cannot take them (None: `spool.max_bytes = 0`,
+    /// or its directory could not be opened).
+    spool: Option<Arc<Spool>>,
+    /// Failed replays of the spool's oldest batch while the store was up.
+    replay_failures: u32,
     flushing: bool,
     sweeping: bool,
     /// Callers of [`Drain`] waiting for the buffer to be written.
@@ -55,67 +63,104 @@ pub struct AuditWriter {
 }
 
 impl AuditWriter {
-    pub fn new(db: Db, inbox: Arc<Inbox<NewAuditEntry>>, retention_days: u32) -> Self {
+    pub fn new(
+        db: Db,
+        inbox: Arc<Inbox<NewAuditEntry>>,
+        retention_days: u32,
+        spool: Option<Arc<Spool>>,
+    ) -> Self {
         Self {
             db,
             retention_days,
             inbox,
-            retry: None,
+            spool,
+            replay_failures: 0,
             flushing: false,
             sweeping: false,
             drain_waiters: Vec::new(),
         }
     }
 
+    /// Whether records wait in the spool that the store could take now.
+    fn replay_due(&self) -> bool {
+        !self.db.is_down() && self.spool.as_ref().is_some_and(|s| s.records() > 0)
+    }
+
     fn flush(&mut self, ctx: &mut Context<Self>) {
         if self.flushing {
             return;
         }
-        let (batch, attempts) = match self.retry.take() {
-            Some(retry) => retry,
-            None if self.inbox.is_empty() => return self.wake_drainers(),
-            None => (Arc::new(self.inbox.take(BATCH)), 0),
-        };
+        if self.inbox.is_empty() && !self.replay_due() {
+            return self.wake_drainers();
+        }
+        let behind = self.db.is_down() || self.spool.as_ref().is_some_and(|s| s.records() > 0);
+        let fresh = self.inbox.take(if behind { SPOOL_BATCH } else { BATCH });
         self.flushing = true;
-        let db = self.db.clone();
+        let (db, spool, attempts) = (self.db.clone(), self.spool.clone(), self.replay_failures);
         let write = async move {
-            let result = insert(&db, batch.clone()).await;
-            (batch, result)
+            step(
+                &db,
+                spool.as_ref(),
+                fresh,
+                BATCH,
+                attempts,
+                WRITE_ATTEMPTS,
+                |rows| insert(&db, rows),
+            )
+            .await
         };
-        ctx.spawn(
-            write
-                .into_actor(self)
-                .map(move |(batch, result), act, ctx| {
-                    act.flushing = false;
-                    match result {
-                        Ok(n) => {
-                            metrics::counter!("vizier_audit_written_total").increment(n as u64)
-                        }
-                        Err(e) if attempts + 1 < WRITE_ATTEMPTS => {
-                            tracing::warn!(error = %e, records = batch.len(), "audit batch not written; will retry");
-                            act.retry = Some((batch, attempts + 1));
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, records = batch.len(), "audit batch given up");
-                            metrics::counter!("vizier_audit_dropped_total", "reason" => "write_failed")
-                                .increment(batch.len() as u64);
-                        }
+        ctx.spawn(write.into_actor(self).map(move |done, act, ctx| {
+            act.flushing = false;
+            let progress = match done {
+                Step::Idle => false,
+                Step::Written(n) | Step::Replayed(n) => {
+                    act.replay_failures = 0;
+                    metrics::counter!("vizier_audit_written_total").increment(n as u64);
+                    true
+                }
+                Step::Spooled { spooled, dropped } => {
+                    metrics::counter!("vizier_audit_spooled_total").increment(spooled as u64);
+                    if dropped > 0 {
+                        tracing::error!(
+                            records = dropped,
+                            "audit records dropped: the spool is full"
+                        );
+                        metrics::counter!("vizier_audit_dropped_total", "reason" => "spool_full")
+                            .increment(dropped as u64);
                     }
-                    // Keep going while a full batch waits or someone waits for the drain;
-                    // a failed batch waits for the next tick.
-                    let more = act.retry.is_none()
-                        && (act.inbox.len() >= BATCH || !act.drain_waiters.is_empty());
-                    if more {
-                        act.flush(ctx);
-                    } else {
-                        act.wake_drainers();
-                    }
-                }),
-        );
+                    false
+                }
+                Step::ReplayFailed(e) => {
+                    act.replay_failures += u32::from(!act.db.is_down());
+                    tracing::warn!(error = %e, "spooled audit records not written yet; will retry");
+                    false
+                }
+                Step::GivenUp(n, e) | Step::Lost(n, e) => {
+                    act.replay_failures = 0;
+                    tracing::error!(error = %e, records = n, "audit batch given up");
+                    metrics::counter!("vizier_audit_dropped_total", "reason" => "write_failed")
+                        .increment(n as u64);
+                    true
+                }
+            };
+            // Keep going while progress is made and a full batch, the spool's backlog or a
+            // drain waits; a failed or spooled batch waits for the next tick.
+            let more = progress
+                && (act.inbox.len() >= BATCH
+                    || act.replay_due()
+                    || (!act.drain_waiters.is_empty() && !act.inbox.is_empty()));
+            if more {
+                act.flush(ctx);
+            } else {
+                act.wake_drainers();
+            }
+        }));
     }
 
+    /// Answer drainers once nothing waits in memory: every record is in the store or in the
+    /// spool (which a later start replays).
     fn wake_drainers(&mut self) {
-        if !self.flushing && self.inbox.is_empty() && self.retry.is_none() {
+        if !self.flushing && self.inbox.is_empty() {
             for waiter in self.drain_waiters.drain(..) {
                 let _ = waiter.send(());
             }
@@ -129,8 +174,8 @@ impl AuditWriter {
     }
 }
 
-/// Write `batch` (shared: the writer keeps it for a retry); the number of rows written.
-async fn insert(db: &Db, batch: Arc<Vec<NewAuditEntry>>) -> Result<usize, String> {
+/// Write `batch`; the number of rows written.
+async fn insert(db: &Db, batch: Vec<NewAuditEntry>) -> Result<usize, String> {
     let mut conn = db.conn().await.map_err(|e| e.message)?;
     crate::insert_batch!(&mut conn, audit_log::table, batch).map_err(|e| e.to_string())
 }
@@ -173,9 +218,9 @@ impl Actor for AuditWriter {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        let waiting = self.inbox.len() + self.retry.as_ref().map_or(0, |r| r.0.len());
-        if waiting > 0 {
-            tracing::warn!(records = waiting, "audit records not written at shutdown");
+        let waiting = self.inbox.take(usize::MAX);
+        if !waiting.is_empty() {
+            spool_at_stop(self.spool.as_deref(), "audit", &waiting);
         }
         Running::Stop
     }
@@ -259,26 +304,43 @@ impl Handler<Sweep> for AuditWriter {
 #[derive(Clone)]
 pub struct Audit {
     writer: Option<(Addr<AuditWriter>, Arc<Inbox<NewAuditEntry>>)>,
+    spool: Option<Arc<Spool>>,
 }
 
 impl Audit {
-    /// Start the writer on `arbiter` (under actix's supervisor) when `config.enabled`.
-    pub fn start(db: Db, config: &crate::config::AuditConfig, arbiter: &ArbiterHandle) -> Self {
+    /// Start the writer on `arbiter` (under actix's supervisor) when `config.enabled`, with
+    /// its spool (`spool`, opened by the caller) holding what the store cannot take.
+    pub fn start(
+        db: Db,
+        config: &crate::config::AuditConfig,
+        spool: Option<Arc<Spool>>,
+        arbiter: &ArbiterHandle,
+    ) -> Self {
         if !config.enabled {
-            return Self { writer: None };
+            return Self {
+                writer: None,
+                spool: None,
+            };
         }
         let inbox = Arc::new(Inbox::new(config.buffer, BATCH));
         let (writer_inbox, retention_days) = (inbox.clone(), config.retention_days);
+        let writer_spool = spool.clone();
         let writer = actix::Supervisor::start_in_arbiter(arbiter, move |_| {
-            AuditWriter::new(db, writer_inbox, retention_days)
+            AuditWriter::new(db, writer_inbox, retention_days, writer_spool.clone())
         });
         Self {
             writer: Some((writer, inbox)),
+            spool,
         }
     }
 
     pub fn enabled(&self) -> bool {
         self.writer.is_some()
+    }
+
+    /// Where records wait while the store cannot take them (for the gauges).
+    pub fn spool(&self) -> Option<&Arc<Spool>> {
+        self.spool.as_ref()
     }
 
     /// Hand a finished call to the writer; never waits. A full inbox drops the record and
@@ -317,5 +379,28 @@ impl Audit {
                 .await
                 .map_err(|e| format!("audit writer unreachable: {e}"))?,
         }
+    }
+}
+
+/// At shutdown, records still in memory go to the spool (synchronously: the process is
+/// about to end), or are reported as lost when there is none.
+pub(crate) fn spool_at_stop<T: serde::Serialize>(spool: Option<&Spool>, log: &str, rows: &[T]) {
+    let lines: Vec<String> = rows
+        .iter()
+        .filter_map(|r| serde_json::to_string(r).ok())
+        .collect();
+    match spool.map(|s| s.append(&lines)) {
+        Some(Ok(n)) if n == rows.len() => {
+            tracing::info!(log, records = n, "records spooled at shutdown")
+        }
+        Some(Ok(n)) => tracing::warn!(
+            log,
+            records = rows.len() - n,
+            "records lost at shutdown: the spool is full"
+        ),
+        Some(Err(e)) => {
+            tracing::warn!(log, records = rows.len(), error = %e, "records lost at shutdown")
+        }
+        None => tracing::warn!(log, records = rows.len(), "records not written at shutdown"),
     }
 }

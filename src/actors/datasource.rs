@@ -34,18 +34,20 @@ use crate::datasources::{
 use crate::db::catalog::Database;
 use crate::db::secrets::Cipher;
 use crate::error::{ErrorKind, ToolError};
+use crate::observability::outage::Outage;
 use crate::tools::datasets::SourceSettings;
 
 /// Seconds a caller is told to wait when a data source cannot be reached.
 const RETRY_AFTER_UNREACHABLE_SECS: u64 = 5;
 
 /// Map a connector error to the tool error a caller sees. Database messages are kept: they
-/// help fix the SQL; connection details were already masked by the connector.
+/// help fix the SQL; connection details were already masked by the connector. An
+/// unreachable database is not logged here, per call, but once per outage (`Outage`).
 pub fn source_error(database: &str, e: SourceError) -> ToolError {
     match e {
         SourceError::Connect(m) => {
-            tracing::warn!(database, error = %m, "data source unreachable");
             ToolError::unavailable(format!("Database '{database}' cannot be reached right now: {m}"), RETRY_AFTER_UNREACHABLE_SECS)
+                .with_details(json!({"database": database, "cause": m, "retry_after_secs": RETRY_AFTER_UNREACHABLE_SECS}))
         }
         SourceError::NotFound(m) => {
             ToolError::new(ErrorKind::NotFound, format!("In database '{database}': {m}")).with_details(json!({"database": database}))
@@ -71,6 +73,20 @@ pub struct DataSourceActor {
     pool: Arc<OnceCell<SourcePool>>,
     /// Operations holding a connection now (each holds exactly one).
     active: Arc<AtomicUsize>,
+    /// Whether the database is reachable; shared by the database's actors, so an outage is
+    /// logged once, not once per actor or per call.
+    outage: Arc<Outage>,
+}
+
+/// Note in `outage` what `result` says of the database's reachability: a connection error
+/// marks it down, any answer from the server (rows, or the server's own error) up.
+fn observe<T>(outage: &Outage, result: Result<T, SourceError>) -> Result<T, SourceError> {
+    match &result {
+        Err(SourceError::Connect(cause)) => outage.failed(cause),
+        Ok(_) | Err(SourceError::Sql(_) | SourceError::NotFound(_)) => outage.answered(),
+        Err(_) => {}
+    }
+    result
 }
 
 /// Counts one operation as active until dropped.
@@ -102,16 +118,34 @@ impl Actor for DataSourceActor {
 impl DataSourceActor {
     /// The pool, connecting on first use (on this actor's arbiter, so the connections'
     /// background tasks live here too).
-    fn pool(&self) -> impl std::future::Future<Output = Result<SourcePool, ToolError>> + 'static {
+    fn pool(&self) -> impl std::future::Future<Output = Result<SourcePool, SourceError>> + 'static {
         let cell = self.pool.clone();
         let config = self.config.clone();
-        let name = self.name.clone();
         async move {
             cell.get_or_try_init(|| SourcePool::connect(config))
                 .await
                 .cloned()
-                .map_err(|e| source_error(&name, e))
         }
+    }
+
+    /// Run `work` on the pool (connecting first if needed), noting reachability and mapping
+    /// the error for the caller.
+    fn run<T, W, F>(&self, work: W) -> ResponseFuture<Result<T, ToolError>>
+    where
+        T: 'static,
+        W: FnOnce(SourcePool) -> F + 'static,
+        F: std::future::Future<Output = Result<T, SourceError>> + 'static,
+    {
+        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
+        let outage = self.outage.clone();
+        Box::pin(async move {
+            let _active = active;
+            let result = match pool.await {
+                Ok(pool) => work(pool).await,
+                Err(e) => Err(e),
+            };
+            observe(&outage, result).map_err(|e| source_error(&name, e))
+        })
     }
 }
 
@@ -150,14 +184,7 @@ impl Handler<ListTables> for DataSourceActor {
     type Result = ResponseFuture<Result<Vec<TableRef>, ToolError>>;
 
     fn handle(&mut self, msg: ListTables, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
-        Box::pin(async move {
-            let _active = active;
-            pool.await?
-                .list_tables(msg.schema.as_deref())
-                .await
-                .map_err(|e| source_error(&name, e))
-        })
+        self.run(async move |pool| pool.list_tables(msg.schema.as_deref()).await)
     }
 }
 
@@ -165,14 +192,7 @@ impl Handler<DescribeTable> for DataSourceActor {
     type Result = ResponseFuture<Result<Vec<ColumnMeta>, ToolError>>;
 
     fn handle(&mut self, msg: DescribeTable, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
-        Box::pin(async move {
-            let _active = active;
-            pool.await?
-                .describe_table(msg.schema.as_deref(), &msg.table)
-                .await
-                .map_err(|e| source_error(&name, e))
-        })
+        self.run(async move |pool| pool.describe_table(msg.schema.as_deref(), &msg.table).await)
     }
 }
 
@@ -180,14 +200,7 @@ impl Handler<DescribeQuery> for DataSourceActor {
     type Result = ResponseFuture<Result<Vec<ColumnMeta>, ToolError>>;
 
     fn handle(&mut self, msg: DescribeQuery, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
-        Box::pin(async move {
-            let _active = active;
-            pool.await?
-                .describe_query(&msg.sql)
-                .await
-                .map_err(|e| source_error(&name, e))
-        })
+        self.run(async move |pool| pool.describe_query(&msg.sql).await)
     }
 }
 
@@ -195,14 +208,7 @@ impl Handler<RunQuery> for DataSourceActor {
     type Result = ResponseFuture<Result<ResultSet, ToolError>>;
 
     fn handle(&mut self, msg: RunQuery, _ctx: &mut Self::Context) -> Self::Result {
-        let (pool, name, active) = (self.pool(), self.name.clone(), Active::enter(&self.active));
-        Box::pin(async move {
-            let _active = active;
-            pool.await?
-                .query(&msg.sql, msg.options, msg.cancel)
-                .await
-                .map_err(|e| source_error(&name, e))
-        })
+        self.run(async move |pool| pool.query(&msg.sql, msg.options, msg.cancel).await)
     }
 }
 
@@ -378,6 +384,7 @@ impl DataSources {
             tracing::error!(error_id = %err.error_id, database_id = db.id, cause = %e, "stored connection cannot be decrypted");
             err
         })?;
+        let outage = Arc::new(Outage::new(format!("database '{}'", db.name)));
         let shards: Arc<[Shard]> = shares(settings.pool_size, self.arbiters.len())
             .filter_map(|(arbiter, pool_size)| {
                 let handle = self.arbiters.get(arbiter)?;
@@ -393,6 +400,7 @@ impl DataSources {
                     },
                     pool: Arc::new(OnceCell::new()),
                     active: active.clone(),
+                    outage: outage.clone(),
                 };
                 let addr = DataSourceActor::start_in_arbiter(handle, move |_| actor);
                 Some(Shard {

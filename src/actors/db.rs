@@ -4,24 +4,76 @@
 //! number of callers at once: each checkout is a future the actor spawns, not a step the
 //! actor waits on. The pool's connection tasks live on the actor's arbiter; callers run
 //! their queries on their own threads with the connection they were given.
+//!
+//! Outages: a failed connection attempt marks the store down at once (the pool's error sink,
+//! see `MetaPool`), and a checkout waiting meanwhile gives up at that moment instead of after
+//! `metadata.connect_timeout_ms`. While down, [`Db::conn`] answers `unavailable` (with a
+//! retry hint) without trying; the actor probes the store every [`PROBE_EVERY`] and lets
+//! calls through again once a probe gets a connection. `/ready` answers from that state.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 
 use crate::config::MetadataBackend;
 use crate::db::{MetaConn, MetaPool};
 use crate::error::ToolError;
+use crate::observability::outage::{Outage, next_failure};
 
 /// Seconds a caller is told to wait when the metadata store cannot give a connection.
 const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
+/// How often a store known to be down is probed.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+/// How long one probe waits for a connection.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(900);
 
 pub struct DbActor {
     pool: MetaPool,
+    probing: bool,
 }
 
 impl DbActor {
     pub fn new(pool: MetaPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            probing: false,
+        }
     }
+
+    /// While the store is down, try for a connection; one probe at a time.
+    fn probe(&mut self, ctx: &mut Context<Self>) {
+        if self.probing || !self.pool.outage().is_down() {
+            return;
+        }
+        self.probing = true;
+        let pool = self.pool.clone();
+        let probe = async move {
+            match tokio::time::timeout(PROBE_TIMEOUT, pool.get()).await {
+                Ok(Ok(_conn)) => pool.outage().answered(),
+                Ok(Err(e)) => tracing::debug!(error = %e, "metadata store probe failed"),
+                Err(_) => tracing::debug!("metadata store probe timed out"),
+            }
+        };
+        ctx.spawn(
+            probe
+                .into_actor(self)
+                .map(|(), act, _ctx| act.probing = false),
+        );
+    }
+}
+
+/// The error of a call made while the store is down (or just went down).
+fn store_down(outage: &Outage) -> ToolError {
+    let cause = outage.cause().unwrap_or_else(|| "no connection".into());
+    ToolError::refused_unavailable(
+        format!("The metadata store is unavailable ({cause}); retry shortly."),
+        RETRY_AFTER_UNAVAILABLE_SECS,
+    )
+    .with_details(serde_json::json!({
+        "component": "metadata_store",
+        "retry_after_secs": RETRY_AFTER_UNAVAILABLE_SECS,
+    }))
 }
 
 impl Actor for DbActor {
@@ -31,11 +83,13 @@ impl Actor for DbActor {
         // Checkouts are spawned at once, so the mailbox only holds requests not yet
         // dispatched; keep it generous so bursts are not refused here.
         ctx.set_mailbox_capacity(4096);
+        ctx.run_interval(PROBE_EVERY, |act, ctx| act.probe(ctx));
     }
 }
 
 impl actix::Supervised for DbActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
+        self.probing = false;
         metrics::counter!("vizier_actor_restarts_total", "actor" => "db").increment(1);
         tracing::warn!(actor = "db", "restarting");
     }
@@ -52,13 +106,22 @@ impl Handler<Checkout> for DbActor {
     fn handle(&mut self, _msg: Checkout, _ctx: &mut Self::Context) -> Self::Result {
         let pool = self.pool.clone();
         Box::pin(async move {
-            pool.get().await.map_err(|e| {
-                tracing::warn!(error = %e, "metadata connection unavailable");
-                ToolError::unavailable(
-                    "The metadata store did not give a connection in time; retry shortly.",
-                    RETRY_AFTER_UNAVAILABLE_SECS,
-                )
-            })
+            let outage = pool.outage().clone();
+            if outage.is_down() {
+                return Err(store_down(&outage));
+            }
+            // A connection attempt that fails while this one waits ends the wait.
+            let mut failures = outage.watch();
+            tokio::select! {
+                got = pool.get() => got.map_err(|e| {
+                    tracing::warn!(error = %e, "metadata connection unavailable");
+                    ToolError::unavailable(
+                        "The metadata store did not give a connection in time; retry shortly.",
+                        RETRY_AFTER_UNAVAILABLE_SECS,
+                    )
+                }),
+                () = next_failure(&mut failures) => Err(store_down(&outage)),
+            }
         })
     }
 }
@@ -81,11 +144,21 @@ impl Handler<PoolState> for DbActor {
 pub struct Db {
     addr: Addr<DbActor>,
     backend: MetadataBackend,
+    outage: Arc<Outage>,
 }
 
 impl Db {
-    pub fn new(addr: Addr<DbActor>, backend: MetadataBackend) -> Self {
-        Self { addr, backend }
+    pub fn new(addr: Addr<DbActor>, backend: MetadataBackend, outage: Arc<Outage>) -> Self {
+        Self {
+            addr,
+            backend,
+            outage,
+        }
+    }
+
+    /// Whether the store is known to be down (calls fail fast until a probe sees it back).
+    pub fn is_down(&self) -> bool {
+        self.outage.is_down()
     }
 
     pub fn backend(&self) -> MetadataBackend {
@@ -94,6 +167,9 @@ impl Db {
 
     /// A metadata connection, or `unavailable` when the store cannot give one in time.
     pub async fn conn(&self) -> Result<MetaConn, ToolError> {
+        if self.outage.is_down() {
+            return Err(store_down(&self.outage));
+        }
         self.addr.send(Checkout).await.map_err(|_| {
             ToolError::unavailable("The metadata store actor is restarting; retry shortly.", 1)
         })?

@@ -20,6 +20,7 @@ pub mod history;
 pub mod inbox;
 pub mod pool;
 pub mod screenshot;
+pub mod spool;
 pub mod supervisor;
 
 pub use datasource::DataSources;

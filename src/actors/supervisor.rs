@@ -60,11 +60,21 @@ impl Supervisor {
     pub fn launch(config: &Config, pool: MetaPool) -> Topology {
         let backend = pool.backend();
         let db_arbiter = Arbiter::new();
+        let outage = pool.outage().clone();
         let db_addr =
             actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
-        let db = Db::new(db_addr, backend);
-        let history = super::history::History::start(db.clone(), &db_arbiter.handle());
-        let audit = super::audit::Audit::start(db.clone(), &config.audit, &db_arbiter.handle());
+        let db = Db::new(db_addr, backend, outage);
+        let history = super::history::History::start(
+            db.clone(),
+            open_spool(config, "history"),
+            &db_arbiter.handle(),
+        );
+        let audit = super::audit::Audit::start(
+            db.clone(),
+            &config.audit,
+            open_spool(config, "audit"),
+            &db_arbiter.handle(),
+        );
         let n = match config.pools.arbiters {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n,
@@ -114,6 +124,27 @@ impl Supervisor {
             pools,
             screenshots,
             supervisor,
+        }
+    }
+}
+
+/// The spool of `log` under `spool.dir`, or None when spooling is off or the directory
+/// cannot be used (then records the store cannot take are dropped, as the WARN says).
+fn open_spool(config: &Config, log: &'static str) -> Option<std::sync::Arc<super::spool::Spool>> {
+    if config.spool.max_bytes == 0 {
+        return None;
+    }
+    let dir = config.spool.dir_for(config);
+    match super::spool::Spool::open(&dir, log, config.spool.max_bytes) {
+        Ok(spool) => Some(std::sync::Arc::new(spool)),
+        Err(e) => {
+            tracing::warn!(
+                log,
+                dir = %dir.display(),
+                error = %e,
+                "the spool cannot be opened: records the metadata store cannot take will be dropped"
+            );
+            None
         }
     }
 }

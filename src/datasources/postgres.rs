@@ -28,6 +28,7 @@ use bytes::BytesMut;
 use chrono::{NaiveDate, NaiveDateTime, Timelike as _};
 use futures::TryStreamExt as _;
 use serde_json::{Map, Value};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
@@ -63,6 +64,10 @@ const RECENTLY_ANSWERED: Duration = Duration::from_secs(2);
 
 pub(crate) struct PgManager {
     config: Config,
+    /// The last failed connection attempt's error, sent to every checkout waiting: bb8 keeps
+    /// such errors from its waiters, which would otherwise wait out the whole deadline and
+    /// report a server that is down as a slow query.
+    failures: watch::Sender<String>,
 }
 
 impl bb8::ManageConnection for PgManager {
@@ -70,7 +75,13 @@ impl bb8::ManageConnection for PgManager {
     type Error = tokio_postgres::Error;
 
     async fn connect(&self) -> Result<PgConn, tokio_postgres::Error> {
-        let (client, connection) = self.config.connect(NoTls).await?;
+        let (client, connection) = match self.config.connect(NoTls).await {
+            Ok(connected) => connected,
+            Err(e) => {
+                self.failures.send_replace(connect_message(&e));
+                return Err(e);
+            }
+        };
         // The connection object performs the I/O; it ends when the client is dropped.
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -103,6 +114,8 @@ impl bb8::ManageConnection for PgManager {
 pub(crate) struct PgSource {
     pool: bb8::Pool<PgManager>,
     settings: Arc<Settings>,
+    /// Failed connection attempts of the pool ([`PgManager::failures`]).
+    failures: watch::Receiver<String>,
 }
 
 struct Settings {
@@ -158,7 +171,11 @@ impl PgSource {
         if config.get_application_name().is_none() {
             config.application_name("vizier");
         }
-        let manager = PgManager { config };
+        let (failures_tx, failures) = watch::channel(String::new());
+        let manager = PgManager {
+            config,
+            failures: failures_tx,
+        };
         // Connect once outside the pool: the pool would retry and hide the actual error.
         let first = bb8::ManageConnection::connect(&manager)
             .await
@@ -182,16 +199,26 @@ impl PgSource {
                 allow_dml: cfg.allow_dml,
                 exposed: cfg.exposed_schemas.clone(),
             }),
+            failures,
         })
     }
 
+    /// A pooled connection. When the pool has none idle it connects, and a connection
+    /// attempt that fails meanwhile (the server is down) ends the wait with its error.
     async fn get(&self) -> Result<bb8::PooledConnection<'static, PgManager>, SourceError> {
-        self.pool.get_owned().await.map_err(|e| match e {
-            bb8::RunError::User(e) => connect_error(e),
-            bb8::RunError::TimedOut => {
-                SourceError::Connect("no connection available in time".into())
+        let mut failures = self.failures.clone();
+        failures.mark_unchanged();
+        tokio::select! {
+            got = self.pool.get_owned() => got.map_err(|e| match e {
+                bb8::RunError::User(e) => connect_error(e),
+                bb8::RunError::TimedOut => {
+                    SourceError::Connect("no connection available in time".into())
+                }
+            }),
+            Ok(()) = failures.changed() => {
+                Err(SourceError::Connect(failures.borrow_and_update().clone()))
             }
-        })
+        }
     }
 
     /// Runs a catalog read under the source's time limit, cancelling it at the server when
@@ -705,14 +732,17 @@ fn pg_error(e: tokio_postgres::Error) -> SourceError {
 }
 
 fn connect_error(e: tokio_postgres::Error) -> SourceError {
-    let message = match e.as_db_error() {
+    SourceError::Connect(connect_message(&e))
+}
+
+fn connect_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => match e.source() {
             Some(cause) => format!("{e}: {cause}"),
             None => e.to_string(),
         },
-    };
-    SourceError::Connect(message)
+    }
 }
 
 /// Any value's raw binary form (`None` for NULL).

@@ -29,6 +29,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, TryFutureExt};
 
 use crate::config::{Config, MetadataBackend};
+use crate::observability::outage::Outage;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -126,11 +127,40 @@ where
     }
 }
 
-/// The bb8 pool of metadata connections, for whichever backend is configured.
+/// The bb8 pool of metadata connections, for whichever backend is configured, and what is
+/// known of the store's health: a failed connection attempt (reported by the pool's error
+/// sink) marks it down at once, so callers stop waiting the full connect timeout.
 #[derive(Clone)]
-pub enum MetaPool {
+pub struct MetaPool {
+    kind: PoolKind,
+    outage: std::sync::Arc<Outage>,
+}
+
+#[derive(Clone)]
+enum PoolKind {
     Pg(PgPool),
     Sqlite(SqlitePool),
+}
+
+/// Hands the pool's connection failures to the store's [`Outage`]. Failed pings of pooled
+/// connections are not outages (a stale connection is replaced); a failed connect is.
+#[derive(Debug, Clone)]
+struct OutageSink(std::sync::Arc<Outage>);
+
+impl bb8::ErrorSink<diesel_async::pooled_connection::PoolError> for OutageSink {
+    fn sink(&self, error: diesel_async::pooled_connection::PoolError) {
+        use diesel_async::pooled_connection::PoolError;
+        match error {
+            PoolError::ConnectionError(e) => self.0.failed(&e.to_string()),
+            PoolError::QueryError(e) => {
+                tracing::debug!(error = %e, "a pooled metadata connection failed its check")
+            }
+        }
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<diesel_async::pooled_connection::PoolError>> {
+        Box::new(self.clone())
+    }
 }
 
 /// One checked-out metadata connection; returned to the pool when dropped.
@@ -250,16 +280,19 @@ impl MetaPool {
         let url = config.metadata.url.expose().to_owned();
         let size = config.metadata.pool_size;
         let timeout = Duration::from_millis(config.metadata.connect_timeout_ms);
-        let pool = match config.metadata_backend() {
+        let outage = std::sync::Arc::new(Outage::new("metadata store"));
+        let sink = Box::new(OutageSink(outage.clone()));
+        let kind = match config.metadata_backend() {
             MetadataBackend::Postgres => {
                 let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
                 let pool = Pool::builder()
                     .max_size(size)
                     .connection_timeout(timeout)
+                    .error_sink(sink)
                     .build(manager)
                     .await
                     .context("metadata store (PostgreSQL): could not build the pool")?;
-                Self::Pg(pool)
+                PoolKind::Pg(pool)
             }
             MetadataBackend::Sqlite => {
                 let path = sqlite_path(&url).to_owned();
@@ -286,12 +319,14 @@ impl MetaPool {
                     // A connection to a local file does not break while idle; testing it on
                     // every checkout would cost a query and a thread hop per checkout.
                     .test_on_check_out(false)
+                    .error_sink(sink)
                     .build(manager)
                     .await
                     .context("metadata store (SQLite): could not build the pool")?;
-                Self::Sqlite(pool)
+                PoolKind::Sqlite(pool)
             }
         };
+        let pool = Self { kind, outage };
         // Fail at start, not on the first call, when the store is unreachable.
         pool.get().await.map_err(|e| {
             anyhow::anyhow!(
@@ -306,25 +341,30 @@ impl MetaPool {
     pub async fn get(
         &self,
     ) -> Result<MetaConn, bb8::RunError<diesel_async::pooled_connection::PoolError>> {
-        Ok(match self {
-            Self::Pg(p) => MetaConn::Pg(p.get_owned().await?),
-            Self::Sqlite(p) => MetaConn::Sqlite(p.get_owned().await?),
+        Ok(match &self.kind {
+            PoolKind::Pg(p) => MetaConn::Pg(p.get_owned().await?),
+            PoolKind::Sqlite(p) => MetaConn::Sqlite(p.get_owned().await?),
         })
+    }
+
+    /// What is known of the store's health (shared by every clone of the pool).
+    pub fn outage(&self) -> &std::sync::Arc<Outage> {
+        &self.outage
     }
 
     /// (connections, idle connections), for metrics and health.
     pub fn state(&self) -> (u32, u32) {
-        let s = match self {
-            Self::Pg(p) => p.state(),
-            Self::Sqlite(p) => p.state(),
+        let s = match &self.kind {
+            PoolKind::Pg(p) => p.state(),
+            PoolKind::Sqlite(p) => p.state(),
         };
         (s.connections, s.idle_connections)
     }
 
     pub fn backend(&self) -> MetadataBackend {
-        match self {
-            Self::Pg(_) => MetadataBackend::Postgres,
-            Self::Sqlite(_) => MetadataBackend::Sqlite,
+        match &self.kind {
+            PoolKind::Pg(_) => MetadataBackend::Postgres,
+            PoolKind::Sqlite(_) => MetadataBackend::Sqlite,
         }
     }
 }

@@ -489,8 +489,9 @@ pub async fn role_id(conn: &mut MetaConn, name: &str) -> QueryResult<Option<i32>
     })
 }
 
-/// One run of `execute_sql`, for the query history (written in batches by `HistoryWriter`).
-#[derive(Debug, Clone, Insertable)]
+/// One run of `execute_sql`, for the query history (written in batches by `HistoryWriter`;
+/// spooled as JSON while the store is down).
+#[derive(Debug, Clone, Insertable, Serialize, serde::Deserialize)]
 #[diesel(table_name = query_history)]
 pub struct NewQueryRecord {
     pub uuid: String,
@@ -527,7 +528,7 @@ pub struct QueryRecord {
 
 /// One tool call as the audit log keeps it; `arguments` is already redacted.
 // `None` is NULL, not DEFAULT: SQLite can then insert a whole batch in one statement.
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, Insertable, Serialize, serde::Deserialize)]
 #[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct NewAuditEntry {
     /// When the call arrived.

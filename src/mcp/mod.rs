@@ -44,8 +44,9 @@ pub const METADATA_RESOURCE: &str = "instance://metadata";
 #[derive(Debug, Default)]
 pub struct CallScope {
     pub request_id: String,
-    /// Set by the handler when a pool refused the call; the middleware turns it into
-    /// HTTP 503 with `Retry-After`.
+    /// Set by the handler when a pool refused the call, or the server could not take it
+    /// (`ToolError::server_refusal`); the middleware turns it into HTTP 503 with
+    /// `Retry-After`.
     pub overloaded_retry_after: std::sync::Mutex<Option<u64>>,
     /// The authenticated caller (auth on).
     pub principal: Option<Arc<Principal>>,
@@ -538,7 +539,7 @@ impl ServerHandler for McpHandler {
             Err(e) => {
                 if let (Some(retry), Some(scope)) = (
                     e.retry_after_secs
-                        .filter(|_| e.kind == ErrorKind::Overloaded),
+                        .filter(|_| e.kind == ErrorKind::Overloaded || e.server_refusal),
                     &scope,
                 ) && let Ok(mut slot) = scope.overloaded_retry_after.lock()
                 {

@@ -150,6 +150,30 @@ fn describe() {
     describe_counter!("vizier_tool_panics_total", "Tool panics caught per pool");
     describe_gauge!("vizier_build_info", "Build information (always 1)");
     describe_gauge!(
+        "vizier_metadata_store_up",
+        "1 while the metadata store gives connections, 0 while it is known down"
+    );
+    describe_gauge!(
+        "vizier_spool_bytes",
+        "Bytes of records waiting in the local spool for the metadata store, per log"
+    );
+    describe_gauge!(
+        "vizier_spool_records",
+        "Records waiting in the local spool for the metadata store, per log"
+    );
+    describe_gauge!(
+        "vizier_spool_max_bytes",
+        "Bytes the local spool holds at most, per log (spool.max_bytes)"
+    );
+    describe_counter!(
+        "vizier_audit_spooled_total",
+        "Audit records written to the local spool while the metadata store could not take them"
+    );
+    describe_counter!(
+        "vizier_history_spooled_total",
+        "Query history records written to the local spool while the metadata store could not take them"
+    );
+    describe_gauge!(
         "vizier_pool_queue_depth",
         "Calls waiting for a worker (mailbox depth) per tool pool"
     );
@@ -203,6 +227,13 @@ pub async fn refresh_gauges(app: &Arc<AppState>) {
         metrics::gauge!("mcp_database_connections_active", "pool" => "metadata")
             .set(f64::from(connections - idle));
         metrics::gauge!("mcp_database_connections_idle", "pool" => "metadata").set(f64::from(idle));
+    }
+    metrics::gauge!("vizier_metadata_store_up").set(if app.db.is_down() { 0.0 } else { 1.0 });
+    for spool in [app.audit.spool(), app.history.spool()]
+        .into_iter()
+        .flatten()
+    {
+        spool.publish_gauges();
     }
     for (id, active, size) in app.datasources.states().await {
         let label = id.to_string();

@@ -90,11 +90,19 @@ pub struct TestApp {
 pub struct Builder {
     backend: Backend,
     config: Config,
+    /// Rewrites the PostgreSQL metadata URL (e.g. to go through a proxy a test can cut).
+    metadata_url: Option<Box<dyn FnOnce(String) -> String>>,
 }
 
 impl Builder {
     pub fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(&mut self.config);
+        self
+    }
+
+    /// Reach the PostgreSQL metadata store through `f(url)` instead of `url`.
+    pub fn metadata_url(mut self, f: impl FnOnce(String) -> String + 'static) -> Self {
+        self.metadata_url = Some(Box::new(f));
         self
     }
 
@@ -107,6 +115,10 @@ impl Builder {
         config.examples.path = example_db();
         config.secrets.key_file = Some(dir.path().join("secret.key"));
         config.logging.level = "warn".into();
+        // Spool files of their own: parallel tests must never replay each other's records.
+        if config.spool.dir.is_none() {
+            config.spool.dir = Some(dir.path().join("spool"));
+        }
         let mut pg = None;
         match self.backend {
             Backend::Sqlite => {
@@ -123,6 +135,10 @@ impl Builder {
                     .await
                     .expect("create test database");
                 let url = replace_db(&admin, &name);
+                let url = match self.metadata_url {
+                    Some(f) => f(url),
+                    None => url,
+                };
                 config.metadata.url = Secret::new(url);
                 config.metadata.auto_migrate = Some(true);
                 config.secrets.encryption_key =
@@ -169,7 +185,11 @@ impl TestApp {
         // The default ("idle") draws only on CPU time nothing else wants; parallel tests
         // keep the CPU busy, and the tests are about pictures, not about that priority.
         config.screenshots.priority = vizier::actors::screenshot::RenderPriority::Low;
-        Builder { backend, config }
+        Builder {
+            backend,
+            config,
+            metadata_url: None,
+        }
     }
 
     pub async fn start(backend: Backend) -> Option<TestApp> {
@@ -432,6 +452,9 @@ impl TestApp {
         let mut config = (*self.app.config).clone();
         config.auth.dev_user = Some(username.into());
         config.server.bind = "127.0.0.1:0".into();
+        // A spool of its own: two writers must never share one spool file.
+        let dir = tempfile::tempdir().expect("tempdir");
+        config.spool.dir = Some(dir.path().join("spool"));
         let app = vizier::app::build(config).await.expect("replica builds");
         let running = vizier::app::http_server(app.clone()).expect("replica binds");
         let base = format!("http://{}", running.addr);
@@ -444,7 +467,7 @@ impl TestApp {
             backend: self.backend,
             handle,
             pg: None,
-            _dir: tempfile::tempdir().expect("tempdir"),
+            _dir: dir,
         }
     }
 
