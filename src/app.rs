@@ -226,11 +226,23 @@ pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
         n => n,
     };
     let state = app.clone();
+    let clients =
+        crate::mcp::http::ClientConnections::new(app.config.server.max_connections_per_client);
+    let on_connect = clients.clone();
     let server = HttpServer::new(move || {
         let state = state.clone();
         let metrics = metrics.clone();
-        App::new().configure(move |cfg| crate::mcp::http::configure(cfg, state, metrics))
+        App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::mcp::http::connection_limit,
+            ))
+            .configure(move |cfg| crate::mcp::http::configure(cfg, state, metrics))
     })
+    // Counts each client address's open connections (see `server.max_connections_per_client`).
+    .on_connect(move |conn, ext| on_connect.opened(conn, ext))
+    .client_request_timeout(Duration::from_millis(
+        app.config.server.request_head_timeout_ms,
+    ))
     .workers(workers)
     // A client that closes its side is gone (MCP clients never half-close on purpose):
     // end the connection so the in-flight call is dropped and its cancellation reaches
@@ -241,7 +253,12 @@ pub fn http_server(app: Arc<AppState>) -> anyhow::Result<RunningServer> {
     .tcp_nodelay(true)
     // SIGTERM is handled by `serve` (drain first, then stop), not by actix's own handler.
     .disable_signals()
-    .shutdown_timeout(app.config.server.shutdown_grace_ms.div_ceil(1000))
+    // actix's own stop gets the stop reserve, not the whole grace again: calls had theirs.
+    .shutdown_timeout(
+        stop_reserve(Duration::from_millis(app.config.server.shutdown_grace_ms))
+            .as_secs()
+            .max(1),
+    )
     .bind(bind)
     .with_context(|| format!("could not listen on {bind}"))?;
     let addr = server
@@ -281,9 +298,11 @@ pub fn metrics_server(app: Arc<AppState>) -> anyhow::Result<Option<actix_web::de
     Ok(Some(server))
 }
 
-/// Serve until SIGTERM or SIGINT, then drain: readiness turns false and new calls are
-/// refused at once, in-flight calls get `server.shutdown_grace_ms` to finish, then the
-/// listeners and actors stop.
+/// Serve until SIGTERM or SIGINT, then drain, all within `server.shutdown_grace_ms`:
+/// readiness turns false and new calls are refused at once; in-flight calls get the grace
+/// minus the [`stop_reserve`] to finish, and calls still waiting for a worker that cannot
+/// finish by then are refused (503 + Retry-After); then the listeners stop (open connections
+/// closed), the audit log's last records are written, and the actors stop, in what is left.
 pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let app = running.app.clone();
@@ -302,7 +321,10 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
     app.start_draining();
     let grace = Duration::from_millis(app.config.server.shutdown_grace_ms);
     let started = Instant::now();
-    while app.in_flight.load(Ordering::Acquire) > 0 && started.elapsed() < grace {
+    let exit_by = started + grace;
+    let calls_by = exit_by - stop_reserve(grace);
+    app.pools.drain(calls_by);
+    while app.in_flight.load(Ordering::Acquire) > 0 && Instant::now() < calls_by {
         tokio::time::sleep(Duration::from_millis(DRAIN_POLL_MS)).await;
     }
     let left = app.in_flight.load(Ordering::Acquire);
@@ -312,18 +334,40 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
             "grace period over: stopping with calls still running"
         );
     }
-    running.handle.stop(true).await;
-    if let Some(h) = metrics_handle {
-        h.stop(true).await;
+    // Whatever actix's own stop does, the exit keeps to the grace: what is left of it.
+    let stopping = async {
+        running.handle.stop(true).await;
+        if let Some(h) = metrics_handle {
+            h.stop(true).await;
+        }
+        let _ = server.await;
+    };
+    if tokio::time::timeout_at(exit_by.into(), stopping)
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at the end of the grace period: closing them");
     }
-    let _ = server.await;
-    if !app.audit.drain(AUDIT_DRAIN_TIMEOUT).await {
+    let audit_time = exit_by
+        .saturating_duration_since(Instant::now())
+        .min(AUDIT_DRAIN_TIMEOUT);
+    if !app.audit.drain(audit_time).await {
         tracing::warn!("audit records still unwritten at shutdown");
     }
     app.supervisor.do_send(crate::actors::supervisor::Shutdown);
     tracing::info!(drain_ms = started.elapsed().as_millis() as u64, "stopped");
     Ok(())
 }
+
+/// The part of the shutdown grace kept for stopping after calls had theirs: closing the
+/// listeners and connections, writing the audit log's last records. A quarter of the grace,
+/// at most [`STOP_RESERVE_MAX`].
+pub fn stop_reserve(grace: Duration) -> Duration {
+    (grace / 4).min(STOP_RESERVE_MAX)
+}
+
+/// The longest stop reserve (see [`stop_reserve`]).
+const STOP_RESERVE_MAX: Duration = Duration::from_secs(5);
 
 /// How often draining checks whether the last call finished.
 const DRAIN_POLL_MS: u64 = 20;

@@ -114,9 +114,22 @@ fn names<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Erro
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
-    /// On SIGTERM: how long in-flight calls may take to finish before the process exits
-    /// anyway. Readiness turns false and new calls are refused at once.
+    /// On SIGTERM: the whole exit fits in this long. Readiness turns false and new calls are
+    /// refused at once; in-flight calls get the grace minus a stop reserve (a quarter, at most
+    /// 5 s, for closing connections and writing the audit log's last records); waiting calls
+    /// that cannot finish by then are refused (503 + Retry-After).
     pub shutdown_grace_ms: u64,
+    /// How long a client may take to send a request's head (line and headers) once it
+    /// connects or starts a request on a kept-alive connection; then 408 and the connection
+    /// is closed.
+    pub request_head_timeout_ms: u64,
+    /// How long a client may take to send a request's body on /mcp, from the end of its
+    /// head; then 408 and the connection is closed.
+    pub request_body_timeout_ms: u64,
+    /// Open connections one client address may hold; requests on more get 503 with
+    /// `Retry-After` and the connection is closed. 0: no limit. Behind a proxy or an ingress,
+    /// every client has the proxy's address: raise it (or 0) there.
+    pub max_connections_per_client: usize,
     /// Address the HTTP server listens on. Port 0 picks a free port (tests).
     pub bind: String,
     /// Host header values accepted on /mcp (DNS-rebinding protection). Loopback by default.
@@ -445,6 +458,9 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             shutdown_grace_ms: 30_000,
+            request_head_timeout_ms: 5_000,
+            request_body_timeout_ms: 10_000,
+            max_connections_per_client: 256,
             bind: "127.0.0.1:8080".into(),
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             allowed_origins: vec![
@@ -716,6 +732,30 @@ impl Config {
             self.server.http_workers as u64,
             0,
             256,
+        )?;
+        range(
+            "server.shutdown_grace_ms",
+            self.server.shutdown_grace_ms,
+            1_000,
+            3_600_000,
+        )?;
+        range(
+            "server.request_head_timeout_ms",
+            self.server.request_head_timeout_ms,
+            100,
+            600_000,
+        )?;
+        range(
+            "server.request_body_timeout_ms",
+            self.server.request_body_timeout_ms,
+            100,
+            3_600_000,
+        )?;
+        range(
+            "server.max_connections_per_client",
+            self.server.max_connections_per_client as u64,
+            0,
+            1_000_000,
         )?;
         for (name, pool) in self.pools.named() {
             range(

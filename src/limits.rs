@@ -61,8 +61,9 @@
 //! errors or takes longer than `redis_timeout_ms` applies `redis_failure`:
 //! - `open` (default): the call is allowed, `vizier_rate_limit_redis_errors_total{outcome=
 //!   "failed_open"}` counts it, and a warning is logged at most every [`WARN_EVERY`];
-//! - `closed`: the call is refused as limited by "rate-limit store unavailable" with a retry
-//!   after one second, counted with `outcome="failed_closed"`.
+//! - `closed`: the call is refused as [`Decision::Unavailable`] (the server's fault, not the
+//!   caller's: HTTP 503 with `Retry-After`, an `unavailable` tool error on stdio) with a
+//!   retry after one second, counted with `outcome="failed_closed"`.
 //!
 //! `rediss://` URLs pass validation but need one of the redis crate's TLS features; without
 //! it [`RateLimiter::new`] fails with a message naming the URL.
@@ -79,7 +80,7 @@ use serde::{Deserialize, Serialize};
 
 /// Prefix of every key this module writes in Redis.
 pub const REDIS_KEY_PREFIX: &str = "vizier:rl:";
-/// The text of the refusal when Redis is unreachable and `redis_failure = "closed"`.
+/// What is unavailable when Redis is unreachable and `redis_failure = "closed"`.
 pub const STORE_UNAVAILABLE: &str = "rate-limit store unavailable";
 /// How long a caller refused by fail-closed should wait before trying again.
 pub const STORE_UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
@@ -262,7 +263,7 @@ pub enum RedisFailure {
     /// Allow the call; count it and log a warning.
     #[default]
     Open,
-    /// Refuse the call as limited by [`STORE_UNAVAILABLE`].
+    /// Refuse the call as [`Decision::Unavailable`] ([`STORE_UNAVAILABLE`]).
     Closed,
 }
 
@@ -283,10 +284,15 @@ pub enum Decision {
     /// The call must not run; it was counted against no limit.
     Limited {
         /// The limit that refused, for the caller: `"execute_sql: 10 per minute"`,
-        /// `"all tools: 100 per minute"`, `"tenant acme: 500 per minute"` or
-        /// [`STORE_UNAVAILABLE`].
+        /// `"all tools: 100 per minute"` or `"tenant acme: 500 per minute"`.
         limit: String,
         /// When the same call would be allowed (always more than zero).
+        retry_after: Duration,
+    },
+    /// The call must not run because the limits cannot be checked ([`STORE_UNAVAILABLE`],
+    /// `redis_failure = "closed"`): the server's fault, not the caller's.
+    Unavailable {
+        /// When to try again.
         retry_after: Duration,
     },
 }
@@ -302,7 +308,7 @@ impl Decision {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::Allowed => None,
-            Self::Limited { retry_after, .. } => {
+            Self::Limited { retry_after, .. } | Self::Unavailable { retry_after } => {
                 let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
                 Some(secs.max(1))
             }
@@ -717,8 +723,7 @@ impl RedisStore {
         }
         match self.failure {
             RedisFailure::Open => Decision::Allowed,
-            RedisFailure::Closed => Decision::Limited {
-                limit: STORE_UNAVAILABLE.to_owned(),
+            RedisFailure::Closed => Decision::Unavailable {
                 retry_after: STORE_UNAVAILABLE_RETRY,
             },
         }
@@ -853,13 +858,16 @@ mod tests {
     fn limited_by(decision: &Decision) -> &str {
         match decision {
             Decision::Limited { limit, .. } => limit,
+            Decision::Unavailable { .. } => STORE_UNAVAILABLE,
             Decision::Allowed => panic!("expected a refusal, the call was allowed"),
         }
     }
 
     fn retry_after(decision: &Decision) -> Duration {
         match decision {
-            Decision::Limited { retry_after, .. } => *retry_after,
+            Decision::Limited { retry_after, .. } | Decision::Unavailable { retry_after } => {
+                *retry_after
+            }
             Decision::Allowed => panic!("expected a refusal, the call was allowed"),
         }
     }
@@ -1286,8 +1294,7 @@ mod tests {
         let decision = limiter.check("user:1", None, "get_chart").await;
         assert_eq!(
             decision,
-            Decision::Limited {
-                limit: STORE_UNAVAILABLE.to_owned(),
+            Decision::Unavailable {
                 retry_after: STORE_UNAVAILABLE_RETRY,
             }
         );

@@ -547,6 +547,27 @@ def test_probes(which: str, request: pytest.FixtureRequest) -> None:
     assert container["args"] == ["serve"]
 
 
+def test_shutdown_fits_the_termination_grace(minimal: Rendered, everything: Rendered, chart: helm.Chart) -> None:
+    """Endpoints go first (preStop pause), then vizier's whole shutdown grace, and Kubernetes
+    waits for both with a margin before it kills the container."""
+    pod = minimal.pod["spec"]
+    assert pod["terminationGracePeriodSeconds"] == 45
+    assert minimal.container["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "5"]}}}
+    assert minimal.config_toml["server"]["shutdown_grace_ms"] == 30000
+    assert 45 * 1000 >= 5 * 1000 + minimal.config_toml["server"]["shutdown_grace_ms"] + 5000
+    # A lifecycle of one's own replaces the pause.
+    assert everything.container["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "5"]}}}
+    no_pause = render(chart, merged(MINIMAL, {"preStopSleepSeconds": 0, "terminationGracePeriodSeconds": 35}))
+    assert "lifecycle" not in no_pause.container
+    for bad in (
+        {"terminationGracePeriodSeconds": 30},
+        {"config": {"server": {"shutdown_grace_ms": 60000}}},
+    ):
+        with pytest.raises(helm.HelmError) as exc:
+            chart.render(merged(MINIMAL, bad), name=RELEASE, namespace=NAMESPACE)
+        assert "terminationGracePeriodSeconds" in str(exc.value)
+
+
 @pytest.mark.parametrize("which", ["minimal", "production", "everything"])
 def test_security_context(which: str, request: pytest.FixtureRequest) -> None:
     rendered: Rendered = request.getfixturevalue(which)
@@ -1132,6 +1153,7 @@ def test_chart_defaults_follow_vizier_defaults(minimal: Rendered) -> None:
         "auth.enabled",  # required for the non-loopback bind
         "auth.jwt.issuers",  # required with auth on: set by MINIMAL
         "auth.jwt.audience",  # required with auth on: set by MINIMAL
+        "server.max_connections_per_client",  # off: behind an ingress every client shares its address
     }
     for key, value in _toml_leaves(minimal.config_toml):
         if key in defaults and key not in deliberate:

@@ -81,20 +81,12 @@ impl Supervisor {
         };
         let tool_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
         let handles: Vec<ArbiterHandle> = tool_arbiters.iter().map(Arbiter::handle).collect();
-        // The chart tools' workers (pictures: query, draw, encode) run on arbiters of their
-        // own at the render threads' lower priority, so that a flood of picture calls takes
-        // only the CPU time catalog and SQL calls leave over. Their queries' own work on
-        // SQLite runs at that priority too: data sources' (StatementPriority::Background) and
-        // the embedded metadata store's (db::CallerThreads).
+        // The chart tools' workers run on arbiters of their own at normal priority: some of
+        // them answer data an assistant waits for (get_chart_data, get_chart_sql), which must
+        // never wait behind idle-priority scheduling. What yields the CPU is the drawing
+        // itself (render threads, `screenshot`) and, for picture calls only, their queries'
+        // own work on SQLite sources (StatementPriority::Background, see tools::visualize).
         let chart_arbiters: Vec<Arbiter> = (0..n).map(|_| Arbiter::new()).collect();
-        let priority = config.screenshots.priority;
-        for arbiter in &chart_arbiters {
-            arbiter.spawn_fn(move || {
-                if let Err(e) = super::screenshot::lower_priority(priority) {
-                    tracing::warn!(error = %e, "could not lower the chart workers' priority");
-                }
-            });
-        }
         let chart_handles: Vec<ArbiterHandle> =
             chart_arbiters.iter().map(Arbiter::handle).collect();
         // Data sources get arbiters of their own: analytics I/O never shares a thread with

@@ -6,8 +6,9 @@
 //! rmcp's own Streamable HTTP service — version negotiation across the handshake era and
 //! the stateless 2026-07-28 era, `_meta` and header validation, SSE fallback when a call
 //! sends progress — so vizier follows rmcp as the protocol moves. vizier adds what is
-//! operational around it: a request id on every call and the HTTP 503 + `Retry-After`
-//! mapping of an `overloaded` refusal.
+//! operational around it: a request id on every call, the HTTP 503 + `Retry-After`
+//! mapping of an `overloaded` refusal, a time limit on reading a request's body, and a
+//! bound on the connections one client address may hold.
 
 use std::sync::Arc;
 
@@ -28,6 +29,119 @@ use crate::app::AppState;
 use crate::auth::resolve::AuthFailure;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Requests refused before they ran, by `reason`: `body_timeout` (the body did not arrive in
+/// `server.request_body_timeout_ms`) or `connections` (its client held more than
+/// `server.max_connections_per_client` connections).
+const HTTP_REFUSALS: &str = "vizier_http_refusals_total";
+
+/// Open connections per client address, bounded by `server.max_connections_per_client`.
+/// Counted when actix accepts a connection ([`ClientConnections::opened`]); a connection
+/// over the bound is marked, and its requests are refused by [`connection_limit`].
+#[derive(Clone)]
+pub struct ClientConnections {
+    limit: usize,
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+/// One connection's place in its client's count; freed when actix drops the connection.
+struct ConnectionSlot {
+    clients: ClientConnections,
+    ip: std::net::IpAddr,
+    over_limit: bool,
+}
+
+impl ClientConnections {
+    /// `limit` 0: no limit (nothing is counted).
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            open: Arc::default(),
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<std::net::IpAddr, usize>> {
+        // A count map stays consistent between statements: a poisoned lock is still good.
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// actix's `on_connect` hook: count the connection against its client address.
+    pub fn opened(&self, conn: &dyn std::any::Any, ext: &mut actix_web::dev::Extensions) {
+        if self.limit == 0 {
+            return;
+        }
+        let Some(peer) = conn
+            .downcast_ref::<actix_web::rt::net::TcpStream>()
+            .and_then(|s| s.peer_addr().ok())
+        else {
+            return;
+        };
+        let ip = peer.ip();
+        let count = {
+            let mut open = self.lock();
+            let n = open.entry(ip).or_insert(0);
+            *n += 1;
+            *n
+        };
+        ext.insert(ConnectionSlot {
+            clients: self.clone(),
+            ip,
+            over_limit: count > self.limit,
+        });
+    }
+}
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        let mut open = self.clients.lock();
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Refuse every request on a connection its client opened beyond
+/// `server.max_connections_per_client`: 503 with `Retry-After`, and the connection closes.
+pub async fn connection_limit<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if req
+        .conn_data::<ConnectionSlot>()
+        .is_some_and(|slot| slot.over_limit)
+    {
+        metrics::counter!(HTTP_REFUSALS, "reason" => "connections").increment(1);
+        let limit = req
+            .conn_data::<ConnectionSlot>()
+            .map_or(0, |slot| slot.clients.limit);
+        tracing::info!(
+            client = %req.conn_data::<ConnectionSlot>().map_or_else(String::new, |s| s.ip.to_string()),
+            limit,
+            "connection refused: too many connections from one client"
+        );
+        let mut res = HttpResponse::ServiceUnavailable()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "1"))
+            .json(serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {
+                "code": -32000,
+                "message": format!(
+                    "Too many connections from your address (at most {limit} at once, \
+                     server.max_connections_per_client); close some or retry after 1 s."),
+                "data": {"error_type": "overloaded", "reason": "connections", "limit": limit}}}));
+        res.head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
 
 /// The request id: `X-Request-Id` when the caller sends a sane one, else the trace id of a
 /// W3C `traceparent`, else a fresh one.
@@ -216,6 +330,35 @@ async fn mcp_gate<B: MessageBody + 'static>(
                 "code": -32000, "message": "This replica is shutting down; retry (another replica will answer)."}}));
         return Ok(req.into_response(res).map_into_right_body());
     }
+    // The whole body, within its time limit, before anything else may wait on it.
+    let limit = app.config.server.max_body_bytes;
+    let timeout = std::time::Duration::from_millis(app.config.server.request_body_timeout_ms);
+    match read_body_in_time(&mut req, limit, timeout).await? {
+        BodyRead::Ready => {}
+        BodyRead::TooLarge => {
+            let mut res = HttpResponse::PayloadTooLarge().json(serde_json::json!({
+                "jsonrpc": "2.0", "id": null, "error": {"code": ErrorCode::INVALID_REQUEST.0,
+                "message": format!("The request body is larger than {limit} bytes (server.max_body_bytes).")}}));
+            res.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+        BodyRead::TimedOut => {
+            metrics::counter!(HTTP_REFUSALS, "reason" => "body_timeout").increment(1);
+            tracing::info!(
+                timeout_ms = timeout.as_millis() as u64,
+                "request body not received in time: connection closed"
+            );
+            let mut res = HttpResponse::RequestTimeout().json(serde_json::json!({
+                "jsonrpc": "2.0", "id": null, "error": {"code": -32000,
+                "message": format!(
+                    "The request body did not arrive within {} ms (server.request_body_timeout_ms).",
+                    timeout.as_millis())}}));
+            res.head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+            return Ok(req.into_response(res).map_into_right_body());
+        }
+    }
     // rmcp validates Origin against a non-empty list; with an empty list it would skip the
     // check, so vizier refuses every Origin itself then (fail closed).
     if app.config.server.allowed_origins.is_empty()
@@ -321,6 +464,55 @@ fn unsupported_version(req: &ServiceRequest) -> Option<String> {
         .to_str()
         .is_ok_and(|v| PROTOCOL_VERSIONS.iter().any(|p| p.as_str() == v));
     (!supported).then(|| String::from_utf8_lossy(value.as_bytes()).into_owned())
+}
+
+/// What became of reading a request's body.
+enum BodyRead {
+    /// Read whole and put back for the next reader.
+    Ready,
+    /// Announced or found larger than the limit.
+    TooLarge,
+    /// Not all there within the time limit.
+    TimedOut,
+}
+
+/// Read the whole body within `timeout` and put it back for rmcp to read. A body announced
+/// (Content-Length) larger than `limit` is refused unread.
+async fn read_body_in_time(
+    req: &mut ServiceRequest,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<BodyRead, actix_web::Error> {
+    use futures::StreamExt;
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Ok(BodyRead::TooLarge);
+    }
+    let mut payload = req.take_payload();
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > limit {
+                return Ok::<_, actix_web::error::PayloadError>(None);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body.freeze()))
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Err(_elapsed) => Ok(BodyRead::TimedOut),
+        Ok(Err(e)) => Err(e.into()),
+        Ok(Ok(None)) => Ok(BodyRead::TooLarge),
+        Ok(Ok(Some(body))) => {
+            req.set_payload(actix_web::dev::Payload::from(body));
+            Ok(BodyRead::Ready)
+        }
+    }
 }
 
 /// The body as JSON, put back for rmcp to read; None when it is larger than `limit` or

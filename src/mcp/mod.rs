@@ -166,7 +166,7 @@ impl McpHandler {
         if let Err(e) = principal.require(tool.permission, &format!("call {}", tool.name)) {
             return Ok(Err(e));
         }
-        if let crate::limits::Decision::Limited { limit, retry_after } = self
+        let decision = self
             .app
             .limiter
             .check(
@@ -174,10 +174,25 @@ impl McpHandler {
                 principal.tenant.as_deref(),
                 tool.name,
             )
-            .await
-        {
-            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-            return Ok(Err(ToolError::rate_limited(&limit, secs)));
+            .await;
+        match decision {
+            crate::limits::Decision::Allowed => {}
+            crate::limits::Decision::Limited { limit, retry_after } => {
+                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                return Ok(Err(ToolError::rate_limited(&limit, secs)));
+            }
+            // Fail closed on the server's side: not the caller's limit, so 503, not 429.
+            crate::limits::Decision::Unavailable { retry_after } => {
+                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+                return Ok(Err(ToolError::refused_unavailable(
+                    format!(
+                        "Rate limits cannot be checked right now ({}), so the call was not run. \
+                         Retry after {secs} s.",
+                        crate::limits::STORE_UNAVAILABLE
+                    ),
+                    secs,
+                )));
+            }
         }
         // Cancelled when the client cancels, or when this handler is dropped (the client
         // went away): the worker stops the call instead of finishing it for no one.

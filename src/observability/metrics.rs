@@ -144,7 +144,8 @@ fn describe() {
     );
     describe_counter!(
         "vizier_pool_refusals_total",
-        "Calls refused as overloaded per tool pool"
+        "Calls refused as overloaded per tool pool (queue full, or an expected wait past \
+         the call's deadline)"
     );
     describe_counter!("vizier_actor_restarts_total", "Actor restarts by actor");
     describe_counter!("vizier_tool_panics_total", "Tool panics caught per pool");
@@ -219,6 +220,15 @@ fn describe() {
     );
     describe_counter!("vizier_auth_jwks_fetches_total", "JWKS fetches by result");
     describe_gauge!("vizier_auth_jwks_keys", "Keys in the current JWKS key set");
+    describe_counter!(
+        "vizier_http_refusals_total",
+        "HTTP requests refused before they ran, by reason (body_timeout, connections)"
+    );
+    describe_counter!(
+        "vizier_http_client_errors_total",
+        "Client connections the HTTP server gave up on (malformed request heads, broken \
+         connections), logged at debug level"
+    );
 }
 
 /// Gauges sampled at scrape time.

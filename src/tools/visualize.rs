@@ -268,13 +268,16 @@ pub struct ChartQuery {
     pub dialect: &'static str,
 }
 
-/// Build the chart's SQL and run it through the SQL engine as the caller.
+/// Build the chart's SQL and run it through the SQL engine as the caller. `priority`:
+/// `Interactive` for data an assistant reads (get_chart_data, get_chart_sql), the render
+/// priority for the query of a picture (see [`drawable`]).
 pub async fn run_query(
     ctx: &ToolCtx,
     t: &Target,
     dry_run: bool,
     limit: Option<u64>,
     fit_to_response: bool,
+    priority: StatementPriority,
 ) -> Result<ChartQuery, ToolError> {
     let plan = query::plan(&t.config, &t.dataset, &t.columns)?;
     let mut conn = ctx.app.db.conn().await?;
@@ -294,9 +297,7 @@ pub async fn run_query(
         allow_dml: false,
         original: text.clone(),
         fit_to_response,
-        // Chart tools run at the pictures' lower priority (see the Supervisor), and so
-        // does the CPU work of their query when it is done in this process (SQLite).
-        priority: StatementPriority::Background(ctx.app.config.screenshots.priority),
+        priority,
     };
     let result = run_sql(ctx, conn, &source, &text, run).await?;
     Ok(ChartQuery {
@@ -339,7 +340,10 @@ pub async fn drawable(
     width: u32,
     height: u32,
 ) -> Result<Drawable, ToolError> {
-    let q = run_query(ctx, t, false, None, false).await?;
+    // A picture's query yields the CPU like its drawing (when done in this process, SQLite):
+    // a flood of pictures takes only what the data and catalog tools leave.
+    let priority = StatementPriority::Background(ctx.app.config.screenshots.priority);
+    let q = run_query(ctx, t, false, None, false, priority).await?;
     let names: Vec<String> = q.result.columns.iter().map(|c| c.name.clone()).collect();
     let (data, mut notes) = query::shape(&t.config, &q.plan, &names, &q.result.rows)?;
     if q.result.truncated {
@@ -777,7 +781,15 @@ async fn update_chart(
         target.name = n.clone();
     }
     // The changed config must still produce a query.
-    let checked = run_query(&ctx, &target, true, None, false).await?;
+    let checked = run_query(
+        &ctx,
+        &target,
+        true,
+        None,
+        false,
+        StatementPriority::Interactive,
+    )
+    .await?;
     drop(checked);
     let config_json = target.config.to_json();
     {
@@ -1011,7 +1023,15 @@ async fn get_chart_data(ctx: ToolCtx, args: ChartDataArgs) -> Result<ChartRows, 
         );
     }
     let target = resolve(&ctx, &args.chart).await?;
-    let q = run_query(&ctx, &target, false, args.limit, true).await?;
+    let q = run_query(
+        &ctx,
+        &target,
+        false,
+        args.limit,
+        true,
+        StatementPriority::Interactive,
+    )
+    .await?;
     let columns: Vec<String> = q.result.columns.iter().map(|c| c.name.clone()).collect();
     let summary = summarize(&columns, &q.result.rows);
     let (rows, csv) = match args.format {
@@ -1052,7 +1072,15 @@ pub struct ChartSql {
 
 async fn get_chart_sql(ctx: ToolCtx, args: ChartSqlArgs) -> Result<ChartSql, ToolError> {
     let target = resolve(&ctx, &args.chart).await?;
-    let q = run_query(&ctx, &target, true, None, false).await?;
+    let q = run_query(
+        &ctx,
+        &target,
+        true,
+        None,
+        false,
+        StatementPriority::Interactive,
+    )
+    .await?;
     Ok(ChartSql {
         name: target.name,
         database_id: target.dataset.database_id,

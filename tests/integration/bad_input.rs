@@ -332,3 +332,175 @@ async fn garbage_corpus_never_breaks_the_server() {
     assert_eq!(status, 200);
     app.stop().await;
 }
+
+/// What a raw connection got from the server.
+struct Answer {
+    text: String,
+    /// When the first byte came, from the start of the read.
+    first_byte: Option<std::time::Duration>,
+    /// Whether the server closed the connection within the time given.
+    closed: bool,
+}
+
+/// Read from `stream` until the server closes it (or `within` passes).
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Answer {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut got = Vec::new();
+    let mut first_byte = None;
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + within;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => {
+                first_byte.get_or_insert(started.elapsed());
+                got.extend_from_slice(&buf[..n]);
+            }
+            Err(_) => break false,
+        }
+    };
+    Answer {
+        text: String::from_utf8_lossy(&got).into_owned(),
+        first_byte,
+        closed,
+    }
+}
+
+/// The head of a POST to /mcp announcing `length` bytes of body.
+fn post_head(length: u64) -> String {
+    format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\n\
+         Content-Length: {length}\r\n\r\n"
+    )
+}
+
+#[actix_web::test]
+async fn a_body_that_never_arrives_is_cut_off_in_time() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| c.server.request_body_timeout_ms = 1000)
+        .start()
+        .await
+        .expect("app");
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // 1,000 bytes announced, 20 sent: 408 after the body timeout, and the connection closes.
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let started = std::time::Instant::now();
+    stream
+        .write_all(format!("{}{{\"jsonrpc\":\"2.0\",\"id\"", post_head(1000)).as_bytes())
+        .await
+        .expect("write");
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    let text = &answer.text;
+    assert!(answer.closed, "the connection is held open: {text:?}");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text:?}");
+    assert!(text.contains("request_body_timeout_ms"), "{text:?}");
+    let first = answer.first_byte.expect("an answer");
+    assert!(
+        first >= std::time::Duration::from_millis(900)
+            && first < std::time::Duration::from_millis(2000),
+        "answered after {first:?}"
+    );
+    // actix lingers up to a second for the client to close before it does.
+    assert!(
+        took < std::time::Duration::from_millis(3500),
+        "closed after {took:?}"
+    );
+    // 100 MB announced: refused at once, unread.
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    stream
+        .write_all(format!("{}{{\"jsonrpc\":\"2.0\",\"id\"", post_head(104_857_600)).as_bytes())
+        .await
+        .expect("write");
+    let answer = read_until_closed(&mut stream, std::time::Duration::from_secs(5)).await;
+    assert!(
+        answer.closed && answer.text.starts_with("HTTP/1.1 413"),
+        "{:?}",
+        answer.text
+    );
+    assert!(
+        answer
+            .first_byte
+            .is_some_and(|t| t < std::time::Duration::from_millis(500)),
+        "{:?}",
+        answer.first_byte
+    );
+    // The server is still fine.
+    let (status, _, body) = app.call_raw("health_check", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn one_client_address_holds_a_bounded_number_of_connections() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| c.server.max_connections_per_client = 4)
+        .start()
+        .await
+        .expect("app");
+    // Each client keeps its one connection open after its request (keep-alive).
+    let client = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .expect("client")
+    };
+    let url = format!("{}/health", app.base);
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let c = client();
+        let status = c.get(&url).send().await.expect("sent").status().as_u16();
+        assert_eq!(status, 200, "connection {i}");
+        held.push(c);
+    }
+    // A fifth connection from 127.0.0.1: refused, with a retry hint, and closed.
+    let extra = client();
+    let resp = extra.get(&url).send().await.expect("sent");
+    assert_eq!(resp.status().as_u16(), 503);
+    assert_eq!(
+        resp.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(
+        resp.headers()
+            .get("connection")
+            .and_then(|v| v.to_str().ok()),
+        Some("close")
+    );
+    drop(resp);
+    drop(extra);
+    // Once one of the four closes, a new connection is served.
+    drop(held.pop());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let status = client()
+            .get(&url)
+            .send()
+            .await
+            .expect("sent")
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still refused: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}

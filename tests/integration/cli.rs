@@ -253,6 +253,205 @@ async fn sigterm_drains_in_flight_calls_then_exits_cleanly() {
     assert!(status.success(), "exit status {status:?}");
 }
 
+/// Send SIGTERM to `child`; how long it then took to exit, and its status.
+async fn terminate(child: std::process::Child) -> (std::time::Duration, std::process::ExitStatus) {
+    let pid = child.id().to_string();
+    let started = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let mut child = child;
+    let status = tokio::task::spawn_blocking(move || {
+        // Bounded: a server that overruns by far is killed, and the test fails on the time.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().ok();
+                return child.wait().expect("wait");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    })
+    .await
+    .expect("join");
+    (started.elapsed(), status)
+}
+
+/// POST one tools/call of `tool`; the status, Retry-After and body (or the transport error).
+async fn try_call(
+    url: String,
+    tool: &str,
+) -> Result<(u16, Option<String>, serde_json::Value), String> {
+    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name": tool}});
+    let resp = http_client()
+        .post(&url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    Ok((status, retry, parse_body(&text)))
+}
+
+#[actix_web::test]
+async fn sigterm_exits_within_the_grace_even_with_calls_running_past_it() {
+    // A call of 8 s, a grace of 3 s: the process is gone within the grace, not after the
+    // drain plus actix's own stop timeout.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, base) = spawn_server(
+        dir.path(),
+        &[
+            ("VIZIER_FAULTS__DELAY_MS__GET_INSTANCE_INFO", "8000"),
+            ("VIZIER_SERVER__SHUTDOWN_GRACE_MS", "3000"),
+        ],
+    );
+    let url = format!("{base}/mcp");
+    let long = actix_web::rt::spawn(try_call(url.clone(), "get_instance_info"));
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (took, status) = terminate(child).await;
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        took < std::time::Duration::from_millis(3500),
+        "exit took {took:?}, the grace is 3 s"
+    );
+    // The cut-off call ends (an error), it does not hang.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), long)
+        .await
+        .expect("the long call ended with the server");
+}
+
+#[actix_web::test]
+async fn sigterm_refuses_waiting_calls_that_cannot_finish_in_the_grace() {
+    // One catalog worker, calls of 2.5 s, a grace of 4 s (3 s for calls): the running call
+    // finishes; the three waiting behind it could not, and are refused with 503.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, base) = spawn_server(
+        dir.path(),
+        &[
+            ("VIZIER_FAULTS__DELAY_MS__GET_INSTANCE_INFO", "2500"),
+            ("VIZIER_SERVER__SHUTDOWN_GRACE_MS", "4000"),
+            ("VIZIER_POOLS__CATALOG__WORKERS", "1"),
+        ],
+    );
+    let url = format!("{base}/mcp");
+    let calls: Vec<_> = (0..4)
+        .map(|_| actix_web::rt::spawn(try_call(url.clone(), "get_instance_info")))
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (took, status) = terminate(child).await;
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        took < std::time::Duration::from_millis(4500),
+        "exit took {took:?}, the grace is 4 s"
+    );
+    let mut outcomes = Vec::new();
+    for call in calls {
+        outcomes.push(call.await.expect("task").expect("answered"));
+    }
+    let served = outcomes.iter().filter(|(s, _, _)| *s == 200).count();
+    let refused: Vec<_> = outcomes.iter().filter(|(s, _, _)| *s == 503).collect();
+    assert_eq!((served, refused.len()), (1, 3), "{outcomes:?}");
+    for (_, retry, body) in refused {
+        assert!(retry.is_some(), "{body}");
+        let e = &body["result"]["structuredContent"];
+        assert_eq!(e["error_type"], "unavailable", "{body}");
+        assert!(
+            e["error"]
+                .as_str()
+                .is_some_and(|m| m.contains("shutting down")),
+            "{body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn invalid_client_headers_are_logged_below_error() {
+    use std::io::BufRead;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cmd = command(dir.path());
+    cmd.arg("serve")
+        .env("VIZIER_SERVER__BIND", "127.0.0.1:0")
+        .env("VIZIER_LOGGING__FORMAT", "json")
+        .env("VIZIER_LOGGING__LEVEL", "info,vizier::http=debug")
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn vizier serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel::<serde_json::Value>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx
+                .send(serde_json::from_str(&line).unwrap_or_default())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let addr = loop {
+        let v = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("server printed its address");
+        if let Some(addr) = v["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    // A header name with a space and a header value with a NUL: actix-http refuses the
+    // request head (400) and reports the connection as a stream error.
+    for head in [
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header: x\r\n\r\n",
+        "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Test: a\0b\r\n\r\n",
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            stream.read_to_end(&mut answer),
+        )
+        .await;
+        assert!(
+            String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 400"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+    let (_, status) = terminate(child).await;
+    assert!(status.success());
+    let lines: Vec<_> = rx.try_iter().collect();
+    let errors: Vec<_> = lines.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert!(
+        errors.is_empty(),
+        "client mistakes logged as errors: {errors:?}"
+    );
+    let demoted = lines
+        .iter()
+        .filter(|l| l["message"] == "client connection error" && l["level"] == "DEBUG")
+        .count();
+    assert_eq!(demoted, 2, "{lines:?}");
+}
+
 #[actix_web::test]
 async fn metrics_can_have_their_own_address() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -446,6 +645,38 @@ async fn an_exceeded_limit_on_stdio_is_a_tool_error_naming_it() {
         e["error"]
             .as_str()
             .is_some_and(|m| m.contains("get_instance_info: 1 per minute")),
+        "{e}"
+    );
+    client.cancel().await.ok();
+}
+
+#[actix_web::test]
+async fn fail_closed_rate_limits_with_redis_down_are_unavailable_on_stdio() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Nothing listens there: Redis is down.
+    let redis = format!("redis://127.0.0.1:{}", free_port());
+    let cmd = tokio::process::Command::from({
+        let mut c = command(dir.path());
+        c.arg("stdio")
+            .env("VIZIER_RATE_LIMITS__REDIS_URL", &redis)
+            .env("VIZIER_RATE_LIMITS__REDIS_FAILURE", "closed");
+        c
+    });
+    let transport = TokioChildProcess::new(cmd).expect("spawn vizier stdio");
+    let client = ().serve(transport).await.expect("stdio handshake");
+    let r = call(&client, "get_instance_info", json!({})).await;
+    let e = err(&r);
+    assert_eq!(e["error_type"], "unavailable", "{e}");
+    assert!(
+        e["details"]["retry_after_secs"]
+            .as_u64()
+            .is_some_and(|s| s >= 1),
+        "{e}"
+    );
+    assert!(
+        e["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("rate-limit store unavailable")),
         "{e}"
     );
     client.cancel().await.ok();

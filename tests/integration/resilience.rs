@@ -208,3 +208,186 @@ async fn slow_catalog_calls_do_not_block_other_pools_or_health() {
     );
     app.stop().await;
 }
+
+/// Arguments of a quick get_chart_data call: the six example regions as a table.
+async fn quick_chart(app: &TestApp) -> serde_json::Value {
+    let r = app
+        .tool(
+            "list_datasets",
+            json!({"filters": [{"col": "table_name", "opr": "eq", "value": "regions"}]}),
+        )
+        .await;
+    let regions = ok(&r)["items"][0]["id"].clone();
+    json!({"dataset_id": regions, "config": {"chart_type": "table", "mode": "raw", "columns": ["name"]}})
+}
+
+/// Status, error type (if any) and when it ended, of each result: short enough to print.
+fn outcomes(results: &[(u16, serde_json::Value, Duration)]) -> Vec<(u16, String, u128)> {
+    results
+        .iter()
+        .map(|(s, b, t)| {
+            let e = b["result"]["structuredContent"]["error_type"]
+                .as_str()
+                .unwrap_or("ok")
+                .to_owned();
+            (*s, e, t.as_millis())
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn one_deadline_covers_a_calls_wait_for_a_worker_and_its_run() {
+    // One chart worker, calls of about 1 s, a deadline of 1.8 s: the first call is served;
+    // the second would wait 1 s and run 1 s, the third wait 2 s: both end by the deadline
+    // (when the worker reaches them it knows they cannot make it, and does not run them).
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            c.pools.charts.workers = 1;
+            c.pools.charts.queue = 8;
+            c.pools.charts.timeout_ms = 1800;
+            c.faults.delay_ms.insert("get_chart_data".into(), 1000);
+        })
+        .start()
+        .await
+        .expect("app");
+    let args = quick_chart(&app).await;
+    let started = Instant::now();
+    let calls = (0..3).map(|_| async {
+        let (status, _, body) = app.call_raw("get_chart_data", args.clone()).await;
+        (status, body, started.elapsed())
+    });
+    let results = futures::future::join_all(calls).await;
+    let served = results
+        .iter()
+        .filter(|(s, b, _)| *s == 200 && b["result"]["isError"] != true)
+        .count();
+    assert_eq!(served, 1, "{:?}", outcomes(&results));
+    let timed_out: Vec<_> = results
+        .iter()
+        .filter(|(_, b, _)| b["result"]["structuredContent"]["error_type"] == "timeout")
+        .collect();
+    assert_eq!(timed_out.len(), 2, "{:?}", outcomes(&results));
+    for (_, body, took) in timed_out {
+        let e = &body["result"]["structuredContent"];
+        assert_eq!(e["details"]["pool"], "charts", "{e}");
+        assert_eq!(e["details"]["limit_ms"], 1800, "{e}");
+        let message = e["error"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("charts pool") && message.contains("1800 ms"),
+            "{message}"
+        );
+        assert!(
+            *took >= Duration::from_millis(900) && *took < Duration::from_millis(2900),
+            "ended by the deadline, not later: {took:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_call_that_would_wait_past_its_deadline_is_refused_at_once() {
+    // One chart worker, calls of a little over 1 s, a deadline of 3 s: with one call running,
+    // a second fits (waits 1 s, runs 1 s); a third would end after over 3 s and is refused
+    // at once with 503 + Retry-After, though the queue has room.
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            c.pools.charts.workers = 1;
+            c.pools.charts.queue = 16;
+            c.pools.charts.timeout_ms = 3000;
+            c.faults.delay_ms.insert("get_chart_data".into(), 1000);
+        })
+        .start()
+        .await
+        .expect("app");
+    let args = quick_chart(&app).await;
+    // One call teaches the pool its run time.
+    let (status, _, body) = app.call_raw("get_chart_data", args.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let calls = (0..5).map(|i| {
+        let args = args.clone();
+        let app = &app;
+        async move {
+            // In order: the first two are admitted before the others arrive.
+            tokio::time::sleep(Duration::from_millis(100 * i)).await;
+            let t = Instant::now();
+            let (status, headers, body) = app.call_raw("get_chart_data", args).await;
+            (status, headers, body, t.elapsed())
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let served = results.iter().filter(|(s, _, _, _)| *s == 200).count();
+    let refused: Vec<_> = results.iter().filter(|(s, _, _, _)| *s == 503).collect();
+    let brief: Vec<_> = results
+        .iter()
+        .map(|(s, _, b, t)| {
+            (
+                *s,
+                b["result"]["structuredContent"]["error"].clone(),
+                t.as_millis(),
+            )
+        })
+        .collect();
+    assert_eq!((served, refused.len()), (2, 3), "{brief:?}");
+    for (_, headers, body, took) in refused {
+        assert!(
+            headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+                .is_some_and(|s| s >= 1),
+            "{headers:?}"
+        );
+        let e = &body["result"]["structuredContent"];
+        assert_eq!(e["error_type"], "overloaded", "{e}");
+        assert_eq!(e["details"]["pool"], "charts", "{e}");
+        assert!(e["details"]["expected_wait_ms"].as_u64().is_some(), "{e}");
+        assert!(
+            *took < Duration::from_millis(500),
+            "refused at once: {took:?}"
+        );
+    }
+    for (status, _, body, _) in &results {
+        if *status == 200 {
+            assert_ne!(body["result"]["isError"], true, "{body}");
+        }
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn fail_closed_rate_limits_with_redis_down_are_503_unavailable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    // The port was free a moment ago and nothing listens on it now: Redis is "down".
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            c.rate_limits.enabled = true;
+            c.rate_limits.redis_url = format!("redis://127.0.0.1:{port}");
+            c.rate_limits.redis_failure = vizier::limits::RedisFailure::Closed;
+        })
+        .start()
+        .await
+        .expect("app");
+    let (status, headers, body) = app.call_raw("health_check", json!({})).await;
+    assert_eq!(status, 503, "the server's fault, not the caller's: {body}");
+    assert!(
+        headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1),
+        "{headers:?}"
+    );
+    let e = &body["result"]["structuredContent"];
+    assert_eq!(e["error_type"], "unavailable", "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .is_some_and(|m| m.contains("rate-limit store unavailable")),
+        "{e}"
+    );
+    app.stop().await;
+}

@@ -130,7 +130,28 @@ rendering fails with a message that says what to set.
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
 {{- fail "vizier: autoscaling.minReplicas must not exceed autoscaling.maxReplicas" -}}
 {{- end -}}
+{{- include "vizier.validateShutdown" . -}}
 {{- include "vizier.validateAuth" . -}}
+{{- end -}}
+
+{{/*
+Kubernetes kills the container terminationGracePeriodSeconds after the preStop hook starts:
+the pause and vizier's whole shutdown grace must fit in it, with 5 s to spare.
+*/}}
+{{- define "vizier.validateShutdown" -}}
+{{- $graceMs := 30000 -}}
+{{- $server := .Values.config.server | default dict -}}
+{{- if not (kindIs "invalid" $server.shutdown_grace_ms) -}}
+{{- $graceMs = int $server.shutdown_grace_ms -}}
+{{- end -}}
+{{- $pause := 0 -}}
+{{- if not (and .Values.lifecycle .Values.lifecycle.preStop) -}}
+{{- $pause = int .Values.preStopSleepSeconds -}}
+{{- end -}}
+{{- $needMs := add $graceMs (mul $pause 1000) 5000 -}}
+{{- if lt (mul (int .Values.terminationGracePeriodSeconds) 1000) $needMs -}}
+{{- fail (printf "vizier: terminationGracePeriodSeconds (%d) must be at least preStopSleepSeconds (%d) + config.server.shutdown_grace_ms (%d ms) + 5 s, or Kubernetes kills vizier before its shutdown ends: raise it to %d" (int .Values.terminationGracePeriodSeconds) $pause $graceMs (div (add $needMs 999) 1000)) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
