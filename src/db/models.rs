@@ -610,23 +610,42 @@ pub async fn adopt(
             "tenant: 1 to 255 characters, as tokens name it in their tenant_id claim.",
         ));
     }
+    // Names are unique per tenant: an unowned object whose name the tenant already uses
+    // cannot join it. Nothing is adopted then (one transaction).
+    let clash = |what: &'static str| {
+        move |e: diesel::result::Error| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => crate::error::ToolError::conflict(format!(
+                "Tenant '{t}' already has {what} of the same name as one that belongs to no \
+                 tenant; rename one of them, then adopt again. Nothing was adopted."
+            ))
+            .with_details(serde_json::json!({"object": what})),
+            other => other.into(),
+        }
+    };
     crate::in_transaction!(conn, |c| {
         let u = diesel::update(users::table.filter(users::tenant.is_null()))
             .set(users::tenant.eq(Some(t)))
             .execute(c)
-            .await?;
+            .await
+            .map_err(clash("a user"))?;
         let d = diesel::update(databases::table.filter(databases::tenant.is_null()))
             .set(databases::tenant.eq(Some(t)))
             .execute(c)
-            .await?;
+            .await
+            .map_err(clash("a database"))?;
         let b = diesel::update(dashboards::table.filter(dashboards::tenant.is_null()))
             .set(dashboards::tenant.eq(Some(t)))
             .execute(c)
-            .await?;
+            .await
+            .map_err(clash("a dashboard (slug)"))?;
         let r = diesel::update(rls_rules::table.filter(rls_rules::tenant.is_null()))
             .set(rls_rules::tenant.eq(Some(t)))
             .execute(c)
-            .await?;
+            .await
+            .map_err(clash("an RLS rule"))?;
         Ok::<[usize; 4], crate::error::ToolError>([u, d, b, r])
     })
 }

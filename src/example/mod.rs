@@ -114,6 +114,9 @@ pub async fn ensure(
     let registered: i64 = with_conn!(conn, |c| {
         databases::table
             .filter(databases::name.eq(DATABASE_NAME))
+            // In any tenant: names are unique per tenant, but once `vizier tenant adopt`
+            // has given the example to a tenant it is still registered, and a start must not
+            // register a second, unowned copy.
             .count()
             .get_result(c)
             .await

@@ -390,6 +390,23 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
     {
         return Err(ToolError::not_found("role", missing));
     }
+    // Rule names are unique per tenant; only the caller's tenant is looked at, so a clash
+    // never tells of another tenant's rule (the unique index stays the backstop).
+    let name_r = &args.name;
+    let taken: i64 = with_conn!(&mut conn, |c| {
+        let q = rls_rules::table.filter(rls_rules::name.eq(name_r)).count();
+        match tenant.as_deref() {
+            Some(t) => q.filter(rls_rules::tenant.eq(t)).get_result(c).await,
+            None => q.filter(rls_rules::tenant.is_null()).get_result(c).await,
+        }
+    })?;
+    if taken > 0 {
+        return Err(ToolError::conflict(format!(
+            "An RLS rule named '{}' exists already.",
+            args.name
+        ))
+        .with_details(json!({"field": "name"})));
+    }
     let (user, at, uuid) = (ctx.principal.user_id, now(), new_uuid());
     let (a, uuid_r, role_ids_r) = (&args, &uuid, &role_ids);
     let id = crate::in_transaction!(&mut conn, |c| {

@@ -230,7 +230,22 @@ pub async fn find(
         match ident {
             Ident::Id(i) => q.filter(dashboards::id.eq(*i)).first(c).await.optional(),
             Ident::Uuid(u) => q.filter(dashboards::uuid.eq(u)).first(c).await.optional(),
-            Ident::Slug(s) => q.filter(dashboards::slug.eq(s)).first(c).await.optional(),
+            // Slugs are unique per tenant: look only in the caller's (no tenant: the
+            // dashboards of none).
+            Ident::Slug(s) => match &access.tenant {
+                Some(t) => q
+                    .filter(dashboards::slug.eq(s))
+                    .filter(dashboards::tenant.eq(t))
+                    .first(c)
+                    .await
+                    .optional(),
+                None => q
+                    .filter(dashboards::slug.eq(s))
+                    .filter(dashboards::tenant.is_null())
+                    .first(c)
+                    .await
+                    .optional(),
+            },
         }
     })?;
     let d = row.ok_or_else(|| ToolError::not_found("dashboard", ident))?;
@@ -473,15 +488,22 @@ fn validate_slug(slug: &str) -> Result<(), ToolError> {
     }
 }
 
-/// `base`, or `base-2`, `base-3`… whichever is free.
-async fn unique_slug(conn: &mut MetaConn, base: &str) -> Result<String, ToolError> {
+/// `base`, or `base-2`, `base-3`… whichever is free in `tenant` (slugs are unique per
+/// tenant, so another tenant's slugs neither block nor show through a suggestion).
+async fn unique_slug(
+    conn: &mut MetaConn,
+    tenant: Option<&str>,
+    base: &str,
+) -> Result<String, ToolError> {
     let pattern = format!("{}%", super::list::escape_like(base));
     let taken: Vec<Option<String>> = with_conn!(conn, |c| {
-        dashboards::table
-            .filter(dashboards::slug.like(pattern).escape('\\'))
-            .select(dashboards::slug)
-            .load(c)
-            .await
+        let q = dashboards::table
+            .filter(dashboards::slug.like(pattern.clone()).escape('\\'))
+            .select(dashboards::slug);
+        match tenant {
+            Some(t) => q.filter(dashboards::tenant.eq(t)).load(c).await,
+            None => q.filter(dashboards::tenant.is_null()).load(c).await,
+        }
     })?;
     let taken: std::collections::HashSet<String> = taken.into_iter().flatten().collect();
     if !taken.contains(base) {
@@ -628,7 +650,7 @@ async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created,
         }
         None => slugify(&title),
     };
-    let slug = unique_slug(&mut conn, &base).await?;
+    let slug = unique_slug(&mut conn, ctx.principal.tenant.as_deref(), &base).await?;
     if args.slug.is_some() && slug != base {
         return Err(
             ToolError::conflict(format!("slug '{base}' is taken; '{slug}' is free."))
@@ -810,7 +832,7 @@ async fn update_dashboard(ctx: ToolCtx, args: UpdateArgs) -> Result<Updated, Too
     let mut slug = d.slug.clone();
     if let Some(s) = args.slug.filter(|s| Some(s) != d.slug.as_ref()) {
         validate_slug(&s)?;
-        let free = unique_slug(&mut conn, &s).await?;
+        let free = unique_slug(&mut conn, ctx.principal.tenant.as_deref(), &s).await?;
         if free != s {
             return Err(
                 ToolError::conflict(format!("slug '{s}' is taken; '{free}' is free."))
@@ -922,7 +944,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| format!("{} (copy)", d.title));
-    let slug = unique_slug(&mut conn, &slugify(&title)).await?;
+    let slug = unique_slug(&mut conn, ctx.principal.tenant.as_deref(), &slugify(&title)).await?;
     let mut layout = Layout::parse(&d.layout)?;
     let user = ctx.principal.user_id;
     let faults = ctx.app.config.faults.clone();

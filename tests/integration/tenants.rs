@@ -476,3 +476,358 @@ async fn a_tenant_has_its_own_rate_limit() {
         .await;
     app.stop().await;
 }
+
+/// A call refused as a clash within the caller's tenant: `conflict` naming `field`.
+async fn clash(caller: &Caller, app: &TestApp, tool: &str, args: Value, field: &str) -> Value {
+    let (_, v) = caller.call(app, tool, args.clone()).await;
+    assert_eq!(v["error_type"], "conflict", "{tool} {args}: {v}");
+    assert_eq!(v["details"]["field"], field, "{tool} {args}: {v}");
+    v
+}
+
+/// Database names, dashboard slugs and RLS rule names are unique per tenant: another
+/// tenant may use the same name, a clash within one tenant is a `conflict` naming the
+/// field, and neither a message nor a slug suggestion tells of the other tenant's objects.
+async fn names_per_tenant(backend: Backend) {
+    let Some(app) = TestApp::builder(backend).config(tenants_on).start().await else {
+        return;
+    };
+    let acme = Caller::token("ann", ACME);
+    let globex = Caller::token("gus", GLOBEX);
+    let url = format!("sqlite://{}", example_db().display());
+
+    // Database names: globex registers "examples", the name of the unowned example
+    // database; adopting that into globex is refused (nothing adopted), into acme it is not.
+    let g_db = globex
+        .ok(
+            &app,
+            "register_database",
+            json!({"database_name": "examples", "url": url}),
+        )
+        .await["id"]
+        .clone();
+    let mut conn = app.app.db.conn().await.expect("conn");
+    let refused = vizier::db::models::adopt(&mut conn, GLOBEX)
+        .await
+        .expect_err("a clash");
+    assert_eq!(refused.error_type(), "conflict", "{refused}");
+    assert!(refused.to_string().contains("a database"), "{refused}");
+    vizier::db::models::adopt(&mut conn, ACME)
+        .await
+        .expect("adopt");
+    drop(conn);
+    let a_db = acme.ok(&app, "list_databases", json!({})).await["items"][0].clone();
+    assert_eq!(a_db["database_name"], "examples", "{a_db}");
+    assert_ne!(g_db, a_db["id"]);
+    for caller in [&acme, &globex] {
+        let v = clash(
+            caller,
+            &app,
+            "register_database",
+            json!({"database_name": "examples", "url": url}),
+            "database_name",
+        )
+        .await;
+        assert!(!v.to_string().contains("tenant"), "{v}");
+    }
+    for (caller, id) in [(&acme, &a_db["id"]), (&globex, &g_db)] {
+        let dbs = caller.ok(&app, "list_databases", json!({})).await;
+        assert_eq!(dbs["total_count"], 1, "{dbs}");
+        assert_eq!(dbs["items"][0]["id"], *id, "{dbs}");
+    }
+
+    // Dashboard slugs: acme has "retail-overview". globex gets the same slug, asked for
+    // or made from the title, and never a suggestion that shows acme's.
+    let g_ds = globex
+        .ok(
+            &app,
+            "create_dataset",
+            json!({"database_id": g_db, "table_name": "orders"}),
+        )
+        .await["id"]
+        .clone();
+    let g_chart = globex
+        .ok(
+            &app,
+            "generate_chart",
+            json!({"dataset_id": g_ds, "config": chart_config(), "save_chart": true, "name": "Orders"}),
+        )
+        .await["chart"]["id"]
+        .clone();
+    let g_dash = globex
+        .ok(
+            &app,
+            "generate_dashboard",
+            json!({"chart_ids": [g_chart], "dashboard_title": "Board", "slug": "retail-overview"}),
+        )
+        .await;
+    assert_eq!(g_dash["slug"], "retail-overview", "{g_dash}");
+    let g_auto = globex
+        .ok(
+            &app,
+            "generate_dashboard",
+            json!({"chart_ids": [g_chart], "dashboard_title": "Sales board"}),
+        )
+        .await;
+    assert_eq!(g_auto["slug"], "sales-board", "{g_auto}");
+    // acme's slugs do not show through globex's suggestions, nor globex's through acme's.
+    let a_dash = acme.ok(&app, "list_dashboards", json!({})).await["items"][0].clone();
+    assert_eq!(a_dash["slug"], "retail-overview", "{a_dash}");
+    let a_chart = acme.ok(&app, "list_charts", json!({})).await["items"][0]["id"].clone();
+    let a_sales = acme
+        .ok(
+            &app,
+            "generate_dashboard",
+            json!({"chart_ids": [a_chart], "dashboard_title": "Sales board"}),
+        )
+        .await;
+    assert_eq!(a_sales["slug"], "sales-board", "{a_sales}");
+    let v = clash(
+        &globex,
+        &app,
+        "generate_dashboard",
+        json!({"chart_ids": [g_chart], "slug": "retail-overview"}),
+        "slug",
+    )
+    .await;
+    assert_eq!(v["details"]["suggestion"], "retail-overview-2", "{v}");
+    clash(
+        &acme,
+        &app,
+        "update_dashboard",
+        json!({"identifier": a_sales["id"], "slug": "retail-overview"}),
+        "slug",
+    )
+    .await;
+    // A renamed slug may take a name the other tenant uses.
+    globex
+        .ok(
+            &app,
+            "update_dashboard",
+            json!({"identifier": g_auto["id"], "slug": "retail-overview-2"}),
+        )
+        .await;
+    let dup = globex
+        .ok(
+            &app,
+            "duplicate_dashboard",
+            json!({"identifier": "retail-overview", "dashboard_title": "Retail overview"}),
+        )
+        .await;
+    assert_eq!(dup["slug"], "retail-overview-3", "{dup}");
+    // A slug finds the caller's own dashboard.
+    for (caller, id) in [(&acme, &a_dash["id"]), (&globex, &g_dash["id"])] {
+        let d = caller
+            .ok(
+                &app,
+                "get_dashboard_info",
+                json!({"identifier": "retail-overview"}),
+            )
+            .await;
+        assert_eq!(d["id"], *id, "{d}");
+    }
+
+    // RLS rule names.
+    let a_sets = acme
+        .ok(&app, "list_datasets", json!({"page_size": 100}))
+        .await;
+    let a_ds = a_sets["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|d| d["kind"] == "physical"))
+        .map(|d| d["id"].clone())
+        .unwrap_or_else(|| panic!("no physical dataset: {a_sets}"));
+    for (caller, ds) in [(&acme, &a_ds), (&globex, &g_ds)] {
+        let rule = json!({"name": "online only", "filter_type": "regular",
+            "dataset_ids": [ds], "roles": ["gamma"], "clause": "1 = 1"});
+        caller.ok(&app, "create_rls_rule", rule.clone()).await;
+        let v = clash(caller, &app, "create_rls_rule", rule, "name").await;
+        assert!(!v.to_string().contains("tenant"), "{v}");
+    }
+    for caller in [&acme, &globex] {
+        let rules = caller.ok(&app, "list_rls_rules", json!({})).await;
+        assert_eq!(
+            rules.to_string().matches("online only").count(),
+            1,
+            "{rules}"
+        );
+    }
+    globex
+        .ok(&app, "delete_rls_rule", json!({"name": "online only"}))
+        .await;
+    let rules = acme.ok(&app, "list_rls_rules", json!({})).await;
+    assert!(rules.to_string().contains("online only"), "{rules}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn names_are_unique_per_tenant_on_sqlite() {
+    names_per_tenant(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn names_are_unique_per_tenant_on_postgres() {
+    names_per_tenant(Backend::Postgres).await;
+}
+
+/// Rows of a store made before names were per tenant, with every kind of reference to the
+/// three rebuilt (SQLite) or re-indexed (PostgreSQL) tables; the second database is
+/// deleted so that the id counter runs ahead of the rows.
+const OLD_STORE: &str = "
+INSERT INTO users (uuid, username, created_on, changed_on)
+    VALUES ('u1', 'owner', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+INSERT INTO roles (uuid, name, created_on, changed_on)
+    VALUES ('r1', 'readers', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+INSERT INTO user_roles (user_id, role_id) VALUES (1, 1);
+INSERT INTO databases (uuid, name, engine, connection_encrypted, created_on, changed_on, created_by_fk, tenant)
+    VALUES ('d1', 'sales', 'sqlite', 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, 't1'),
+           ('d2', 'gone', 'sqlite', 'x', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, NULL);
+DELETE FROM databases WHERE uuid = 'd2';
+INSERT INTO datasets (uuid, database_id, table_name, created_on, changed_on)
+    VALUES ('s1', 1, 'orders', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+INSERT INTO charts (uuid, name, chart_type, dataset_id, created_on, changed_on)
+    VALUES ('c1', 'Orders', 'table', 1, '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+INSERT INTO dashboards (uuid, title, slug, created_on, changed_on, tenant)
+    VALUES ('b1', 'Board', 'board', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 't1'),
+           ('b2', 'No slug', NULL, '2026-01-01 00:00:00', '2026-01-01 00:00:00', NULL);
+INSERT INTO dashboard_charts (dashboard_id, chart_id) VALUES (1, 1);
+INSERT INTO dashboard_owners (dashboard_id, user_id) VALUES (1, 1);
+INSERT INTO rls_rules (uuid, name, filter_type, clause, created_on, changed_on, tenant)
+    VALUES ('l1', 'rule', 'regular', '1 = 1', '2026-01-01 00:00:00', '2026-01-01 00:00:00', 't1');
+INSERT INTO rls_rule_roles (rls_rule_id, role_id) VALUES (1, 1);
+INSERT INTO rls_rule_datasets (rls_rule_id, dataset_id) VALUES (1, 1);
+INSERT INTO saved_queries (uuid, database_id, label, sql, created_on, changed_on)
+    VALUES ('q1', 1, 'all', 'SELECT 1', '2026-01-01 00:00:00', '2026-01-01 00:00:00');
+INSERT INTO query_history (uuid, database_id, sql, status, started_on)
+    VALUES ('h1', 1, 'SELECT 1', 'success', '2026-01-01 00:00:00');
+";
+
+/// Tables of `OLD_STORE` and how many rows each keeps.
+const OLD_ROWS: &[(&str, i64)] = &[
+    ("users", 1),
+    ("roles", 1),
+    ("user_roles", 1),
+    ("databases", 1),
+    ("datasets", 1),
+    ("charts", 1),
+    ("dashboards", 2),
+    ("dashboard_charts", 1),
+    ("dashboard_owners", 1),
+    ("rls_rules", 1),
+    ("rls_rule_roles", 1),
+    ("rls_rule_datasets", 1),
+    ("saved_queries", 1),
+    ("query_history", 1),
+];
+
+/// Upgrade a store of `OLD_STORE` on `$conn` (a synchronous diesel connection) from the
+/// tenants migration to the newest, then check that every row and reference is kept, that
+/// new ids continue after the old counter, and that the names are unique per tenant.
+macro_rules! upgrade_keeps_rows {
+    ($conn:expr, $conn_ty:ty, $migrations:expr, $fk_check:expr) => {{
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+        use diesel_migrations::MigrationHarness;
+        let conn = $conn;
+        let count = |conn: &mut $conn_ty, q: &str| -> i64 {
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("({q})")))
+                .get_result(conn)
+                .expect(q)
+        };
+        let pending = conn.pending_migrations($migrations).expect("pending");
+        let tenants = "20261121150000";
+        for m in pending
+            .iter()
+            .filter(|m| m.name().version().to_string().replace('-', "").as_str() <= tenants)
+        {
+            conn.run_migration(&**m).expect("an old migration");
+        }
+        SimpleConnection::batch_execute(conn, OLD_STORE).expect("old rows");
+        let applied = conn.run_pending_migrations($migrations).expect("upgrade");
+        assert!(!applied.is_empty(), "the upgrade applied nothing");
+        for (table, n) in OLD_ROWS {
+            assert_eq!(
+                count(conn, &format!("SELECT COUNT(*) FROM {table}")),
+                *n,
+                "{table}"
+            );
+        }
+        assert_eq!(count(conn, $fk_check), 0, "dangling references");
+        // The id counter is kept: a new database does not reuse the deleted one's id.
+        SimpleConnection::batch_execute(conn,
+            "INSERT INTO databases (uuid, name, engine, connection_encrypted, created_on, changed_on, tenant)
+                 VALUES ('d3', 'sales', 'sqlite', 'x', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2')",
+        )
+        .expect("the same name in another tenant");
+        assert_eq!(count(conn, "SELECT COUNT(*) FROM databases WHERE id = 3"), 1);
+        for clash in [
+            "INSERT INTO databases (uuid, name, engine, connection_encrypted, created_on, changed_on, tenant)
+                 VALUES ('d4', 'sales', 'sqlite', 'x', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2')",
+            "INSERT INTO dashboards (uuid, title, slug, created_on, changed_on, tenant)
+                 VALUES ('b3', 'Board', 'board', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't1')",
+            "INSERT INTO rls_rules (uuid, name, filter_type, clause, created_on, changed_on, tenant)
+                 VALUES ('l2', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't1')",
+        ] {
+            assert!(SimpleConnection::batch_execute(conn, clash).is_err(), "{clash}");
+        }
+        SimpleConnection::batch_execute(conn,
+            "INSERT INTO dashboards (uuid, title, slug, created_on, changed_on, tenant)
+                 VALUES ('b4', 'Board', 'board', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');
+             INSERT INTO dashboards (uuid, title, slug, created_on, changed_on, tenant)
+                 VALUES ('b5', 'Board', 'board', '2026-01-02 00:00:00', '2026-01-02 00:00:00', NULL);
+             INSERT INTO dashboards (uuid, title, slug, created_on, changed_on, tenant)
+                 VALUES ('b6', 'Two without', NULL, '2026-01-02 00:00:00', '2026-01-02 00:00:00', NULL);
+             INSERT INTO rls_rules (uuid, name, filter_type, clause, created_on, changed_on, tenant)
+                 VALUES ('l3', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');",
+        )
+        .expect("the same names in other tenants");
+    }};
+}
+
+#[test]
+fn upgrading_a_sqlite_store_keeps_every_row_and_reference() {
+    use diesel::Connection;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("meta.db");
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().expect("path")).expect("open");
+    upgrade_keeps_rows!(
+        &mut conn,
+        diesel::SqliteConnection,
+        vizier::db::SQLITE_MIGRATIONS,
+        "SELECT COUNT(*) FROM pragma_foreign_key_check"
+    );
+}
+
+#[actix_web::test]
+async fn upgrading_a_postgres_store_keeps_every_row_and_reference() {
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let Some(admin) = pg_admin_url() else {
+        return;
+    };
+    let name = format!("vizier_test_{}", uuid::Uuid::new_v4().simple());
+    let mut root = AsyncPgConnection::establish(&admin).await.expect("connect");
+    root.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create");
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("{admin}: no database in the URL"),
+    };
+    let upgraded = tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .expect("connect");
+        // PostgreSQL enforces references on every write; nothing can dangle.
+        upgrade_keeps_rows!(
+            &mut conn,
+            AsyncConnectionWrapper<AsyncPgConnection>,
+            vizier::db::PG_MIGRATIONS,
+            "SELECT 0::bigint"
+        );
+    })
+    .await;
+    root.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .expect("drop");
+    upgraded.expect("upgrade");
+}
