@@ -204,7 +204,7 @@ impl Principal {
             .filter(|r| !p.roles.contains(r))
             .collect();
         for role in missing {
-            let grants = crate::db::models::role_grants(conn, role).await?;
+            let grants = crate::db::models::role_grants(conn, role, p.tenant.as_deref()).await?;
             p.roles.push(role.clone());
             p.apply_grants(grants);
         }

@@ -58,6 +58,10 @@ pub async fn ensure_builtin_roles(conn: &mut MetaConn) -> Result<(), diesel::res
     let at = now();
     in_transaction!(conn, |c| {
         for (name, description, grants) in BUILTIN_ROLES {
+            // Shared roles have no tenant; a tenant's role of the same name is another role
+            // (names are unique per tenant, on (tenant, name): no conflict target names that
+            // index, so any conflict is ignored, as when another replica starting at the same
+            // time inserted it first).
             diesel::insert_into(roles::table)
                 .values(NewRole {
                     uuid: new_uuid(),
@@ -67,12 +71,12 @@ pub async fn ensure_builtin_roles(conn: &mut MetaConn) -> Result<(), diesel::res
                     changed_on: at,
                     tenant: None,
                 })
-                .on_conflict(roles::name)
-                .do_nothing()
+                .on_conflict_do_nothing()
                 .execute(c)
                 .await?;
             let id: i32 = roles::table
                 .filter(roles::name.eq(name))
+                .filter(roles::tenant.is_null())
                 .select(roles::id)
                 .first(c)
                 .await?;
@@ -110,7 +114,7 @@ pub async fn ensure_user(
     tenant: Option<&str>,
 ) -> Result<i32, diesel::result::Error> {
     let at = now();
-    let role = role_id(conn, role)
+    let role = role_id(conn, role, tenant)
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
     in_transaction!(conn, |c| {

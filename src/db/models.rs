@@ -478,14 +478,26 @@ pub async fn visible_roles(
     })
 }
 
-pub async fn role_id(conn: &mut MetaConn, name: &str) -> QueryResult<Option<i32>> {
+/// The id of the role `name` as a principal of `tenant` sees it: a shared role (no tenant)
+/// or, with a tenant, the tenant's own. Role names are unique per tenant and a tenant's role
+/// cannot take a shared role's name, so there is at most one.
+pub async fn role_id(
+    conn: &mut MetaConn,
+    name: &str,
+    tenant: Option<&str>,
+) -> QueryResult<Option<i32>> {
+    let tenant = tenant.map(str::to_owned);
     with_conn!(conn, |c| {
-        roles::table
+        let mut q = roles::table
             .filter(roles::name.eq(name))
             .select(roles::id)
-            .first(c)
-            .await
-            .optional()
+            .order(roles::tenant.is_not_null())
+            .into_boxed();
+        q = match tenant.clone() {
+            Some(t) => q.filter(roles::tenant.is_null().or(roles::tenant.eq(t))),
+            None => q.filter(roles::tenant.is_null()),
+        };
+        q.first(c).await.optional()
     })
 }
 
@@ -579,15 +591,19 @@ pub struct SavedQuery {
     pub changed_by_fk: Option<i32>,
 }
 
-/// Every grant of one role: (permission, object_type, object_id).
+/// Every grant of one role, the one named `role` that a principal of `tenant` sees (see
+/// [`role_id`]): (permission, object_type, object_id).
 pub async fn role_grants(
     conn: &mut MetaConn,
     role: &str,
+    tenant: Option<&str>,
 ) -> QueryResult<Vec<(String, Option<String>, Option<i32>)>> {
+    let Some(id) = role_id(conn, role, tenant).await? else {
+        return Ok(Vec::new());
+    };
     with_conn!(conn, |c| {
         role_permissions::table
-            .inner_join(roles::table)
-            .filter(roles::name.eq(role))
+            .filter(role_permissions::role_id.eq(id))
             .select((
                 role_permissions::permission,
                 role_permissions::object_type,

@@ -485,7 +485,7 @@ async fn clash(caller: &Caller, app: &TestApp, tool: &str, args: Value, field: &
     v
 }
 
-/// Database names, dashboard slugs and RLS rule names are unique per tenant: another
+/// Database names, dashboard slugs, role names and RLS rule names are unique per tenant: another
 /// tenant may use the same name, a clash within one tenant is a `conflict` naming the
 /// field, and neither a message nor a slug suggestion tells of the other tenant's objects.
 async fn names_per_tenant(backend: Backend) {
@@ -627,6 +627,38 @@ async fn names_per_tenant(backend: Backend) {
         assert_eq!(d["id"], *id, "{d}");
     }
 
+    // Role names: the same custom role name in both tenants; a clash within one, or a
+    // shared (built-in) role's name, is a conflict.
+    for caller in [&acme, &globex] {
+        let role = json!({"name": "analysts", "permissions": []});
+        caller.ok(&app, "create_role", role.clone()).await;
+        let v = clash(caller, &app, "create_role", role, "name").await;
+        assert!(!v.to_string().contains("tenant"), "{v}");
+        clash(
+            caller,
+            &app,
+            "create_role",
+            json!({"name": "gamma", "permissions": []}),
+            "name",
+        )
+        .await;
+    }
+    globex
+        .ok(
+            &app,
+            "update_role",
+            json!({"name": "analysts", "description": "globex's"}),
+        )
+        .await;
+    let a_roles = acme
+        .ok(&app, "list_roles", json!({"page_size": 100}))
+        .await
+        .to_string();
+    assert!(
+        a_roles.contains("analysts") && !a_roles.contains("globex's"),
+        "{a_roles}"
+    );
+
     // RLS rule names.
     let a_sets = acme
         .ok(&app, "list_datasets", json!({"page_size": 100}))
@@ -766,6 +798,8 @@ macro_rules! upgrade_keeps_rows {
                  VALUES ('b3', 'Board', 'board', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't1')",
             "INSERT INTO rls_rules (uuid, name, filter_type, clause, created_on, changed_on, tenant)
                  VALUES ('l2', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't1')",
+            "INSERT INTO roles (uuid, name, created_on, changed_on)
+                 VALUES ('r2', 'readers', '2026-01-02 00:00:00', '2026-01-02 00:00:00')",
         ] {
             assert!(SimpleConnection::batch_execute(conn, clash).is_err(), "{clash}");
         }
@@ -777,7 +811,9 @@ macro_rules! upgrade_keeps_rows {
              INSERT INTO dashboards (uuid, title, slug, created_on, changed_on, tenant)
                  VALUES ('b6', 'Two without', NULL, '2026-01-02 00:00:00', '2026-01-02 00:00:00', NULL);
              INSERT INTO rls_rules (uuid, name, filter_type, clause, created_on, changed_on, tenant)
-                 VALUES ('l3', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');",
+                 VALUES ('l3', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');
+             INSERT INTO roles (uuid, name, created_on, changed_on, tenant)
+                 VALUES ('r3', 'readers', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');",
         )
         .expect("the same names in other tenants");
     }};
@@ -830,4 +866,54 @@ async fn upgrading_a_postgres_store_keeps_every_row_and_reference() {
         .await
         .expect("drop");
     upgraded.expect("upgrade");
+}
+
+/// A token's mapped role is looked up in the token's tenant: two tenants' roles of the same
+/// name keep their own grants.
+#[actix_web::test]
+async fn a_mapped_role_is_the_tenants_own() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            tenants_on(c);
+            c.auth.default_role = "gamma".into();
+            c.auth.role_mapping.insert("admins".into(), "admin".into());
+            c.auth.role_mapping.insert("bi".into(), "writers".into());
+        })
+        .start()
+        .await
+        .expect("app");
+    let admin = |user: &str, tenant: &str| {
+        Caller(format!(
+            "Bearer {}",
+            token(user, json!({"tenant_id": tenant, "groups": ["admins"]}))
+        ))
+    };
+    admin("ann", ACME)
+        .ok(
+            &app,
+            "create_role",
+            json!({"name": "writers", "permissions": []}),
+        )
+        .await;
+    admin("gus", GLOBEX)
+        .ok(
+            &app,
+            "create_role",
+            json!({"name": "writers", "permissions": [{"permission": "catalog.write"}]}),
+        )
+        .await;
+    let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    for (user, tenant, writes) in [("gil", GLOBEX, true), ("amy", ACME, false)] {
+        let bi = token(user, json!({"tenant_id": tenant, "groups": ["bi"]}));
+        let (status, _, text) = app
+            .post_raw(list, &[V, ("authorization", &format!("Bearer {bi}"))])
+            .await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(
+            text.contains("generate_dashboard"),
+            writes,
+            "{user} of {tenant}: {text}"
+        );
+    }
+    app.stop().await;
 }

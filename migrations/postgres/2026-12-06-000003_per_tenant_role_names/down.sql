@@ -1,0 +1,1 @@
+DROP INDEX roles_tenant_name;

@@ -1,0 +1,2 @@
+-- Contract: role names are no longer unique across tenants.
+ALTER TABLE roles DROP CONSTRAINT roles_name_key;
