@@ -277,6 +277,20 @@ impl McpHandler {
 }
 
 impl McpHandler {
+    /// The context of work done for a resource or prompt request (no progress, no caller
+    /// link base): the same fields a tool call gets.
+    fn side_ctx(&self, principal: Arc<Principal>, context: &RequestContext<RoleServer>) -> ToolCtx {
+        ToolCtx {
+            app: self.app.clone(),
+            principal,
+            request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
+            ct: context.ct.child_token(),
+            progress: None,
+            span: tracing::Span::current(),
+            base_url: self.app.public_base_url().into(),
+        }
+    }
+
     /// The dataset a prompt names (id, uuid or table name), as `get_dataset_info` answers
     /// it for the caller: through the catalog pool, with the caller's permission and
     /// dataset access.
@@ -286,15 +300,7 @@ impl McpHandler {
         wanted: &str,
         context: &RequestContext<RoleServer>,
     ) -> Result<Value, ToolError> {
-        let ctx = ToolCtx {
-            app: self.app.clone(),
-            principal: principal.clone(),
-            request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
-            ct: context.ct.child_token(),
-            progress: None,
-            span: tracing::Span::current(),
-            base_url: self.app.public_base_url().into(),
-        };
+        let ctx = self.side_ctx(principal.clone(), context);
         let run = |name: &'static str, args: Value| {
             let ctx = ctx.clone();
             let principal = principal.clone();
@@ -416,11 +422,10 @@ impl ServerHandler for McpHandler {
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
         let registry = &self.app.registry;
-        match name {
-            search::CALL_READ_TOOL if registry.search_mode() => Some(search::call_entry(false)),
-            search::CALL_WRITE_TOOL if registry.search_mode() => Some(search::call_entry(true)),
-            _ => registry.get(name).map(|t| t.tool.clone()),
-        }
+        registry
+            .entry(name)
+            .or_else(|| registry.get(name).map(|t| &t.tool))
+            .cloned()
     }
 
     async fn call_tool(
@@ -641,15 +646,7 @@ impl ServerHandler for McpHandler {
                 "read instance metadata",
             )
             .map_err(Self::protocol_error)?;
-        let ctx = ToolCtx {
-            app: self.app.clone(),
-            principal,
-            request_id: Arc::from(uuid::Uuid::new_v4().simple().to_string()),
-            ct: context.ct.child_token(),
-            progress: None,
-            span: tracing::Span::current(),
-            base_url: self.app.public_base_url().into(),
-        };
+        let ctx = self.side_ctx(principal, &context);
         let info = crate::tools::system::instance_info(&ctx)
             .await
             .map_err(Self::protocol_error)?;
@@ -733,15 +730,7 @@ impl ServerHandler for McpHandler {
             .with_description("Build a chart step by step")
             .into());
         }
-        let ctx = ToolCtx {
-            app: self.app.clone(),
-            principal,
-            request_id: Arc::from("prompt"),
-            ct: context.ct.child_token(),
-            progress: None,
-            span: tracing::Span::current(),
-            base_url: self.app.public_base_url().into(),
-        };
+        let ctx = self.side_ctx(principal, &context);
         let info = crate::tools::system::instance_info(&ctx)
             .await
             .map_err(Self::protocol_error)?;

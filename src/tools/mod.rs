@@ -290,6 +290,8 @@ pub struct Registry {
     withheld: HashMap<&'static str, &'static str>,
     /// Set in search mode (`tools.search`): the ranking over `tools`.
     search: Option<search::Index>,
+    /// Search mode's call entries (`call_read_tool`, `call_write_tool`), built once.
+    entries: Vec<Tool>,
 }
 
 /// The groups `tools.enabled` / `tools.disabled` may name: the tool pools.
@@ -303,6 +305,7 @@ impl Registry {
             by_name: HashMap::new(),
             withheld: HashMap::new(),
             search: None,
+            entries: Vec::new(),
         };
         system::register(&mut r);
         dashboards::register(&mut r);
@@ -344,6 +347,7 @@ impl Registry {
             by_name: HashMap::new(),
             withheld: HashMap::new(),
             search: None,
+            entries: Vec::new(),
         };
         for spec in all.tools {
             let reason = if !config.enabled.is_empty() && !names(&config.enabled, &spec) {
@@ -373,6 +377,7 @@ impl Registry {
         if config.search {
             r.search = Some(search::Index::build(&r.tools));
             r.add(search::search_tool());
+            r.entries = vec![search::call_entry(false), search::call_entry(true)];
         }
         Ok(r)
     }
@@ -394,6 +399,11 @@ impl Registry {
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.tools.iter().map(|t| t.name)
+    }
+
+    /// A search-mode call entry by name (none outside search mode).
+    pub fn entry(&self, name: &str) -> Option<&Tool> {
+        self.entries.iter().find(|t| t.name == name)
     }
 
     /// Search mode: `tools/list` holds the entry tools only.
@@ -421,11 +431,12 @@ impl Registry {
             .filter(|t| t.name == search::SEARCH_TOOLS || search::LISTED_DIRECTLY.contains(&t.name))
             .map(|t| t.tool.clone())
             .collect();
+        let (read, write) = (&self.entries[0], &self.entries[1]);
         if visible.iter().any(|t| t.read_only) {
-            listed.push(search::call_entry(false));
+            listed.push(read.clone());
         }
         if visible.iter().any(|t| !t.read_only) {
-            listed.push(search::call_entry(true));
+            listed.push(write.clone());
         }
         listed
     }
