@@ -333,8 +333,8 @@ async fn mcp_gate<B: MessageBody + 'static>(
     // The whole body, within its time limit, before anything else may wait on it.
     let limit = app.config.server.max_body_bytes;
     let timeout = std::time::Duration::from_millis(app.config.server.request_body_timeout_ms);
-    match read_body_in_time(&mut req, limit, timeout).await? {
-        BodyRead::Ready => {}
+    let body = match read_body_in_time(&mut req, limit, timeout).await? {
+        BodyRead::Ready(body) => body,
         BodyRead::TooLarge => {
             let mut res = HttpResponse::PayloadTooLarge().json(serde_json::json!({
                 "jsonrpc": "2.0", "id": null, "error": {"code": ErrorCode::INVALID_REQUEST.0,
@@ -358,7 +358,7 @@ async fn mcp_gate<B: MessageBody + 'static>(
                 .set_connection_type(actix_web::http::ConnectionType::Close);
             return Ok(req.into_response(res).map_into_right_body());
         }
-    }
+    };
     // rmcp validates Origin against a non-empty list; with an empty list it would skip the
     // check, so vizier refuses every Origin itself then (fail closed).
     if app.config.server.allowed_origins.is_empty()
@@ -389,8 +389,8 @@ async fn mcp_gate<B: MessageBody + 'static>(
     };
     if let Some(requested) = unsupported_version(&req) {
         // An initialize may name any version (the answer says which one this server
-        // speaks); any other request is refused. Reading the body is only needed here.
-        let message = buffer_body(&mut req, app.config.server.max_body_bytes).await?;
+        // speaks); any other request is refused.
+        let message: Option<Value> = serde_json::from_slice(&body).ok();
         let initialize = message
             .as_ref()
             .is_some_and(|m| m.get("method").and_then(|m| m.as_str()) == Some("initialize"));
@@ -400,10 +400,10 @@ async fn mcp_gate<B: MessageBody + 'static>(
             return Ok(req.into_response(res).map_into_right_body());
         }
     }
-    // rmcp answers a body it cannot decode with a plain-text 415; a copy of the body's
-    // chunks (shared, not copied) tells a parse error from an invalid request afterwards.
+    // rmcp answers a body it cannot decode with a plain-text 415; the body read above (a
+    // shared reference, not a copy) tells a parse error from an invalid request afterwards.
     let body_copy = (req.method() == actix_web::http::Method::POST && has_json_content_type(&req))
-        .then(|| tee_body(&mut req));
+        .then_some(body);
     let scope = Arc::new(CallScope {
         request_id,
         principal,
@@ -415,9 +415,8 @@ async fn mcp_gate<B: MessageBody + 'static>(
     let mut res = next.call(req).await?;
     drop(guard);
     if res.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
-        && let Some(copy) = body_copy
+        && let Some(body) = body_copy
     {
-        let body = copy.borrow().concat();
         let answer = undecodable_body_response(&body, &scope.request_id);
         let (http_req, _) = res.into_parts();
         return Ok(ServiceResponse::new(http_req, answer).map_into_right_body());
@@ -468,8 +467,8 @@ fn unsupported_version(req: &ServiceRequest) -> Option<String> {
 
 /// What became of reading a request's body.
 enum BodyRead {
-    /// Read whole and put back for the next reader.
-    Ready,
+    /// Read whole and put back for the next reader; the same bytes, shared.
+    Ready(web::Bytes),
     /// Announced or found larger than the limit.
     TooLarge,
     /// Not all there within the time limit.
@@ -509,32 +508,10 @@ async fn read_body_in_time(
         Ok(Err(e)) => Err(e.into()),
         Ok(Ok(None)) => Ok(BodyRead::TooLarge),
         Ok(Ok(Some(body))) => {
-            req.set_payload(actix_web::dev::Payload::from(body));
-            Ok(BodyRead::Ready)
+            req.set_payload(actix_web::dev::Payload::from(body.clone()));
+            Ok(BodyRead::Ready(body))
         }
     }
-}
-
-/// The body as JSON, put back for rmcp to read; None when it is larger than `limit` or
-/// not JSON.
-async fn buffer_body(
-    req: &mut ServiceRequest,
-    limit: usize,
-) -> Result<Option<Value>, actix_web::Error> {
-    use futures::StreamExt;
-    let mut payload = req.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > limit {
-            return Ok(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    let body = body.freeze();
-    let message = serde_json::from_slice(&body).ok();
-    req.set_payload(actix_web::dev::Payload::from(body));
-    Ok(message)
 }
 
 /// A JSON-RPC request id (string or number) of `message`, else null.
@@ -567,27 +544,6 @@ fn has_json_content_type(req: &ServiceRequest) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
-}
-
-/// The request body's chunks as rmcp reads them, kept for a later look.
-type BodyCopy = std::rc::Rc<std::cell::RefCell<Vec<web::Bytes>>>;
-
-/// Route the payload through a stream that keeps each chunk (a reference count each).
-fn tee_body(req: &mut ServiceRequest) -> BodyCopy {
-    use futures::StreamExt;
-    let copy = BodyCopy::default();
-    let kept = copy.clone();
-    let stream = req.take_payload().map(move |chunk| {
-        if let Ok(bytes) = &chunk {
-            kept.borrow_mut().push(bytes.clone());
-        }
-        chunk
-    });
-    let boxed: std::pin::Pin<
-        Box<dyn futures::Stream<Item = Result<web::Bytes, actix_web::error::PayloadError>>>,
-    > = Box::pin(stream);
-    req.set_payload(actix_web::dev::Payload::from(boxed));
-    copy
 }
 
 /// A body with a JSON content type that rmcp could not decode: JSON-RPC parse error
