@@ -118,30 +118,22 @@ impl PoolState {
 
     /// The call's deadline passed (waiting, or running).
     fn deadline_passed(&self, tool: &str, queued: Duration) -> ToolError {
-        let pool = self.kind.as_str();
-        let limit_ms = self.timeout.as_millis() as u64;
-        ToolError::new(
-            crate::error::ErrorKind::Timeout,
+        let (pool, limit_ms) = (self.kind.as_str(), self.timeout.as_millis());
+        self.deadline_error(
             format!(
                 "The {tool} call did not finish within the {pool} pool's deadline of {limit_ms} ms \
                  (pools.{pool}.timeout_ms, waiting for a worker and running together; it waited \
                  {} ms). Retry later, or ask for less.",
                 queued.as_millis()
             ),
+            queued,
         )
-        .with_details(serde_json::json!({
-            "pool": pool,
-            "limit_ms": limit_ms,
-            "queued_ms": queued.as_millis() as u64,
-        }))
     }
 
     /// A waiting call that would not finish by its deadline if it started now: not run.
     fn deadline_unreachable(&self, tool: &str, queued: Duration) -> ToolError {
-        let pool = self.kind.as_str();
-        let limit_ms = self.timeout.as_millis() as u64;
-        ToolError::new(
-            crate::error::ErrorKind::Timeout,
+        let (pool, limit_ms) = (self.kind.as_str(), self.timeout.as_millis());
+        self.deadline_error(
             format!(
                 "The {tool} call could not finish within the {pool} pool's deadline of \
                  {limit_ms} ms (pools.{pool}.timeout_ms): it waited {} ms for a worker and calls \
@@ -149,10 +141,15 @@ impl PoolState {
                 queued.as_millis(),
                 self.mean_service().as_millis()
             ),
+            queued,
         )
-        .with_details(serde_json::json!({
-            "pool": pool,
-            "limit_ms": limit_ms,
+    }
+
+    /// A `timeout` error about this pool's deadline, with the details both cases carry.
+    fn deadline_error(&self, message: String, queued: Duration) -> ToolError {
+        ToolError::new(crate::error::ErrorKind::Timeout, message).with_details(serde_json::json!({
+            "pool": self.kind.as_str(),
+            "limit_ms": self.timeout.as_millis() as u64,
             "queued_ms": queued.as_millis() as u64,
         }))
     }
