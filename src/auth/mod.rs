@@ -134,10 +134,10 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The key rate limits count this caller under: the username, which every replica
-    /// sharing a metadata store agrees on.
+    /// The key rate limits count this caller under: the user's id, which every replica
+    /// sharing a metadata store agrees on (a username may repeat across tenants).
     pub fn rate_key(&self) -> String {
-        format!("user:{}", self.username)
+        format!("user:{}", self.user_id)
     }
 
     /// A hash of everything that decides what this principal sees: two principals with the
@@ -234,23 +234,28 @@ impl Principal {
     /// Load a user's roles and grants. Unknown or inactive users are refused (fail closed).
     /// With `tenants` on, the principal is scoped to the user's tenant (`None`: the user
     /// belongs to none yet; authentication binds or refuses it).
-    pub async fn load(
-        conn: &mut MetaConn,
-        username: &str,
-        tenants: bool,
-    ) -> Result<Self, ToolError> {
-        let user = User::by_username(conn, username).await?.ok_or_else(|| {
+    pub async fn load(conn: &mut MetaConn, who: &Who, tenants: bool) -> Result<Self, ToolError> {
+        let user = match who {
+            Who::Id(id) => User::by_id(conn, *id).await?,
+            Who::Named {
+                name,
+                tenant: Some(t),
+            } => match User::by_username(conn, name, Some(t)).await? {
+                Some(u) => Some(u),
+                None => User::in_tenant(conn, name, None).await?,
+            },
+            Who::Named { name, tenant: None } => User::by_username(conn, name, None).await?,
+        };
+        let user = user.ok_or_else(|| {
             ToolError::new(
                 crate::error::ErrorKind::Unauthenticated,
-                format!(
-                    "No user named '{username}' exists; calls cannot run as an unknown principal."
-                ),
+                format!("No {who} exists; calls cannot run as an unknown principal."),
             )
         })?;
         if !user.active {
             return Err(ToolError::new(
                 crate::error::ErrorKind::PermissionDenied,
-                format!("User '{username}' is deactivated."),
+                format!("User '{}' is deactivated.", user.username),
             ));
         }
         let roles = User::role_names(conn, user.id).await?;
@@ -271,11 +276,45 @@ impl Principal {
     }
 }
 
-/// Principals by username, reloaded after a short time so role changes take effect
-/// without a per-call query of roles and grants.
+/// Whom credentials name. Usernames are unique per tenant, so a name comes with the tenant
+/// it was asserted in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Who {
+    /// A user by name: of `tenant` (a token's tenant, with tenants on; a user bound to no
+    /// tenant yet also answers, to be bound by authentication), or with `None` of any
+    /// tenant, preferring the unbound user (tenants off, the dev user).
+    Named {
+        name: String,
+        tenant: Option<String>,
+    },
+    /// A user by id: an API key's owner.
+    Id(i32),
+}
+
+impl Who {
+    pub fn named(name: &str, tenant: Option<&str>) -> Self {
+        Self::Named {
+            name: name.to_owned(),
+            tenant: tenant.map(str::to_owned),
+        }
+    }
+}
+
+impl std::fmt::Display for Who {
+    /// As an error names it: never another tenant's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Named { name, .. } => write!(f, "user named '{name}'"),
+            Self::Id(id) => write!(f, "user with id {id}"),
+        }
+    }
+}
+
+/// Principals by whom credentials name, reloaded after a short time so role changes take
+/// effect without a per-call query of roles and grants.
 pub struct PrincipalCache {
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Instant, Arc<Principal>)>>,
+    entries: RwLock<HashMap<Who, (Instant, Arc<Principal>)>>,
 }
 
 impl PrincipalCache {
@@ -286,18 +325,37 @@ impl PrincipalCache {
         }
     }
 
-    pub async fn get(&self, username: &str) -> Option<Arc<Principal>> {
+    pub async fn get(&self, who: &Who) -> Option<Arc<Principal>> {
         let entries = self.entries.read().await;
         entries
-            .get(username)
+            .get(who)
             .filter(|(at, _)| at.elapsed() < self.ttl)
             .map(|(_, p)| p.clone())
     }
 
-    /// Drop one user's cached principal: their roles or status changed. Other replicas
+    /// The principal `who` names: cached, else loaded (and cached). The one way calls,
+    /// explore pages and authentication load a principal.
+    pub async fn fetch(
+        &self,
+        db: &crate::actors::Db,
+        who: &Who,
+        tenants: bool,
+    ) -> Result<Arc<Principal>, ToolError> {
+        if let Some(p) = self.get(who).await {
+            return Ok(p);
+        }
+        let mut conn = db.conn().await?;
+        let p = Principal::load(&mut conn, who, tenants).await?;
+        Ok(self.put(who.clone(), p).await)
+    }
+
+    /// Drop one user's cached principals: their roles or status changed. Other replicas
     /// notice within the TTL.
-    pub async fn forget(&self, username: &str) {
-        self.entries.write().await.remove(username);
+    pub async fn forget(&self, user_id: i32) {
+        self.entries
+            .write()
+            .await
+            .retain(|_, (_, p)| p.user_id != user_id);
     }
 
     /// Drop every cached principal: a role's grants changed.
@@ -310,12 +368,12 @@ impl PrincipalCache {
         self.ttl
     }
 
-    pub async fn put(&self, principal: Principal) -> Arc<Principal> {
+    pub async fn put(&self, who: Who, principal: Principal) -> Arc<Principal> {
         let p = Arc::new(principal);
         self.entries
             .write()
             .await
-            .insert(p.username.clone(), (Instant::now(), p.clone()));
+            .insert(who, (Instant::now(), p.clone()));
         p
     }
 }

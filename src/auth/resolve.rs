@@ -12,7 +12,7 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::Principal;
+use super::{Principal, Who};
 use crate::app::AppState;
 use crate::db::schema::{api_keys, users};
 use crate::error::{ErrorKind, ToolError};
@@ -78,9 +78,9 @@ pub async fn authenticate(
         (None, Some(k)) => k.trim(),
         (None, None) => return Err(AuthFailure::Missing),
     };
-    let (name, scopes, claim_roles, claim_tenant) = if super::api_keys::looks_like_api_key(token) {
-        let (name, scopes) = verify_api_key(app, token).await?;
-        (name, scopes, Vec::new(), None)
+    let (who, scopes, claim_roles, claim_tenant) = if super::api_keys::looks_like_api_key(token) {
+        let (user_id, scopes) = verify_api_key(app, token).await?;
+        (Who::Id(user_id), scopes, Vec::new(), None)
     } else {
         let verifier = app.jwt.as_ref().ok_or_else(|| AuthFailure::Invalid {
             reason: "malformed",
@@ -119,11 +119,14 @@ pub async fn authenticate(
             .collect();
         // `Some` for every token while tenants are on: a token without one is refused below.
         let tenant = Some(claims.tenant_id.clone());
-        (name, scopes, roles, tenant)
+        let named_in = claims
+            .tenant_id
+            .as_deref()
+            .filter(|_| app.config.auth.tenants);
+        (Who::named(&name, named_in), scopes, roles, tenant)
     };
     let tenants = app.config.auth.tenants;
-    let mut base =
-        principal_of(app, &name, claim_tenant.as_ref().and_then(|t| t.as_deref())).await?;
+    let mut base = principal_of(app, &who).await?;
     if tenants {
         base = tenant_of(app, base, claim_tenant).await?;
     }
@@ -159,8 +162,9 @@ async fn tenant_of(
                 .into(),
         )),
         (Some(t), Some(Some(c))) if *t == c => Ok(principal),
-        (Some(t), Some(Some(c))) => Err(AuthFailure::Forbidden(format!(
-            "User '{user}' belongs to tenant '{t}', but the token names tenant '{c}'."
+        // Not reached through a lookup by the token's tenant; said without naming either.
+        (Some(_), Some(Some(_))) => Err(AuthFailure::Forbidden(format!(
+            "User '{user}' does not belong to the tenant the token names."
         ))),
         (None, Some(Some(c))) => {
             if c.is_empty() || c.len() > 255 {
@@ -184,11 +188,12 @@ async fn tenant_of(
             if bound == 1 {
                 tracing::info!(user = %user, tenant = %c, "recorded a user's tenant from a token");
             }
-            app.principals.forget(user).await;
-            let p = Principal::load(&mut conn, user, true)
+            app.principals.forget(id).await;
+            let who = Who::named(user, Some(&c));
+            let p = Principal::load(&mut conn, &Who::Id(id), true)
                 .await
                 .map_err(store_unavailable)?;
-            let p = app.principals.put(p).await;
+            let p = app.principals.put(who, p).await;
             // Another replica may have bound the user to another tenant in between.
             Box::pin(tenant_of(app, p, Some(Some(c)))).await
         }
@@ -202,30 +207,26 @@ fn bearer_token(header: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer ").then(|| rest.trim())
 }
 
-/// The (cached) principal of a user, provisioning it (in `tenant`, with tenants on) when
-/// configured.
-async fn principal_of(
-    app: &AppState,
-    name: &str,
-    tenant: Option<&str>,
-) -> Result<Arc<Principal>, AuthFailure> {
-    if let Some(p) = app.principals.get(name).await {
-        return Ok(p);
-    }
+/// The (cached) principal credentials name, provisioning a named user (in the token's
+/// tenant, with tenants on) when configured.
+async fn principal_of(app: &AppState, who: &Who) -> Result<Arc<Principal>, AuthFailure> {
     let tenants = app.config.auth.tenants;
-    let mut conn = app.db.conn().await.map_err(store_unavailable)?;
-    match Principal::load(&mut conn, name, tenants).await {
-        Ok(p) => Ok(app.principals.put(p).await),
+    match app.principals.fetch(&app.db, who, tenants).await {
+        Ok(p) => Ok(p),
         Err(e) if e.kind == ErrorKind::Unauthenticated && app.config.auth.auto_provision => {
-            let tenant = tenant.filter(|_| tenants);
+            let Who::Named { name, tenant } = who else {
+                return Err(AuthFailure::Forbidden(e.message));
+            };
+            let mut conn = app.db.conn().await.map_err(store_unavailable)?;
+            let tenant = tenant.as_deref().filter(|_| tenants);
             super::roles::ensure_user(&mut conn, name, &app.config.auth.default_role, tenant)
                 .await
                 .map_err(|e| store_unavailable(ToolError::from(e)))?;
-            tracing::info!(user = name, role = %app.config.auth.default_role, tenant, "provisioned a user from a token");
-            let p = Principal::load(&mut conn, name, tenants)
+            tracing::info!(user = %name, role = %app.config.auth.default_role, tenant, "provisioned a user from a token");
+            app.principals
+                .fetch(&app.db, who, tenants)
                 .await
-                .map_err(store_unavailable)?;
-            Ok(app.principals.put(p).await)
+                .map_err(store_unavailable)
         }
         Err(e)
             if matches!(
@@ -242,11 +243,11 @@ async fn principal_of(
     }
 }
 
-/// (username, scopes) of a valid API key.
+/// (user id, scopes) of a valid API key.
 async fn verify_api_key(
     app: &AppState,
     key: &str,
-) -> Result<(String, Option<Vec<String>>), AuthFailure> {
+) -> Result<(i32, Option<Vec<String>>), AuthFailure> {
     let invalid = |d: &str| AuthFailure::Invalid {
         reason: "bad_api_key",
         description: d.into(),
@@ -261,11 +262,10 @@ async fn verify_api_key(
         String,
         Option<chrono::NaiveDateTime>,
         Option<chrono::NaiveDateTime>,
-        String,
+        i32,
     );
     let row: Option<Row> = with_conn!(&mut conn, |c| {
         api_keys::table
-            .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
             .filter(api_keys::prefix.eq(&prefix))
             .select((
                 api_keys::id,
@@ -273,14 +273,14 @@ async fn verify_api_key(
                 api_keys::scopes,
                 api_keys::expires_on,
                 api_keys::revoked_on,
-                users::username,
+                api_keys::user_id,
             ))
             .first(c)
             .await
             .optional()
     })
     .map_err(|e| store_unavailable(ToolError::from(e)))?;
-    let (id, hash, scopes, expires, revoked, username) =
+    let (id, hash, scopes, expires, revoked, user_id) =
         row.ok_or_else(|| invalid("unknown API key"))?;
     if !super::api_keys::verify(secret, &hash) {
         return Err(invalid("unknown API key"));
@@ -308,7 +308,7 @@ async fn verify_api_key(
         }
     }
     let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
-    Ok((username, (!scopes.is_empty()).then_some(scopes)))
+    Ok((user_id, (!scopes.is_empty()).then_some(scopes)))
 }
 
 /// A cache of API key ids whose `last_used_on` was written recently.

@@ -118,12 +118,14 @@ pub async fn ensure_user(
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
     in_transaction!(conn, |c| {
-        let existing: Option<i32> = users::table
+        let mut same_name = users::table
             .filter(users::username.eq(username))
-            .select(users::id)
-            .first(c)
-            .await
-            .optional()?;
+            .into_boxed();
+        same_name = match tenant {
+            Some(t) => same_name.filter(users::tenant.eq(t)),
+            None => same_name.filter(users::tenant.is_null()),
+        };
+        let existing: Option<i32> = same_name.select(users::id).first(c).await.optional()?;
         if let Some(id) = existing {
             return Ok(id);
         }

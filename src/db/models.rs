@@ -412,10 +412,51 @@ pub async fn recent_changes(
 }
 
 impl User {
-    pub async fn by_username(conn: &mut MetaConn, name: &str) -> QueryResult<Option<User>> {
+    /// The user `name` of `tenant` (usernames are unique per tenant). `None` looks among
+    /// every tenant — tenants off, or an operator's command — and prefers the user bound to
+    /// no tenant, then the oldest: with tenants off the names form one space again.
+    pub async fn by_username(
+        conn: &mut MetaConn,
+        name: &str,
+        tenant: Option<&str>,
+    ) -> QueryResult<Option<User>> {
+        with_conn!(conn, |c| {
+            let mut q = users::table.filter(users::username.eq(name)).into_boxed();
+            if let Some(t) = tenant {
+                q = q.filter(users::tenant.eq(t));
+            }
+            q.order((users::tenant.is_not_null(), users::id))
+                .select(User::as_select())
+                .first(c)
+                .await
+                .optional()
+        })
+    }
+
+    /// The user `name` of exactly `tenant`; `None`: the user that belongs to no tenant (yet:
+    /// with tenants on, the first verified token naming a tenant binds it).
+    pub async fn in_tenant(
+        conn: &mut MetaConn,
+        name: &str,
+        tenant: Option<&str>,
+    ) -> QueryResult<Option<User>> {
+        with_conn!(conn, |c| {
+            let q = users::table.filter(users::username.eq(name)).into_boxed();
+            match tenant {
+                Some(t) => q.filter(users::tenant.eq(t)),
+                None => q.filter(users::tenant.is_null()),
+            }
+            .select(User::as_select())
+            .first(c)
+            .await
+            .optional()
+        })
+    }
+
+    pub async fn by_id(conn: &mut MetaConn, id: i32) -> QueryResult<Option<User>> {
         with_conn!(conn, |c| {
             users::table
-                .filter(users::username.eq(name))
+                .find(id)
                 .select(User::as_select())
                 .first(c)
                 .await

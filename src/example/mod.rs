@@ -122,7 +122,7 @@ pub async fn ensure(
             .await
     })?;
     if registered == 0 {
-        let owner_id = crate::db::models::User::by_username(conn, owner)
+        let owner_id = crate::db::models::User::by_username(conn, owner, None)
             .await?
             .map(|u| u.id);
         register(conn, cipher, &path, owner_id).await?;

@@ -14,7 +14,7 @@ use actix_web::{HttpResponse, http::StatusCode, web};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::auth::{Principal, Who};
 use crate::charts::PreviewFormat;
 use crate::error::ToolError;
 use crate::tools::ToolCtx;
@@ -119,27 +119,37 @@ pub async fn explore_page(app: web::Data<Arc<AppState>>, key: web::Path<String>)
     }
 }
 
-async fn principal(app: &Arc<AppState>, username: &str) -> Result<Arc<Principal>, ToolError> {
-    if let Some(p) = app.principals.get(username).await {
-        return Ok(p);
-    }
-    let mut conn = app.db.conn().await?;
+async fn principal(
+    app: &Arc<AppState>,
+    claim: &crate::tools::visualize::ExploreClaim,
+) -> Result<Arc<Principal>, ToolError> {
     let tenants = app.config.auth.tenants;
-    let p = Principal::load(&mut conn, username, tenants).await?;
+    if tenants && claim.t.is_none() {
+        // A username alone may name users of several tenants.
+        return Err(ToolError::new(
+            crate::error::ErrorKind::PermissionDenied,
+            "This link names no tenant, and tenants are on. Ask for a new link.",
+        ));
+    }
+    let who = Who::named(&claim.u, claim.t.as_deref().filter(|_| tenants));
+    let p = app.principals.fetch(&app.db, &who, tenants).await?;
     if tenants && p.tenant.is_none() {
         return Err(ToolError::new(
             crate::error::ErrorKind::PermissionDenied,
-            format!("User '{username}' belongs to no tenant, and tenants are on."),
+            format!(
+                "User '{}' belongs to no tenant, and tenants are on.",
+                claim.u
+            ),
         ));
     }
-    Ok(app.principals.put(p).await)
+    Ok(p)
 }
 
 async fn render(
     app: Arc<AppState>,
     claim: crate::tools::visualize::ExploreClaim,
 ) -> Result<HttpResponse, ToolError> {
-    let principal = principal(&app, &claim.u).await?;
+    let principal = principal(&app, &claim).await?;
     let request_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
     let ctx = ToolCtx {
         base_url: app.public_base_url().into(),

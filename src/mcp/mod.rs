@@ -24,7 +24,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
 use crate::app::AppState;
-use crate::auth::Principal;
+use crate::auth::{Principal, Who};
 use crate::error::{ErrorKind, ToolError};
 use crate::observability::audit::CallRecord;
 use crate::tools::{Progress, ToolCtx, search};
@@ -109,13 +109,8 @@ impl McpHandler {
                 "This request carries no authenticated caller.",
             ));
         }
-        let username = self.app.config.auth.dev_user();
-        if let Some(p) = self.app.principals.get(username).await {
-            return Ok(p);
-        }
-        let mut conn = self.app.db.conn().await?;
-        let p = Principal::load(&mut conn, username, false).await?;
-        Ok(self.app.principals.put(p).await)
+        let dev = Who::named(self.app.config.auth.dev_user(), None);
+        self.app.principals.fetch(&self.app.db, &dev, false).await
     }
 
     fn protocol_error(e: ToolError) -> McpError {

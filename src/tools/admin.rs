@@ -737,9 +737,8 @@ pub async fn issue_api_key(
     use crate::db::schema::api_keys;
     use diesel::ExpressionMethods;
     check_scopes(scopes)?;
-    let user = crate::db::models::User::by_username(conn, username)
+    let user = crate::db::models::User::by_username(conn, username, tenant)
         .await?
-        .filter(|u| tenant.is_none() || u.tenant.as_deref() == tenant)
         .ok_or_else(|| ToolError::not_found("user", username))?;
     let (secret, prefix, hash) = crate::auth::api_keys::generate()
         .map_err(|_| ToolError::internal("no randomness for an API key"))?;

@@ -619,7 +619,7 @@ pub async fn create_user_in(
     let taken = format!(
         "A user named '{username}' exists already; change it with update_user, or pick another username."
     );
-    if User::by_username(conn, &username).await?.is_some() {
+    if User::in_tenant(conn, &username, tenant).await?.is_some() {
         return Err(ToolError::conflict(taken).with_details(json!({"field": "username"})));
     }
     let at = now();
@@ -673,12 +673,12 @@ pub async fn ensure_user(
 ) -> Result<(UserItem, bool), ToolError> {
     let username = check_name("username", &args.username)?;
     let wanted: BTreeSet<String> = args.roles.iter().map(|r| r.trim().to_string()).collect();
-    let existing = match User::by_username(conn, &username).await? {
+    let existing = match User::in_tenant(conn, &username, tenant).await? {
         Some(u) => u,
         None => match create_user_in(conn, None, tenant, args).await {
             Ok(item) => return Ok((item, true)),
             Err(e) if e.kind == ErrorKind::Conflict => {
-                User::by_username(conn, &username).await?.ok_or(e)?
+                User::in_tenant(conn, &username, tenant).await?.ok_or(e)?
             }
             Err(e) => return Err(e),
         },
@@ -793,12 +793,14 @@ async fn update_user(ctx: ToolCtx, args: UpdateUserArgs) -> Result<UserChanged, 
 
     let mut conn = ctx.app.db.conn().await?;
     let user = match (&username, args.id) {
-        (Some(name), _) => User::by_username(&mut conn, name).await?.ok_or_else(|| {
-            ToolError::not_found("user", name).with_details(json!({
-                "field": "username", "object": "user", "identifier": name,
-                "fix": "list_users(search=...) finds users by part of their name.",
-            }))
-        })?,
+        (Some(name), _) => User::by_username(&mut conn, name, ctx.principal.tenant.as_deref())
+            .await?
+            .ok_or_else(|| {
+                ToolError::not_found("user", name).with_details(json!({
+                    "field": "username", "object": "user", "identifier": name,
+                    "fix": "list_users(search=...) finds users by part of their name.",
+                }))
+            })?,
         (None, Some(id)) => with_conn!(&mut conn, |c| {
             users::table
                 .find(id)
@@ -914,7 +916,7 @@ async fn update_user(ctx: ToolCtx, args: UpdateUserArgs) -> Result<UserChanged, 
         }
         Ok::<(), ToolError>(())
     })?;
-    ctx.app.principals.forget(&user.username).await;
+    ctx.app.principals.forget(user.id).await;
     Ok(UserChanged {
         user: user_item(&mut conn, user.id).await?,
         note: effect_note(&ctx),

@@ -516,6 +516,7 @@ fn explore_key(
     let exp = chrono::Utc::now() + chrono::Duration::minutes(minutes);
     let claim = ExploreClaim {
         u: ctx.principal.username.clone(),
+        t: ctx.principal.tenant.clone(),
         c: chart,
         d: dataset,
         cfg: config,
@@ -1150,6 +1151,10 @@ async fn get_chart_preview(
 pub struct ExploreClaim {
     /// Username of the link's creator: the page runs the query as them.
     pub u: String,
+    /// The creator's tenant (usernames are unique per tenant); links made while tenants
+    /// were off carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t: Option<String>,
     /// Saved chart id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub c: Option<i32>,
@@ -1449,6 +1454,7 @@ mod tests {
         let cipher = crate::db::secrets::Cipher::from_base64(&B64.encode([7u8; 32])).unwrap();
         let claim = ExploreClaim {
             u: "alice".into(),
+            t: None,
             c: Some(3),
             d: None,
             cfg: None,

@@ -2,7 +2,7 @@
 //! catalog, SQL, history, charts and pictures, dashboards, admin (users, roles, RLS rules,
 //! API keys, data sources, audit log) and the instance summary. Each sees and touches only
 //! its own objects; the other's are "not found", never "forbidden". Tokens that name no
-//! tenant, or another tenant than the user's, are refused; tenants have their own rate
+//! tenant are refused; a username names one user per tenant; tenants have their own rate
 //! limits.
 
 use serde_json::{Value, json};
@@ -423,14 +423,13 @@ async fn isolation(backend: Backend) {
         .await;
     assert_eq!(status, 403, "{text}");
     assert!(text.contains("tenant_id"), "{text}");
-    let (status, _, text) = app
-        .post_raw(
-            call_body("list_charts", json!({})),
-            &[V, ("authorization", &Caller::token("ann", GLOBEX).0)],
-        )
-        .await;
-    assert_eq!(status, 403, "{text}");
-    assert!(text.contains("belongs to tenant 'acme'"), "{text}");
+    // Usernames are unique per tenant: "ann" of globex is another user than acme's (here
+    // provisioned on first sight), sees globex's objects only, and nothing tells her of acme.
+    let globex_ann = Caller::token("ann", GLOBEX);
+    let (status, v) = globex_ann.call(&app, "list_charts", json!({})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["total_count"], 1, "{v}");
+    assert!(!v.to_string().contains("acme"), "{v}");
     app.stop().await;
 }
 
@@ -701,8 +700,109 @@ async fn names_are_unique_per_tenant_on_postgres() {
     names_per_tenant(Backend::Postgres).await;
 }
 
+/// Usernames are unique per tenant: "ann" of acme and "ann" of globex are two users with
+/// their own roles, status, API keys and explore links, whichever was made first; a clash
+/// within one tenant is a `conflict`, and nothing tells one tenant of the other's users.
+async fn usernames_per_tenant(backend: Backend) {
+    let Some(app) = TestApp::builder(backend).config(tenants_on).start().await else {
+        return;
+    };
+    let mut conn = app.app.db.conn().await.expect("conn");
+    vizier::db::models::adopt(&mut conn, ACME)
+        .await
+        .expect("adopt");
+    drop(conn);
+    // globex's ann first: a lookup that ignored the tenant would find her for acme too.
+    let g_ann = Caller::token("ann", GLOBEX);
+    let a_ann = Caller::token("ann", ACME);
+    let ann_of = |v: &Value| -> (i64, usize) {
+        let items = v["items"].as_array().cloned().unwrap_or_default();
+        let ann: Vec<&Value> = items.iter().filter(|u| u["username"] == "ann").collect();
+        (
+            ann.first().map_or(-1, |u| u["id"].as_i64().expect("id")),
+            ann.len(),
+        )
+    };
+    let (g_id, n) = ann_of(
+        &g_ann
+            .ok(&app, "list_users", json!({"page_size": 100}))
+            .await,
+    );
+    assert_eq!(n, 1);
+    let a_users = a_ann
+        .ok(&app, "list_users", json!({"page_size": 100}))
+        .await;
+    let (a_id, n) = ann_of(&a_users);
+    assert_eq!(n, 1, "{a_users}");
+    assert_ne!(a_id, g_id, "one user for two tenants");
+    assert!(!a_users.to_string().contains(GLOBEX), "{a_users}");
+    // Each ann sees her own tenant's catalog.
+    let a_charts = a_ann.ok(&app, "list_charts", json!({})).await;
+    assert!(
+        a_charts["total_count"].as_i64().expect("count") > 0,
+        "{a_charts}"
+    );
+    let g_charts = g_ann.ok(&app, "list_charts", json!({})).await;
+    assert_eq!(g_charts["total_count"], 0, "{g_charts}");
+
+    // The same new username in both tenants; a second one in the same tenant clashes
+    // without naming the other tenant.
+    let bob = json!({"username": "bob", "roles": ["admin"]});
+    a_ann.ok(&app, "create_user", bob.clone()).await;
+    g_ann.ok(&app, "create_user", bob.clone()).await;
+    let v = clash(&g_ann, &app, "create_user", bob, "username").await;
+    assert!(!v.to_string().contains(ACME), "{v}");
+    // Deactivating globex's bob leaves acme's alone.
+    g_ann
+        .ok(
+            &app,
+            "update_user",
+            json!({"username": "bob", "active": false}),
+        )
+        .await;
+    let a_bob = a_ann.ok(&app, "list_users", json!({"search": "bob"})).await;
+    assert_eq!(a_bob["items"][0]["active"], true, "{a_bob}");
+
+    // An API key acts as its own user: acme's bob, although globex's bob has the same name.
+    let key = a_ann
+        .ok(
+            &app,
+            "create_api_key",
+            json!({"username": "bob", "name": "nightly"}),
+        )
+        .await;
+    let a_key = Caller(format!("Bearer {}", key["api_key"].as_str().expect("key")));
+    let via_key = a_key.ok(&app, "list_charts", json!({})).await;
+    assert_eq!(via_key["total_count"], a_charts["total_count"], "{via_key}");
+    let (status, v) = Caller::token("bob", GLOBEX)
+        .call(&app, "list_charts", json!({}))
+        .await;
+    assert_eq!(status, 403, "globex's bob is deactivated: {v}");
+
+    // An explore link runs as its maker, in the maker's tenant.
+    let chart = a_charts["items"][0]["id"].clone();
+    let link = a_ann
+        .ok(&app, "generate_explore_link", json!({"identifier": chart}))
+        .await;
+    let url = link["url"].as_str().expect("url");
+    let path = &url[url.find("/explore/").expect("path")..];
+    let (status, body) = app.get(path).await;
+    assert_eq!(status, 200, "{body}");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn usernames_are_unique_per_tenant_on_sqlite() {
+    usernames_per_tenant(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn usernames_are_unique_per_tenant_on_postgres() {
+    usernames_per_tenant(Backend::Postgres).await;
+}
+
 /// Rows of a store made before names were per tenant, with every kind of reference to the
-/// three rebuilt (SQLite) or re-indexed (PostgreSQL) tables; the second database is
+/// four rebuilt (SQLite) or re-indexed (PostgreSQL) tables; the second database is
 /// deleted so that the id counter runs ahead of the rows.
 const OLD_STORE: &str = "
 INSERT INTO users (uuid, username, created_on, changed_on)
@@ -800,6 +900,8 @@ macro_rules! upgrade_keeps_rows {
                  VALUES ('l2', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't1')",
             "INSERT INTO roles (uuid, name, created_on, changed_on)
                  VALUES ('r2', 'readers', '2026-01-02 00:00:00', '2026-01-02 00:00:00')",
+            "INSERT INTO users (uuid, username, created_on, changed_on)
+                 VALUES ('u2', 'owner', '2026-01-02 00:00:00', '2026-01-02 00:00:00')",
         ] {
             assert!(SimpleConnection::batch_execute(conn, clash).is_err(), "{clash}");
         }
@@ -813,7 +915,9 @@ macro_rules! upgrade_keeps_rows {
              INSERT INTO rls_rules (uuid, name, filter_type, clause, created_on, changed_on, tenant)
                  VALUES ('l3', 'rule', 'base', '1 = 1', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');
              INSERT INTO roles (uuid, name, created_on, changed_on, tenant)
-                 VALUES ('r3', 'readers', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');",
+                 VALUES ('r3', 'readers', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');
+             INSERT INTO users (uuid, username, created_on, changed_on, tenant)
+                 VALUES ('u3', 'owner', '2026-01-02 00:00:00', '2026-01-02 00:00:00', 't2');",
         )
         .expect("the same names in other tenants");
     }};
