@@ -94,6 +94,21 @@ pub struct ToolError {
     /// is down, a deadline it cannot meet): over HTTP, 503 with `Retry-After` like
     /// `overloaded`, whatever the kind.
     pub server_refusal: bool,
+    /// The token scope the call lacked ([`ToolError::insufficient_scope`]): over HTTP, 403
+    /// with an `insufficient_scope` challenge (RFC 6750 §3.1).
+    pub missing_scope: Option<&'static str>,
+}
+
+/// How HTTP answers a call refused before its tool ran: by load, a rate limit, a missing
+/// token scope or the server itself. Every other failure is the tool's own answer (HTTP
+/// 200 with `isError`). Derived from the error alone ([`ToolError::http_refusal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRefusal {
+    pub status: u16,
+    /// `Retry-After`, seconds.
+    pub retry_after_secs: Option<u64>,
+    /// `WWW-Authenticate`.
+    pub challenge: Option<String>,
 }
 
 /// A short random id that ties a caller's error to the server's log line.
@@ -111,7 +126,40 @@ impl ToolError {
             error_id: new_error_id(),
             retry_after_secs: None,
             server_refusal: false,
+            missing_scope: None,
         }
+    }
+
+    /// The HTTP status this error maps to where a transport carries one: its kind's, or
+    /// 503 for a refusal of the server's own.
+    pub fn http_status(&self) -> u16 {
+        if self.server_refusal {
+            ErrorKind::Unavailable.http_status()
+        } else {
+            self.kind.http_status()
+        }
+    }
+
+    /// How HTTP answers this error when it refused the call before its tool ran; `None`
+    /// when it is the tool's own answer.
+    pub fn http_refusal(&self) -> Option<HttpRefusal> {
+        if let Some(scope) = self.missing_scope {
+            return Some(HttpRefusal {
+                status: self.http_status(),
+                retry_after_secs: None,
+                challenge: Some(format!(
+                    "Bearer error=\"insufficient_scope\", scope=\"{scope}\""
+                )),
+            });
+        }
+        let refused = self.server_refusal
+            || matches!(self.kind, ErrorKind::Overloaded | ErrorKind::RateLimited);
+        let retry_after_secs = self.retry_after_secs.filter(|_| refused)?;
+        Some(HttpRefusal {
+            status: self.http_status(),
+            retry_after_secs: Some(retry_after_secs),
+            challenge: None,
+        })
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -158,6 +206,19 @@ impl ToolError {
             ),
         )
         .with_details(json!({ "missing_permission": permission }))
+    }
+
+    /// The token lacks `scope`, needed to `action`: `permission_denied` naming the scope.
+    pub fn insufficient_scope(scope: &'static str, action: &str) -> Self {
+        let mut e = Self::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "The token lacks the scope '{scope}' needed to {action}. Request a token with that scope."
+            ),
+        )
+        .with_details(json!({"missing_scope": scope, "error": "insufficient_scope"}));
+        e.missing_scope = Some(scope);
+        e
     }
 
     pub fn overloaded(pool: &str, retry_after_secs: u64) -> Self {
@@ -335,5 +396,47 @@ mod tests {
         assert_eq!(ErrorKind::Overloaded.http_status(), 503);
         assert_eq!(ErrorKind::PermissionDenied.http_status(), 403);
         assert_eq!(ErrorKind::Internal.http_status(), 500);
+    }
+
+    #[test]
+    fn refusals_say_how_http_answers_them() {
+        let answer = |e: ToolError| e.http_refusal();
+        assert_eq!(
+            answer(ToolError::overloaded("sql", 2)),
+            Some(HttpRefusal {
+                status: 503,
+                retry_after_secs: Some(2),
+                challenge: None
+            })
+        );
+        assert_eq!(
+            answer(ToolError::rate_limited("execute_sql: 1 per minute", 30)),
+            Some(HttpRefusal {
+                status: 429,
+                retry_after_secs: Some(30),
+                challenge: None
+            })
+        );
+        let mut deadline = ToolError::timeout("the call", 100);
+        deadline.retry_after_secs = Some(1);
+        deadline.server_refusal = true;
+        assert_eq!(answer(deadline.clone()).map(|a| a.status), Some(503));
+        assert_eq!(deadline.http_status(), 503);
+        let scope = answer(ToolError::insufficient_scope("vizier:sql", "run SQL")).expect("403");
+        assert_eq!(scope.status, 403);
+        assert_eq!(
+            scope.challenge.as_deref(),
+            Some("Bearer error=\"insufficient_scope\", scope=\"vizier:sql\"")
+        );
+        // A tool's own answer is not the transport's business, retry hint or not.
+        assert_eq!(
+            answer(ToolError::unavailable("the source is down", 5)),
+            None
+        );
+        assert_eq!(answer(ToolError::not_found("chart", 3)), None);
+        assert_eq!(
+            answer(ToolError::permission_denied("admin", "list users")),
+            None
+        );
     }
 }

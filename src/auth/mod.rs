@@ -174,18 +174,13 @@ impl Principal {
     }
 
     /// Refuse with `permission_denied` naming what is missing: the permission, or the
-    /// token scope (`details.missing_scope`, answered with HTTP 403 `insufficient_scope`).
+    /// token scope ([`ToolError::insufficient_scope`]).
     pub fn require(&self, permission: Permission, action: &str) -> Result<(), ToolError> {
         if !self.permissions.contains(permission.as_str()) {
             return Err(ToolError::permission_denied(permission.as_str(), action));
         }
         if !self.scope_ok(permission) {
-            let scope = permission.scope();
-            return Err(ToolError::new(
-                crate::error::ErrorKind::PermissionDenied,
-                format!("The token lacks the scope '{scope}' needed to {action}. Request a token with that scope."),
-            )
-            .with_details(serde_json::json!({"missing_scope": scope, "error": "insufficient_scope"})));
+            return Err(ToolError::insufficient_scope(permission.scope(), action));
         }
         Ok(())
     }

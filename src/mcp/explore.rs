@@ -66,16 +66,11 @@ th,td{border-bottom:1px solid #e2e5ea;padding:4px 8px;text-align:left}td.n{text-
 th{background:#f8f9fa;position:sticky;top:0}.scroll{max-height:480px;overflow:auto}";
 
 fn error_page(e: &ToolError) -> HttpResponse {
+    // A page has no caller to authenticate again: an unknown or deactivated creator
+    // ends the link (403), as a refused permission does.
     let status = match e.kind {
-        crate::error::ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        crate::error::ErrorKind::PermissionDenied | crate::error::ErrorKind::Unauthenticated => {
-            StatusCode::FORBIDDEN
-        }
-        crate::error::ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
-        crate::error::ErrorKind::Overloaded | crate::error::ErrorKind::Unavailable => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        crate::error::ErrorKind::Unauthenticated => StatusCode::FORBIDDEN,
+        _ => StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     };
     page(
         status,

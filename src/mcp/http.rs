@@ -421,35 +421,28 @@ async fn mcp_gate<B: MessageBody + 'static>(
         let (http_req, _) = res.into_parts();
         return Ok(ServiceResponse::new(http_req, answer).map_into_right_body());
     }
-    let retry = scope.overloaded_retry_after.lock().ok().and_then(|s| *s);
-    let limited = scope.rate_limited_retry_after.lock().ok().and_then(|s| *s);
-    let missing_scope = scope.insufficient_scope.lock().ok().and_then(|s| s.clone());
     if let Ok(v) = HeaderValue::from_str(&scope.request_id) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
-    if let Some(secs) = retry {
-        res.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            HeaderValue::from(secs),
-        );
-        *res.response_mut().status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    }
-    if let Some(secs) = limited {
-        res.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            HeaderValue::from(secs),
-        );
-        *res.response_mut().status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    }
-    if let Some(scope_name) = missing_scope {
-        if let Ok(v) = HeaderValue::from_str(&format!(
-            "Bearer error=\"insufficient_scope\", scope=\"{scope_name}\""
-        )) {
+    if let Some(refusal) = scope.refusal() {
+        if let Some(secs) = refusal.retry_after_secs {
+            res.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                HeaderValue::from(secs),
+            );
+        }
+        if let Some(v) = refusal
+            .challenge
+            .as_deref()
+            .and_then(|c| HeaderValue::from_str(c).ok())
+        {
             res.headers_mut()
                 .insert(actix_web::http::header::WWW_AUTHENTICATE, v);
         }
-        *res.response_mut().status_mut() = StatusCode::FORBIDDEN;
+        if let Ok(status) = StatusCode::from_u16(refusal.status) {
+            *res.response_mut().status_mut() = status;
+        }
     }
     Ok(res.map_into_left_body())
 }

@@ -44,18 +44,29 @@ pub const METADATA_RESOURCE: &str = "instance://metadata";
 #[derive(Debug, Default)]
 pub struct CallScope {
     pub request_id: String,
-    /// Set by the handler when a pool refused the call, or the server could not take it
-    /// (`ToolError::server_refusal`); the middleware turns it into HTTP 503 with
-    /// `Retry-After`.
-    pub overloaded_retry_after: std::sync::Mutex<Option<u64>>,
     /// The authenticated caller (auth on).
     pub principal: Option<Arc<Principal>>,
-    /// Set when a token lacked a scope; answered with HTTP 403 `insufficient_scope`.
-    pub insufficient_scope: std::sync::Mutex<Option<String>>,
-    /// Set when a rate limit refused the call; answered with HTTP 429 and `Retry-After`.
-    pub rate_limited_retry_after: std::sync::Mutex<Option<u64>>,
     /// The server's public base URL as the client reached it (links handed to users).
     pub base_url: Option<String>,
+    /// How HTTP answers a call refused before its tool ran, as the error says
+    /// ([`ToolError::http_refusal`]). rmcp writes the response, so the middleware that
+    /// owns the status reads the error's answer here once the call is done.
+    refusal: std::sync::OnceLock<crate::error::HttpRefusal>,
+}
+
+impl CallScope {
+    /// Record how HTTP must answer `e`, if it refused the call.
+    fn refused(&self, e: &ToolError) {
+        if let Some(answer) = e.http_refusal() {
+            // One call per request: the first answer stands.
+            let _ = self.refusal.set(answer);
+        }
+    }
+
+    /// How HTTP must answer this request's call, if it was refused.
+    pub fn refusal(&self) -> Option<&crate::error::HttpRefusal> {
+        self.refusal.get()
+    }
 }
 
 #[derive(Clone)]
@@ -552,28 +563,8 @@ impl ServerHandler for McpHandler {
                 Ok(result.into())
             }
             Err(e) => {
-                if let (Some(retry), Some(scope)) = (
-                    e.retry_after_secs
-                        .filter(|_| e.kind == ErrorKind::Overloaded || e.server_refusal),
-                    &scope,
-                ) && let Ok(mut slot) = scope.overloaded_retry_after.lock()
-                {
-                    *slot = Some(retry);
-                }
-                if let (Some(retry), Some(scope)) = (
-                    e.retry_after_secs
-                        .filter(|_| e.kind == ErrorKind::RateLimited),
-                    &scope,
-                ) && let Ok(mut slot) = scope.rate_limited_retry_after.lock()
-                {
-                    *slot = Some(retry);
-                }
-                if let (Some(missing), Some(scope)) = (
-                    e.details.get("missing_scope").and_then(Value::as_str),
-                    &scope,
-                ) && let Ok(mut slot) = scope.insufficient_scope.lock()
-                {
-                    *slot = Some(missing.to_string());
+                if let Some(scope) = &scope {
+                    scope.refused(&e);
                 }
                 Ok(e.into_call_result().into())
             }
