@@ -9,16 +9,16 @@
 //! loading anything.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 use crate::auth::{Principal, Who};
-use crate::charts::PreviewFormat;
 use crate::error::ToolError;
 use crate::tools::ToolCtx;
-use crate::tools::visualize::{draw, drawable, resolve, verify_claim};
+use crate::tools::visualize::{EXPLORE_PAGE, ExplorePage, verify_claim};
 
 /// Rows shown in the page's data table.
 const TABLE_ROWS: usize = 500;
@@ -140,39 +140,58 @@ async fn principal(
     Ok(p)
 }
 
+/// The page of `claim`: its chart drawn by the `explore_page` tool, run as the link's
+/// creator through the charts pool like any call (permission, rate limits, admission,
+/// deadline, audit, metrics, the shutdown drain).
 async fn render(
     app: Arc<AppState>,
     claim: crate::tools::visualize::ExploreClaim,
 ) -> Result<HttpResponse, ToolError> {
-    let principal = principal(&app, &claim).await?;
+    let started = Instant::now();
+    let _in_flight = super::http::InFlight::enter(app.clone());
     let request_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
-    let ctx = ToolCtx {
-        base_url: app.public_base_url().into(),
-        app,
-        principal,
-        request_id: request_id.clone(),
-        ct: CancellationToken::new(),
-        progress: None,
-        span: tracing::info_span!("explore", request_id = %request_id),
+    let span = tracing::info_span!("explore", request_id = %request_id, tool = EXPLORE_PAGE);
+    let args = serde_json::json!({"chart": claim.chart_ref(), "table_rows": TABLE_ROWS});
+    let principal = principal(&app, &claim).await;
+    let outcome = match (&principal, app.registry.internal(EXPLORE_PAGE)) {
+        (Err(e), _) => Err(e.clone()),
+        (Ok(_), None) => Err(ToolError::internal(
+            "the explore_page tool is not registered",
+        )),
+        (Ok(p), Some(tool)) => {
+            let ctx = ToolCtx {
+                base_url: app.public_base_url().into(),
+                app: app.clone(),
+                principal: p.clone(),
+                request_id: request_id.clone(),
+                ct: CancellationToken::new(),
+                progress: None,
+                span: span.clone(),
+            };
+            tracing::Instrument::instrument(super::run_tool(tool.clone(), ctx, args.clone()), span)
+                .await
+        }
     };
-    let target = resolve(&ctx, &claim.chart_ref()).await?;
-    let d = drawable(&ctx, &target, 960, 540).await?;
-    let data = Arc::new(d.data.clone());
-    let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
-    let svg = String::from_utf8_lossy(&svg.bytes);
-    // The SVG is drawn by vizier's own renderer from escaped text; strip the XML prolog so
-    // it can sit inline in HTML.
-    let svg = svg
-        .trim_start()
-        .strip_prefix("<?xml")
-        .and_then(|rest| rest.split_once("?>").map(|(_, s)| s))
-        .unwrap_or(&svg);
+    super::finish_call(
+        &app,
+        super::Finished {
+            request_id: &request_id,
+            caller: principal.as_deref().ok(),
+            requested: EXPLORE_PAGE,
+            arguments: Some(&args),
+            tool: EXPLORE_PAGE,
+            status: outcome.as_ref().map_or_else(|e| e.error_type(), |_| "ok"),
+            error_id: outcome.as_ref().err().map(|e| e.error_id.as_str()),
+            elapsed: started.elapsed(),
+        },
+    );
+    let shown: ExplorePage = serde_json::from_value(outcome?).map_err(ToolError::internal)?;
     let mut table = String::from("<table><thead><tr>");
-    for c in &d.columns {
+    for c in &shown.columns {
         table.push_str(&format!("<th>{}</th>", escape(c)));
     }
     table.push_str("</tr></thead><tbody>");
-    for row in d.rows.iter().take(TABLE_ROWS) {
+    for row in &shown.rows {
         table.push_str("<tr>");
         for v in row {
             let (class, text) = match v {
@@ -186,10 +205,11 @@ async fn render(
         table.push_str("</tr>");
     }
     table.push_str("</tbody></table>");
-    let more = if d.rows.len() > TABLE_ROWS {
+    let more = if shown.row_count > shown.rows.len() {
         format!(
-            "<p class=\"meta\">Showing {TABLE_ROWS} of {} rows.</p>",
-            d.rows.len()
+            "<p class=\"meta\">Showing {} of {} rows.</p>",
+            shown.rows.len(),
+            shown.row_count
         )
     } else {
         String::new()
@@ -198,13 +218,14 @@ async fn render(
         "<main><div class=\"card\"><h1 id=\"title\">{title}</h1><p class=\"meta\">{kind} chart on dataset {dataset} · {rows} rows · as seen by {user}</p>\
          <div id=\"chart\">{svg}</div></div>\
          <div class=\"card\"><h2>Data</h2><div class=\"scroll\" id=\"data\">{table}</div>{more}</div></main>",
-        title = escape(&target.name),
-        kind = escape(target.config.chart_type()),
-        dataset = escape(&target.dataset.table_name),
-        rows = d.row_count,
+        title = escape(&shown.title),
+        kind = escape(&shown.chart_type),
+        dataset = escape(&shown.dataset),
+        rows = shown.row_count,
+        svg = shown.svg,
         user = escape(&claim.u),
     );
-    Ok(page(StatusCode::OK, &target.name, &body))
+    Ok(page(StatusCode::OK, &shown.title, &body))
 }
 
 #[cfg(test)]

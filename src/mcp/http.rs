@@ -600,10 +600,11 @@ async fn ready(app: web::Data<Arc<AppState>>) -> HttpResponse {
 }
 
 /// Counts a request on /mcp as in flight until dropped.
-struct InFlight(Arc<AppState>);
+/// An HTTP request being served: counted until dropped (the shutdown drain waits).
+pub(super) struct InFlight(Arc<AppState>);
 
 impl InFlight {
-    fn enter(app: Arc<AppState>) -> Self {
+    pub(super) fn enter(app: Arc<AppState>) -> Self {
         app.in_flight
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Self(app)

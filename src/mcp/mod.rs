@@ -169,37 +169,6 @@ impl McpHandler {
             Err(e) => return Ok(Err(e)),
         };
         *caller = Some(principal.clone());
-        if let Err(e) = principal.require(tool.permission, &format!("call {}", tool.name)) {
-            return Ok(Err(e));
-        }
-        let decision = self
-            .app
-            .limiter
-            .check(
-                &principal.rate_key(),
-                principal.tenant.as_deref(),
-                tool.name,
-            )
-            .await;
-        match decision {
-            crate::limits::Decision::Allowed => {}
-            crate::limits::Decision::Limited { limit, retry_after } => {
-                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-                return Ok(Err(ToolError::rate_limited(&limit, secs)));
-            }
-            // Fail closed on the server's side: not the caller's limit, so 503, not 429.
-            crate::limits::Decision::Unavailable { retry_after } => {
-                let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
-                return Ok(Err(ToolError::refused_unavailable(
-                    format!(
-                        "Rate limits cannot be checked right now ({}), so the call was not run. \
-                         Retry after {secs} s.",
-                        crate::limits::STORE_UNAVAILABLE
-                    ),
-                    secs,
-                )));
-            }
-        }
         // Cancelled when the client cancels, or when this handler is dropped (the client
         // went away): the worker stops the call instead of finishing it for no one.
         let ct = context.ct.child_token();
@@ -213,7 +182,7 @@ impl McpHandler {
             principal,
             request_id,
             ct,
-            progress: progress.clone(),
+            progress,
             span: tracing::Span::current(),
             base_url: Self::scope(context)
                 .and_then(|s| s.base_url.clone())
@@ -221,44 +190,137 @@ impl McpHandler {
                 .into(),
         };
         let args = request.arguments.map(Value::Object).unwrap_or(Value::Null);
-        let cache_key = self
-            .app
-            .cache
-            .as_ref()
-            .filter(|_| tool.cacheable)
-            .map(|cache| {
-                use std::hash::{Hash, Hasher};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                tool.name.hash(&mut h);
-                args.to_string().hash(&mut h);
-                ctx.principal.fingerprint().hash(&mut h);
-                (cache, h.finish())
-            });
-        if let Some((cache, key)) = &cache_key {
-            if let Some(hit) = cache.get(key) {
-                metrics::counter!("vizier_cache_hits_total", "tool" => tool.name).increment(1);
-                return Ok(Ok((*hit).clone()));
-            }
-            metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
-        }
-        let changes_metadata = tool.changes_metadata;
-        let call = self.app.pools.get(tool.pool).call(tool, ctx, args);
-        let result = match progress {
-            None => call.await,
-            Some(progress) => {
-                Self::with_heartbeat(call, progress, self.app.config.server.progress_interval_ms)
-                    .await
-            }
-        };
-        match (&result, &cache_key) {
-            (Ok(v), Some((cache, key))) => cache.insert(*key, Arc::new(v.clone())),
-            // A write makes every cached catalog answer suspect.
-            (Ok(_), None) if changes_metadata => self.app.invalidate_caches(),
-            _ => {}
-        }
-        Ok(result)
+        Ok(run_tool(tool, ctx, args).await)
     }
+}
 
+/// A call that ended, whatever its outcome.
+pub(crate) struct Finished<'a> {
+    pub request_id: &'a str,
+    /// `None` when the caller could not be identified.
+    pub caller: Option<&'a Principal>,
+    /// The tool name as requested (it may not exist).
+    pub requested: &'a str,
+    pub arguments: Option<&'a Value>,
+    /// The metrics label: a tool's name, or `unknown`.
+    pub tool: &'static str,
+    /// `ok`, an `error_type`, or `protocol_error`.
+    pub status: &'static str,
+    pub error_id: Option<&'a str>,
+    pub elapsed: Duration,
+}
+
+/// After a call, as every way in ends one: the audit record, the call metrics and the log
+/// line.
+pub(crate) fn finish_call(app: &AppState, call: Finished<'_>) {
+    let Finished {
+        request_id,
+        tool,
+        status,
+        elapsed,
+        error_id,
+        ..
+    } = call;
+    let duration_ms = elapsed.as_secs_f64() * 1000.0;
+    match error_id {
+        None if status == "ok" => {
+            tracing::debug!(request_id = %request_id, tool, duration_ms, "tool call")
+        }
+        None => {}
+        Some(error_id) => tracing::info!(
+            request_id = %request_id, tool, duration_ms, error_type = status,
+            error_id = %error_id, "tool call failed"
+        ),
+    }
+    app.audit.record(CallRecord {
+        request_id,
+        principal: call.caller,
+        tool: call.requested,
+        arguments: call.arguments,
+        outcome: status,
+        error_id,
+        elapsed,
+    });
+    app.call_metrics
+        .record(&app.registry, tool, status, elapsed);
+    let slow_ms = app.config.logging.slow_call_ms;
+    if slow_ms > 0 && elapsed.as_millis() >= u128::from(slow_ms) {
+        tracing::warn!(duration_ms, status, "slow call");
+    }
+}
+
+/// Run `tool` as `ctx.principal`, as every way in runs a tool: its permission, the rate
+/// limits, the response cache (read-only catalog tools), then its pool (admission,
+/// deadline, drain), with progress heartbeats when the caller asked for them.
+pub(crate) async fn run_tool(
+    tool: Arc<crate::tools::ToolSpec>,
+    ctx: ToolCtx,
+    args: Value,
+) -> Result<Value, ToolError> {
+    let app = ctx.app.clone();
+    let principal = ctx.principal.clone();
+    principal.require(tool.permission, &format!("call {}", tool.name))?;
+    let decision = app
+        .limiter
+        .check(
+            &principal.rate_key(),
+            principal.tenant.as_deref(),
+            tool.name,
+        )
+        .await;
+    match decision {
+        crate::limits::Decision::Allowed => {}
+        crate::limits::Decision::Limited { limit, retry_after } => {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ToolError::rate_limited(&limit, secs));
+        }
+        // Fail closed on the server's side: not the caller's limit, so 503, not 429.
+        crate::limits::Decision::Unavailable { retry_after } => {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            return Err(ToolError::refused_unavailable(
+                format!(
+                    "Rate limits cannot be checked right now ({}), so the call was not run. \
+                     Retry after {secs} s.",
+                    crate::limits::STORE_UNAVAILABLE
+                ),
+                secs,
+            ));
+        }
+    }
+    let progress = ctx.progress.clone();
+    let cache_key = app.cache.as_ref().filter(|_| tool.cacheable).map(|cache| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        tool.name.hash(&mut h);
+        args.to_string().hash(&mut h);
+        principal.fingerprint().hash(&mut h);
+        (cache, h.finish())
+    });
+    if let Some((cache, key)) = &cache_key {
+        if let Some(hit) = cache.get(key) {
+            metrics::counter!("vizier_cache_hits_total", "tool" => tool.name).increment(1);
+            return Ok((*hit).clone());
+        }
+        metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
+    }
+    let changes_metadata = tool.changes_metadata;
+    let call = app.pools.get(tool.pool).call(tool, ctx, args);
+    let result = match progress {
+        None => call.await,
+        Some(progress) => {
+            McpHandler::with_heartbeat(call, progress, app.config.server.progress_interval_ms).await
+        }
+    };
+    match (&result, &cache_key) {
+        (Ok(v), Some((cache, key))) => cache.insert(*key, Arc::new(v.clone())),
+        // A write makes every cached catalog answer suspect.
+        (Ok(_), None) if changes_metadata => app.invalidate_caches(),
+        _ => {}
+    }
+    result
+}
+
+impl McpHandler {
     /// Await `call`, sending a progress notification every `interval_ms` meanwhile so
     /// clients and proxies see a long call is alive.
     async fn with_heartbeat(
@@ -501,39 +563,25 @@ impl ServerHandler for McpHandler {
             Ok(Err(e)) => e.error_type(),
             Err(_) => "protocol_error",
         };
-        let elapsed = started.elapsed();
         let error_id = match &outcome {
             Ok(Err(e)) => Some(e.error_id.as_str()),
             _ => None,
         };
-        self.app.audit.record(CallRecord {
-            request_id: &request_id,
-            principal: caller.as_deref(),
-            tool: &requested,
-            arguments: audit_args.as_ref(),
-            outcome: status,
-            error_id,
-            elapsed,
-        });
-        self.app
-            .call_metrics
-            .record(&self.app.registry, tool_label, status, elapsed);
-        let duration_ms = elapsed.as_secs_f64() * 1000.0;
-        let slow_ms = self.app.config.logging.slow_call_ms;
-        if slow_ms > 0 && elapsed.as_millis() >= u128::from(slow_ms) {
-            tracing::warn!(duration_ms, status, "slow call");
-        }
-        match &outcome {
-            Ok(Ok(_)) => {
-                tracing::debug!(request_id = %request_id, tool = tool_label, duration_ms, "tool call")
-            }
-            Ok(Err(e)) => tracing::info!(
-                request_id = %request_id, tool = tool_label, duration_ms, error_type = e.error_type(),
-                error_id = %e.error_id, "tool call failed"
-            ),
-            Err(e) => {
-                tracing::info!(request_id = %request_id, tool = tool_label, error = %e.message, "tool call refused")
-            }
+        finish_call(
+            &self.app,
+            Finished {
+                request_id: &request_id,
+                caller: caller.as_deref(),
+                requested: &requested,
+                arguments: audit_args.as_ref(),
+                tool: tool_label,
+                status,
+                error_id,
+                elapsed: started.elapsed(),
+            },
+        );
+        if let Err(e) = &outcome {
+            tracing::info!(request_id = %request_id, tool = tool_label, error = %e.message, "tool call refused");
         }
         match outcome? {
             Ok(mut value) => {

@@ -292,6 +292,10 @@ pub struct Registry {
     search: Option<search::Index>,
     /// Search mode's call entries (`call_read_tool`, `call_write_tool`), built once.
     entries: Vec<Tool>,
+    /// Tools that serve vizier's own pages rather than MCP clients: never listed, not
+    /// callable through `tools/call`, but run like every tool (pool, limits, audit,
+    /// metrics) by the way in that owns them.
+    internal: HashMap<&'static str, Arc<ToolSpec>>,
 }
 
 /// The groups `tools.enabled` / `tools.disabled` may name: the tool pools.
@@ -306,6 +310,7 @@ impl Registry {
             withheld: HashMap::new(),
             search: None,
             entries: Vec::new(),
+            internal: HashMap::new(),
         };
         system::register(&mut r);
         dashboards::register(&mut r);
@@ -348,6 +353,7 @@ impl Registry {
             withheld: HashMap::new(),
             search: None,
             entries: Vec::new(),
+            internal: all.internal,
         };
         for spec in all.tools {
             let reason = if !config.enabled.is_empty() && !names(&config.enabled, &spec) {
@@ -385,6 +391,16 @@ impl Registry {
     pub fn add(&mut self, spec: ToolSpec) {
         self.by_name.insert(spec.name, self.tools.len());
         self.tools.push(Arc::new(spec));
+    }
+
+    /// Add a tool of vizier's own pages (see `internal`).
+    fn add_internal(&mut self, spec: ToolSpec) {
+        self.internal.insert(spec.name, Arc::new(spec));
+    }
+
+    /// A tool of vizier's own pages, by name.
+    pub fn internal(&self, name: &str) -> Option<&Arc<ToolSpec>> {
+        self.internal.get(name)
     }
 
     /// An exposed tool.

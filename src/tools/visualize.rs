@@ -40,6 +40,15 @@ use crate::tools::query_builder::Metric;
 const CHART_TIMEOUT_SECS: u64 = 60;
 
 pub fn register(r: &mut Registry) {
+    r.add_internal(tool(
+        EXPLORE_PAGE,
+        "Explore page",
+        "The chart of an explore link, drawn as SVG, with its data.",
+        PoolKind::Charts,
+        Permission::CatalogRead,
+        Hints::READ,
+        explore_page,
+    ));
     r.add(tool(
         "get_chart_type_schema",
         "Chart config schema",
@@ -144,7 +153,7 @@ pub struct Target {
 }
 
 /// What a tool names: `identifier` of a saved chart, or `dataset_id` and `config`.
-#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 pub struct ChartRef {
     /// Saved chart id or uuid.
     pub identifier: Option<Value>,
@@ -1145,6 +1154,55 @@ async fn get_chart_preview(
 
 // ---------------------------------------------------------------------------------------
 // Explore links
+
+/// The internal tool behind `/explore/{key}` (see [`Registry::internal`]).
+pub const EXPLORE_PAGE: &str = "explore_page";
+
+/// What the explore page shows of a chart: its picture as SVG and its data.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ExplorePage {
+    pub title: String,
+    pub chart_type: String,
+    pub dataset: String,
+    pub row_count: usize,
+    /// The chart as SVG, without an XML prolog (it sits inline in HTML).
+    pub svg: String,
+    pub columns: Vec<String>,
+    /// The first `table_rows` rows.
+    pub rows: Vec<Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ExplorePageArgs {
+    /// The chart the link names.
+    pub chart: ChartRef,
+    /// How many rows of data the page shows at most.
+    pub table_rows: usize,
+}
+
+async fn explore_page(ctx: ToolCtx, args: ExplorePageArgs) -> Result<ExplorePage, ToolError> {
+    let target = resolve(&ctx, &args.chart).await?;
+    let d = drawable(&ctx, &target, 960, 540).await?;
+    let data = Arc::new(d.data.clone());
+    let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
+    let svg = String::from_utf8_lossy(&svg.bytes);
+    // Drawn by vizier's own renderer from escaped text.
+    let svg = svg
+        .trim_start()
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split_once("?>").map(|(_, s)| s))
+        .unwrap_or(&svg)
+        .to_string();
+    Ok(ExplorePage {
+        title: target.name.clone(),
+        chart_type: target.config.chart_type().to_string(),
+        dataset: target.dataset.table_name.clone(),
+        row_count: d.row_count,
+        svg,
+        columns: d.columns.clone(),
+        rows: d.rows.iter().take(args.table_rows).cloned().collect(),
+    })
+}
 
 /// What an explore link grants: one chart, shown as its creator sees it, until `exp`.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]

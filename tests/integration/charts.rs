@@ -634,3 +634,54 @@ async fn the_explore_page_renders_in_a_real_browser() {
     }
     app.stop().await;
 }
+
+/// The explore page is a call like any other: run through the charts pool as the link's
+/// creator, audited, and held to the creator's rate limit.
+#[actix_web::test]
+async fn the_explore_page_is_audited_and_rate_limited() {
+    let page_of = |r: &rmcp::model::CallToolResult| {
+        let url = ok(r)["url"].as_str().expect("url").to_string();
+        url[url.find("/explore/").expect("path")..].to_string()
+    };
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let link = app
+        .tool("generate_explore_link", json!({"identifier": 2}))
+        .await;
+    let (status, body) = app.get(&page_of(&link)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        app.app
+            .audit
+            .drain(std::time::Duration::from_secs(10))
+            .await
+    );
+    let log = app
+        .tool("list_audit_log", json!({"tool": "explore_page"}))
+        .await;
+    let items = ok(&log)["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1, "{log:?}");
+    assert_eq!(items[0]["outcome"], "ok", "{log:?}");
+    assert_eq!(items[0]["username"], "admin", "{log:?}");
+    app.stop().await;
+
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            c.rate_limits.enabled = true;
+            c.rate_limits.per_minute = 2;
+            c.rate_limits.burst = Some(2);
+            c.rate_limits.tools.clear();
+        })
+        .start()
+        .await
+        .expect("app");
+    let link = app
+        .tool("generate_explore_link", json!({"identifier": 2}))
+        .await;
+    let page = page_of(&link);
+    let (status, body) = app.get(&page).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app.get(&page).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("Rate limit"), "{body}");
+    app.stop().await;
+}
