@@ -42,7 +42,7 @@ pub struct AppState {
     pub principals: PrincipalCache,
     pub cipher: Cipher,
     /// Read-only catalog results by (tool, arguments, principal fingerprint).
-    pub cache: Option<moka::sync::Cache<u64, Arc<serde_json::Value>>>,
+    pub cache: Option<moka::sync::Cache<u64, Arc<crate::output::ToolOutput>>>,
     /// Metadata lookups of the SQL path (visible database + connection, RLS rules) by
     /// (what, object, principal fingerprint); same TTL as `cache`, cleared with it.
     pub lookups: Option<moka::sync::Cache<u64, Arc<dyn std::any::Any + Send + Sync>>>,

@@ -13,7 +13,8 @@
 //! - [`charts`]: chart configs, their queries and picture formats;
 //! - [`render`]: chart pictures (PNG, SVG, terminal, table, Vega-Lite) in pure Rust;
 //! - [`limits`]: rate limits per principal, tool and tenant, in process or in Redis;
-//! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model.
+//! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model;
+//!   [`output`]: what a successful call answers (JSON and pictures).
 
 pub mod actors;
 pub mod app;
@@ -27,6 +28,7 @@ pub mod example;
 pub mod limits;
 pub mod mcp;
 pub mod observability;
+pub mod output;
 pub mod render;
 pub mod sql;
 pub mod tools;

@@ -31,6 +31,7 @@ use tokio::sync::oneshot;
 
 use crate::config::{Config, FaultsConfig, PoolConfig};
 use crate::error::ToolError;
+use crate::output::ToolOutput;
 use crate::tools::{ToolCtx, ToolSpec};
 
 /// The pools tools are assigned to; slow families cannot starve quick ones.
@@ -186,7 +187,7 @@ pub struct RunTool {
     pub tool: Arc<ToolSpec>,
     pub ctx: ToolCtx,
     pub args: Value,
-    pub reply: oneshot::Sender<Result<Value, ToolError>>,
+    pub reply: oneshot::Sender<Result<ToolOutput, ToolError>>,
     /// When the call was admitted; its deadline is this plus the pool's timeout.
     admitted_at: Instant,
     admission: Admission,
@@ -224,7 +225,7 @@ impl actix::Supervised for ToolWorker {
 
 /// What became of a call inside the worker.
 enum Outcome {
-    Done(Result<Value, ToolError>),
+    Done(Result<ToolOutput, ToolError>),
     Panicked(ToolError),
     /// Nobody waits for it any more: not run.
     Skipped,
@@ -436,7 +437,7 @@ impl ToolPool {
         tool: Arc<ToolSpec>,
         ctx: ToolCtx,
         args: Value,
-    ) -> Result<Value, ToolError> {
+    ) -> Result<ToolOutput, ToolError> {
         let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
         let refusal = if before >= self.capacity {
             Some(ToolError::overloaded(

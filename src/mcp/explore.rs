@@ -185,7 +185,7 @@ async fn render(
             elapsed: started.elapsed(),
         },
     );
-    let shown: ExplorePage = serde_json::from_value(outcome?).map_err(ToolError::internal)?;
+    let shown: ExplorePage = serde_json::from_value(outcome?.json).map_err(ToolError::internal)?;
     let mut table = String::from("<table><thead><tr>");
     for c in &shown.columns {
         table.push_str(&format!("<th>{}</th>", escape(c)));

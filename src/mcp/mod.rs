@@ -27,6 +27,7 @@ use crate::app::AppState;
 use crate::auth::{Principal, Who};
 use crate::error::{ErrorKind, ToolError};
 use crate::observability::audit::CallRecord;
+use crate::output::ToolOutput;
 use crate::tools::{Progress, ToolCtx, search};
 
 /// Protocol revisions vizier serves: three with the initialize handshake, and the
@@ -140,7 +141,7 @@ impl McpHandler {
         principal: Result<Arc<Principal>, ToolError>,
         caller: &mut Option<Arc<Principal>>,
         refused: Option<ToolError>,
-    ) -> Result<Result<Value, ToolError>, McpError> {
+    ) -> Result<Result<ToolOutput, ToolError>, McpError> {
         if let Some(e) = refused {
             *caller = principal.ok();
             return Ok(Err(e));
@@ -256,7 +257,7 @@ pub(crate) async fn run_tool(
     tool: Arc<crate::tools::ToolSpec>,
     ctx: ToolCtx,
     args: Value,
-) -> Result<Value, ToolError> {
+) -> Result<ToolOutput, ToolError> {
     let app = ctx.app.clone();
     let principal = ctx.principal.clone();
     principal.require(tool.permission, &format!("call {}", tool.name))?;
@@ -324,10 +325,10 @@ impl McpHandler {
     /// Await `call`, sending a progress notification every `interval_ms` meanwhile so
     /// clients and proxies see a long call is alive.
     async fn with_heartbeat(
-        call: impl std::future::Future<Output = Result<Value, ToolError>>,
+        call: impl std::future::Future<Output = Result<ToolOutput, ToolError>>,
         progress: Progress,
         interval_ms: u64,
-    ) -> Result<Value, ToolError> {
+    ) -> Result<ToolOutput, ToolError> {
         let interval = Duration::from_millis(interval_ms);
         let started = Instant::now();
         tokio::pin!(call);
@@ -380,7 +381,8 @@ impl McpHandler {
                     )
                 })?;
                 principal.require(spec.permission, &format!("call {name}"))?;
-                self.app.pools.get(spec.pool).call(spec, ctx, args).await
+                let out = self.app.pools.get(spec.pool).call(spec, ctx, args).await?;
+                Ok::<Value, ToolError>(out.json)
             }
         };
         let is_ident =
@@ -584,30 +586,21 @@ impl ServerHandler for McpHandler {
             tracing::info!(request_id = %request_id, tool = tool_label, error = %e.message, "tool call refused");
         }
         match outcome? {
-            Ok(mut value) => {
-                // Pictures travel as image content, not inside the JSON.
-                let images = value
-                    .as_object_mut()
-                    .and_then(|o| o.remove(crate::tools::IMAGES_FIELD));
+            Ok(ToolOutput { json, images }) => {
                 // Straight into a buffer: `Value::to_string` goes through `fmt::Write`
                 // one token at a time.
-                let text = serde_json::to_string(&value).map_err(|e| {
+                let text = serde_json::to_string(&json).map_err(|e| {
                     McpError::internal_error(format!("result not serializable: {e}"), None)
                 })?;
                 let mut content = vec![ContentBlock::text(text)];
-                for image in images
-                    .iter()
-                    .flat_map(|v| v.as_array().into_iter().flatten())
-                {
-                    if let (Some(data), Some(mime)) = (
-                        image.get("data").and_then(Value::as_str),
-                        image.get("mime_type").and_then(Value::as_str),
-                    ) {
-                        content.push(ContentBlock::image(data, mime));
-                    }
-                }
+                // Pictures travel as image content beside the JSON.
+                content.extend(
+                    images
+                        .into_iter()
+                        .map(|i| ContentBlock::image(i.data, i.mime_type)),
+                );
                 let mut result = CallToolResult::success(content);
-                result.structured_content = Some(value);
+                result.structured_content = Some(json);
                 Ok(result.into())
             }
             Err(e) => {

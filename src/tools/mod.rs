@@ -28,7 +28,6 @@ use futures::future::BoxFuture;
 use rmcp::model::{JsonObject, ProgressNotificationParam, ProgressToken, Tool, ToolAnnotations};
 use rmcp::service::{Peer, RoleServer};
 use schemars::JsonSchema;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +36,7 @@ use crate::actors::PoolKind;
 use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ToolError;
+use crate::output::{IntoOutput, ToolOutput};
 
 /// Everything a tool may use during one call.
 #[derive(Clone)]
@@ -78,12 +78,8 @@ pub fn fmt_time(t: chrono::NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// A tool result may carry pictures under this key, as `[{data: base64, mime_type}]`: the
-/// handler removes them from the structured result and returns each as MCP image content.
-pub const IMAGES_FIELD: &str = "__images";
-
 pub type ToolFn =
-    Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<Value, ToolError>> + Send + Sync>;
+    Arc<dyn Fn(ToolCtx, Value) -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send + Sync>;
 
 /// Behaviour hints published as MCP tool annotations.
 #[derive(Debug, Clone, Copy)]
@@ -145,7 +141,7 @@ pub fn tool<A, O, F, Fut>(
 ) -> ToolSpec
 where
     A: DeserializeOwned + JsonSchema + Send + 'static,
-    O: Serialize + JsonSchema + 'static,
+    O: IntoOutput + JsonSchema + 'static,
     F: Fn(ToolCtx, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
 {
@@ -177,7 +173,12 @@ where
     let run: ToolFn = Arc::new(move |ctx, args| {
         let parsed = parse_args::<A>(&schema, args);
         let f = f.clone();
-        Box::pin(async move { into_json(f(ctx, parsed?).await?) })
+        Box::pin(async move {
+            f(ctx, parsed?)
+                .await?
+                .into_output()
+                .map_err(ToolError::internal)
+        })
     });
     // Health must always be measured, not remembered.
     let cacheable = hints.read_only && pool == PoolKind::Catalog && name != "health_check";
@@ -209,20 +210,6 @@ fn portable_schema(generated: Arc<JsonObject>) -> Arc<JsonObject> {
     let mut schema = Arc::unwrap_or_clone(generated);
     schema::portable(&mut schema);
     Arc::new(schema)
-}
-
-/// A tool's result as the call's JSON: serialized, except SQL results, whose rows are JSON
-/// already and are moved in (`SqlResult::into_json`) instead of copied value by value.
-fn into_json<O: Serialize + 'static>(out: O) -> Result<Value, ToolError> {
-    let mut out = Some(out);
-    let any: &mut dyn std::any::Any = &mut out;
-    if let Some(result) = any
-        .downcast_mut::<Option<sql::SqlResult>>()
-        .and_then(Option::take)
-    {
-        return result.into_json().map_err(ToolError::internal);
-    }
-    serde_json::to_value(out).map_err(ToolError::internal)
 }
 
 /// Parse arguments, accepting arrays and objects sent as JSON-encoded strings (some clients

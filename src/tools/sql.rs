@@ -49,7 +49,7 @@ pub fn register(r: &mut Registry) {
             destructive: false,
             idempotent: false,
         },
-        execute_sql,
+        |ctx, args| async move { execute_sql(ctx, args).await.map(SqlAnswer) },
     );
     // It may change a data source (where DML is allowed), never the metadata store: the
     // catalog caches stay valid.
@@ -63,7 +63,7 @@ pub fn register(r: &mut Registry) {
         PoolKind::Sql,
         Permission::CatalogRead,
         Hints::READ,
-        query_dataset,
+        |ctx, args| async move { query_dataset(ctx, args).await.map(SqlAnswer) },
     ));
 }
 
@@ -144,6 +144,18 @@ pub struct SqlResult {
     /// Table references filtered by row-level security.
     pub rls_tables_filtered: usize,
     pub dry_run: bool,
+}
+
+/// An SQL result as a tool answers it: its rows moved into the JSON ([`SqlResult::into_json`])
+/// rather than serialized value by value. Its schema is the result's.
+#[derive(Debug, JsonSchema)]
+#[schemars(transparent)]
+pub struct SqlAnswer(pub SqlResult);
+
+impl crate::output::IntoOutput for SqlAnswer {
+    fn into_output(self) -> Result<crate::output::ToolOutput, serde_json::Error> {
+        self.0.into_json().map(crate::output::ToolOutput::json)
+    }
 }
 
 impl SqlResult {

@@ -33,6 +33,7 @@ use crate::db::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
 use crate::db::models::{NewChart, new_uuid, now};
 use crate::db::schema::charts;
 use crate::error::{ErrorKind, ToolError};
+use crate::output::{Image, WithImages};
 use crate::render::{ChartData, Placement, RenderSpec, TableData};
 use crate::tools::query_builder::Metric;
 
@@ -453,7 +454,7 @@ async fn previews(
     ctx: &ToolCtx,
     d: &Drawable,
     formats: &[PreviewFormat],
-) -> Result<(Vec<Preview>, Vec<Value>), ToolError> {
+) -> Result<(Vec<Preview>, Vec<Image>), ToolError> {
     let data = Arc::new(d.data.clone());
     let mut out = Vec::new();
     let mut images = Vec::new();
@@ -466,7 +467,10 @@ async fn previews(
         let r = draw(ctx, f, &d.spec, &data).await?;
         let content = match f {
             PreviewFormat::Png => {
-                images.push(json!({"data": B64.encode(&r.bytes), "mime_type": r.mime}));
+                images.push(Image {
+                    data: B64.encode(&r.bytes),
+                    mime_type: r.mime.to_string(),
+                });
                 None
             }
             PreviewFormat::VegaLite => {
@@ -488,18 +492,7 @@ async fn previews(
     Ok((out, images))
 }
 
-/// A result with pictures: `result` is the structured content; `images` leave it as MCP
-/// image content (the field name is [`crate::tools::IMAGES_FIELD`]).
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct WithImages<T> {
-    #[serde(flatten)]
-    pub result: T,
-    #[serde(rename = "__images", skip_serializing_if = "Vec::is_empty")]
-    #[schemars(skip)]
-    pub images: Vec<Value>,
-}
-
-fn with_images<T>(result: T, images: Vec<Value>) -> Result<WithImages<T>, ToolError> {
+fn with_images<T>(result: T, images: Vec<Image>) -> Result<WithImages<T>, ToolError> {
     Ok(WithImages { result, images })
 }
 
@@ -1438,7 +1431,10 @@ async fn get_dashboard_screenshot(
         })
         .await
         .map_err(refusal)?;
-    let images = vec![json!({"data": B64.encode(&r.bytes), "mime_type": "image/png"})];
+    let images = vec![Image {
+        data: B64.encode(&r.bytes),
+        mime_type: "image/png".into(),
+    }];
     with_images(
         DashboardShot {
             dashboard_id: dashboard.id,
@@ -1455,17 +1451,6 @@ async fn get_dashboard_screenshot(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pictures_travel_under_the_images_field() {
-        let v = serde_json::to_value(WithImages {
-            result: json!({"a": 1}),
-            images: vec![json!({"data": "x", "mime_type": "image/png"})],
-        })
-        .unwrap();
-        assert!(v.get(crate::tools::IMAGES_FIELD).is_some(), "{v}");
-        assert_eq!(v["a"], 1);
-    }
 
     #[test]
     fn merge_replaces_fields_and_a_new_type_starts_over() {
