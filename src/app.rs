@@ -6,108 +6,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use actix::Addr;
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer};
 use anyhow::{Context, bail};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
-use crate::actors::{DataSources, Db, Supervisor, ToolPools};
+use crate::actors::Supervisor;
 use crate::auth::PrincipalCache;
 use crate::config::Config;
-use crate::db::secrets::{Cipher, KeySource};
+use crate::db::secrets::KeySource;
 use crate::db::{MetaPool, migrations_current, run_migrations};
 use crate::tools::Registry;
+use crate::tools::state::AppState;
 
 /// How long a loaded principal is reused before its roles are read again.
 const PRINCIPAL_TTL: Duration = Duration::from_secs(5);
-
-/// Everything a call can reach. Built once per app; tests build several per process.
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    /// Batches query history into the metadata store.
-    pub history: crate::actors::history::History,
-    /// Batches the audit log (every tool call) into the metadata store.
-    pub audit: crate::actors::audit::Audit,
-    pub datasources: DataSources,
-    pub pools: ToolPools,
-    /// Rate limits per principal and tool (in process, or shared through Redis).
-    pub limiter: crate::limits::RateLimiter,
-    /// Draws chart pictures on its own threads (bounded queue, dedup, cache).
-    pub screenshots: crate::actors::screenshot::Screenshots,
-    pub registry: Registry,
-    /// Handles of the per-call request metrics.
-    pub call_metrics: crate::observability::metrics::CallMetrics,
-    pub principals: PrincipalCache,
-    pub cipher: Cipher,
-    /// Read-only catalog results by (tool, arguments, principal fingerprint).
-    pub cache: Option<moka::sync::Cache<u64, Arc<crate::output::ToolOutput>>>,
-    /// Metadata lookups of the SQL path (visible database + connection, RLS rules) by
-    /// (what, object, principal fingerprint); same TTL as `cache`, cleared with it.
-    pub lookups: Option<moka::sync::Cache<u64, Arc<dyn std::any::Any + Send + Sync>>>,
-    /// Verifies JWT bearer tokens (auth on).
-    pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
-    /// Cancelled when the app is dropped: background tasks (the JWKS refresh) end with it.
-    background: tokio_util::sync::CancellationToken,
-    /// API keys whose last use was recorded recently.
-    pub api_key_touched: moka::sync::Cache<i32, ()>,
-    pub started_at: Instant,
-    pub started_wall: DateTime<Utc>,
-    pub supervisor: Addr<Supervisor>,
-    draining: AtomicBool,
-    /// HTTP requests on /mcp being served now (graceful shutdown waits for them).
-    pub in_flight: std::sync::atomic::AtomicUsize,
-}
-
-impl Drop for AppState {
-    fn drop(&mut self) {
-        self.background.cancel();
-    }
-}
-
-impl AppState {
-    /// Whether the app is shutting down (readiness turns false).
-    pub fn draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-    }
-
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::Release);
-    }
-
-    /// A remembered lookup of type `T`, if still fresh.
-    pub fn lookup<T: Send + Sync + 'static>(&self, key: u64) -> Option<Arc<T>> {
-        self.lookups.as_ref()?.get(&key)?.downcast::<T>().ok()
-    }
-
-    /// Remember `value` under `key` (when lookups are on); the value, shared.
-    pub fn remember<T: Send + Sync + 'static>(&self, key: u64, value: T) -> Arc<T> {
-        let value = Arc::new(value);
-        if let Some(c) = &self.lookups {
-            c.insert(key, value.clone());
-        }
-        value
-    }
-
-    /// The configured public URL, or the bind address (links for stdio callers).
-    pub fn public_base_url(&self) -> String {
-        match &self.config.auth.public_url {
-            Some(u) => u.trim_end_matches('/').to_string(),
-            None => format!("http://{}", self.config.server.bind),
-        }
-    }
-
-    /// Forget every cached answer and lookup: something changed.
-    pub fn invalidate_caches(&self) {
-        if let Some(c) = &self.cache {
-            c.invalidate_all();
-        }
-        if let Some(c) = &self.lookups {
-            c.invalidate_all();
-        }
-    }
-}
 
 /// Build the app: migrate when configured, connect, start the actors, make sure the
 /// built-in roles, the dev user and (embedded default) the example data exist.
@@ -350,7 +263,7 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
     }
     let audit_time = exit_by
         .saturating_duration_since(Instant::now())
-        .min(AUDIT_DRAIN_TIMEOUT);
+        .min(crate::actors::audit::AUDIT_DRAIN_TIMEOUT);
     if !app.audit.drain(audit_time).await {
         tracing::warn!("audit records still unwritten at shutdown");
     }
@@ -371,14 +284,3 @@ const STOP_RESERVE_MAX: Duration = Duration::from_secs(5);
 
 /// How often draining checks whether the last call finished.
 const DRAIN_POLL_MS: u64 = 20;
-
-/// At shutdown, how long the audit log's last records may take to be written.
-pub const AUDIT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The key of a remembered lookup.
-pub fn lookup_key(what: &impl std::hash::Hash) -> u64 {
-    use std::hash::Hasher;
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    what.hash(&mut h);
-    h.finish()
-}

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A value that never prints. `Debug` and `Display` show `***`.
 #[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub struct AuthConfig {
     /// Setting it together with `enabled = true` refuses to start.
     pub dev_user: Option<String>,
     /// How JWT bearer tokens are verified (`[auth.jwt]`).
-    pub jwt: crate::auth::jwt::JwtConfig,
+    pub jwt: JwtConfig,
     /// Create unknown token users on first call, with `default_role` (off: refused, 403).
     pub auto_provision: bool,
     /// The role of auto-provisioned users.
@@ -187,6 +187,86 @@ pub struct AuthConfig {
     /// Tenants: every call carries a tenant (a token's `tenant_id`/`tid` claim, or an API
     /// key's user's tenant) and sees and touches only that tenant's objects. Needs auth.
     pub tenants: bool,
+}
+
+/// `[auth.jwt]`: how bearer tokens are verified.
+///
+/// Exactly one key source: `hs_secret` (HMAC, `HS*` algorithms), `public_key_pem` (one RSA or
+/// EC public key) or `jwks_uri` (the identity provider's key set, refreshed in the background).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JwtConfig {
+    /// Accepted JWS algorithms (allow-list). `none` is never accepted; every entry must fit
+    /// the key source (`HS*` for `hs_secret`; `RS*`/`PS*`/`ES256`/`ES384` otherwise).
+    #[serde(deserialize_with = "one_or_many")]
+    pub algorithms: Vec<String>,
+    /// Accepted `iss` values (exact match). One string or a list. Required.
+    #[serde(deserialize_with = "one_or_many")]
+    pub issuers: Vec<String>,
+    /// The `aud` value tokens must carry (alone or in an array). Required.
+    pub audience: String,
+    /// Clock skew tolerated for `exp`, `nbf` and `iat`, in seconds (at most 300).
+    pub leeway_secs: u64,
+    /// HMAC secret: the bytes of the string as given, or, written as `base64:<value>`, the
+    /// decoded value (standard or URL-safe alphabet, padding optional). At least as many
+    /// bytes as the largest hash in `algorithms` (32 for HS256, 48 HS384, 64 HS512).
+    pub hs_secret: Option<Secret>,
+    /// One public key: PEM text (`PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`), or, when
+    /// the value does not contain `-----BEGIN`, the path of a file holding it.
+    pub public_key_pem: Option<String>,
+    /// JSON Web Key Set URL (https; plain http only for loopback or with `jwks_allow_http`).
+    pub jwks_uri: Option<String>,
+    /// Background refresh interval of the key set, in seconds.
+    pub jwks_refresh_secs: u64,
+    /// A token with an unknown `kid` refetches the key set at most once per this many seconds.
+    pub jwks_min_refetch_secs: u64,
+    /// Time limit of one key-set fetch, in seconds.
+    pub jwks_timeout_secs: u64,
+    /// Allow a plain-http `jwks_uri` on a non-loopback host (for example a cluster-internal
+    /// identity provider). Anyone on that path could substitute keys.
+    pub jwks_allow_http: bool,
+    /// Scopes every token must carry (all of them). One string or a list.
+    #[serde(deserialize_with = "one_or_many")]
+    pub required_scopes: Vec<String>,
+    /// Longer tokens are refused before parsing.
+    pub max_token_bytes: usize,
+    /// Verified tokens remembered until their `exp` (0 disables the cache).
+    pub cache_entries: usize,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        Self {
+            algorithms: vec!["RS256".into(), "ES256".into()],
+            issuers: Vec::new(),
+            audience: String::new(),
+            leeway_secs: 30,
+            hs_secret: None,
+            public_key_pem: None,
+            jwks_uri: None,
+            jwks_refresh_secs: 300,
+            jwks_min_refetch_secs: 10,
+            jwks_timeout_secs: 5,
+            jwks_allow_http: false,
+            required_scopes: Vec::new(),
+            max_token_bytes: 8192,
+            cache_entries: 10_000,
+        }
+    }
+}
+
+/// Accept `"a"` as well as `["a", "b"]`: convenient in environment variables.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => vec![s],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 impl AuthConfig {
@@ -270,7 +350,7 @@ pub struct ScreenshotsConfig {
     pub time_limit_ms: u64,
     /// How render threads yield the CPU to tool calls: "idle" (the default; Linux
     /// SCHED_IDLE: only CPU time nothing else wants) or "low" (nice 10).
-    pub priority: crate::actors::screenshot::RenderPriority,
+    pub priority: crate::priority::RenderPriority,
 }
 
 impl Default for ScreenshotsConfig {
@@ -282,22 +362,6 @@ impl Default for ScreenshotsConfig {
             cache_entries: 500,
             time_limit_ms: 10_000,
             priority: Default::default(),
-        }
-    }
-}
-
-impl ScreenshotsConfig {
-    pub fn settings(&self) -> crate::actors::screenshot::ScreenshotSettings {
-        crate::actors::screenshot::ScreenshotSettings {
-            workers: match self.workers {
-                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
-                n => n,
-            },
-            queue: self.queue,
-            cache_ttl: std::time::Duration::from_millis(self.cache_ttl_ms),
-            cache_entries: self.cache_entries,
-            time_limit: std::time::Duration::from_millis(self.time_limit_ms),
-            priority: self.priority,
         }
     }
 }
@@ -392,7 +456,7 @@ impl SpoolConfig {
         }
         match config.metadata_backend() {
             MetadataBackend::Sqlite => {
-                let file = Path::new(crate::db::sqlite_path(config.metadata.url.expose()));
+                let file = Path::new(sqlite_path(config.metadata.url.expose()));
                 file.parent().unwrap_or(Path::new("")).join("spool")
             }
             MetadataBackend::Postgres => PathBuf::from("data/spool"),
@@ -492,7 +556,7 @@ impl Default for AuthConfig {
         Self {
             enabled: false,
             dev_user: None,
-            jwt: crate::auth::jwt::JwtConfig::default(),
+            jwt: JwtConfig::default(),
             auto_provision: false,
             default_role: "gamma".into(),
             role_mapping: BTreeMap::new(),
@@ -809,8 +873,7 @@ impl Config {
             );
         }
         if let Some(key) = &self.secrets.encryption_key {
-            crate::db::secrets::Cipher::from_base64(key.expose())
-                .context("config key secrets.encryption_key")?;
+            decode_encryption_key(key.expose()).context("config key secrets.encryption_key")?;
         }
         if self.auth.enabled {
             if self.auth.dev_user.is_some() {
@@ -819,10 +882,8 @@ impl Config {
                      Remove auth.dev_user."
                 );
             }
-            self.auth
-                .jwt
-                .validate()
-                .map_err(|e| anyhow::anyhow!("config key auth.jwt: {e}"))?;
+            // The key source and algorithms of `[auth.jwt]` are checked by
+            // `auth::jwt::validate_config`, which knows keys and algorithms.
         } else if !bind.ip().is_loopback() {
             bail!(
                 "server.bind = {bind} is not a loopback address and auth is off: anyone who can reach it would act as \
@@ -862,6 +923,29 @@ fn range(key: &str, value: u64, min: u64, max: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The filesystem path of a `sqlite://PATH` or `sqlite:PATH` URL.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// The 32 bytes of a data-source encryption key written as base64
+/// (`secrets.encryption_key` or the key file).
+pub fn decode_encryption_key(key_b64: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(key_b64.trim())
+        .map_err(|_| anyhow::anyhow!("the encryption key is not valid base64"))?;
+    if bytes.len() != 32 {
+        bail!(
+            "the encryption key must be 32 bytes (base64 of 32 random bytes), got {}",
+            bytes.len()
+        );
+    }
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -885,7 +969,7 @@ mod tests {
 
     #[test]
     fn render_priority_is_low_or_idle() {
-        use crate::actors::screenshot::RenderPriority;
+        use crate::priority::RenderPriority;
         let parse = |v: &str| {
             Figment::from(Toml::string(&format!("[screenshots]\npriority = \"{v}\"")))
                 .extract::<Config>()

@@ -10,11 +10,14 @@
 //! - [`db`]: the metadata store (schema, models, migrations, secrets at rest);
 //! - [`example`]: the bundled example data source;
 //! - [`sql`]: SQL safety — the read-only guard, row caps, RLS rewriting, templating;
+//! - [`query`]: the query model: list specs, filters and plans, catalog queries, the dataset
+//!   query builder;
 //! - [`charts`]: chart configs, their queries and picture formats;
 //! - [`render`]: chart pictures (PNG, SVG, terminal, table, Vega-Lite) in pure Rust;
 //! - [`limits`]: rate limits per principal, tool and tenant, in process or in Redis;
 //! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model;
-//!   [`output`]: what a successful call answers (JSON and pictures).
+//!   [`output`]: what a successful call answers (JSON and pictures);
+//! - [`priority`]: CPU priority of background threads (renders, chart queries).
 
 pub mod actors;
 pub mod app;
@@ -29,6 +32,8 @@ pub mod limits;
 pub mod mcp;
 pub mod observability;
 pub mod output;
+pub mod priority;
+pub mod query;
 pub mod render;
 pub mod sql;
 pub mod tools;

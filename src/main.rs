@@ -137,7 +137,9 @@ fn main() -> std::process::ExitCode {
     let config = match Config::load_with(cli.config.as_deref(), |config| match &cli.command {
         Command::Serve { bind, port } => config.override_bind(bind.as_deref(), *port),
         _ => Ok(()),
-    }) {
+    })
+    .and_then(|config| vizier::auth::jwt::validate_config(&config).map(|()| config))
+    {
         Ok(c) => c,
         Err(e) => {
             eprintln!("vizier: {e:#}");

@@ -44,6 +44,8 @@ pub const FIRST_SWEEP_AFTER: Duration = Duration::from_secs(30);
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 /// Rows one retention statement deletes at most.
 pub const SWEEP_CHUNK: i64 = 5000;
+/// At shutdown, how long the audit log's last records may take to be written.
+pub const AUDIT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct AuditWriter {
     db: Db,

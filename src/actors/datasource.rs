@@ -28,14 +28,14 @@ use serde_json::json;
 use tokio::sync::{OnceCell, RwLock};
 use tokio_util::sync::CancellationToken;
 
+use crate::datasources::settings::SourceSettings;
 use crate::datasources::{
     ColumnMeta, QueryOptions, ResultSet, SourceConfig, SourceError, SourcePool, TableRef,
 };
-use crate::db::catalog::Database;
 use crate::db::secrets::Cipher;
 use crate::error::{ErrorKind, ToolError};
 use crate::observability::outage::Outage;
-use crate::tools::datasets::SourceSettings;
+use crate::query::catalog::Database;
 
 /// Seconds a caller is told to wait when a data source cannot be reached.
 const RETRY_AFTER_UNREACHABLE_SECS: u64 = 5;

@@ -42,6 +42,9 @@ use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 use tokio::sync::oneshot;
 
+use crate::config::ScreenshotsConfig;
+use crate::priority::{RenderPriority, lower_priority};
+
 /// Renders admitted and not finished (waiting or running).
 const QUEUE_DEPTH: &str = "vizier_screenshot_queue_depth";
 /// Time spent drawing one picture on a render thread.
@@ -95,21 +98,21 @@ pub struct ScreenshotSettings {
     pub priority: RenderPriority,
 }
 
-/// How render threads yield the CPU to tool calls (`screenshots.priority`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RenderPriority {
-    /// Nice 10: on a busy CPU a render thread gets about a tenth of a tool worker's share,
-    /// but a waking tool call may wait for a running render's time slice (Linux's EEVDF
-    /// scheduler does not always preempt it): list_charts p99 under a flood of pictures
-    /// measured clearly higher than with `Idle` (benches/scripts/chart-isolation.sh).
-    Low,
-    /// Linux SCHED_IDLE (the default): renders run only on CPU time nothing else in the
-    /// process' cgroup wants, and a waking tool call preempts a render at once. On a CPU kept
-    /// busy by tool calls, pictures wait (and meet their time limit) instead. Elsewhere than
-    /// Linux it is the same as `Low`.
-    #[default]
-    Idle,
+impl ScreenshotSettings {
+    /// The settings `screenshots` asks for (0 workers: one per CPU).
+    pub fn from_config(config: &ScreenshotsConfig) -> Self {
+        Self {
+            workers: match config.workers {
+                0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+                n => n,
+            },
+            queue: config.queue,
+            cache_ttl: Duration::from_millis(config.cache_ttl_ms),
+            cache_entries: config.cache_entries,
+            time_limit: Duration::from_millis(config.time_limit_ms),
+            priority: config.priority,
+        }
+    }
 }
 
 /// A finished picture.
@@ -237,43 +240,9 @@ struct Render {
     ticket: Ticket,
 }
 
-/// thread-priority's 0..=99 scale; on Linux's normal policy 22 maps to nice 10.
-const RENDER_PRIORITY: u8 = 22;
-
 /// One render thread: draws one picture at a time.
 struct RenderWorker {
     priority: RenderPriority,
-}
-
-/// Lower the calling thread's CPU priority as `priority` says. Threads it starts later
-/// (a runtime's blocking threads) inherit the priority.
-pub(crate) fn lower_priority(priority: RenderPriority) -> Result<(), String> {
-    match priority {
-        RenderPriority::Low => thread_priority::ThreadPriorityValue::try_from(RENDER_PRIORITY)
-            .map_err(|e| format!("{e:?}"))
-            .and_then(|p| {
-                thread_priority::set_current_thread_priority(
-                    thread_priority::ThreadPriority::Crossplatform(p),
-                )
-                .map_err(|e| format!("{e:?}"))
-            }),
-        #[cfg(target_os = "linux")]
-        RenderPriority::Idle => {
-            use thread_priority::unix::{
-                NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
-                thread_native_id,
-            };
-            // SCHED_IDLE takes no priority value but 0, which is its minimum.
-            set_thread_priority_and_policy(
-                thread_native_id(),
-                thread_priority::ThreadPriority::Min,
-                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
-            )
-            .map_err(|e| format!("{e:?}"))
-        }
-        #[cfg(not(target_os = "linux"))]
-        RenderPriority::Idle => lower_priority(RenderPriority::Low),
-    }
 }
 
 impl Actor for RenderWorker {
@@ -497,27 +466,6 @@ mod tests {
             time_limit: Duration::from_secs(5),
             priority: RenderPriority::Low,
         }
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn render_threads_take_the_configured_policy() {
-        use thread_priority::unix::{
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
-        };
-        let idle = std::thread::spawn(|| {
-            lower_priority(RenderPriority::Idle).map(|()| thread_schedule_policy())
-        })
-        .join()
-        .expect("thread");
-        assert_eq!(
-            idle.expect("lowered").expect("policy"),
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-        );
-        let low = std::thread::spawn(|| lower_priority(RenderPriority::Low))
-            .join()
-            .expect("thread");
-        assert!(low.is_ok(), "{low:?}");
     }
 
     fn picture(tag: &str) -> Rendered {

@@ -102,7 +102,9 @@ impl Supervisor {
         let datasources = DataSources::new(source_handles);
         // Pictures are drawn on threads of their own (a sync arbiter) behind their own
         // bounded queue: a flood of renders never takes a tool worker or a data source.
-        let screenshots = super::screenshot::Screenshots::start(config.screenshots.settings());
+        let screenshots = super::screenshot::Screenshots::start(
+            super::screenshot::ScreenshotSettings::from_config(&config.screenshots),
+        );
         let mut arbiters = vec![db_arbiter];
         arbiters.extend(tool_arbiters);
         arbiters.extend(source_arbiters);

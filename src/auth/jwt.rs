@@ -29,7 +29,7 @@ use biscuit::jwa::SignatureAlgorithm;
 use biscuit::jws::Compact;
 use biscuit::{CompactJson, Empty};
 use ring::digest;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -38,89 +38,22 @@ use url::{Host, Url};
 use super::jwks::{
     JwksCache, JwksOptions, KeyKind, Lookup, SUPPORTED_ALGORITHMS, VerifyingKey, parse_algorithm,
 };
-use crate::config::Secret;
+use crate::config::{Config, JwtConfig, Secret};
 
 /// Longest leeway accepted: more would make `exp` meaningless.
 const MAX_LEEWAY_SECS: u64 = 300;
 
-/// `[auth.jwt]`: how bearer tokens are verified.
-///
-/// Exactly one key source: `hs_secret` (HMAC, `HS*` algorithms), `public_key_pem` (one RSA or
-/// EC public key) or `jwks_uri` (the identity provider's key set, refreshed in the background).
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JwtConfig {
-    /// Accepted JWS algorithms (allow-list). `none` is never accepted; every entry must fit
-    /// the key source (`HS*` for `hs_secret`; `RS*`/`PS*`/`ES256`/`ES384` otherwise).
-    #[serde(deserialize_with = "one_or_many")]
-    pub algorithms: Vec<String>,
-    /// Accepted `iss` values (exact match). One string or a list. Required.
-    #[serde(deserialize_with = "one_or_many")]
-    pub issuers: Vec<String>,
-    /// The `aud` value tokens must carry (alone or in an array). Required.
-    pub audience: String,
-    /// Clock skew tolerated for `exp`, `nbf` and `iat`, in seconds (at most 300).
-    pub leeway_secs: u64,
-    /// HMAC secret: the bytes of the string as given, or, written as `base64:<value>`, the
-    /// decoded value (standard or URL-safe alphabet, padding optional). At least as many
-    /// bytes as the largest hash in `algorithms` (32 for HS256, 48 HS384, 64 HS512).
-    pub hs_secret: Option<Secret>,
-    /// One public key: PEM text (`PUBLIC KEY`, `RSA PUBLIC KEY` or `CERTIFICATE`), or, when
-    /// the value does not contain `-----BEGIN`, the path of a file holding it.
-    pub public_key_pem: Option<String>,
-    /// JSON Web Key Set URL (https; plain http only for loopback or with `jwks_allow_http`).
-    pub jwks_uri: Option<String>,
-    /// Background refresh interval of the key set, in seconds.
-    pub jwks_refresh_secs: u64,
-    /// A token with an unknown `kid` refetches the key set at most once per this many seconds.
-    pub jwks_min_refetch_secs: u64,
-    /// Time limit of one key-set fetch, in seconds.
-    pub jwks_timeout_secs: u64,
-    /// Allow a plain-http `jwks_uri` on a non-loopback host (for example a cluster-internal
-    /// identity provider). Anyone on that path could substitute keys.
-    pub jwks_allow_http: bool,
-    /// Scopes every token must carry (all of them). One string or a list.
-    #[serde(deserialize_with = "one_or_many")]
-    pub required_scopes: Vec<String>,
-    /// Longer tokens are refused before parsing.
-    pub max_token_bytes: usize,
-    /// Verified tokens remembered until their `exp` (0 disables the cache).
-    pub cache_entries: usize,
-}
-
-impl Default for JwtConfig {
-    fn default() -> Self {
-        Self {
-            algorithms: vec!["RS256".into(), "ES256".into()],
-            issuers: Vec::new(),
-            audience: String::new(),
-            leeway_secs: 30,
-            hs_secret: None,
-            public_key_pem: None,
-            jwks_uri: None,
-            jwks_refresh_secs: 300,
-            jwks_min_refetch_secs: 10,
-            jwks_timeout_secs: 5,
-            jwks_allow_http: false,
-            required_scopes: Vec::new(),
-            max_token_bytes: 8192,
-            cache_entries: 10_000,
-        }
+/// The `[auth.jwt]` part of checking a loaded configuration, when auth is on: the key source
+/// and the algorithms (`Config::validate` checks everything else).
+pub fn validate_config(config: &Config) -> anyhow::Result<()> {
+    if config.auth.enabled {
+        config
+            .auth
+            .jwt
+            .validate()
+            .map_err(|e| anyhow::anyhow!("config key auth.jwt: {e}"))?;
     }
-}
-
-/// Accept `"a"` as well as `["a", "b"]`: convenient in environment variables.
-fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
+    Ok(())
 }
 
 /// An invalid `[auth.jwt]` setting. The message names the key and never contains a secret.

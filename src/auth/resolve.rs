@@ -12,11 +12,24 @@ use std::time::Duration;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use super::{Principal, Who};
-use crate::app::AppState;
+use super::jwt::JwtVerifier;
+use super::{Principal, PrincipalCache, Who};
+use crate::actors::Db;
+use crate::config::Config;
 use crate::db::schema::{api_keys, users};
 use crate::error::{ErrorKind, ToolError};
 use crate::with_conn;
+
+/// What authenticating a caller reads: the configuration, the metadata store, the JWT
+/// verifier and the caches of principals and recently used API keys (borrowed from the app
+/// state).
+pub struct AuthState<'a> {
+    pub config: &'a Config,
+    pub db: &'a Db,
+    pub jwt: &'a Option<Arc<JwtVerifier>>,
+    pub principals: &'a PrincipalCache,
+    pub api_key_touched: &'a moka::sync::Cache<i32, ()>,
+}
 
 /// How often an API key's `last_used_on` is written at most.
 const LAST_USED_EVERY: Duration = Duration::from_secs(60);
@@ -61,7 +74,7 @@ fn store_unavailable(e: ToolError) -> AuthFailure {
 
 /// The principal of a request, from its `Authorization` / `X-API-Key` headers.
 pub async fn authenticate(
-    app: &AppState,
+    app: &AuthState<'_>,
     authorization: Option<&str>,
     api_key: Option<&str>,
 ) -> Result<Arc<Principal>, AuthFailure> {
@@ -145,7 +158,7 @@ pub async fn authenticate(
 /// another tenant, a token naming none, and an API key of a user without a tenant are
 /// refused (403). `claim` is `None` for API keys, `Some(claim)` for tokens.
 async fn tenant_of(
-    app: &AppState,
+    app: &AuthState<'_>,
     principal: Arc<Principal>,
     claim: Option<Option<String>>,
 ) -> Result<Arc<Principal>, AuthFailure> {
@@ -209,9 +222,9 @@ fn bearer_token(header: &str) -> Option<&str> {
 
 /// The (cached) principal credentials name, provisioning a named user (in the token's
 /// tenant, with tenants on) when configured.
-async fn principal_of(app: &AppState, who: &Who) -> Result<Arc<Principal>, AuthFailure> {
+async fn principal_of(app: &AuthState<'_>, who: &Who) -> Result<Arc<Principal>, AuthFailure> {
     let tenants = app.config.auth.tenants;
-    match app.principals.fetch(&app.db, who, tenants).await {
+    match app.principals.fetch(app.db, who, tenants).await {
         Ok(p) => Ok(p),
         Err(e) if e.kind == ErrorKind::Unauthenticated && app.config.auth.auto_provision => {
             let Who::Named { name, tenant } = who else {
@@ -224,7 +237,7 @@ async fn principal_of(app: &AppState, who: &Who) -> Result<Arc<Principal>, AuthF
                 .map_err(|e| store_unavailable(ToolError::from(e)))?;
             tracing::info!(user = %name, role = %app.config.auth.default_role, tenant, "provisioned a user from a token");
             app.principals
-                .fetch(&app.db, who, tenants)
+                .fetch(app.db, who, tenants)
                 .await
                 .map_err(store_unavailable)
         }
@@ -245,7 +258,7 @@ async fn principal_of(app: &AppState, who: &Who) -> Result<Arc<Principal>, AuthF
 
 /// (user id, scopes) of a valid API key.
 async fn verify_api_key(
-    app: &AppState,
+    app: &AuthState<'_>,
     key: &str,
 ) -> Result<(i32, Option<Vec<String>>), AuthFailure> {
     let invalid = |d: &str| AuthFailure::Invalid {

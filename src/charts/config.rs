@@ -11,9 +11,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::db::catalog::{DatasetColumn, DatasetMetric};
 use crate::error::{ToolError, closest};
-use crate::tools::query_builder::{AGGREGATES, GRAINS, Metric, OPERATORS, QueryFilter, TimeRange};
+use crate::query::builder::{AGGREGATES, GRAINS, Metric, OPERATORS, QueryFilter, TimeRange};
+use crate::query::catalog::{DatasetColumn, DatasetMetric};
 
 /// The chart types, as `chart_type` spells them.
 pub const CHART_TYPES: &[&str] = &["xy", "table", "pie", "big_number", "pivot_table"];
@@ -452,7 +452,7 @@ impl ChartConfig {
         metrics: &[DatasetMetric],
     ) -> Result<(), ToolError> {
         let col = |field: &str, name: &str| -> Result<(), ToolError> {
-            crate::tools::query_builder::column(columns, name, field).map(|_| ())
+            crate::query::builder::column(columns, name, field).map(|_| ())
         };
         let saved: Vec<&str> = metrics.iter().map(|m| m.metric_name.as_str()).collect();
         let metric = |field: &str, m: &Metric| -> Result<(), ToolError> {

@@ -1,7 +1,7 @@
 //! From a chart config to a dataset query ([`plan`]), and from the query's rows to what the
 //! renderers draw ([`shape`], [`render_spec`]).
 //!
-//! The query itself is built by the one query builder (`tools::query_builder`) and run
+//! The query itself is built by the one query builder (`query::builder`) and run
 //! through the SQL engine's pipeline (guard, row-level security, row cap), so chart data
 //! obeys exactly the rules `execute_sql` and `query_dataset` obey.
 
@@ -11,11 +11,11 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use super::config::{ChartConfig, XyConfig};
-use crate::db::catalog::{Dataset, DatasetColumn};
 use crate::error::ToolError;
+use crate::query::builder::{Metric, QuerySpec};
+use crate::query::catalog::{Dataset, DatasetColumn};
+use crate::query::list::parse_time;
 use crate::render::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};
-use crate::tools::list::parse_time;
-use crate::tools::query_builder::{Metric, QuerySpec};
 
 /// The result column of a time-bucketed x axis.
 pub const TIME_COLUMN: &str = "__timestamp";

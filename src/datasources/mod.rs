@@ -8,6 +8,8 @@
 //! - [`types`]: the public vocabulary ([`Engine`], [`SourceConfig`], [`QueryOptions`],
 //!   [`ResultSet`], [`ColumnMeta`], [`TableRef`], [`SourceError`]) and the value conversions
 //!   shared by the engines (exact decimals, floats, base64, ISO-8601 pieces).
+//! - [`settings`]: [`settings::SourceSettings`], how a registered source is used (limits,
+//!   DML, templating), as stored with it.
 //! - `postgres.rs`: PostgreSQL through tokio-postgres and a bb8 pool; binary values decoded
 //!   natively, exotic types converted to text by the server itself.
 //! - `mysql.rs`: MySQL and MariaDB through mysql_async's pool (binary protocol).
@@ -23,6 +25,7 @@
 
 mod mysql;
 mod postgres;
+pub mod settings;
 mod sqlite;
 pub mod types;
 

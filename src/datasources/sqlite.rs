@@ -34,7 +34,7 @@ use super::types::{
     bytes_json, f64_json, is_temporal_name, text_or_base64,
 };
 use super::{Supervised, acquire, effective_timeout, supervise};
-use crate::actors::screenshot::{RenderPriority, lower_priority};
+use crate::priority::{RenderPriority, lower_priority};
 
 /// How often an interrupt is repeated until the statement stops: an interrupt only hits a
 /// statement already running, and the blocking thread may not have started it yet.

@@ -153,7 +153,7 @@ pub enum StatementPriority {
     /// so that a flood of picture calls does not take their queries' CPU time from the
     /// query tools. Such statements hold at most half of a source's connections (at least
     /// one): a background statement starved of CPU must never hold every connection.
-    Background(crate::actors::screenshot::RenderPriority),
+    Background(crate::priority::RenderPriority),
 }
 
 impl Default for QueryOptions {

@@ -8,7 +8,6 @@
 //! The pool itself is owned by the `DbActor` (`src/actors/db.rs`); code here receives a
 //! checked-out [`MetaConn`] and runs queries on it with [`with_conn!`].
 
-pub mod catalog;
 pub mod models;
 pub mod schema;
 pub mod secrets;
@@ -28,7 +27,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures::future::BoxFuture;
 use futures::{FutureExt, TryFutureExt};
 
-use crate::config::{Config, MetadataBackend};
+use crate::config::{Config, MetadataBackend, sqlite_path};
 use crate::observability::outage::Outage;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -259,13 +258,6 @@ impl MetaConn {
             Self::Sqlite(_) => MetadataBackend::Sqlite,
         }
     }
-}
-
-/// The filesystem path of a `sqlite://PATH` or `sqlite:PATH` URL.
-pub fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
 }
 
 /// Per-connection SQLite settings: enforce foreign keys, wait on locks instead of failing,
@@ -597,10 +589,8 @@ mod tests {
         assert_eq!(policy(conn).await, Some(normal));
         let lowered = std::thread::scope(|s| {
             s.spawn(|| {
-                crate::actors::screenshot::lower_priority(
-                    crate::actors::screenshot::RenderPriority::Idle,
-                )
-                .expect("lower the caller's priority");
+                crate::priority::lower_priority(crate::priority::RenderPriority::Idle)
+                    .expect("lower the caller's priority");
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .expect("runtime");

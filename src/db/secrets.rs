@@ -36,7 +36,7 @@ pub fn key_file(config: &Config) -> PathBuf {
     if let Some(path) = &config.secrets.key_file {
         return path.clone();
     }
-    Path::new(crate::db::sqlite_path(config.metadata.url.expose()))
+    Path::new(crate::config::sqlite_path(config.metadata.url.expose()))
         .parent()
         .unwrap_or(Path::new(""))
         .join("secret.key")
@@ -92,7 +92,7 @@ impl KeySource {
         .context("metadata store: could not read the stored credentials")?;
         let store = match config.metadata_backend() {
             MetadataBackend::Sqlite => {
-                let path = Path::new(crate::db::sqlite_path(config.metadata.url.expose()));
+                let path = Path::new(crate::config::sqlite_path(config.metadata.url.expose()));
                 std::path::absolute(path)
                     .unwrap_or_else(|_| path.to_path_buf())
                     .display()
@@ -162,15 +162,7 @@ impl std::fmt::Debug for Cipher {
 
 impl Cipher {
     pub fn from_base64(key_b64: &str) -> anyhow::Result<Self> {
-        let bytes = B64
-            .decode(key_b64.trim())
-            .map_err(|_| anyhow::anyhow!("the encryption key is not valid base64"))?;
-        if bytes.len() != 32 {
-            bail!(
-                "the encryption key must be 32 bytes (base64 of 32 random bytes), got {}",
-                bytes.len()
-            );
-        }
+        let bytes = crate::config::decode_encryption_key(key_b64)?;
         let key = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| anyhow::anyhow!("the encryption key was rejected"))?;
         let mac_key = ring::digest::digest(

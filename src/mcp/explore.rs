@@ -14,10 +14,10 @@ use std::time::Instant;
 use actix_web::{HttpResponse, http::StatusCode, web};
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
 use crate::auth::{Principal, Who};
 use crate::error::ToolError;
 use crate::tools::ToolCtx;
+use crate::tools::state::AppState;
 use crate::tools::visualize::{EXPLORE_PAGE, ExplorePage, verify_claim};
 
 /// Rows shown in the page's data table.

@@ -46,11 +46,11 @@ pub fn chart_configs() -> Value {
         "chart_types": types,
         "metric_forms": [
             {"saved_metric": "a saved metric of the dataset"},
-            {"column": "a column", "aggregate": crate::tools::query_builder::AGGREGATES, "label": "optional result name"},
+            {"column": "a column", "aggregate": crate::query::builder::AGGREGATES, "label": "optional result name"},
             {"sql": "an aggregate SQL expression", "label": "its result name"}
         ],
-        "filter_operators": crate::tools::query_builder::OPERATORS,
-        "time_grains": crate::tools::query_builder::GRAINS,
+        "filter_operators": crate::query::builder::OPERATORS,
+        "time_grains": crate::query::builder::GRAINS,
     })
 }
 

@@ -25,8 +25,8 @@ use rmcp::model::ErrorCode;
 use serde_json::Value;
 
 use super::{CallScope, McpHandler, PROTOCOL_VERSIONS};
-use crate::app::AppState;
 use crate::auth::resolve::AuthFailure;
+use crate::tools::state::AppState;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -372,7 +372,7 @@ async fn mcp_gate<B: MessageBody + 'static>(
     let principal = if app.config.auth.enabled {
         let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
         match crate::auth::resolve::authenticate(
-            &app,
+            &app.auth(),
             header(actix_web::http::header::AUTHORIZATION.as_str()),
             header("x-api-key"),
         )
@@ -623,7 +623,15 @@ pub async fn metrics_route(
     app: web::Data<Arc<AppState>>,
     handle: web::Data<PrometheusHandle>,
 ) -> HttpResponse {
-    crate::observability::metrics::refresh_gauges(&app).await;
+    crate::observability::metrics::refresh_gauges(
+        &app.config,
+        &app.db,
+        &app.audit,
+        &app.history,
+        &app.datasources,
+        &app.pools,
+    )
+    .await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(handle.render())

@@ -23,21 +23,14 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::auth::{Principal, Who};
 use crate::error::{ErrorKind, ToolError};
 use crate::observability::audit::CallRecord;
 use crate::output::ToolOutput;
+use crate::tools::state::AppState;
 use crate::tools::{Progress, ToolCtx, search};
 
-/// Protocol revisions vizier serves: three with the initialize handshake, and the
-/// stateless 2026-07-28 revision (per-request `_meta`, `server/discover`).
-pub const PROTOCOL_VERSIONS: [ProtocolVersion; 4] = [
-    ProtocolVersion::V_2025_03_26,
-    ProtocolVersion::V_2025_06_18,
-    ProtocolVersion::V_2025_11_25,
-    ProtocolVersion::V_2026_07_28,
-];
+pub use crate::tools::system::PROTOCOL_VERSIONS;
 
 pub const METADATA_RESOURCE: &str = "instance://metadata";
 
@@ -243,7 +236,7 @@ pub(crate) fn finish_call(app: &AppState, call: Finished<'_>) {
         elapsed,
     });
     app.call_metrics
-        .record(&app.registry, tool, status, elapsed);
+        .record(app.registry.names(), tool, status, elapsed);
     let slow_ms = app.config.logging.slow_call_ms;
     if slow_ms > 0 && elapsed.as_millis() >= u128::from(slow_ms) {
         tracing::warn!(duration_ms, status, "slow call");

@@ -7,7 +7,7 @@ use anyhow::Context;
 use rmcp::ServiceExt;
 
 use super::McpHandler;
-use crate::app::AppState;
+use crate::tools::state::AppState;
 
 /// With auth on, the stdio caller proves who it is with an API key in this variable.
 pub const API_KEY_ENV: &str = "VIZIER_API_KEY";
@@ -19,7 +19,7 @@ pub async fn serve(app: Arc<AppState>) -> anyhow::Result<()> {
         let key = std::env::var(API_KEY_ENV).map_err(|_| {
             anyhow::anyhow!("auth is enabled: set {API_KEY_ENV} to an API key (`vizier api-key create`) for stdio")
         })?;
-        let principal = crate::auth::resolve::authenticate(&app, None, Some(&key))
+        let principal = crate::auth::resolve::authenticate(&app.auth(), None, Some(&key))
             .await
             .map_err(|f| anyhow::anyhow!("{API_KEY_ENV} was refused ({})", f.reason()))?;
         McpHandler::for_principal(app, principal)
@@ -32,7 +32,11 @@ pub async fn serve(app: Arc<AppState>) -> anyhow::Result<()> {
         .await
         .context("the stdio client did not complete the MCP handshake")?;
     let waited = service.waiting().await;
-    if !held.audit.drain(crate::app::AUDIT_DRAIN_TIMEOUT).await {
+    if !held
+        .audit
+        .drain(crate::actors::audit::AUDIT_DRAIN_TIMEOUT)
+        .await
+    {
         tracing::warn!("audit records still unwritten at exit");
     }
     waited.context("stdio service failed")?;

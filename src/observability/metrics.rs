@@ -6,13 +6,16 @@
 //! in the process (tests build several) renders from the same handle.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use metrics::{Counter, Histogram};
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::app::AppState;
+use crate::actors::audit::Audit;
+use crate::actors::history::History;
+use crate::actors::{DataSources, Db, PoolKind, ToolPools};
+use crate::config::Config;
 
 /// The two metrics every tool call records (`mcp_requests_total{tool,status}`,
 /// `mcp_request_duration_seconds{tool}`), with each tool's handles made once: the
@@ -25,16 +28,17 @@ pub struct CallMetrics {
 }
 
 impl CallMetrics {
+    /// Record one call of `tool`; `tools` are the registry's tool names (used once, to make
+    /// the handles).
     pub fn record(
         &self,
-        tools: &crate::tools::Registry,
+        tools: impl Iterator<Item = &'static str>,
         tool: &'static str,
         status: &'static str,
         elapsed: std::time::Duration,
     ) {
         let handles = self.handles.get_or_init(|| {
             tools
-                .names()
                 .map(|t| {
                     (
                         t,
@@ -232,28 +236,32 @@ fn describe() {
 }
 
 /// Gauges sampled at scrape time.
-pub async fn refresh_gauges(app: &Arc<AppState>) {
-    if let Some((connections, idle)) = app.db.pool_state().await {
+pub async fn refresh_gauges(
+    config: &Config,
+    db: &Db,
+    audit: &Audit,
+    history: &History,
+    datasources: &DataSources,
+    pools: &ToolPools,
+) {
+    if let Some((connections, idle)) = db.pool_state().await {
         metrics::gauge!("mcp_database_connections_active", "pool" => "metadata")
             .set(f64::from(connections - idle));
         metrics::gauge!("mcp_database_connections_idle", "pool" => "metadata").set(f64::from(idle));
     }
-    metrics::gauge!("vizier_metadata_store_up").set(if app.db.is_down() { 0.0 } else { 1.0 });
-    for spool in [app.audit.spool(), app.history.spool()]
-        .into_iter()
-        .flatten()
-    {
+    metrics::gauge!("vizier_metadata_store_up").set(if db.is_down() { 0.0 } else { 1.0 });
+    for spool in [audit.spool(), history.spool()].into_iter().flatten() {
         spool.publish_gauges();
     }
-    for (id, active, size) in app.datasources.states().await {
+    for (id, active, size) in datasources.states().await {
         let label = id.to_string();
         metrics::gauge!("mcp_database_connections_active", "pool" => "datasource", "database_id" => label.clone()).set(active as f64);
         metrics::gauge!("mcp_database_connections_idle", "pool" => "datasource", "database_id" => label)
             .set(f64::from(size).max(active as f64) - active as f64);
     }
-    for kind in crate::actors::PoolKind::ALL {
-        let pc = kind.config(&app.config);
-        let in_flight = app.pools.get(kind).in_flight();
+    for kind in PoolKind::ALL {
+        let pc = kind.config(config);
+        let in_flight = pools.get(kind).in_flight();
         metrics::gauge!("vizier_pool_in_flight", "pool" => kind.as_str()).set(in_flight as f64);
         metrics::gauge!("vizier_pool_queue_depth", "pool" => kind.as_str())
             .set(in_flight.saturating_sub(pc.workers) as f64);

@@ -9,10 +9,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::datasets::SourceSettings;
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
+use crate::datasources::settings::SourceSettings;
 use crate::datasources::{Engine, SourceConfig, SourcePool};
 use crate::db::models::{NewDatabase, new_uuid, now};
 use crate::db::schema::databases;
@@ -135,7 +135,7 @@ pub struct Registered {
 
 /// A SQLite source must sit inside an allowed directory and must not be vizier's own store.
 fn check_sqlite_path(url: &str, allowed: &[PathBuf], metadata_url: &str) -> Result<(), ToolError> {
-    let raw = crate::db::sqlite_path(url);
+    let raw = crate::config::sqlite_path(url);
     let path = Path::new(raw);
     let refuse = |why: String| {
         ToolError::invalid(format!("url: {why}"))
@@ -158,7 +158,7 @@ fn check_sqlite_path(url: &str, allowed: &[PathBuf], metadata_url: &str) -> Resu
             "the file is outside the directories allowed by datasources.sqlite_dirs.".into(),
         ));
     }
-    let meta = Path::new(crate::db::sqlite_path(metadata_url));
+    let meta = Path::new(crate::config::sqlite_path(metadata_url));
     if meta.canonicalize().is_ok_and(|m| m == real) {
         return Err(refuse("that is vizier's own metadata store.".into()));
     }
@@ -341,7 +341,7 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
             .await
     })?;
     let access = match ctx.principal.tenant {
-        Some(_) => Some(crate::db::catalog::Access::load(&mut conn, &ctx.principal).await?),
+        Some(_) => Some(crate::query::catalog::Access::load(&mut conn, &ctx.principal).await?),
         None => None,
     };
     for id in &args.dataset_ids {

@@ -12,13 +12,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::list::parse_time;
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::models::AuditEntry;
 use crate::db::schema::audit_log;
 use crate::error::ToolError;
+use crate::query::list::parse_time;
 use crate::with_conn;
 
 /// Entries per page unless asked otherwise.
@@ -329,7 +329,7 @@ fn item(e: AuditEntry) -> AuditItem {
 fn page(items: Vec<AuditItem>, f: &Filters, total_count: i64, budget: usize) -> AuditPage {
     let offered = items.len();
     // Room for the envelope itself.
-    let (kept, truncated) = super::list::fit_items(items, 600, budget);
+    let (kept, truncated) = crate::query::list::fit_items(items, 600, budget);
     let total_pages = (total_count + f.page_size - 1) / f.page_size;
     AuditPage {
         count: kept.len(),

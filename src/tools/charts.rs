@@ -10,40 +10,17 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::dashboards::Deleted;
-use super::list::{DeletedState, Ident, ListArgs, ListResponse};
-use super::list_spec::ModelSpec;
+use super::shared::Deleted;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::MetaConn;
-use crate::db::catalog::{self, Access, Chart};
 use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboards, datasets};
 use crate::error::{ErrorKind, ToolError};
+use crate::query::catalog::{self, Access, Chart};
+use crate::query::list::{DeletedState, Ident, ListArgs, ListResponse};
+use crate::query::spec::ModelSpec;
 use crate::with_conn;
-
-/// Inside a transaction (`c`): insert a `NewChart` and make `user` its owner; evaluates to
-/// the new chart's id. Used by `generate_chart` and `duplicate_dashboard`.
-macro_rules! insert_owned_chart {
-    ($c:expr, $new:expr, $user:expr) => {{
-        use ::diesel::ExpressionMethods as _;
-        use $crate::db::schema::{chart_owners, charts};
-        let id: i32 = ::diesel::insert_into(charts::table)
-            .values($new)
-            .returning(charts::id)
-            .get_result($c)
-            .await?;
-        ::diesel::insert_into(chart_owners::table)
-            .values((
-                chart_owners::chart_id.eq(id),
-                chart_owners::user_id.eq($user),
-            ))
-            .execute($c)
-            .await?;
-        id
-    }};
-}
-pub(crate) use insert_owned_chart;
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -89,7 +66,7 @@ pub fn register(r: &mut Registry) {
 }
 
 fn spec() -> &'static ModelSpec {
-    ModelSpec::find("chart").unwrap_or(&super::list_spec::MODELS[1])
+    ModelSpec::find("chart").unwrap_or(&crate::query::spec::MODELS[1])
 }
 
 async fn render(

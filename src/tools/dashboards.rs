@@ -15,16 +15,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::layout::{Layout, Position};
-use super::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, ListResponse, Lit};
-use super::list_spec::ModelSpec;
+use super::shared::Deleted;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::MetaConn;
-use crate::db::catalog::{self, Access, Chart, Dashboard};
 use crate::db::models::{NewDashboard, new_uuid, now};
 use crate::db::schema::{charts, dashboard_charts, dashboard_owners, dashboards};
 use crate::error::ToolError;
+use crate::query::catalog::{self, Access, Chart, Dashboard};
+use crate::query::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, ListResponse, Lit};
+use crate::query::spec::ModelSpec;
 use crate::{in_transaction, with_conn};
 
 pub fn register(r: &mut Registry) {
@@ -113,7 +114,7 @@ pub fn register(r: &mut Registry) {
 }
 
 fn spec() -> &'static ModelSpec {
-    ModelSpec::find("dashboard").unwrap_or(&super::list_spec::MODELS[0])
+    ModelSpec::find("dashboard").unwrap_or(&crate::query::spec::MODELS[0])
 }
 
 /// Inside a transaction on connection `$c`: put the charts on new dashboard `$id` and make
@@ -495,7 +496,7 @@ async fn unique_slug(
     tenant: Option<&str>,
     base: &str,
 ) -> Result<String, ToolError> {
-    let pattern = format!("{}%", super::list::escape_like(base));
+    let pattern = format!("{}%", crate::query::list::escape_like(base));
     let taken: Vec<Option<String>> = with_conn!(conn, |c| {
         let q = dashboards::table
             .filter(dashboards::slug.like(pattern.clone()).escape('\\'))
@@ -969,7 +970,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
                     created_by_fk: Some(user),
                     changed_by_fk: Some(user),
                 };
-                let nid = super::charts::insert_owned_chart!(c, new, user);
+                let nid = super::shared::insert_owned_chart!(c, new, user);
                 faults.check("duplicate_dashboard.after_chart")?;
                 nid
             } else {
@@ -1114,14 +1115,6 @@ async fn remove_chart(ctx: ToolCtx, args: RemoveChartArgs) -> Result<Updated, To
         version,
         changed_fields: vec!["layout".into(), "charts".into()],
     })
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct Deleted {
-    pub object_type: String,
-    pub id: i32,
-    pub deleted: bool,
-    pub hint: String,
 }
 
 async fn delete_dashboard(ctx: ToolCtx, args: IdentArgs) -> Result<Deleted, ToolError> {

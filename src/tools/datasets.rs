@@ -11,16 +11,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::list::{DeletedState, Ident, ListArgs, ListResponse};
-use super::list_spec::ModelSpec;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::actors::db::LazyConn;
 use crate::auth::Permission;
+use crate::datasources::settings::SourceSettings;
 use crate::db::MetaConn;
-use crate::db::catalog::{self, Access, Database, Dataset, DatasetColumn, DatasetMetric};
 use crate::db::schema::{databases, dataset_columns, dataset_metrics, datasets};
 use crate::error::{ErrorKind, ToolError};
+use crate::query::builder::dataset_source;
+use crate::query::catalog::{self, Access, Database, Dataset, DatasetColumn, DatasetMetric};
+use crate::query::list::{DeletedState, Ident, ListArgs, ListResponse};
+use crate::query::spec::ModelSpec;
 use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
@@ -102,11 +104,11 @@ pub fn register(r: &mut Registry) {
 }
 
 fn dataset_spec() -> &'static ModelSpec {
-    ModelSpec::find("dataset").unwrap_or(&super::list_spec::MODELS[2])
+    ModelSpec::find("dataset").unwrap_or(&crate::query::spec::MODELS[2])
 }
 
 fn database_spec() -> &'static ModelSpec {
-    ModelSpec::find("database").unwrap_or(&super::list_spec::MODELS[3])
+    ModelSpec::find("database").unwrap_or(&crate::query::spec::MODELS[3])
 }
 
 pub fn kind(d: &Dataset) -> &'static str {
@@ -302,46 +304,6 @@ async fn get_dataset_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, V
     Ok(item)
 }
 
-/// Settings of a data source as stored (JSON). Never holds credentials: those live only
-/// in the encrypted connection column.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-pub struct SourceSettings {
-    #[serde(default)]
-    pub allow_dml: bool,
-    #[serde(default = "default_row_limit")]
-    pub row_limit: u64,
-    #[serde(default = "default_timeout")]
-    pub statement_timeout_ms: u64,
-    #[serde(default = "default_pool")]
-    pub pool_size: u32,
-    #[serde(default)]
-    pub exposed_schemas: Vec<String>,
-    /// `{{ … }}` templating of execute_sql text (sandboxed; off unless enabled).
-    #[serde(default)]
-    pub templating: bool,
-    /// PostgreSQL only: settings made with `set_config(name, value, true)` inside each query's
-    /// transaction, for native RLS policies, e.g. {"app.current_user": "{username}"}.
-    /// Placeholders: {username}, {user_id}, {roles}.
-    #[serde(default)]
-    pub session_settings: std::collections::BTreeMap<String, String>,
-}
-
-fn default_row_limit() -> u64 {
-    10_000
-}
-fn default_timeout() -> u64 {
-    30_000
-}
-fn default_pool() -> u32 {
-    4
-}
-
-impl SourceSettings {
-    pub fn parse(json: &str) -> Self {
-        serde_json::from_str(json).unwrap_or_default()
-    }
-}
-
 fn render_database(d: &Database, cols: &[&str]) -> Map<String, Value> {
     let settings = SourceSettings::parse(&d.settings);
     let mut m = Map::new();
@@ -479,7 +441,7 @@ pub async fn source_for_lazy(
 /// The lookup (visibility check + encrypted connection) is remembered briefly per
 /// principal: SQL tools would otherwise pay two metadata queries per call.
 fn source_key(ctx: &ToolCtx, ident: &Ident) -> u64 {
-    crate::app::lookup_key(&("source", ident.to_string(), ctx.principal.fingerprint()))
+    super::state::lookup_key(&("source", ident.to_string(), ctx.principal.fingerprint()))
 }
 
 fn remembered_source(ctx: &ToolCtx, ident: &Ident) -> Option<(Database, String)> {
@@ -701,28 +663,6 @@ async fn create_dataset(
         main_dttm_col: dttm,
         columns,
     })
-}
-
-/// `name` as a quoted identifier of `dialect`.
-pub fn quote_ident(dialect: crate::sql::Dialect, name: &str) -> String {
-    match dialect {
-        crate::sql::Dialect::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
-
-/// The FROM source of a dataset: its quoted table, or its SQL as a derived table.
-pub fn dataset_source(dialect: crate::sql::Dialect, d: &Dataset) -> String {
-    match &d.sql {
-        Some(sql) => format!("({sql}) AS vizier_ds"),
-        None => {
-            let table = quote_ident(dialect, &d.table_name);
-            match &d.schema_name {
-                Some(s) => format!("{}.{table} AS vizier_ds", quote_ident(dialect, s)),
-                None => format!("{table} AS vizier_ds"),
-            }
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

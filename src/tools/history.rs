@@ -12,17 +12,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::datasets::find_database;
-use super::list::{Ident, ListArgs, ListResponse};
-use super::list_spec::ModelSpec;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::datasources::ResultSet;
 use crate::db::MetaConn;
-use crate::db::catalog::{self, Access};
 use crate::db::models::{NewQueryRecord, QueryRecord, SavedQuery, new_uuid, now};
 use crate::db::schema::{query_history, saved_queries};
 use crate::error::{ErrorKind, ToolError};
+use crate::query::catalog::{self, Access};
+use crate::query::list::{Ident, ListArgs, ListResponse};
+use crate::query::spec::ModelSpec;
 use crate::with_conn;
 
 /// SQL longer than this is stored cut, with a marker: history is for finding a query again.
@@ -123,7 +123,7 @@ pub fn record(
 }
 
 fn spec(model: &str) -> &'static ModelSpec {
-    ModelSpec::find(model).unwrap_or(&super::list_spec::MODELS[0])
+    ModelSpec::find(model).unwrap_or(&crate::query::spec::MODELS[0])
 }
 
 /// Everyone sees their own; admins see all.

@@ -10,12 +10,11 @@ pub mod dashboards;
 pub mod datasets;
 pub mod history;
 pub mod layout;
-pub mod list;
-pub mod list_spec;
-pub mod query_builder;
 pub mod schema;
 pub mod search;
+pub mod shared;
 pub mod sql;
+pub mod state;
 pub mod system;
 pub mod users;
 pub mod visualize;
@@ -33,10 +32,10 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::actors::PoolKind;
-use crate::app::AppState;
 use crate::auth::{Permission, Principal};
 use crate::error::ToolError;
 use crate::output::{IntoOutput, ToolOutput};
+use state::AppState;
 
 /// Everything a tool may use during one call.
 #[derive(Clone)]

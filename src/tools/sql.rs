@@ -24,9 +24,9 @@ use crate::actors::db::LazyConn;
 use crate::auth::{Permission, Principal};
 use crate::datasources::{Engine, QueryOptions, StatementPriority};
 use crate::db::MetaConn;
-use crate::db::catalog::Access;
 use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
 use crate::error::ToolError;
+use crate::query::catalog::Access;
 use crate::sql::{
     self, Dialect, GuardPolicy, RlsRule, SqlError, StatementKind, TableName, TemplateContext,
 };
@@ -180,7 +180,7 @@ pub async fn remembered_rls_rules(
     database_id: i32,
     dialect: Dialect,
 ) -> Result<std::sync::Arc<Vec<RlsRule>>, ToolError> {
-    let key = crate::app::lookup_key(&("rls", database_id, ctx.principal.fingerprint()));
+    let key = super::state::lookup_key(&("rls", database_id, ctx.principal.fingerprint()));
     if let Some(hit) = ctx.app.lookup::<Vec<RlsRule>>(key) {
         return Ok(hit);
     }
@@ -463,7 +463,7 @@ struct Prepared {
 /// SQL, and parsing and rewriting it is a large share of a short query's cost. Refusals are
 /// not remembered; they are cheap to repeat and must name the current reason.
 fn prepare(ctx: &ToolCtx, key: PrepareKey<'_>) -> Result<std::sync::Arc<Prepared>, ToolError> {
-    let hash = crate::app::lookup_key(&("prepared", &key));
+    let hash = super::state::lookup_key(&("prepared", &key));
     if let Some(hit) = ctx.app.lookup::<Prepared>(hash).filter(|p| p.key == key) {
         return Ok(hit);
     }
@@ -688,7 +688,7 @@ pub struct QueryDatasetArgs {
     /// Dataset id or uuid.
     pub dataset_id: Value,
     #[serde(flatten)]
-    pub spec: super::query_builder::QuerySpec,
+    pub spec: crate::query::builder::QuerySpec,
     /// Most rows, 1..=10000 (default 1000).
     pub row_limit: Option<u64>,
     /// Seconds the query may run (default 30, at most 300).
@@ -718,14 +718,14 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
     let d = super::datasets::find_dataset(
         &mut conn,
         &access,
-        &super::list::Ident::parse(&args.dataset_id, false)?,
+        &crate::query::list::Ident::parse(&args.dataset_id, false)?,
     )
     .await?;
     let (columns, metrics) = super::datasets::columns_and_metrics_of(&mut conn, d.id).await?;
     let (db, source) = source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?;
     let conn = LazyConn::holding(&ctx.app.db, conn);
     let dialect = dialect(source.engine);
-    let text = super::query_builder::build(dialect, &d, &columns, &metrics, &args.spec)?;
+    let text = crate::query::builder::build(dialect, &d, &columns, &metrics, &args.spec)?;
     let run = Run {
         database_id: db.id,
         schema: d.schema_name.clone(),

@@ -3,15 +3,25 @@
 use std::time::Instant;
 
 use chrono::{SecondsFormat, Utc};
+use rmcp::model::ProtocolVersion;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::list_spec::{ModelSchema, ModelSpec};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::models::{ObjectCounts, RecentChange, TenantObjects, recent_changes};
 use crate::error::ToolError;
+use crate::query::spec::{ModelSchema, ModelSpec};
+
+/// Protocol revisions vizier serves: three with the initialize handshake, and the
+/// stateless 2026-07-28 revision (per-request `_meta`, `server/discover`).
+pub const PROTOCOL_VERSIONS: [ProtocolVersion; 4] = [
+    ProtocolVersion::V_2025_03_26,
+    ProtocolVersion::V_2025_06_18,
+    ProtocolVersion::V_2025_11_25,
+    ProtocolVersion::V_2026_07_28,
+];
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -181,10 +191,7 @@ pub async fn instance_info(ctx: &ToolCtx) -> Result<InstanceInfo, ToolError> {
             name: "vizier".into(),
             version: crate::VERSION.into(),
             metadata_backend: app.db.backend().as_str().into(),
-            protocol_versions: crate::mcp::PROTOCOL_VERSIONS
-                .iter()
-                .map(|v| v.to_string())
-                .collect(),
+            protocol_versions: PROTOCOL_VERSIONS.iter().map(|v| v.to_string()).collect(),
             started_at: app.started_wall.to_rfc3339_opts(SecondsFormat::Secs, true),
             uptime_seconds: app.started_at.elapsed().as_secs(),
             tools: app
@@ -240,7 +247,7 @@ async fn get_schema(ctx: ToolCtx, args: GetSchemaArgs) -> Result<SchemaInfo, Too
                 Some(m),
             )
         })?],
-        None => crate::tools::list_spec::MODELS.iter().collect(),
+        None => crate::query::spec::MODELS.iter().collect(),
     };
     Ok(SchemaInfo {
         models: specs

@@ -21,7 +21,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::list::escape_like;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::roles::BUILTIN_ROLES;
@@ -32,6 +31,7 @@ use crate::db::schema::{
     databases, datasets, rls_rule_roles, rls_rules, role_permissions, roles, user_roles, users,
 };
 use crate::error::{ErrorKind, ToolError};
+use crate::query::list::escape_like;
 use crate::{in_transaction, with_conn};
 
 /// Items per page unless asked otherwise.
@@ -200,7 +200,7 @@ impl<T: Serialize> Page<T> {
 /// any were left out.
 pub(super) fn fit<T: Serialize>(items: Vec<T>, budget: usize) -> (Vec<T>, bool) {
     // Room for the envelope itself.
-    super::list::fit_items(items, 600, budget)
+    crate::query::list::fit_items(items, 600, budget)
 }
 
 fn field_error(field: &str, message: impl Display) -> ToolError {

@@ -19,7 +19,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::list::{DeletedState, Ident};
 use super::sql::{Run, SqlResult, dialect, run_sql};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
@@ -29,13 +28,14 @@ use crate::charts::config::{self, ChartConfig};
 use crate::charts::picture::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, PreviewFormat};
 use crate::charts::query::{self, Notes, Plan};
 use crate::datasources::StatementPriority;
-use crate::db::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
 use crate::db::models::{NewChart, new_uuid, now};
 use crate::db::schema::charts;
 use crate::error::{ErrorKind, ToolError};
 use crate::output::{Image, WithImages};
+use crate::query::builder::Metric;
+use crate::query::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
+use crate::query::list::{DeletedState, Ident};
 use crate::render::{ChartData, Placement, RenderSpec, TableData};
-use crate::tools::query_builder::Metric;
 
 /// Seconds a chart query may run.
 const CHART_TIMEOUT_SECS: u64 = 60;
@@ -297,7 +297,7 @@ pub async fn run_query(
     let conn = crate::actors::db::LazyConn::holding(&ctx.app.db, conn);
     let dialect = dialect(source.engine);
     let text =
-        super::query_builder::build(dialect, &t.dataset, &t.columns, &t.metrics, &plan.spec)?;
+        crate::query::builder::build(dialect, &t.dataset, &t.columns, &t.metrics, &plan.spec)?;
     let run = Run {
         database_id: db.id,
         schema: t.dataset.schema_name.clone(),
@@ -569,11 +569,11 @@ async fn get_chart_type_schema(
         schema,
         metric_forms: json!([
             {"saved_metric": "a saved metric of the dataset (see get_dataset_info)"},
-            {"column": "a column", "aggregate": super::query_builder::AGGREGATES, "label": "optional result name"},
+            {"column": "a column", "aggregate": crate::query::builder::AGGREGATES, "label": "optional result name"},
             {"sql": "an aggregate SQL expression", "label": "its result name"}
         ]),
-        filter_operators: super::query_builder::OPERATORS.to_vec(),
-        time_grains: super::query_builder::GRAINS.to_vec(),
+        filter_operators: crate::query::builder::OPERATORS.to_vec(),
+        time_grains: crate::query::builder::GRAINS.to_vec(),
     })
 }
 
@@ -711,7 +711,7 @@ async fn generate_chart(
                 created_by_fk: Some(user),
                 changed_by_fk: Some(user),
             };
-            let id = super::charts::insert_owned_chart!(c, new, user);
+            let id = super::shared::insert_owned_chart!(c, new, user);
             Ok::<_, diesel::result::Error>((id, uuid))
         })?;
         ctx.app.invalidate_caches();

@@ -19,8 +19,8 @@ use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use vizier::app::AppState;
 use vizier::config::{Config, Secret};
+use vizier::tools::state::AppState;
 
 pub const PG_ENV: &str = "TEST_DATABASE_URL";
 
@@ -184,7 +184,7 @@ impl TestApp {
         config.screenshots.time_limit_ms = 120_000;
         // The default ("idle") draws only on CPU time nothing else wants; parallel tests
         // keep the CPU busy, and the tests are about pictures, not about that priority.
-        config.screenshots.priority = vizier::actors::screenshot::RenderPriority::Low;
+        config.screenshots.priority = vizier::priority::RenderPriority::Low;
         Builder {
             backend,
             config,

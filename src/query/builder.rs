@@ -10,8 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::datasets::{dataset_source, quote_ident};
-use crate::db::catalog::{Dataset, DatasetColumn, DatasetMetric};
+use super::catalog::{Dataset, DatasetColumn, DatasetMetric};
 use crate::error::{ToolError, closest};
 use crate::sql::Dialect;
 
@@ -415,4 +414,26 @@ pub fn build(
         None => {}
     }
     Ok(sql)
+}
+
+/// `name` as a quoted identifier of `dialect`.
+pub fn quote_ident(dialect: Dialect, name: &str) -> String {
+    match dialect {
+        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// The FROM source of a dataset: its quoted table, or its SQL as a derived table.
+pub fn dataset_source(dialect: Dialect, d: &Dataset) -> String {
+    match &d.sql {
+        Some(sql) => format!("({sql}) AS vizier_ds"),
+        None => {
+            let table = quote_ident(dialect, &d.table_name);
+            match &d.schema_name {
+                Some(s) => format!("{}.{table} AS vizier_ds", quote_ident(dialect, s)),
+                None => format!("{table} AS vizier_ds"),
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! model's [`ModelSpec`], the typed filter conditions handed to the query code, the
 //! response envelope, and the byte budget.
 //!
-//! Nothing here builds SQL: conditions are typed values that `src/db/catalog.rs` applies
+//! Nothing here builds SQL: conditions are typed values that [`super::catalog`] applies
 //! through diesel's query builder, so no user text ever becomes SQL text.
 
 use chrono::NaiveDateTime;
@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::list_spec::{ColType, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ModelSpec};
+use super::spec::{ColType, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ModelSpec};
 use crate::error::ToolError;
 
 /// One filter as callers send it: `{"col": "slice_name", "opr": "ilike", "value": "%rev%"}`.

@@ -13,11 +13,11 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
-use super::MetaConn;
-use super::schema::*;
 use crate::auth::{Permission, Principal};
+use crate::db::MetaConn;
+use crate::db::schema::*;
 use crate::error::ToolError;
-use crate::tools::list::{Cond, DeletedState, ListPlan, Lit};
+use crate::query::list::{Cond, DeletedState, ListPlan, Lit};
 
 #[diesel::declare_sql_function]
 extern "SQL" {

@@ -1,0 +1,14 @@
+//! The query model, below the tools that use it:
+//! - [`spec`]: what each listable model (charts, dashboards, datasets, …) offers to select,
+//!   filter, search and order, and the page-size bounds;
+//! - [`list`]: the common list semantics: arguments validated against a model's spec into a
+//!   [`list::ListPlan`] (conditions, order, page), the page envelope, identifiers;
+//! - [`catalog`]: the metadata-store queries that run a plan, filtered by what a principal
+//!   may see;
+//! - [`builder`]: the one dataset query builder (metrics, group-by, filters, time range and
+//!   grain → SQL) shared by `query_dataset` and chart data.
+
+pub mod builder;
+pub mod catalog;
+pub mod list;
+pub mod spec;
