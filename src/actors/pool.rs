@@ -26,13 +26,13 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures::FutureExt;
-use serde_json::Value;
+use futures::future::BoxFuture;
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, FaultsConfig, PoolConfig};
 use crate::error::ToolError;
 use crate::output::ToolOutput;
-use crate::tools::{ToolCtx, ToolSpec};
 
 /// The pools tools are assigned to; slow families cannot starve quick ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -180,13 +180,24 @@ impl Drop for Admission {
     }
 }
 
+/// One call for a pool to run: what the worker needs to know of it, and the work itself.
+/// The tools make these (`ToolSpec::job`); the pool knows nothing else of tools.
+pub struct Job {
+    /// The tool's name, for errors, logs and fault injection.
+    pub name: &'static str,
+    /// Cancelled when the client cancels the call or goes away.
+    pub cancel: CancellationToken,
+    /// The call's span: the work runs inside it.
+    pub span: tracing::Span,
+    /// Starts the work; called on the worker, inside the call's deadline and panic guard.
+    pub run: Box<dyn FnOnce() -> BoxFuture<'static, Result<ToolOutput, ToolError>> + Send>,
+}
+
 /// Run one tool call; the outcome goes back on `reply`.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct RunTool {
-    pub tool: Arc<ToolSpec>,
-    pub ctx: ToolCtx,
-    pub args: Value,
+    pub job: Job,
     pub reply: oneshot::Sender<Result<ToolOutput, ToolError>>,
     /// When the call was admitted; its deadline is this plus the pool's timeout.
     admitted_at: Instant,
@@ -238,9 +249,7 @@ impl Handler<RunTool> for ToolWorker {
 
     fn handle(&mut self, msg: RunTool, _ctx: &mut Self::Context) -> Self::Result {
         let RunTool {
-            tool,
-            ctx,
-            args,
+            job,
             reply,
             admitted_at,
             admission,
@@ -253,15 +262,15 @@ impl Handler<RunTool> for ToolWorker {
         let deadline = admitted_at + state.timeout;
         // Decided before running: a call whose caller left, whose deadline passed while it
         // waited, or that cannot finish before the process stops, is not run.
-        let refusal = if reply.is_closed() || ctx.ct.is_cancelled() {
+        let refusal = if reply.is_closed() || job.cancel.is_cancelled() {
             Some(Outcome::Skipped)
         } else if started >= deadline {
-            Some(Outcome::Done(Err(state.deadline_passed(tool.name, queued))))
+            Some(Outcome::Done(Err(state.deadline_passed(job.name, queued))))
         } else if started + state.mean_service() > deadline {
             // Started now it would most likely be cut off: the worker serves a call that can
             // still make its deadline instead.
             Some(Outcome::Done(Err(
-                state.deadline_unreachable(tool.name, queued)
+                state.deadline_unreachable(job.name, queued)
             )))
         } else if state
             .drain
@@ -277,8 +286,8 @@ impl Handler<RunTool> for ToolWorker {
             if let Some(refusal) = refusal {
                 return refusal;
             }
-            let ct = ctx.ct.clone();
-            let name = tool.name;
+            let ct = job.cancel.clone();
+            let name = job.name;
             let run = AssertUnwindSafe(async move {
                 if let Some(ms) = faults.delay_ms.get(name) {
                     tokio::time::sleep(Duration::from_millis(*ms)).await;
@@ -286,8 +295,8 @@ impl Handler<RunTool> for ToolWorker {
                 if faults.panic_tools.iter().any(|t| t == name) {
                     panic!("fault injection: {name} panics");
                 }
-                let span = ctx.span.clone();
-                tracing::Instrument::instrument((tool.run)(ctx, args), span).await
+                let span = job.span.clone();
+                tracing::Instrument::instrument((job.run)(), span).await
             })
             .catch_unwind();
             let outcome = tokio::select! {
@@ -432,12 +441,7 @@ impl ToolPool {
     }
 
     /// Admit the call and hand it to the least busy worker, or refuse it at once.
-    pub async fn call(
-        &self,
-        tool: Arc<ToolSpec>,
-        ctx: ToolCtx,
-        args: Value,
-    ) -> Result<ToolOutput, ToolError> {
+    pub async fn call(&self, job: Job) -> Result<ToolOutput, ToolError> {
         let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
         let refusal = if before >= self.capacity {
             Some(ToolError::overloaded(
@@ -468,11 +472,9 @@ impl ToolPool {
         };
         let (reply, rx) = oneshot::channel();
         let queued_at = Instant::now();
-        let name = tool.name;
+        let name = job.name;
         addr.try_send(RunTool {
-            tool,
-            ctx,
-            args,
+            job,
             reply,
             admitted_at: queued_at,
             admission,

@@ -298,7 +298,7 @@ pub(crate) async fn run_tool(
         metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
     }
     let changes_metadata = tool.changes_metadata;
-    let call = app.pools.get(tool.pool).call(tool, ctx, args);
+    let call = app.pools.get(tool.pool).call(tool.job(ctx, args));
     let result = match progress {
         None => call.await,
         Some(progress) => {
@@ -374,7 +374,12 @@ impl McpHandler {
                     )
                 })?;
                 principal.require(spec.permission, &format!("call {name}"))?;
-                let out = self.app.pools.get(spec.pool).call(spec, ctx, args).await?;
+                let out = self
+                    .app
+                    .pools
+                    .get(spec.pool)
+                    .call(spec.job(ctx, args))
+                    .await?;
                 Ok::<Value, ToolError>(out.json)
             }
         };

@@ -32,6 +32,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::actors::PoolKind;
+use crate::actors::pool::Job;
 use crate::auth::{Permission, Principal};
 use crate::error::ToolError;
 use crate::output::{IntoOutput, ToolOutput};
@@ -125,6 +126,18 @@ pub struct ToolSpec {
     /// The full output schema (the listing says only "an object": see `schema`).
     pub output_schema: Arc<JsonObject>,
     pub run: ToolFn,
+}
+
+impl ToolSpec {
+    /// A call of this tool with `ctx` and `args`, as a job for its pool.
+    pub fn job(self: Arc<Self>, ctx: ToolCtx, args: Value) -> Job {
+        Job {
+            name: self.name,
+            cancel: ctx.ct.clone(),
+            span: ctx.span.clone(),
+            run: Box::new(move || (self.run)(ctx, args)),
+        }
+    }
 }
 
 /// Declare a tool from a typed async function `f(ctx, args) -> Result<Out, ToolError>`.
