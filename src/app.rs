@@ -1,5 +1,6 @@
 //! App assembly shared by `main` and the tests: build the state (config, metadata store,
-//! actors, bootstrap data), then serve it over HTTP or stdio.
+//! actors, bootstrap data), then serve it over HTTP or stdio; and the one-off commands of
+//! the command line that reach the tools' code (API keys, databases, users).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -284,3 +285,104 @@ const STOP_RESERVE_MAX: Duration = Duration::from_secs(5);
 
 /// How often draining checks whether the last call finished.
 const DRAIN_POLL_MS: u64 = 20;
+
+/// A connection to the metadata store for a one-off command, migrating it first when
+/// `metadata.auto_migrate` says so.
+pub async fn command_store(config: &Config) -> anyhow::Result<crate::db::MetaConn> {
+    if config.auto_migrate() {
+        run_migrations(config).await?;
+    }
+    let pool = MetaPool::connect(config).await?;
+    pool.get()
+        .await
+        .map_err(|e| anyhow::anyhow!("metadata store: {e}"))
+}
+
+/// `vizier api-key create`: a new API key of `user`; the key (shown once) and its id.
+pub async fn create_api_key(
+    config: &Config,
+    user: &str,
+    name: &str,
+    scopes: &[String],
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<(String, i32)> {
+    let mut conn = command_store(config).await?;
+    let (key, id, _) = crate::tools::admin::issue_api_key(
+        &mut conn,
+        user,
+        name,
+        scopes,
+        expires_in_days,
+        None,
+        None,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    Ok((key, id))
+}
+
+/// `vizier database register`: register a data source; what was registered.
+pub async fn register_database(
+    config: &Config,
+    name: String,
+    url: String,
+    description: Option<String>,
+    allow_dml: bool,
+    tenant: Option<&str>,
+) -> anyhow::Result<crate::tools::admin::Registered> {
+    let keys = KeySource::from_config(config)?;
+    let mut conn = command_store(config).await?;
+    let cipher = keys.open(config, &mut conn).await?;
+    let args = crate::tools::admin::RegisterArgs {
+        database_name: name,
+        url,
+        description,
+        allow_dml,
+        row_limit: None,
+        statement_timeout_ms: None,
+        pool_size: None,
+        exposed_schemas: vec![],
+        templating: false,
+        session_settings: Default::default(),
+    };
+    crate::tools::admin::register_source(config, &cipher, &mut conn, args, None, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// `vizier user create`: make sure the user exists (with `roles` when created); the user,
+/// and whether it was created.
+pub async fn create_user(
+    config: &Config,
+    name: String,
+    roles: Vec<String>,
+    email: Option<String>,
+    tenant: Option<&str>,
+) -> anyhow::Result<(crate::tools::users::UserItem, bool)> {
+    let mut conn = command_store(config).await?;
+    // On a store no server has started on yet (a Helm hook right after the migration Job),
+    // the built-in roles are not there yet.
+    crate::auth::roles::ensure_builtin_roles(&mut conn).await?;
+    let args = crate::tools::users::CreateUserArgs {
+        username: name,
+        roles,
+        active: None,
+        email,
+        first_name: None,
+        last_name: None,
+    };
+    crate::tools::users::ensure_user(&mut conn, tenant, args)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// `vizier user list`: every user (of `tenant`).
+pub async fn list_users(
+    config: &Config,
+    tenant: Option<&str>,
+) -> anyhow::Result<Vec<crate::tools::users::UserItem>> {
+    let mut conn = command_store(config).await?;
+    crate::tools::users::all_users(&mut conn, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+}

@@ -159,18 +159,6 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// A connection to the metadata store for a one-off command, migrating it first when
-/// `metadata.auto_migrate` says so.
-async fn store(config: &Config) -> anyhow::Result<vizier::db::MetaConn> {
-    if config.auto_migrate() {
-        vizier::db::run_migrations(config).await?;
-    }
-    let pool = vizier::db::MetaPool::connect(config).await?;
-    pool.get()
-        .await
-        .map_err(|e| anyhow::anyhow!("metadata store: {e}"))
-}
-
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Migrate => {
@@ -192,19 +180,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             scopes,
             expires_in_days,
         }) => {
-            let mut conn = store(&config).await?;
             let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
-            let (key, id, _) = vizier::tools::admin::issue_api_key(
-                &mut conn,
-                &user,
-                &name,
-                &scopes,
-                expires_in_days,
-                None,
-                None,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let (key, id) =
+                vizier::app::create_api_key(&config, &user, &name, &scopes, expires_in_days)
+                    .await?;
             eprintln!("created API key {id} for {user}; it is shown once:");
             println!("{key}");
             Ok(())
@@ -216,31 +195,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             description,
             tenant,
         }) => {
-            let keys = vizier::db::secrets::KeySource::from_config(&config)?;
-            let mut conn = store(&config).await?;
-            let cipher = keys.open(&config, &mut conn).await?;
-            let args = vizier::tools::admin::RegisterArgs {
-                database_name: name,
+            let registered = vizier::app::register_database(
+                &config,
+                name,
                 url,
                 description,
                 allow_dml,
-                row_limit: None,
-                statement_timeout_ms: None,
-                pool_size: None,
-                exposed_schemas: vec![],
-                templating: false,
-                session_settings: Default::default(),
-            };
-            let registered = vizier::tools::admin::register_source(
-                &config,
-                &cipher,
-                &mut conn,
-                args,
-                None,
                 tenant.as_deref(),
             )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            .await?;
             println!(
                 "registered database {} '{}' ({})",
                 registered.id, registered.database_name, registered.backend
@@ -248,7 +211,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Tenant(TenantCommand::Adopt { tenant }) => {
-            let mut conn = store(&config).await?;
+            let mut conn = vizier::app::command_store(&config).await?;
             let adopted = vizier::db::models::adopt(&mut conn, &tenant)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message))?;
@@ -264,22 +227,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             email,
             tenant,
         }) => {
-            let mut conn = store(&config).await?;
-            // On a store no server has started on yet (a Helm hook right after the
-            // migration Job), the built-in roles are not there yet.
-            vizier::auth::roles::ensure_builtin_roles(&mut conn).await?;
-            let args = vizier::tools::users::CreateUserArgs {
-                username: name,
-                roles,
-                active: None,
-                email,
-                first_name: None,
-                last_name: None,
-            };
             let (user, created) =
-                vizier::tools::users::ensure_user(&mut conn, tenant.as_deref(), args)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                vizier::app::create_user(&config, name, roles, email, tenant.as_deref()).await?;
             let roles = user.roles.join(", ");
             if created {
                 println!(
@@ -295,10 +244,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User(UserCommand::List { tenant }) => {
-            let mut conn = store(&config).await?;
-            let users = vizier::tools::users::all_users(&mut conn, tenant.as_deref())
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let users = vizier::app::list_users(&config, tenant.as_deref()).await?;
             for u in &users {
                 println!(
                     "{}\t{}\t{}\t{}",
