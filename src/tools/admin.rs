@@ -367,14 +367,14 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
     for (_, _, _, engine) in &found {
         let engine = Engine::from_url(&format!("{engine}://"))
             .map_err(|e| ToolError::internal(e.to_string()))?;
-        let dialect = super::sql::dialect(engine);
+        let dialect = super::shared::dialect(engine);
         let clause = if args.clause.contains("{{") || args.clause.contains("{%") {
             crate::sql::render_template(dialect, &args.clause, &probe)
-                .map_err(super::sql::sql_error)?
+                .map_err(super::shared::sql_error)?
         } else {
             args.clause.clone()
         };
-        crate::sql::combine(dialect, &[(None, clause)]).map_err(super::sql::sql_error)?;
+        crate::sql::combine(dialect, &[(None, clause)]).map_err(super::shared::sql_error)?;
     }
     let tenant = ctx.principal.tenant.clone();
     let role_ids: Vec<(i32, String)> =

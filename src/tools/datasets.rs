@@ -686,14 +686,14 @@ async fn create_virtual_dataset(
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
-    let dialect = super::sql::dialect(source.engine);
+    let dialect = super::shared::dialect(source.engine);
     // A dataset's SQL is only ever read: it is checked as a query whatever the database allows.
     let checked = crate::sql::check(
         dialect,
         &args.sql,
         &crate::sql::GuardPolicy { allow_dml: false },
     )
-    .map_err(super::sql::sql_error)?;
+    .map_err(super::shared::sql_error)?;
     if checked.kind != crate::sql::StatementKind::Query {
         return Err(ToolError::invalid(
             "sql: a virtual dataset is a query (SELECT or WITH … SELECT).",
@@ -796,7 +796,7 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
         .with_details(json!({"missing": "ownership"})));
     }
     let (db, source) = source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?;
-    let dialect = super::sql::dialect(source.engine);
+    let dialect = super::shared::dialect(source.engine);
     // Validate the expression in place: as a query the guard accepts, which the database
     // can prepare against the dataset's columns.
     let probe = format!(
@@ -810,7 +810,7 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
         &crate::sql::GuardPolicy { allow_dml: false },
     )
     .map_err(|e| {
-        let mut err = super::sql::sql_error(e);
+        let mut err = super::shared::sql_error(e);
         err.details["field"] = json!("expression");
         err
     })?;

@@ -270,8 +270,8 @@ async fn save_sql_query(ctx: ToolCtx, args: SaveArgs) -> Result<Saved, ToolError
         let policy = crate::sql::GuardPolicy {
             allow_dml: source.settings.allow_dml,
         };
-        crate::sql::check(super::sql::dialect(source.engine), &args.sql, &policy)
-            .map_err(super::sql::sql_error)?;
+        crate::sql::check(super::shared::dialect(source.engine), &args.sql, &policy)
+            .map_err(super::shared::sql_error)?;
     }
     let (user, at, uuid) = (ctx.principal.user_id, now(), new_uuid());
     let db_id = db.id;

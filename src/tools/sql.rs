@@ -18,11 +18,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::datasets::{source_for, source_for_lazy};
+use super::shared::{dialect, sql_error};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::actors::db::LazyConn;
 use crate::auth::{Permission, Principal};
-use crate::datasources::{Engine, QueryOptions, StatementPriority};
+use crate::datasources::{QueryOptions, StatementPriority};
 use crate::db::MetaConn;
 use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
 use crate::error::ToolError;
@@ -65,35 +66,6 @@ pub fn register(r: &mut Registry) {
         Hints::READ,
         |ctx, args| async move { query_dataset(ctx, args).await.map(SqlAnswer) },
     ));
-}
-
-pub fn dialect(engine: Engine) -> Dialect {
-    match engine {
-        Engine::Postgres => Dialect::Postgres,
-        Engine::MySql => Dialect::MySql,
-        Engine::Sqlite => Dialect::Sqlite,
-    }
-}
-
-/// A refusal from the SQL safety layer, as the caller sees it.
-pub fn sql_error(e: SqlError) -> ToolError {
-    let kind = match &e {
-        SqlError::Parse(_) => "parse",
-        SqlError::NotSingleStatement(_) => "not_single_statement",
-        SqlError::Forbidden { .. } => "forbidden",
-        SqlError::Template(_) => "template",
-        SqlError::Rls(_) => "rls",
-    };
-    let base =
-        ToolError::invalid(format!("{e}.")).with_details(json!({"field": "sql", "refusal": kind}));
-    if kind == "forbidden" {
-        ToolError {
-            kind: crate::error::ErrorKind::PermissionDenied,
-            ..base
-        }
-    } else {
-        base
-    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

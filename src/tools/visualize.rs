@@ -19,7 +19,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::sql::{Run, SqlResult, dialect, run_sql};
+use super::shared::dialect;
+use super::sql::{Run, SqlResult, run_sql};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::actors::screenshot::{RenderRefusal, Rendered};
