@@ -15,6 +15,7 @@ mod integration {
     pub mod datasources;
     pub mod exposure;
     pub mod jwks;
+    pub mod layers;
     pub mod outages;
     pub mod resilience;
     pub mod rls_views;
