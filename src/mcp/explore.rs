@@ -148,7 +148,7 @@ async fn render(
     claim: crate::tools::visualize::ExploreClaim,
 ) -> Result<HttpResponse, ToolError> {
     let started = Instant::now();
-    let _in_flight = super::http::InFlight::enter(app.clone());
+    let _in_flight = crate::tools::state::InFlight::enter(app.clone());
     let request_id: Arc<str> = Arc::from(uuid::Uuid::new_v4().simple().to_string());
     let span = tracing::info_span!("explore", request_id = %request_id, tool = EXPLORE_PAGE);
     let args = serde_json::json!({"chart": claim.chart_ref(), "table_rows": TABLE_ROWS});

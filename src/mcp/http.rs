@@ -411,7 +411,7 @@ async fn mcp_gate<B: MessageBody + 'static>(
         ..Default::default()
     });
     req.extensions_mut().insert(scope.clone());
-    let guard = InFlight::enter(app.clone());
+    let guard = crate::tools::state::InFlight::enter(app.clone());
     let mut res = next.call(req).await?;
     drop(guard);
     if res.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -596,26 +596,6 @@ async fn ready(app: web::Data<Arc<AppState>>) -> HttpResponse {
                 "reason": "the metadata store is unreachable",
             }))
         }
-    }
-}
-
-/// Counts a request on /mcp as in flight until dropped.
-/// An HTTP request being served: counted until dropped (the shutdown drain waits).
-pub(super) struct InFlight(Arc<AppState>);
-
-impl InFlight {
-    pub(super) fn enter(app: Arc<AppState>) -> Self {
-        app.in_flight
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Self(app)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0
-            .in_flight
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 

@@ -113,6 +113,23 @@ impl AppState {
     }
 }
 
+/// An HTTP request being served (on /mcp or /explore): counted in
+/// [`AppState::in_flight`] until dropped, so the shutdown drain waits for it.
+pub struct InFlight(Arc<AppState>);
+
+impl InFlight {
+    pub fn enter(app: Arc<AppState>) -> Self {
+        app.in_flight.fetch_add(1, Ordering::AcqRel);
+        Self(app)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// The key of a remembered lookup.
 pub fn lookup_key(what: &impl std::hash::Hash) -> u64 {
     use std::hash::Hasher;
