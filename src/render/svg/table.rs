@@ -1,0 +1,161 @@
+//! Tables and pivot tables.
+
+use super::{AXIS, Anchor, Ctx, Font, GRID, HEADER_BG, INK, MUTED, STRIPE, Svg, no_data, typo};
+use crate::render::fonts::text_width;
+use crate::render::fonts::truncate_to_width;
+use crate::render::table::Prepared;
+use crate::render::table::is_total_label;
+use crate::render::table::prepare_table;
+use crate::render::table::table_data;
+
+pub(super) fn draw_table(svg: &mut Svg, ctx: &Ctx) {
+    let th = &ctx.th;
+    let (w, h) = (ctx.w, ctx.h);
+    let table = table_data(ctx.spec, ctx.data);
+    let p: Prepared = prepare_table(&table, ctx.user);
+    if p.columns.is_empty() {
+        no_data(svg, ctx);
+        return;
+    }
+    let avail_w = w - 2.0 * th.pad;
+    let base = th.tick * 1.02;
+    let row_h = base * 2.0;
+    let fit_rows = (((h - ctx.top - th.pad) / row_h).floor() as usize).saturating_sub(1);
+    let visible = if p.rows.len() > fit_rows {
+        fit_rows.saturating_sub(1)
+    } else {
+        p.rows.len()
+    };
+    // Pivots emphasise totals like a report would: bold "Total" rows and columns. (In a
+    // plain table a "Total" column is just a measure.)
+    let pivot = p.index_columns > 0;
+    let total_cols: Vec<bool> = p
+        .columns
+        .iter()
+        .map(|c| pivot && is_total_label(c))
+        .collect();
+    let bold_cell = |r: usize, c: usize| {
+        c < p.index_columns
+            || total_cols[c]
+            || (pivot && p.rows[r].first().is_some_and(|v| is_total_label(v)))
+    };
+    // Natural column widths (header and the rows shown) at a given text size.
+    let natural = |size: f64| -> Vec<f64> {
+        (0..p.columns.len())
+            .map(|c| {
+                let head_w = text_width(&p.columns[c], size, true);
+                (0..visible)
+                    .map(|r| text_width(&p.rows[r][c], size, bold_cell(r, c)))
+                    .fold(head_w, f64::max)
+                    + 1.4 * size
+            })
+            .collect()
+    };
+    // Too wide: first a slightly smaller font, then cut text columns (never numbers, which
+    // would change their meaning), then drop trailing columns.
+    let mut size = base;
+    let mut widths = natural(size);
+    let sum = |w: &[f64]| w.iter().sum::<f64>();
+    if sum(&widths) > avail_w {
+        size = base * (avail_w / sum(&widths)).max(0.82);
+        widths = natural(size);
+    }
+    let min_col = size * 5.0;
+    while sum(&widths) > avail_w {
+        let widest_text = widths
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(c, wv)| !p.numeric[*c] && *wv > min_col)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((i, wmax)) = widest_text else { break };
+        let excess = sum(&widths) - avail_w;
+        widths[i] = (wmax - excess).max(min_col).max(wmax * 0.8);
+    }
+    let mut dropped = 0;
+    while sum(&widths) > avail_w && widths.len() > 1 {
+        widths.pop();
+        dropped += 1;
+    }
+    // Spread spare room so the table spans the picture like a report table.
+    let total = sum(&widths);
+    if total < avail_w && total > 0.0 {
+        let extra = (avail_w - total) / widths.len() as f64;
+        for wv in &mut widths {
+            *wv += extra;
+        }
+    }
+    let body = Font::new(size, INK);
+    let head = Font::new(size, INK).bold();
+    let index = Font::new(size, INK).bold();
+    let cell_pad = size * 0.7;
+    let x0 = th.pad;
+    let mut y = ctx.top;
+    svg.rect(x0, y, avail_w, row_h, HEADER_BG, "");
+    let mut x = x0;
+    for (c, cw) in widths.iter().enumerate() {
+        let text = truncate_to_width(&p.columns[c], head.size, true, cw - 2.0 * cell_pad);
+        if p.numeric[c] {
+            svg.text(x + cw - cell_pad, y + row_h / 2.0, &text, head, Anchor::End);
+        } else {
+            svg.text(x + cell_pad, y + row_h / 2.0, &text, head, Anchor::Start);
+        }
+        x += cw;
+    }
+    y += row_h;
+    svg.hline(x0, x0 + avail_w, y, AXIS, 1.0);
+    for (r, row) in p.rows[..visible].iter().enumerate() {
+        if r % 2 == 1 {
+            svg.rect(x0, y, avail_w, row_h, STRIPE, "");
+        }
+        let mut x = x0;
+        for (c, cw) in widths.iter().enumerate() {
+            let f = if bold_cell(r, c) { index } else { body };
+            let text = truncate_to_width(&row[c], f.size, f.bold, cw - 2.0 * cell_pad);
+            if p.numeric[c] {
+                svg.text(
+                    x + cw - cell_pad,
+                    y + row_h / 2.0,
+                    &typo(text),
+                    f,
+                    Anchor::End,
+                );
+            } else {
+                svg.text(x + cell_pad, y + row_h / 2.0, &text, f, Anchor::Start);
+            }
+            x += cw;
+        }
+        y += row_h;
+    }
+    if p.index_columns > 0 && p.index_columns < widths.len() {
+        let split: f64 = widths[..p.index_columns].iter().sum();
+        svg.vline(x0 + split, ctx.top, y, GRID, 1.0);
+    }
+    svg.hline(x0, x0 + avail_w, y, GRID, 1.0);
+    let mut notes = Vec::new();
+    let more = p.rows.len() - visible;
+    if more > 0 {
+        notes.push(format!(
+            "… {more} more row{}",
+            if more == 1 { "" } else { "s" }
+        ));
+    }
+    if dropped > 0 {
+        notes.push(format!(
+            "{dropped} more column{} not shown",
+            if dropped == 1 { "" } else { "s" }
+        ));
+    }
+    if p.rows.is_empty() {
+        notes.push("No rows".to_string());
+    }
+    if !notes.is_empty() {
+        svg.text(
+            x0 + cell_pad,
+            y + row_h / 2.0,
+            &notes.join(" · "),
+            Font::new(size, MUTED),
+            Anchor::Start,
+        );
+    }
+}
