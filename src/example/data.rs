@@ -3,7 +3,9 @@
 //!
 //! Everything about that dataset belongs here: its schema, the generator, and the table and
 //! column documentation used to register it as datasets. Nothing else (connections, dataset
-//! registration, start-up decisions) does.
+//! registration, start-up decisions) does. The word lists the generator draws from (regions
+//! and cities, product categories, names, domains) are data, not code: they live in
+//! `assets/example/`, are compiled into the binary and parsed when generation starts.
 //!
 //! The generator is deterministic: a fixed seed, a self-contained PRNG (splitmix64) and only
 //! floating-point operations IEEE 754 rounds exactly (`+ - * /`, `sqrt`, `floor`, `round` — no
@@ -544,819 +546,188 @@ fn date_text(date: NaiveDate) -> String {
 // Word lists
 // ---------------------------------------------------------------------------------------------
 
+/// The bundled word lists (`assets/example/`), compiled into the binary: generation never
+/// reads a file or the network for them. Tables are comma-separated with a header line, a
+/// field that holds a list separates its items with `|`; plain lists have one item a line.
+/// No value holds a comma or a bar, so there is no quoting. Numbers are parsed as Rust
+/// parses its own literals (correctly rounded), so the generated rows do not depend on where
+/// the numbers are written.
+mod asset {
+    pub const REGIONS: &str = include_str!("../../assets/example/regions.csv");
+    pub const CATEGORIES: &str = include_str!("../../assets/example/categories.csv");
+    pub const SUBCATEGORIES: &str = include_str!("../../assets/example/subcategories.csv");
+    pub const SEGMENTS: &str = include_str!("../../assets/example/segments.csv");
+    pub const STORE_SUFFIXES: &str = include_str!("../../assets/example/store_suffixes.txt");
+    pub const FIRST_NAMES: &str = include_str!("../../assets/example/first_names.txt");
+    pub const LAST_NAMES: &str = include_str!("../../assets/example/last_names.txt");
+    pub const CONSUMER_DOMAINS: &str = include_str!("../../assets/example/consumer_domains.txt");
+    /// Companies on the reserved `.example` top-level domain.
+    pub const COMPANY_DOMAINS: &str = include_str!("../../assets/example/company_domains.txt");
+}
+
+/// What the generator draws names, places and proportions from.
+struct WordLists {
+    regions: Vec<RegionSpec>,
+    store_suffixes: Vec<&'static str>,
+    categories: Vec<CategorySpec>,
+    first_names: Vec<&'static str>,
+    last_names: Vec<&'static str>,
+    consumer_domains: Vec<&'static str>,
+    company_domains: Vec<&'static str>,
+    /// Customer segments and their shares.
+    segments: Vec<(&'static str, f64)>,
+}
+
 struct RegionSpec {
     name: &'static str,
     country: &'static str,
     /// The first city gets the region's flagship store.
-    cities: &'static [&'static str],
+    cities: Vec<&'static str>,
     stores: usize,
     /// The last this many stores of the region open during the order history.
     new_stores: usize,
 }
-
-const REGIONS: &[RegionSpec] = &[
-    RegionSpec {
-        name: "Northeast",
-        country: "United States",
-        cities: &[
-            "New York",
-            "Boston",
-            "Philadelphia",
-            "Pittsburgh",
-            "Hartford",
-            "Providence",
-            "Buffalo",
-            "Albany",
-        ],
-        stores: 9,
-        new_stores: 1,
-    },
-    RegionSpec {
-        name: "Southeast",
-        country: "United States",
-        cities: &[
-            "Atlanta",
-            "Miami",
-            "Charlotte",
-            "Nashville",
-            "Orlando",
-            "Raleigh",
-            "Tampa",
-            "Charleston",
-        ],
-        stores: 8,
-        new_stores: 1,
-    },
-    RegionSpec {
-        name: "Midwest",
-        country: "United States",
-        cities: &[
-            "Chicago",
-            "Detroit",
-            "Minneapolis",
-            "Columbus",
-            "Milwaukee",
-            "Indianapolis",
-            "St. Louis",
-            "Kansas City",
-        ],
-        stores: 7,
-        new_stores: 0,
-    },
-    RegionSpec {
-        name: "West",
-        country: "United States",
-        cities: &[
-            "Los Angeles",
-            "San Francisco",
-            "Seattle",
-            "Portland",
-            "San Diego",
-            "Denver",
-            "Phoenix",
-            "Salt Lake City",
-        ],
-        stores: 8,
-        new_stores: 1,
-    },
-    RegionSpec {
-        name: "Central Canada",
-        country: "Canada",
-        cities: &[
-            "Toronto",
-            "Montreal",
-            "Ottawa",
-            "Quebec City",
-            "Hamilton",
-            "Mississauga",
-        ],
-        stores: 5,
-        new_stores: 1,
-    },
-    RegionSpec {
-        name: "Western Canada",
-        country: "Canada",
-        cities: &[
-            "Vancouver",
-            "Calgary",
-            "Edmonton",
-            "Winnipeg",
-            "Victoria",
-            "Saskatoon",
-        ],
-        stores: 3,
-        new_stores: 0,
-    },
-];
-
-const STORE_SUFFIXES: &[&str] = &[
-    "Downtown",
-    "Mall",
-    "Plaza",
-    "Central",
-    "Riverside",
-    "Outlet",
-    "Uptown",
-    "Market Street",
-    "Harbor",
-    "Crossing",
-];
 
 struct SubcategorySpec {
     name: &'static str,
     code: &'static str,
     min_price: f64,
     max_price: f64,
-    nouns: &'static [&'static str],
+    nouns: Vec<&'static str>,
 }
 
 struct CategorySpec {
     name: &'static str,
     code: &'static str,
-    brands: &'static [&'static str],
-    descriptors: &'static [&'static str],
+    brands: Vec<&'static str>,
+    descriptors: Vec<&'static str>,
     /// Most units one line of this category usually has.
     max_quantity: usize,
     /// Demand multiplier per month (January first).
     season: [f64; 12],
-    subcategories: &'static [SubcategorySpec],
+    subcategories: Vec<SubcategorySpec>,
 }
 
-const fn sub(
-    name: &'static str,
-    code: &'static str,
-    min_price: f64,
-    max_price: f64,
-    nouns: &'static [&'static str],
-) -> SubcategorySpec {
-    SubcategorySpec {
-        name,
-        code,
-        min_price,
-        max_price,
-        nouns,
+impl WordLists {
+    /// Parses the bundled lists. An error here is a broken asset, caught by the tests.
+    fn load() -> Result<Self> {
+        let regions = records(
+            "regions.csv",
+            asset::REGIONS,
+            "name,country,stores,new_stores,cities",
+        )?
+        .into_iter()
+        .map(|(line, f)| {
+            Ok(RegionSpec {
+                name: f[0],
+                country: f[1],
+                stores: number("regions.csv", line, f[2])?,
+                new_stores: number("regions.csv", line, f[3])?,
+                cities: items(f[4]),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let mut categories = records(
+            "categories.csv",
+            asset::CATEGORIES,
+            "name,code,max_quantity,season,brands,descriptors",
+        )?
+        .into_iter()
+        .map(|(line, f)| {
+            let season: Vec<f64> = items(f[3])
+                .into_iter()
+                .map(|v| number("categories.csv", line, v))
+                .collect::<Result<_>>()?;
+            Ok(CategorySpec {
+                name: f[0],
+                code: f[1],
+                max_quantity: number("categories.csv", line, f[2])?,
+                season: season.try_into().map_err(|season: Vec<f64>| {
+                    anyhow::anyhow!(
+                        "categories.csv line {line}: {} monthly factors, not 12",
+                        season.len()
+                    )
+                })?,
+                brands: items(f[4]),
+                descriptors: items(f[5]),
+                subcategories: Vec::new(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        for (line, f) in records(
+            "subcategories.csv",
+            asset::SUBCATEGORIES,
+            "category,name,code,min_price,max_price,nouns",
+        )? {
+            let Some(category) = categories.iter_mut().find(|c| c.name == f[0]) else {
+                bail!("subcategories.csv line {line}: no category {:?}", f[0]);
+            };
+            category.subcategories.push(SubcategorySpec {
+                name: f[1],
+                code: f[2],
+                min_price: number("subcategories.csv", line, f[3])?,
+                max_price: number("subcategories.csv", line, f[4])?,
+                nouns: items(f[5]),
+            });
+        }
+        let segments = records("segments.csv", asset::SEGMENTS, "name,weight")?
+            .into_iter()
+            .map(|(line, f)| Ok((f[0], number("segments.csv", line, f[1])?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            regions,
+            store_suffixes: lines(asset::STORE_SUFFIXES),
+            categories,
+            first_names: lines(asset::FIRST_NAMES),
+            last_names: lines(asset::LAST_NAMES),
+            consumer_domains: lines(asset::CONSUMER_DOMAINS),
+            company_domains: lines(asset::COMPANY_DOMAINS),
+            segments,
+        })
     }
 }
 
-const CATEGORIES: &[CategorySpec] = &[
-    CategorySpec {
-        name: "Electronics",
-        code: "ELE",
-        brands: &[
-            "Voltera", "Nexon", "Auralis", "Pixelon", "Corewave", "Lumio", "Strata", "Kestrel",
-        ],
-        descriptors: &[
-            "Pro", "Max", "Lite", "Mini", "Plus", "Air", "Ultra", "S2", "X3", "Go",
-        ],
-        max_quantity: 2,
-        season: [
-            0.9, 0.8, 0.85, 0.85, 0.9, 0.9, 0.95, 1.1, 1.0, 0.95, 1.5, 1.7,
-        ],
-        subcategories: &[
-            sub(
-                "Audio",
-                "AUD",
-                25.0,
-                350.0,
-                &[
-                    "Wireless Headphones",
-                    "Earbuds",
-                    "Bluetooth Speaker",
-                    "Soundbar",
-                    "Turntable",
-                ],
-            ),
-            sub(
-                "Computers",
-                "CMP",
-                180.0,
-                1800.0,
-                &["Laptop", "Desktop", "Monitor", "Tablet", "Chromebook"],
-            ),
-            sub(
-                "Phones",
-                "PHN",
-                120.0,
-                1100.0,
-                &[
-                    "Smartphone",
-                    "Smartwatch",
-                    "Fitness Tracker",
-                    "Foldable Phone",
-                ],
-            ),
-            sub(
-                "Cameras",
-                "CAM",
-                90.0,
-                1500.0,
-                &[
-                    "Mirrorless Camera",
-                    "Action Camera",
-                    "Instant Camera",
-                    "Camera Lens",
-                    "Drone",
-                ],
-            ),
-            sub(
-                "Accessories",
-                "ACC",
-                8.0,
-                80.0,
-                &[
-                    "USB-C Cable",
-                    "Wall Charger",
-                    "Power Bank",
-                    "Phone Case",
-                    "Wireless Mouse",
-                    "Keyboard",
-                ],
-            ),
-        ],
-    },
-    CategorySpec {
-        name: "Home & Kitchen",
-        code: "HOM",
-        brands: &[
-            "Hearthstone",
-            "Oakline",
-            "Casa Verde",
-            "Brightway",
-            "Copperleaf",
-            "Nordhaus",
-            "Willow & Pine",
-            "Kitchara",
-        ],
-        descriptors: &[
-            "Classic",
-            "Modern",
-            "Deluxe",
-            "Compact",
-            "Essential",
-            "Signature",
-            "Rustic",
-            "Premium",
-        ],
-        max_quantity: 2,
-        season: [
-            1.0, 0.9, 1.0, 1.05, 1.1, 1.0, 0.95, 1.0, 1.0, 1.0, 1.25, 1.35,
-        ],
-        subcategories: &[
-            sub(
-                "Cookware",
-                "CKW",
-                15.0,
-                250.0,
-                &[
-                    "Skillet",
-                    "Dutch Oven",
-                    "Saucepan Set",
-                    "Stockpot",
-                    "Baking Sheet",
-                ],
-            ),
-            sub(
-                "Appliances",
-                "APL",
-                30.0,
-                600.0,
-                &[
-                    "Blender",
-                    "Coffee Maker",
-                    "Air Fryer",
-                    "Toaster",
-                    "Stand Mixer",
-                    "Kettle",
-                ],
-            ),
-            sub(
-                "Furniture",
-                "FUR",
-                60.0,
-                1200.0,
-                &["Bookshelf", "Desk", "Armchair", "Coffee Table", "Bar Stool"],
-            ),
-            sub(
-                "Decor",
-                "DEC",
-                10.0,
-                150.0,
-                &[
-                    "Table Lamp",
-                    "Throw Pillow",
-                    "Wall Clock",
-                    "Area Rug",
-                    "Vase",
-                    "Picture Frame",
-                ],
-            ),
-        ],
-    },
-    CategorySpec {
-        name: "Clothing",
-        code: "CLO",
-        brands: &[
-            "Northbound",
-            "Fieldhouse",
-            "Linea",
-            "Thread & Co",
-            "Urban Trail",
-            "Maple Row",
-            "Coastline",
-            "Ridgeway",
-        ],
-        descriptors: &[
-            "Navy",
-            "Black",
-            "Heather Grey",
-            "Olive",
-            "Burgundy",
-            "Stone",
-            "White",
-            "Charcoal",
-            "Denim Blue",
-        ],
-        max_quantity: 3,
-        season: [
-            0.85, 0.8, 0.95, 1.0, 1.0, 0.95, 0.9, 1.05, 1.2, 1.15, 1.25, 1.35,
-        ],
-        subcategories: &[
-            sub(
-                "Men",
-                "MEN",
-                15.0,
-                180.0,
-                &[
-                    "Oxford Shirt",
-                    "Chinos",
-                    "Crewneck Sweater",
-                    "Rain Jacket",
-                    "Polo",
-                ],
-            ),
-            sub(
-                "Women",
-                "WOM",
-                15.0,
-                200.0,
-                &[
-                    "Wrap Dress",
-                    "Cardigan",
-                    "Blouse",
-                    "Leggings",
-                    "Trench Coat",
-                ],
-            ),
-            sub(
-                "Kids",
-                "KID",
-                8.0,
-                70.0,
-                &[
-                    "Hoodie",
-                    "T-Shirt",
-                    "Joggers",
-                    "Puffer Jacket",
-                    "Pajama Set",
-                ],
-            ),
-            sub(
-                "Shoes",
-                "SHO",
-                30.0,
-                180.0,
-                &[
-                    "Running Shoes",
-                    "Leather Boots",
-                    "Sneakers",
-                    "Sandals",
-                    "Loafers",
-                ],
-            ),
-        ],
-    },
-    CategorySpec {
-        name: "Sports & Outdoors",
-        code: "SPO",
-        brands: &[
-            "Summit",
-            "Trailhead",
-            "Apex Athletics",
-            "Riverstone",
-            "Peak & Pine",
-            "Velocity",
-            "Basecamp",
-            "Tidewater",
-        ],
-        descriptors: &[
-            "Pro",
-            "Trail",
-            "Sport",
-            "Elite",
-            "All-Weather",
-            "Lightweight",
-            "Performance",
-            "Classic",
-        ],
-        max_quantity: 2,
-        season: [
-            1.25, 0.95, 1.0, 1.1, 1.3, 1.4, 1.4, 1.2, 0.95, 0.85, 0.9, 1.0,
-        ],
-        subcategories: &[
-            sub(
-                "Fitness",
-                "FIT",
-                10.0,
-                900.0,
-                &[
-                    "Yoga Mat",
-                    "Dumbbell Set",
-                    "Kettlebell",
-                    "Resistance Bands",
-                    "Treadmill",
-                    "Exercise Bike",
-                ],
-            ),
-            sub(
-                "Camping",
-                "CMG",
-                20.0,
-                450.0,
-                &[
-                    "Tent",
-                    "Sleeping Bag",
-                    "Backpack",
-                    "Camp Stove",
-                    "Headlamp",
-                    "Cooler",
-                ],
-            ),
-            sub(
-                "Cycling",
-                "CYC",
-                15.0,
-                1400.0,
-                &[
-                    "Road Bike",
-                    "Mountain Bike",
-                    "Helmet",
-                    "Bike Lights",
-                    "Cycling Gloves",
-                ],
-            ),
-            sub(
-                "Team Sports",
-                "TEA",
-                10.0,
-                120.0,
-                &[
-                    "Soccer Ball",
-                    "Basketball",
-                    "Baseball Glove",
-                    "Hockey Stick",
-                    "Shin Guards",
-                ],
-            ),
-        ],
-    },
-    CategorySpec {
-        name: "Beauty",
-        code: "BEA",
-        brands: &[
-            "Lumiere",
-            "Petal & Stem",
-            "Glowlab",
-            "Silkwood",
-            "Aurora Botanics",
-            "Velvet Bay",
-            "Pure Ritual",
-            "Minted",
-        ],
-        descriptors: &[
-            "Hydrating",
-            "Radiance",
-            "Daily",
-            "Gentle",
-            "Intensive",
-            "Overnight",
-            "Vitamin C",
-            "Calming",
-        ],
-        max_quantity: 3,
-        season: [
-            0.95, 1.15, 1.0, 1.0, 1.1, 1.0, 0.95, 0.95, 0.95, 1.0, 1.2, 1.45,
-        ],
-        subcategories: &[
-            sub(
-                "Skincare",
-                "SKN",
-                8.0,
-                90.0,
-                &[
-                    "Moisturizer",
-                    "Serum",
-                    "Cleanser",
-                    "Sunscreen SPF 50",
-                    "Eye Cream",
-                    "Face Mask",
-                ],
-            ),
-            sub(
-                "Makeup",
-                "MKP",
-                6.0,
-                60.0,
-                &[
-                    "Foundation",
-                    "Mascara",
-                    "Lipstick",
-                    "Eyeshadow Palette",
-                    "Concealer",
-                ],
-            ),
-            sub(
-                "Haircare",
-                "HAI",
-                5.0,
-                70.0,
-                &[
-                    "Shampoo",
-                    "Conditioner",
-                    "Hair Oil",
-                    "Styling Cream",
-                    "Hair Mask",
-                ],
-            ),
-            sub(
-                "Fragrance",
-                "FRA",
-                25.0,
-                150.0,
-                &["Eau de Parfum", "Eau de Toilette", "Body Mist", "Cologne"],
-            ),
-        ],
-    },
-    CategorySpec {
-        name: "Grocery",
-        code: "GRO",
-        brands: &[
-            "Harvest Table",
-            "Green Acre",
-            "Golden Field",
-            "Brookside",
-            "Old Mill",
-            "Sunny Orchard",
-            "Blue Ridge",
-            "Daily Pantry",
-        ],
-        descriptors: &[
-            "Organic",
-            "Classic",
-            "Original",
-            "Family Size",
-            "Premium",
-            "Everyday",
-            "Artisan",
-            "Select",
-        ],
-        max_quantity: 6,
-        season: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.1, 1.2],
-        subcategories: &[
-            sub(
-                "Snacks",
-                "SNK",
-                2.0,
-                12.0,
-                &[
-                    "Granola Bars",
-                    "Trail Mix",
-                    "Potato Chips",
-                    "Crackers",
-                    "Almonds",
-                    "Popcorn",
-                ],
-            ),
-            sub(
-                "Beverages",
-                "BEV",
-                2.0,
-                25.0,
-                &[
-                    "Sparkling Water",
-                    "Cold Brew",
-                    "Kombucha",
-                    "Orange Juice",
-                    "Iced Tea",
-                ],
-            ),
-            sub(
-                "Pantry",
-                "PAN",
-                2.0,
-                20.0,
-                &[
-                    "Pasta",
-                    "Olive Oil",
-                    "Peanut Butter",
-                    "Rice",
-                    "Tomato Sauce",
-                    "Maple Syrup",
-                ],
-            ),
-            sub(
-                "Coffee & Tea",
-                "COF",
-                5.0,
-                35.0,
-                &[
-                    "Whole Bean Coffee",
-                    "Ground Coffee",
-                    "Green Tea",
-                    "Black Tea",
-                    "Espresso Pods",
-                ],
-            ),
-        ],
-    },
-];
+/// The records of a bundled table after its header (which must be `header`), each with its
+/// line number and exactly as many fields as the header.
+fn records(
+    file: &str,
+    text: &'static str,
+    header: &str,
+) -> Result<Vec<(usize, Vec<&'static str>)>> {
+    let mut rows = text.lines().enumerate().filter(|(_, l)| !l.is_empty());
+    if rows.next().map(|(_, l)| l) != Some(header) {
+        bail!("{file}: the header is not {header:?}");
+    }
+    let width = header.split(',').count();
+    rows.map(|(i, l)| {
+        let fields: Vec<&'static str> = l.split(',').collect();
+        if fields.len() != width {
+            bail!(
+                "{file} line {}: {} fields, not {width}",
+                i + 1,
+                fields.len()
+            );
+        }
+        Ok((i + 1, fields))
+    })
+    .collect()
+}
 
-const FIRST_NAMES: &[&str] = &[
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Amelia",
-    "Oliver",
-    "Sophia",
-    "Elijah",
-    "Charlotte",
-    "James",
-    "Ava",
-    "William",
-    "Isabella",
-    "Benjamin",
-    "Mia",
-    "Lucas",
-    "Evelyn",
-    "Henry",
-    "Harper",
-    "Alexander",
-    "Camila",
-    "Mateo",
-    "Gianna",
-    "Daniel",
-    "Abigail",
-    "Michael",
-    "Luna",
-    "Ethan",
-    "Ella",
-    "Sebastian",
-    "Elizabeth",
-    "Jack",
-    "Sofia",
-    "Aiden",
-    "Emily",
-    "Samuel",
-    "Avery",
-    "David",
-    "Mila",
-    "Joseph",
-    "Aria",
-    "Carter",
-    "Scarlett",
-    "Owen",
-    "Penelope",
-    "Wyatt",
-    "Layla",
-    "John",
-    "Chloe",
-    "Julian",
-    "Victoria",
-    "Luke",
-    "Madison",
-    "Gabriel",
-    "Eleanor",
-    "Anthony",
-    "Grace",
-    "Isaac",
-    "Nora",
-    "Dylan",
-    "Riley",
-    "Leo",
-    "Zoey",
-    "Hannah",
-    "Priya",
-    "Arjun",
-    "Mei",
-    "Wei",
-    "Yuki",
-    "Hiroshi",
-    "Fatima",
-    "Omar",
-    "Aisha",
-    "Diego",
-    "Lucia",
-    "Sofia",
-    "Andre",
-    "Chantal",
-    "Marc",
-    "Amara",
-];
+/// The items of a list field.
+fn items(field: &'static str) -> Vec<&'static str> {
+    field.split('|').collect()
+}
 
-const LAST_NAMES: &[&str] = &[
-    "Smith",
-    "Johnson",
-    "Williams",
-    "Brown",
-    "Jones",
-    "Garcia",
-    "Miller",
-    "Davis",
-    "Rodriguez",
-    "Martinez",
-    "Hernandez",
-    "Lopez",
-    "Gonzalez",
-    "Wilson",
-    "Anderson",
-    "Thomas",
-    "Taylor",
-    "Moore",
-    "Jackson",
-    "Martin",
-    "Lee",
-    "Perez",
-    "Thompson",
-    "White",
-    "Harris",
-    "Sanchez",
-    "Clark",
-    "Ramirez",
-    "Lewis",
-    "Robinson",
-    "Walker",
-    "Young",
-    "Allen",
-    "King",
-    "Wright",
-    "Scott",
-    "Torres",
-    "Nguyen",
-    "Hill",
-    "Flores",
-    "Green",
-    "Adams",
-    "Nelson",
-    "Baker",
-    "Hall",
-    "Rivera",
-    "Campbell",
-    "Mitchell",
-    "Carter",
-    "Roberts",
-    "Chen",
-    "Patel",
-    "Kim",
-    "Singh",
-    "Wang",
-    "Tremblay",
-    "Gagnon",
-    "Roy",
-    "Cote",
-    "Bouchard",
-    "Murphy",
-    "O'Brien",
-    "Kowalski",
-    "Novak",
-    "Haddad",
-    "Okafor",
-    "Tanaka",
-    "Silva",
-    "Rossi",
-    "MacDonald",
-];
+/// The non-empty lines of a plain list.
+fn lines(text: &'static str) -> Vec<&'static str> {
+    text.lines().filter(|l| !l.is_empty()).collect()
+}
 
-const CONSUMER_DOMAINS: &[&str] = &["example.com", "example.net", "example.org"];
-
-/// Companies on the reserved `.example` top-level domain.
-const COMPANY_DOMAINS: &[&str] = &[
-    "bluepeak.example",
-    "orbitlogistics.example",
-    "greenfield-consulting.example",
-    "harborworks.example",
-    "northstar-health.example",
-    "quillandink.example",
-    "redwoodlabs.example",
-    "summitfinancial.example",
-    "tidalenergy.example",
-    "vantagemedia.example",
-];
-
-const SEGMENTS: &[(&str, f64)] = &[
-    ("Consumer", 0.60),
-    ("Corporate", 0.25),
-    ("Home Office", 0.15),
-];
+fn number<T: std::str::FromStr>(file: &str, line: usize, field: &str) -> Result<T> {
+    field
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{file} line {line}: {field:?} is not a number"))
+}
 
 /// Lines per order: 1..=8, averaging about three.
 const LINES_PER_ORDER: [f64; 8] = [22.0, 24.0, 20.0, 14.0, 9.0, 6.0, 3.0, 2.0];
@@ -1423,13 +794,15 @@ impl Channel {
 }
 
 fn fill(conn: &Connection) -> Result<ExampleStats> {
-    insert_regions(conn)?;
-    let stores = insert_stores(conn)?;
-    let products = insert_products(conn)?;
-    let (customers, signup_days) = insert_customers(conn)?;
-    let (orders, order_lines) = insert_orders(conn, &stores, &products, &customers, &signup_days)?;
+    let words = WordLists::load()?;
+    insert_regions(conn, &words)?;
+    let stores = insert_stores(conn, &words)?;
+    let products = insert_products(conn, &words)?;
+    let (customers, signup_days) = insert_customers(conn, &words)?;
+    let (orders, order_lines) =
+        insert_orders(conn, &words, &stores, &products, &customers, &signup_days)?;
     Ok(ExampleStats {
-        regions: REGIONS.len() as u64,
+        regions: words.regions.len() as u64,
         stores: stores.len() as u64,
         products: products.len() as u64,
         customers: customers.len() as u64,
@@ -1438,9 +811,9 @@ fn fill(conn: &Connection) -> Result<ExampleStats> {
     })
 }
 
-fn insert_regions(conn: &Connection) -> Result<()> {
+fn insert_regions(conn: &Connection, words: &WordLists) -> Result<()> {
     let mut insert = conn.prepare("INSERT INTO regions VALUES (?1, ?2, ?3)")?;
-    for (i, region) in REGIONS.iter().enumerate() {
+    for (i, region) in words.regions.iter().enumerate() {
         insert
             .execute(params![i as i64 + 1, region.name, region.country])
             .context("inserting region")?;
@@ -1448,20 +821,20 @@ fn insert_regions(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn insert_stores(conn: &Connection) -> Result<Vec<Store>> {
+fn insert_stores(conn: &Connection, words: &WordLists) -> Result<Vec<Store>> {
     let mut rng = Rng::stream(1);
     let mut names = HashSet::new();
     let mut rows = Vec::new();
-    for (region, spec) in REGIONS.iter().enumerate() {
+    for (region, spec) in words.regions.iter().enumerate() {
         for k in 0..spec.stores {
             let city = if k == 0 {
                 spec.cities[0]
             } else {
-                *rng.pick(spec.cities)
+                *rng.pick(&spec.cities)
             };
             let mut name = String::new();
             for _ in 0..100 {
-                name = format!("{city} {}", rng.pick(STORE_SUFFIXES));
+                name = format!("{city} {}", rng.pick(&words.store_suffixes));
                 if !names.contains(&name) {
                     break;
                 }
@@ -1513,11 +886,11 @@ fn insert_stores(conn: &Connection) -> Result<Vec<Store>> {
     Ok(stores)
 }
 
-fn insert_products(conn: &Connection) -> Result<Vec<Product>> {
+fn insert_products(conn: &Connection, words: &WordLists) -> Result<Vec<Product>> {
     let mut rng = Rng::stream(2);
     let mut insert = conn.prepare("INSERT INTO products VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?;
     let mut products = Vec::new();
-    for (category, spec) in CATEGORIES.iter().enumerate() {
+    for (category, spec) in words.categories.iter().enumerate() {
         let mut names = HashSet::new();
         for n in 0..PRODUCTS_PER_CATEGORY {
             let subcategory = &spec.subcategories[n % spec.subcategories.len()];
@@ -1525,9 +898,9 @@ fn insert_products(conn: &Connection) -> Result<Vec<Product>> {
             for attempt in 0..100 {
                 name = format!(
                     "{} {} {}",
-                    rng.pick(spec.brands),
-                    rng.pick(spec.descriptors),
-                    rng.pick(subcategory.nouns)
+                    rng.pick(&spec.brands),
+                    rng.pick(&spec.descriptors),
+                    rng.pick(&subcategory.nouns)
                 );
                 if attempt == 99 {
                     name = format!("{name} {}", n + 1);
@@ -1574,7 +947,7 @@ fn insert_products(conn: &Connection) -> Result<Vec<Product>> {
     Ok(products)
 }
 
-fn insert_customers(conn: &Connection) -> Result<(Vec<Customer>, Vec<i64>)> {
+fn insert_customers(conn: &Connection, words: &WordLists) -> Result<(Vec<Customer>, Vec<i64>)> {
     let mut rng = Rng::stream(3);
     // Signup days first, sorted, so customer ids increase with signup date.
     let mut days: Vec<i64> = (0..CUSTOMERS)
@@ -1592,20 +965,20 @@ fn insert_customers(conn: &Connection) -> Result<(Vec<Customer>, Vec<i64>)> {
         .collect();
     days.sort_unstable();
 
-    let region_weights = Weighted::new(REGIONS.iter().map(|r| r.stores as f64));
-    let segment_weights = Weighted::new(SEGMENTS.iter().map(|s| s.1));
+    let region_weights = Weighted::new(words.regions.iter().map(|r| r.stores as f64));
+    let segment_weights = Weighted::new(words.segments.iter().map(|s| s.1));
     let mut insert = conn.prepare("INSERT INTO customers VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     let mut customers = Vec::with_capacity(CUSTOMERS);
     for (i, &day) in days.iter().enumerate() {
         let id = i as i64 + 1;
-        let first = *rng.pick(FIRST_NAMES);
-        let last = *rng.pick(LAST_NAMES);
+        let first = *rng.pick(&words.first_names);
+        let last = *rng.pick(&words.last_names);
         let segment = segment_weights.sample(&mut rng);
-        let corporate = SEGMENTS[segment].0 == "Corporate";
+        let corporate = words.segments[segment].0 == "Corporate";
         let domain = if corporate {
-            *rng.pick(COMPANY_DOMAINS)
+            *rng.pick(&words.company_domains)
         } else {
-            *rng.pick(CONSUMER_DOMAINS)
+            *rng.pick(&words.consumer_domains)
         };
         let local: String = format!("{first}.{last}")
             .chars()
@@ -1619,7 +992,7 @@ fn insert_customers(conn: &Connection) -> Result<(Vec<Customer>, Vec<i64>)> {
                 format!("{first} {last}"),
                 // The id keeps addresses unique across namesakes.
                 format!("{local}{id}@{domain}"),
-                SEGMENTS[segment].0,
+                words.segments[segment].0,
                 region as i64 + 1,
                 date_text(day_date(day)?)
             ])
@@ -1679,6 +1052,7 @@ fn calendar() -> Result<Vec<DayInfo>> {
 
 fn insert_orders(
     conn: &Connection,
+    words: &WordLists,
     stores: &[Store],
     products: &[Product],
     customers: &[Customer],
@@ -1694,7 +1068,7 @@ fn insert_orders(
             Weighted::new(
                 products
                     .iter()
-                    .map(|p| p.popularity * CATEGORIES[p.category].season[m]),
+                    .map(|p| p.popularity * words.categories[p.category].season[m]),
             )
         })
         .collect();
@@ -1703,7 +1077,7 @@ fn insert_orders(
     let store_hours = Weighted::new(STORE_HOURS.1);
     let phone_hours = Weighted::new(PHONE_HOURS.1);
     let online_hours = Weighted::new(ONLINE_HOURS);
-    let mut stores_by_region: Vec<Vec<usize>> = vec![Vec::new(); REGIONS.len()];
+    let mut stores_by_region: Vec<Vec<usize>> = vec![Vec::new(); words.regions.len()];
     for (i, store) in stores.iter().enumerate() {
         stores_by_region[store.region].push(i);
     }
@@ -1824,7 +1198,7 @@ fn insert_orders(
                 };
                 chosen.push(product);
                 let p = &products[product];
-                let extra = CATEGORIES[p.category].max_quantity - 1;
+                let extra = words.categories[p.category].max_quantity - 1;
                 let u = rng.unit();
                 let mut quantity = 1 + extra.min(((extra + 1) as f64 * u * u * u * u) as usize);
                 if customers[customer].corporate && rng.chance(0.4) {
@@ -2075,5 +1449,108 @@ mod tests {
         assert_eq!(rng.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(rng.next_u64(), 0x6E78_9E6A_A1B9_65F4);
         assert_eq!(rng.next_u64(), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn bundled_word_lists_parse_whole() -> Result<()> {
+        let words = WordLists::load()?;
+        assert_eq!(words.regions.len(), 6);
+        assert_eq!(words.regions.iter().map(|r| r.stores).sum::<usize>(), 40);
+        let northeast = &words.regions[0];
+        assert_eq!(
+            (
+                northeast.name,
+                northeast.country,
+                northeast.stores,
+                northeast.new_stores
+            ),
+            ("Northeast", "United States", 9, 1)
+        );
+        assert_eq!(northeast.cities.first(), Some(&"New York"));
+        assert_eq!(words.regions[2].cities[6], "St. Louis");
+        assert!(
+            words
+                .regions
+                .iter()
+                .all(|r| r.new_stores < r.stores && !r.cities.is_empty())
+        );
+
+        assert_eq!(words.categories.len(), 6);
+        let names: Vec<&str> = words.categories.iter().map(|c| c.name).collect();
+        assert_eq!(
+            names,
+            [
+                "Electronics",
+                "Home & Kitchen",
+                "Clothing",
+                "Sports & Outdoors",
+                "Beauty",
+                "Grocery"
+            ]
+        );
+        assert_eq!(
+            words
+                .categories
+                .iter()
+                .map(|c| c.subcategories.len())
+                .sum::<usize>(),
+            25
+        );
+        let electronics = &words.categories[0];
+        assert_eq!((electronics.code, electronics.max_quantity), ("ELE", 2));
+        assert_eq!(electronics.season[2], 0.85);
+        assert_eq!(electronics.season[11], 1.7);
+        assert_eq!(electronics.brands.len(), 8);
+        assert_eq!(electronics.descriptors.len(), 10);
+        let audio = &electronics.subcategories[0];
+        assert_eq!(
+            (audio.name, audio.code, audio.min_price, audio.max_price),
+            ("Audio", "AUD", 25.0, 350.0)
+        );
+        assert_eq!(audio.nouns.first(), Some(&"Wireless Headphones"));
+        assert_eq!(words.categories[5].max_quantity, 6);
+        for category in &words.categories {
+            assert!(!category.subcategories.is_empty(), "{}", category.name);
+            assert!(
+                category
+                    .subcategories
+                    .iter()
+                    .all(|s| s.min_price < s.max_price)
+            );
+        }
+
+        assert_eq!(words.store_suffixes.len(), 10);
+        assert_eq!(words.first_names.len(), 80);
+        assert_eq!(words.first_names.first(), Some(&"Olivia"));
+        assert_eq!(words.last_names.len(), 70);
+        assert_eq!(words.last_names.first(), Some(&"Smith"));
+        assert_eq!(
+            words.consumer_domains,
+            ["example.com", "example.net", "example.org"]
+        );
+        assert_eq!(words.company_domains.len(), 10);
+        assert!(
+            words
+                .company_domains
+                .iter()
+                .all(|d| d.ends_with(".example"))
+        );
+        assert_eq!(
+            words.segments,
+            [
+                ("Consumer", 0.6),
+                ("Corporate", 0.25),
+                ("Home Office", 0.15)
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn broken_tables_are_refused() {
+        assert!(records("x.csv", "a,b\n1,2\n", "a,b").is_ok());
+        assert!(records("x.csv", "a,c\n1,2\n", "a,b").is_err());
+        assert!(records("x.csv", "a,b\n1,2,3\n", "a,b").is_err());
+        assert!(number::<usize>("x.csv", 2, "two").is_err());
     }
 }
