@@ -5,6 +5,9 @@
 //! - `mod.rs` (this file): [`SourcePool`], the one handle the rest of vizier uses, which
 //!   dispatches to the engine modules; the supervision shared by all engines (time limits,
 //!   cancellation, running each query on a task of its own); masking of secrets in errors.
+//! - `engine.rs`: what the server engines share around one statement (checkout, stop
+//!   requests, the probe that decides whether a connection goes back to its pool), behind
+//!   the `Driver` trait each of them implements.
 //! - [`types`]: the public vocabulary ([`Engine`], [`SourceConfig`], [`QueryOptions`],
 //!   [`ResultSet`], [`ColumnMeta`], [`TableRef`], [`SourceError`]) and the value conversions
 //!   shared by the engines (exact decimals, floats, base64, ISO-8601 pieces).
@@ -15,6 +18,8 @@
 //! - `mysql.rs`: MySQL and MariaDB through mysql_async's pool (binary protocol).
 //! - `sqlite.rs`: SQLite files through rusqlite on blocking threads, with separate read-only
 //!   and read-write connections.
+//! - `conformance.rs` (tests only): the cases every engine must pass, run against each of
+//!   them, and the test fixtures the engines' own tests share.
 //!
 //! Guarantees common to all engines: read-only is enforced by the database itself (a
 //! read-only transaction or a read-only connection), time limits are enforced by the
@@ -23,6 +28,9 @@
 //! cancelled or abandoned query is stopped at the database before its connection goes back
 //! to the pool.
 
+#[cfg(test)]
+mod conformance;
+mod engine;
 mod mysql;
 mod postgres;
 pub mod settings;
@@ -170,6 +178,14 @@ pub(crate) fn effective_timeout(source_ms: u64, requested: Duration) -> Duration
         (false, true) => source,
         (false, false) => source.min(requested),
     }
+}
+
+/// The error for a table or view that does not exist or is not exposed.
+pub(crate) fn table_not_found(schema: Option<&str>, table: &str) -> SourceError {
+    SourceError::NotFound(match schema {
+        Some(s) => format!("table {s}.{table}"),
+        None => format!("table {table}"),
+    })
 }
 
 /// Why a statement was stopped before it finished.

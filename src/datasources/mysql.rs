@@ -28,11 +28,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::engine::{Driver, Settings, run_supervised};
 use super::types::{
     ColumnMeta, QueryOptions, ResultSet, SourceConfig, SourceError, TableRef, bytes_json,
     decimal_json, f32_json, f64_json, fraction, is_temporal_name, text_or_base64,
 };
-use super::{BACKSTOP, Supervised, acquire, effective_timeout, supervise};
+use super::{BACKSTOP, table_not_found};
 
 /// Databases that belong to the server, never listed unless exposed explicitly.
 const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
@@ -51,12 +52,6 @@ pub(crate) struct MySource {
     opts: Opts,
     flavor: Flavor,
     settings: Arc<Settings>,
-}
-
-struct Settings {
-    statement_timeout_ms: u64,
-    allow_dml: bool,
-    exposed: Vec<String>,
 }
 
 /// The schemas a listing covers.
@@ -104,11 +99,7 @@ impl MySource {
             pool: Pool::new(opts.clone()),
             opts,
             flavor,
-            settings: Arc::new(Settings {
-                statement_timeout_ms: cfg.statement_timeout_ms,
-                allow_dml: cfg.allow_dml,
-                exposed: cfg.exposed_schemas.clone(),
-            }),
+            settings: Arc::new(Settings::new(cfg)),
         })
     }
 
@@ -151,58 +142,21 @@ impl MySource {
         }
     }
 
-    /// The result of a supervised statement, and the connection made fit for the pool: a
-    /// statement that did not settle gets its connection killed; one that settled is
-    /// followed by a probe, which also absorbs a `KILL QUERY` that arrived late.
-    async fn finish<T>(
-        &self,
-        mut conn: Conn,
-        outcome: Supervised<Result<T, SourceError>>,
-    ) -> Result<T, SourceError> {
-        match outcome {
-            Supervised::Finished(result) => result,
-            Supervised::Stopped { why, settled } => {
-                let mut healthy = false;
-                if settled {
-                    for _ in 0..2 {
-                        let probe = conn.query_drop("DO 0");
-                        if let Ok(Ok(())) =
-                            tokio::time::timeout(Duration::from_secs(2), probe).await
-                        {
-                            healthy = true;
-                            break;
-                        }
-                    }
-                }
-                if !healthy {
-                    // Killing the connection makes the pool discard it.
-                    let id = conn.id();
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(5), self.kill(id, "CONNECTION"))
-                            .await;
-                }
-                drop(conn);
-                Err(why.into())
-            }
-        }
-    }
-
     /// Runs a catalog read under the source's time limit.
     async fn catalog<T, W>(&self, work: W) -> Result<T, SourceError>
     where
         W: AsyncFnOnce(&mut Conn, String) -> Result<T, SourceError>,
     {
-        let timeout = effective_timeout(self.settings.statement_timeout_ms, Duration::ZERO);
+        let timeout = self.settings.timeout(Duration::ZERO);
         let deadline = Instant::now() + timeout + BACKSTOP;
-        let never = CancellationToken::new();
-        let mut conn = acquire(self.get(), &never, deadline).await?;
-        let id = conn.id();
         let setup = self.session_sql(true, timeout, None);
-        let outcome = supervise(work(&mut conn, setup), &never, deadline, None, || {
-            self.kill(id, "QUERY")
-        })
-        .await;
-        self.finish(conn, outcome).await
+        run_supervised(
+            self,
+            &CancellationToken::new(),
+            deadline,
+            async |conn: &mut Conn| work(conn, setup).await,
+        )
+        .await
     }
 
     fn scope(&self, schema: Option<&str>) -> Option<Scope> {
@@ -265,21 +219,14 @@ impl MySource {
         schema: Option<&str>,
         table: &str,
     ) -> Result<Vec<ColumnMeta>, SourceError> {
-        let not_found = || {
-            SourceError::NotFound(match schema {
-                Some(s) => format!("table {s}.{table}"),
-                None => format!("table {table}"),
-            })
-        };
+        let not_found = || table_not_found(schema, table);
         // Unqualified names resolve in the URL's database, as in the user's SQL.
         let Some(db) = schema.or(self.opts.db_name()).map(str::to_owned) else {
             return Err(not_found());
         };
         let exposed = &self.settings.exposed;
         // System databases hold accounts and server internals: never exposed unless named.
-        let system = ["mysql", "information_schema", "performance_schema", "sys"]
-            .iter()
-            .any(|s| db.eq_ignore_ascii_case(s));
+        let system = SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s));
         if (!exposed.is_empty() && !exposed.contains(&db)) || (exposed.is_empty() && system) {
             return Err(not_found());
         }
@@ -328,8 +275,8 @@ impl MySource {
         opts: &QueryOptions,
         cancel: &CancellationToken,
     ) -> Result<ResultSet, SourceError> {
-        let read_only = opts.read_only || !self.settings.allow_dml;
-        let timeout = effective_timeout(self.settings.statement_timeout_ms, opts.timeout);
+        let read_only = self.settings.read_only(opts);
+        let timeout = self.settings.timeout(opts.timeout);
         let limit = u64::try_from(opts.max_rows).unwrap_or(u64::MAX - 1) + 1;
         let setup = format!(
             "{}; START TRANSACTION {}",
@@ -337,11 +284,43 @@ impl MySource {
             if read_only { "READ ONLY" } else { "READ WRITE" }
         );
         let deadline = Instant::now() + timeout + BACKSTOP;
-        let mut conn = acquire(self.get(), cancel, deadline).await?;
-        let id = conn.id();
-        let work = run_query(&mut conn, sql, &setup, read_only, opts.max_rows);
-        let outcome = supervise(work, cancel, deadline, None, || self.kill(id, "QUERY")).await;
-        self.finish(conn, outcome).await
+        run_supervised(self, cancel, deadline, async |conn: &mut Conn| {
+            run_query(conn, sql, &setup, read_only, opts.max_rows).await
+        })
+        .await
+    }
+}
+
+/// A statement is stopped with `KILL QUERY` from a side connection. One that was stopped is
+/// followed by a probe (`DO 0`), which also absorbs a `KILL QUERY` that arrived late; a
+/// connection that fails it is killed, which makes the pool discard it.
+impl Driver for MySource {
+    type Conn = Conn;
+    /// The connection id.
+    type Stopper = u32;
+
+    async fn checkout(&self) -> Result<Conn, SourceError> {
+        self.get().await
+    }
+
+    fn stopper(&self, conn: &Conn) -> u32 {
+        conn.id()
+    }
+
+    async fn stop(&self, id: &u32) {
+        self.kill(*id, "QUERY").await;
+    }
+
+    async fn probe(conn: &mut Conn) -> bool {
+        conn.query_drop("DO 0").await.is_ok()
+    }
+
+    async fn settle(&self, conn: &mut Conn, healthy: bool) {
+        if !healthy {
+            // Killing the connection makes the pool discard it.
+            let id = conn.id();
+            let _ = tokio::time::timeout(Duration::from_secs(5), self.kill(id, "CONNECTION")).await;
+        }
     }
 }
 
@@ -567,56 +546,14 @@ fn connect_error(e: mysql_async::Error) -> SourceError {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{QueryOptions, SourceConfig, SourceError, SourcePool, test_suffix};
+    use super::super::conformance::{MariaDb, TestEngine, run, select};
+    use super::super::{QueryOptions, SourceError, SourcePool, test_suffix};
     use super::*;
     use serde_json::json;
 
-    /// The test server, from `TEST_MYSQL_URL`; None (test not run, said on stderr) when unset
-    /// outside CI. In CI a missing URL fails the test.
-    fn url() -> Option<String> {
-        match std::env::var("TEST_MYSQL_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ => {
-                assert!(
-                    std::env::var("CI").is_err(),
-                    "TEST_MYSQL_URL must be set in CI"
-                );
-                eprintln!("NOTE: TEST_MYSQL_URL is not set: this MariaDB test was NOT run");
-                None
-            }
-        }
-    }
-
+    /// A pool on the test server; None when it is not configured (outside CI).
     async fn pool(pool_size: u32, allow_dml: bool, exposed: Vec<String>) -> Option<SourcePool> {
-        let url = url()?;
-        let pool = SourcePool::connect(SourceConfig {
-            url,
-            pool_size,
-            statement_timeout_ms: 10_000,
-            allow_dml,
-            exposed_schemas: exposed,
-        })
-        .await
-        .expect("MariaDB/MySQL at 127.0.0.1:3306 must be reachable");
-        Some(pool)
-    }
-
-    async fn run(pool: &SourcePool, sql: &str) -> Result<ResultSet, SourceError> {
-        pool.query(
-            sql,
-            QueryOptions {
-                read_only: false,
-                ..QueryOptions::default()
-            },
-            CancellationToken::new(),
-        )
-        .await
-    }
-
-    async fn select(pool: &SourcePool, sql: &str) -> ResultSet {
-        pool.query(sql, QueryOptions::default(), CancellationToken::new())
-            .await
-            .unwrap()
+        Some(MariaDb::source()?.pool(pool_size, allow_dml, exposed).await)
     }
 
     #[tokio::test]
@@ -888,8 +825,10 @@ mod tests {
         run(&dml, &format!("DROP TABLE {t}_orders")).await.unwrap();
     }
 
+    /// Beyond the conformance suite's truncation: an explicit LIMIT, and the row limit of one
+    /// statement not staying on its pooled connection.
     #[tokio::test]
-    async fn truncates_at_max_rows() {
+    async fn the_row_limit_yields_to_limit_and_does_not_stay() {
         let Some(pool) = pool(1, false, vec![]).await else {
             return;
         };
@@ -897,13 +836,6 @@ mod tests {
             max_rows,
             ..QueryOptions::default()
         };
-        let many = "SELECT seq FROM seq_1_to_100000";
-        let rs = pool
-            .query(many, opts(10), CancellationToken::new())
-            .await
-            .unwrap();
-        assert_eq!((rs.rows.len(), rs.truncated), (10, true));
-        assert_eq!(rs.rows[9], vec![json!(10)]);
         // An explicit LIMIT beats sql_select_limit: the extra rows are read and dropped.
         let rs = pool
             .query(
@@ -914,15 +846,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((rs.rows.len(), rs.truncated), (10, true));
-        let rs = pool
-            .query(
-                "SELECT seq FROM seq_1_to_10",
-                opts(10),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-        assert_eq!((rs.rows.len(), rs.truncated), (10, false));
         // The limit does not stay on the pooled connection.
         let rs = select(
             &pool,
@@ -930,125 +853,5 @@ mod tests {
         )
         .await;
         assert_eq!(rs.rows, vec![vec![json!(5000)]]);
-    }
-
-    #[tokio::test]
-    async fn read_only_is_enforced_by_the_server() {
-        let t = format!("vz_ro_{}", test_suffix());
-        let Some(dml) = pool(1, true, vec![]).await else {
-            return;
-        };
-        run(&dml, &format!("CREATE TABLE {t} (x INT)"))
-            .await
-            .unwrap();
-        let insert = format!("INSERT INTO {t} VALUES (1)");
-        let err = dml
-            .query(&insert, QueryOptions::default(), CancellationToken::new())
-            .await;
-        assert!(
-            matches!(&err, Err(SourceError::ReadOnlyViolation(m)) if m.contains("READ ONLY")),
-            "{err:?}"
-        );
-        let Some(ro) = pool(1, false, vec![]).await else {
-            return;
-        };
-        // DDL would commit a read-only transaction implicitly and run outside it: the
-        // session access mode must refuse it too.
-        for sql in [
-            insert.clone(),
-            format!("DROP TABLE {t}"),
-            format!("CREATE TABLE {t}_never (x INT)"),
-            format!("TRUNCATE TABLE {t}"),
-        ] {
-            let err = run(&ro, &sql).await;
-            assert!(
-                matches!(err, Err(SourceError::ReadOnlyViolation(_))),
-                "{sql}: {err:?}"
-            );
-        }
-        let rs = run(&dml, &insert).await.unwrap();
-        assert_eq!(rs.rows_affected, Some(1));
-        let count = select(&dml, &format!("SELECT COUNT(*) FROM {t}")).await;
-        assert_eq!(count.rows, vec![vec![json!(1)]]);
-        run(&dml, &format!("DROP TABLE {t}")).await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn statement_timeout_is_enforced() {
-        let Some(pool) = pool(1, false, vec![]).await else {
-            return;
-        };
-        let started = std::time::Instant::now();
-        let err = pool
-            .query(
-                "SELECT SLEEP(5)",
-                QueryOptions {
-                    timeout: Duration::from_millis(300),
-                    ..QueryOptions::default()
-                },
-                CancellationToken::new(),
-            )
-            .await;
-        assert_eq!(err, Err(SourceError::Timeout));
-        assert!(started.elapsed() < Duration::from_secs(2));
-        assert_eq!(select(&pool, "SELECT 1").await.rows, vec![vec![json!(1)]]);
-    }
-
-    #[tokio::test]
-    async fn cancellation_stops_the_query_and_keeps_the_pool_usable() {
-        let Some(pool) = pool(1, false, vec![]).await else {
-            return;
-        };
-        let cancel = CancellationToken::new();
-        let trigger = cancel.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            trigger.cancel();
-        });
-        let started = std::time::Instant::now();
-        let err = pool
-            .query("SELECT SLEEP(10)", QueryOptions::default(), cancel)
-            .await;
-        assert_eq!(err, Err(SourceError::Cancelled));
-        assert!(started.elapsed() < Duration::from_secs(2));
-
-        let started = std::time::Instant::now();
-        assert_eq!(select(&pool, "SELECT 1").await.rows, vec![vec![json!(1)]]);
-        assert!(started.elapsed() < Duration::from_secs(1));
-
-        let abandoned = tokio::time::timeout(
-            Duration::from_millis(200),
-            pool.query(
-                "SELECT SLEEP(10)",
-                QueryOptions::default(),
-                CancellationToken::new(),
-            ),
-        )
-        .await;
-        assert!(abandoned.is_err());
-        let started = std::time::Instant::now();
-        assert_eq!(select(&pool, "SELECT 2").await.rows, vec![vec![json!(2)]]);
-        assert!(started.elapsed() < Duration::from_secs(2));
-    }
-
-    #[tokio::test]
-    async fn connection_errors_hide_the_password() {
-        for url in [
-            "mysql://root:SuperSecret99@127.0.0.1:1/test",
-            "mariadb://nobody_vz:SuperSecret99@127.0.0.1:3306/test",
-        ] {
-            let err = SourcePool::connect(SourceConfig {
-                url: url.into(),
-                pool_size: 1,
-                statement_timeout_ms: 1000,
-                allow_dml: false,
-                exposed_schemas: vec![],
-            })
-            .await
-            .err()
-            .unwrap();
-            assert!(matches!(err, SourceError::Connect(_)), "{err:?}");
-            assert!(!err.to_string().contains("SuperSecret99"), "{err}");
-        }
     }
 }

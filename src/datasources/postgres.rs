@@ -35,11 +35,12 @@ use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 use tokio_postgres::{CancelToken, Client, Config, NoTls, Row, Statement, Transaction};
 use tokio_util::sync::CancellationToken;
 
+use super::engine::{Driver, Settings, run_supervised};
 use super::types::{
     ColumnMeta, QueryOptions, ResultSet, SourceConfig, SourceError, TableRef, bytes_json, clock,
     decimal_json, f32_json, f64_json, fraction, text_or_base64,
 };
-use super::{BACKSTOP, Supervised, acquire, effective_timeout, supervise};
+use super::{BACKSTOP, table_not_found};
 
 /// A pooled client. `broken` sends it away instead of back to the pool: set while a read's
 /// transaction is open and when a stopped statement did not settle, so nothing of it (an open
@@ -110,18 +111,31 @@ impl bb8::ManageConnection for PgManager {
     }
 }
 
+/// A connection checked out of the pool. A type without a lifetime parameter: with
+/// `PooledConnection<'static, _>` itself in the statement path, rustc cannot prove the spawned
+/// query future `Send` (the `'static` is erased inside the future).
+pub(crate) struct PgPooled(bb8::PooledConnection<'static, PgManager>);
+
+impl std::ops::Deref for PgPooled {
+    type Target = PgConn;
+
+    fn deref(&self) -> &PgConn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PgPooled {
+    fn deref_mut(&mut self) -> &mut PgConn {
+        &mut self.0
+    }
+}
+
 #[derive(Clone)]
 pub(crate) struct PgSource {
     pool: bb8::Pool<PgManager>,
     settings: Arc<Settings>,
     /// Failed connection attempts of the pool ([`PgManager::failures`]).
     failures: watch::Receiver<String>,
-}
-
-struct Settings {
-    statement_timeout_ms: u64,
-    allow_dml: bool,
-    exposed: Vec<String>,
 }
 
 /// Built-in OIDs decoded natively (`Type` constants cannot be matched on).
@@ -194,11 +208,7 @@ impl PgSource {
         let _ = pool.add(first);
         Ok(Self {
             pool,
-            settings: Arc::new(Settings {
-                statement_timeout_ms: cfg.statement_timeout_ms,
-                allow_dml: cfg.allow_dml,
-                exposed: cfg.exposed_schemas.clone(),
-            }),
+            settings: Arc::new(Settings::new(cfg)),
             failures,
         })
     }
@@ -222,21 +232,14 @@ impl PgSource {
     }
 
     /// Runs a catalog read under the source's time limit, cancelling it at the server when
-    /// the limit passes.
+    /// the limit passes (the limit is not set at the server: the read is not in a
+    /// transaction of its own).
     async fn catalog<T, W>(&self, work: W) -> Result<T, SourceError>
     where
-        W: AsyncFnOnce(&mut PgConn) -> Result<T, SourceError>,
+        W: AsyncFnOnce(&mut PgPooled) -> Result<T, SourceError>,
     {
-        let timeout = effective_timeout(self.settings.statement_timeout_ms, Duration::ZERO);
-        let deadline = Instant::now() + timeout;
-        let never = CancellationToken::new();
-        let mut conn = acquire(self.get(), &never, deadline).await?;
-        let canceller = conn.client.cancel_token();
-        let outcome = supervise(work(&mut conn), &never, deadline, None, || {
-            cancel_request(&canceller)
-        })
-        .await;
-        finish(&mut conn, outcome).await
+        let deadline = Instant::now() + self.settings.timeout(Duration::ZERO);
+        run_supervised(self, &CancellationToken::new(), deadline, work).await
     }
 
     pub(crate) async fn list_tables(
@@ -304,12 +307,7 @@ impl PgSource {
                     .map_err(pg_error)
             })
             .await?;
-        let not_found = || {
-            SourceError::NotFound(match schema {
-                Some(s) => format!("table {s}.{table}"),
-                None => format!("table {table}"),
-            })
-        };
+        let not_found = || table_not_found(schema, table);
         let Some(first) = rows.first() else {
             return Err(not_found());
         };
@@ -350,21 +348,50 @@ impl PgSource {
         opts: &QueryOptions,
         cancel: &CancellationToken,
     ) -> Result<ResultSet, SourceError> {
-        let read_only = opts.read_only || !self.settings.allow_dml;
-        let timeout = effective_timeout(self.settings.statement_timeout_ms, opts.timeout);
+        let read_only = self.settings.read_only(opts);
+        let timeout = self.settings.timeout(opts.timeout);
         let setup = setup_sql(timeout, &opts.session_settings, opts.search_path.as_deref())?;
         let deadline = Instant::now() + timeout + BACKSTOP;
-        let mut conn = acquire(self.get(), cancel, deadline).await?;
-        let canceller = conn.client.cancel_token();
-        let work = async {
+        run_supervised(self, cancel, deadline, async |conn: &mut PgPooled| {
             if read_only {
-                run_read(&mut conn, sql, &setup, opts.max_rows).await
+                run_read(conn, sql, &setup, opts.max_rows).await
             } else {
                 run_write(&mut conn.client, sql, &setup, opts.max_rows).await
             }
-        };
-        let outcome = supervise(work, cancel, deadline, None, || cancel_request(&canceller)).await;
-        finish(&mut conn, outcome).await
+        })
+        .await
+    }
+}
+
+/// A statement that was stopped is followed by a probe, `ROLLBACK` (outside a transaction
+/// only a warning): its success proves no transaction is left open. A connection that fails
+/// it is marked broken, so the pool closes it instead of handing it out.
+impl Driver for PgSource {
+    type Conn = PgPooled;
+    type Stopper = CancelToken;
+
+    async fn checkout(&self) -> Result<PgPooled, SourceError> {
+        self.get().await.map(PgPooled)
+    }
+
+    fn stopper(&self, conn: &Self::Conn) -> CancelToken {
+        conn.client.cancel_token()
+    }
+
+    async fn stop(&self, canceller: &CancelToken) {
+        cancel_request(canceller).await;
+    }
+
+    async fn probe(conn: &mut Self::Conn) -> bool {
+        conn.client.simple_query("ROLLBACK").await.is_ok()
+    }
+
+    async fn settle(&self, conn: &mut Self::Conn, healthy: bool) {
+        conn.broken = !healthy;
+    }
+
+    fn answered(conn: &mut Self::Conn) {
+        conn.answered_at = std::time::Instant::now();
     }
 }
 
@@ -373,39 +400,6 @@ impl PgSource {
 async fn cancel_request(canceller: &CancelToken) {
     if let Err(e) = canceller.cancel_query(NoTls).await {
         tracing::warn!(error = %e, "could not send a cancel request to the data source");
-    }
-}
-
-/// The result of a supervised statement, and the connection made fit for the pool: a
-/// statement that did not settle marks it broken; one that settled after a cancel request is
-/// followed by a probe, which also absorbs a cancel that arrived late. The probe is a
-/// `ROLLBACK` (outside a transaction only a warning): its success proves no transaction is
-/// left open.
-async fn finish<T>(
-    conn: &mut PgConn,
-    outcome: Supervised<Result<T, SourceError>>,
-) -> Result<T, SourceError> {
-    match outcome {
-        Supervised::Finished(result) => {
-            if result.is_ok() {
-                conn.answered_at = std::time::Instant::now();
-            }
-            result
-        }
-        Supervised::Stopped { why, settled } => {
-            let mut healthy = false;
-            if settled {
-                for _ in 0..2 {
-                    let probe = conn.client.simple_query("ROLLBACK");
-                    if let Ok(Ok(_)) = tokio::time::timeout(Duration::from_secs(2), probe).await {
-                        healthy = true;
-                        break;
-                    }
-                }
-            }
-            conn.broken = !healthy;
-            Err(why.into())
-        }
     }
 }
 
@@ -1240,57 +1234,18 @@ fn interval_text(micros: i64, days: i32, months: i32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::conformance::{Postgres, TestEngine, run, select};
     use super::super::{QueryOptions, SourceConfig, SourceError, SourcePool, test_suffix};
     use super::*;
     use serde_json::json;
-    use std::time::Duration;
 
-    /// The test server, from `TEST_DATABASE_URL`; None (test not run, said on stderr) when unset
-    /// outside CI. In CI a missing URL fails the test.
-    fn url() -> Option<String> {
-        match std::env::var("TEST_DATABASE_URL") {
-            Ok(url) if !url.is_empty() => Some(url),
-            _ => {
-                assert!(
-                    std::env::var("CI").is_err(),
-                    "TEST_DATABASE_URL must be set in CI"
-                );
-                eprintln!("NOTE: TEST_DATABASE_URL is not set: this PostgreSQL test was NOT run");
-                None
-            }
-        }
-    }
-
+    /// A pool on the test server; None when it is not configured (outside CI).
     async fn pool(pool_size: u32, allow_dml: bool, exposed: Vec<String>) -> Option<SourcePool> {
-        let url = url()?;
-        let pool = SourcePool::connect(SourceConfig {
-            url,
-            pool_size,
-            statement_timeout_ms: 10_000,
-            allow_dml,
-            exposed_schemas: exposed,
-        })
-        .await
-        .expect("PostgreSQL at 127.0.0.1:5432 must be reachable");
-        Some(pool)
-    }
-
-    async fn run(pool: &SourcePool, sql: &str) -> Result<ResultSet, SourceError> {
-        pool.query(
-            sql,
-            QueryOptions {
-                read_only: false,
-                ..QueryOptions::default()
-            },
-            CancellationToken::new(),
+        Some(
+            Postgres::source()?
+                .pool(pool_size, allow_dml, exposed)
+                .await,
         )
-        .await
-    }
-
-    async fn select(pool: &SourcePool, sql: &str) -> ResultSet {
-        pool.query(sql, QueryOptions::default(), CancellationToken::new())
-            .await
-            .unwrap()
     }
 
     #[test]
@@ -1658,97 +1613,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn truncates_at_max_rows() {
-        let Some(pool) = pool(1, false, vec![]).await else {
-            return;
-        };
-        let opts = |max_rows| QueryOptions {
-            max_rows,
-            ..QueryOptions::default()
-        };
-        let sql = "SELECT g FROM generate_series(1, 100000) g";
-        let rs = pool
-            .query(sql, opts(10), CancellationToken::new())
-            .await
-            .unwrap();
-        assert_eq!(rs.rows.len(), 10);
-        assert!(rs.truncated);
-        assert_eq!(rs.rows[9], vec![json!(10)]);
-        let rs = pool
-            .query(
-                "SELECT g FROM generate_series(1, 10) g",
-                opts(10),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-        assert_eq!((rs.rows.len(), rs.truncated), (10, false));
-        // The server computes no row past max_rows + 1: row 12 would divide by zero.
-        let rs = pool
-            .query(
-                "SELECT g, 1 / (g - 12) FROM generate_series(1, 20) g",
-                opts(10),
-                CancellationToken::new(),
-            )
-            .await
-            .unwrap();
-        assert_eq!((rs.rows.len(), rs.truncated), (10, true));
-        // Without a schema filter, system schemas stay out of the listing.
-        let tables = pool.list_tables(None).await.unwrap();
-        assert!(tables.iter().all(|t| {
-            let schema = t.schema.as_deref().unwrap_or_default();
-            schema != "pg_catalog" && schema != "information_schema"
-        }));
-    }
-
-    #[tokio::test]
-    async fn read_only_is_enforced_by_the_server() {
-        let s = format!("vz_ro_{}", test_suffix());
-        let Some(dml) = pool(1, true, vec![]).await else {
-            return;
-        };
-        run(&dml, &format!("CREATE TABLE public.{s} (x int)"))
-            .await
-            .unwrap();
-        let insert = format!("INSERT INTO public.{s} VALUES (1)");
-
-        // Read-only requested on a source that allows writes.
-        let err = dml
-            .query(&insert, QueryOptions::default(), CancellationToken::new())
-            .await;
-        assert!(
-            matches!(&err, Err(SourceError::ReadOnlyViolation(m)) if m.contains("read-only transaction")),
-            "{err:?}"
-        );
-        // Writes requested on a source that does not allow them.
-        let Some(ro) = pool(1, false, vec![]).await else {
-            return;
-        };
-        for sql in [
-            insert.clone(),
-            format!("DROP TABLE public.{s}"),
-            "CREATE TABLE public.vz_never (x int)".to_owned(),
-        ] {
-            let err = run(&ro, &sql).await;
-            assert!(
-                matches!(err, Err(SourceError::ReadOnlyViolation(_))),
-                "{sql}: {err:?}"
-            );
-        }
-        // The setup query took the snapshot: the statement cannot switch to read-write.
-        let err = run(&ro, "SET TRANSACTION READ WRITE").await;
-        assert!(
-            matches!(&err, Err(SourceError::Sql(m)) if m.contains("before any query")),
-            "{err:?}"
-        );
-        let rs = run(&dml, &insert).await.unwrap();
-        assert_eq!(rs.rows_affected, Some(1));
-        let count = select(&dml, &format!("SELECT count(*) FROM public.{s}")).await;
-        assert_eq!(count.rows, vec![vec![json!(1)]]);
-        run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
-    }
-
-    #[tokio::test]
     async fn session_settings_apply_to_the_query_only() {
         let Some(pool) = pool(1, false, vec![]).await else {
             return;
@@ -1917,79 +1781,52 @@ mod tests {
         run(&dml, &format!("DROP TABLE public.{s}")).await.unwrap();
     }
 
+    /// Beyond the conformance suite's truncation: the server computes no row past
+    /// `max_rows + 1`, and listings leave the system schemas out.
     #[tokio::test]
-    async fn statement_timeout_is_enforced() {
+    async fn rows_past_the_limit_are_not_computed() {
         let Some(pool) = pool(1, false, vec![]).await else {
             return;
         };
-        let started = std::time::Instant::now();
-        let err = pool
+        let opts = |max_rows| QueryOptions {
+            max_rows,
+            ..QueryOptions::default()
+        };
+        // The server computes no row past max_rows + 1: row 12 would divide by zero.
+        let rs = pool
             .query(
-                "SELECT pg_sleep(5)",
-                QueryOptions {
-                    timeout: Duration::from_millis(300),
-                    ..QueryOptions::default()
-                },
+                "SELECT g, 1 / (g - 12) FROM generate_series(1, 20) g",
+                opts(10),
                 CancellationToken::new(),
             )
-            .await;
-        assert_eq!(err, Err(SourceError::Timeout));
-        assert!(started.elapsed() < Duration::from_secs(2));
-        assert_eq!(select(&pool, "SELECT 1").await.rows, vec![vec![json!(1)]]);
+            .await
+            .unwrap();
+        assert_eq!((rs.rows.len(), rs.truncated), (10, true));
+        // Without a schema filter, system schemas stay out of the listing.
+        let tables = pool.list_tables(None).await.unwrap();
+        assert!(tables.iter().all(|t| {
+            let schema = t.schema.as_deref().unwrap_or_default();
+            schema != "pg_catalog" && schema != "information_schema"
+        }));
     }
 
     #[tokio::test]
-    async fn cancellation_stops_the_query_and_keeps_the_pool_usable() {
-        let Some(pool) = pool(1, false, vec![]).await else {
+    async fn a_read_only_statement_cannot_switch_to_read_write() {
+        let Some(ro) = pool(1, false, vec![]).await else {
             return;
         };
-        let cancel = CancellationToken::new();
-        let trigger = cancel.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            trigger.cancel();
-        });
-        let started = std::time::Instant::now();
-        let err = pool
-            .query("SELECT pg_sleep(10)", QueryOptions::default(), cancel)
-            .await;
-        assert_eq!(err, Err(SourceError::Cancelled));
-        assert!(started.elapsed() < Duration::from_secs(2));
-
-        let started = std::time::Instant::now();
-        assert_eq!(select(&pool, "SELECT 1").await.rows, vec![vec![json!(1)]]);
-        assert!(started.elapsed() < Duration::from_secs(1));
-
-        // A caller that gives up (drops the future) stops the statement just the same.
-        let abandoned = tokio::time::timeout(
-            Duration::from_millis(200),
-            pool.query(
-                "SELECT pg_sleep(10)",
-                QueryOptions::default(),
-                CancellationToken::new(),
-            ),
-        )
-        .await;
-        assert!(abandoned.is_err());
-        let started = std::time::Instant::now();
-        assert_eq!(select(&pool, "SELECT 2").await.rows, vec![vec![json!(2)]]);
-        assert!(started.elapsed() < Duration::from_secs(2));
+        // The setup query took the snapshot: the statement cannot switch to read-write.
+        let err = run(&ro, "SET TRANSACTION READ WRITE").await;
+        assert!(
+            matches!(&err, Err(SourceError::Sql(m)) if m.contains("before any query")),
+            "{err:?}"
+        );
     }
 
+    /// The conformance suite checks that the password stays hidden; this, that the server's
+    /// own reason comes through.
     #[tokio::test]
-    async fn connection_errors_hide_the_password() {
-        let err = SourcePool::connect(SourceConfig {
-            url: "postgres://postgres:SuperSecret99@127.0.0.1:1/test".into(),
-            pool_size: 1,
-            statement_timeout_ms: 1000,
-            allow_dml: false,
-            exposed_schemas: vec![],
-        })
-        .await
-        .err()
-        .unwrap();
-        assert!(matches!(err, SourceError::Connect(_)), "{err:?}");
-        assert!(!err.to_string().contains("SuperSecret99"), "{err}");
+    async fn a_missing_database_is_named_in_the_error() {
         let err = SourcePool::connect(SourceConfig {
             url: "postgres://postgres@127.0.0.1:5432/vz_no_such_db".into(),
             pool_size: 1,
