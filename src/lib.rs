@@ -13,6 +13,7 @@
 //! - [`query`]: the query model: list specs, filters and plans, catalog queries, the dataset
 //!   query builder;
 //! - [`charts`]: chart configs, their queries and picture formats;
+//! - [`superset`]: Superset export bundles, read, imported and written;
 //! - [`render`]: chart pictures (PNG, SVG, terminal, table, Vega-Lite) in pure Rust;
 //! - [`limits`]: rate limits per principal, tool and tenant, in process or in Redis;
 //! - [`observability`]: metrics and logs; [`config`]; [`error`]: the one error model;
@@ -36,6 +37,7 @@ pub mod priority;
 pub mod query;
 pub mod render;
 pub mod sql;
+pub mod superset;
 pub mod tools;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
