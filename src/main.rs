@@ -54,6 +54,29 @@ enum Command {
     /// Manage users (the first admin, before anyone can sign in).
     #[command(name = "user", subcommand)]
     User(UserCommand),
+    /// Import and export Superset bundles.
+    #[command(name = "superset", subcommand)]
+    Superset(SupersetCommand),
+}
+
+#[derive(Subcommand)]
+enum SupersetCommand {
+    /// Import a Superset export ZIP in one transaction; re-importing updates in place.
+    Import {
+        file: PathBuf,
+        /// NAME=URL (name or uuid of a bundle database): its URL, for masked or unknown ones.
+        #[arg(long = "database-url", value_name = "NAME=URL")]
+        database_urls: Vec<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Export a dashboard (id, uuid or slug) with its charts, datasets and databases.
+    Export {
+        #[arg(long)]
+        dashboard: String,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -255,6 +278,58 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 );
             }
             eprintln!("{} user(s)", users.len());
+            Ok(())
+        }
+        Command::Superset(SupersetCommand::Import {
+            file,
+            database_urls,
+            tenant,
+        }) => {
+            let zip = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let mut urls = std::collections::BTreeMap::new();
+            for pair in database_urls {
+                let Some((name, url)) = pair.split_once('=') else {
+                    anyhow::bail!("--database-url takes NAME=URL, got '{pair}'");
+                };
+                urls.insert(name.to_string(), url.to_string());
+            }
+            let keys = vizier::db::secrets::KeySource::from_config(&config)?;
+            let mut conn = store(&config).await?;
+            let cipher = keys.open(&config, &mut conn).await?;
+            let report = vizier::tools::superset::import_bundle(
+                &config,
+                &cipher,
+                &mut conn,
+                &zip,
+                &urls,
+                None,
+                tenant.as_deref(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Superset(SupersetCommand::Export { dashboard, output }) => {
+            let keys = vizier::db::secrets::KeySource::from_config(&config)?;
+            let mut conn = store(&config).await?;
+            let cipher = keys.open(&config, &mut conn).await?;
+            let (zip, exported) =
+                vizier::tools::superset::export_for_cli(&mut conn, &cipher, &dashboard)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            std::fs::write(&output, &zip)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            eprintln!(
+                "wrote {} ({} dashboard(s), {} chart(s), {} dataset(s), {} database(s), {} bytes)",
+                output.display(),
+                exported.dashboards,
+                exported.charts,
+                exported.datasets,
+                exported.databases,
+                exported.bytes
+            );
             Ok(())
         }
         Command::Serve { .. } => {

@@ -19,6 +19,9 @@ use crate::query::catalog::{DatasetColumn, DatasetMetric};
 pub const CHART_TYPES: &[&str] = &["xy", "table", "pie", "big_number", "pivot_table"];
 /// Kinds of `xy` charts.
 pub const XY_KINDS: &[&str] = &["line", "bar", "area", "scatter"];
+/// The stored `chart_type` of a Superset chart of a type vizier does not draw: kept (with
+/// its `viz_type` and `params`) so that it exports back, refused for data and pictures.
+pub const UNSUPPORTED: &str = "unsupported";
 /// Most rows a chart query may return.
 pub const MAX_ROW_LIMIT: u64 = 10_000;
 
@@ -302,6 +305,14 @@ impl ChartConfig {
                 None,
             ));
         };
+        if t == UNSUPPORTED {
+            let viz = obj.get("viz_type").and_then(Value::as_str).unwrap_or("?");
+            return Err(ToolError::invalid(format!(
+                "This chart was imported from Superset with viz_type '{viz}', which vizier does not draw, so it has no data or picture here; its Superset params are kept (get_chart_info) and go back out with export_dashboard. Recreate it with generate_chart as one of: {}.",
+                CHART_TYPES.join(", ")
+            ))
+            .with_details(json!({"field": "config.chart_type", "viz_type": viz, "allowed": CHART_TYPES})));
+        }
         if XY_KINDS.contains(&t.trim_end_matches('s')) {
             return Err(ToolError::invalid_field(
                 "config.chart_type",

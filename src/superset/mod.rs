@@ -8,3 +8,6 @@
 //! on hostile input (a tool argument), so nothing here panics or trusts a size it was told.
 
 pub mod bundle;
+pub mod export;
+pub mod import;
+pub mod mapping;

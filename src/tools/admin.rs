@@ -23,7 +23,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "register_database",
         "Register a data source",
-        "Register a PostgreSQL, MySQL/MariaDB or SQLite database; the connection is tested, the URL stored encrypted and never shown.",
+        "Register a PostgreSQL, MySQL/MariaDB or SQLite database; connection tested, URL stored encrypted, never shown.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -32,7 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_rls_rule",
         "Create a row-level security rule",
-        "Filter the rows of physical datasets for some roles (regular) or all but some (base), in execute_sql, query_dataset and chart data alike.",
+        "Filter physical datasets' rows for some roles (regular) or all but some (base), in execute_sql, query_dataset and chart data.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -51,7 +51,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "delete_rls_rule",
         "Delete a row-level security rule",
-        "Delete an RLS rule by id or name; queries stop being filtered by it from the next call.",
+        "Delete an RLS rule by id or name; it stops filtering from the next call.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::DESTRUCTIVE,
@@ -60,7 +60,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_api_key",
         "Create an API key",
-        "Create an API key acting as a user, optionally with scopes and an expiry; shown once, only its hash kept.",
+        "An API key acting as a user, optional scopes and expiry; shown once, only its hash kept.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -69,7 +69,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_api_keys",
         "List API keys",
-        "Every API key: owner, name, prefix, scopes, creation, expiry, last use and revocation (never the key).",
+        "Every API key: owner, name, prefix, scopes, created, expiry, last use, revoked (never the key).",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -91,26 +91,26 @@ pub fn register(r: &mut Registry) {
 pub struct RegisterArgs {
     /// A unique name.
     pub database_name: String,
-    /// postgres://user:password@host:5432/db, mysql://user:password@host:3306/db or
-    /// sqlite:///absolute/path.db (inside a directory allowed by `datasources.sqlite_dirs`).
+    /// postgres://user:pw@host:5432/db, mysql://user:pw@host:3306/db or
+    /// sqlite:///abs/path.db (in a `datasources.sqlite_dirs` directory).
     pub url: String,
     pub description: Option<String>,
-    /// Allow execute_sql to change data (INSERT/UPDATE/DELETE). Default false.
+    /// Let execute_sql change data (INSERT/UPDATE/DELETE). Default false.
     #[serde(default)]
     pub allow_dml: bool,
-    /// Most rows one query may return (default 10,000).
+    /// Most rows per query (default 10,000).
     pub row_limit: Option<u64>,
-    /// Longest a statement may run, in ms (default 30,000).
+    /// Statement time limit, ms (default 30,000).
     pub statement_timeout_ms: Option<u64>,
-    /// Connections in this source's pool (default 4).
+    /// Pool connections (default 4).
     pub pool_size: Option<u32>,
-    /// Schemas callers may see; empty = all non-system schemas.
+    /// Visible schemas; empty: all non-system ones.
     #[serde(default)]
     pub exposed_schemas: Vec<String>,
-    /// Enable sandboxed `{{ … }}` templating in execute_sql. Default false.
+    /// Sandboxed `{{ … }}` templating in execute_sql. Default false.
     #[serde(default)]
     pub templating: bool,
-    /// PostgreSQL native RLS: per-query settings, e.g. {"app.user": "{username}"} ({username}, {user_id}, {roles} filled in).
+    /// PostgreSQL native RLS: per-query settings, e.g. {"app.user": "{username}"} (also {user_id}, {roles}).
     #[serde(default)]
     pub session_settings: std::collections::BTreeMap<String, String>,
 }
@@ -134,7 +134,11 @@ pub struct Registered {
 }
 
 /// A SQLite source must sit inside an allowed directory and must not be vizier's own store.
-fn check_sqlite_path(url: &str, allowed: &[PathBuf], metadata_url: &str) -> Result<(), ToolError> {
+pub(crate) fn check_sqlite_path(
+    url: &str,
+    allowed: &[PathBuf],
+    metadata_url: &str,
+) -> Result<(), ToolError> {
     let raw = crate::config::sqlite_path(url);
     let path = Path::new(raw);
     let refuse = |why: String| {
@@ -287,16 +291,16 @@ pub async fn register_source(
 pub struct RlsRuleArgs {
     /// A unique name.
     pub name: String,
-    /// regular: applies to the listed roles; base: applies to everyone except them.
+    /// regular: for the listed roles; base: for everyone but them.
     pub filter_type: String,
-    /// Datasets (physical tables) the rule filters.
+    /// Physical datasets it filters.
     pub dataset_ids: Vec<i32>,
     /// Role names.
     pub roles: Vec<String>,
     /// Rules sharing a group key are OR-ed; groups are AND-ed.
     pub group_key: Option<String>,
-    /// A SQL boolean expression over the table's columns, e.g. `region = 'West'`. May use
-    /// `{{ current_username | sql_quote }}` and the other template variables.
+    /// A SQL condition on the table's columns, e.g. `region = 'West'`; may use template
+    /// variables such as `{{ current_username | sql_quote }}`.
     pub clause: String,
     pub description: Option<String>,
 }
@@ -768,14 +772,14 @@ pub async fn issue_api_key(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyArgs {
-    /// The user the key acts as.
+    /// User it acts as.
     pub username: String,
     /// What the key is for.
     pub name: String,
-    /// Scopes (vizier:read, vizier:write, vizier:sql, vizier:admin); empty = the user's roles decide.
+    /// vizier:read, vizier:write, vizier:sql, vizier:admin; empty: the user's roles decide.
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// Days until it expires; omit for no expiry.
+    /// Days to expiry; omit for none.
     pub expires_in_days: Option<u32>,
 }
 

@@ -15,6 +15,7 @@ pub mod search;
 pub mod shared;
 pub mod sql;
 pub mod state;
+pub mod superset;
 pub mod system;
 pub mod users;
 pub mod visualize;
@@ -169,12 +170,11 @@ where
     let annotations = ToolAnnotations::new()
         .read_only(hints.read_only)
         .open_world(false);
-    let annotations = if hints.read_only {
-        annotations
-    } else {
-        annotations
-            .destructive(hints.destructive)
-            .idempotent(hints.idempotent)
+    // idempotentHint defaults to false (MCP): said only when true, to keep the listing small.
+    let annotations = match (hints.read_only, hints.idempotent) {
+        (true, _) => annotations,
+        (false, true) => annotations.destructive(hints.destructive).idempotent(true),
+        (false, false) => annotations.destructive(hints.destructive),
     };
     let tool = Tool::new(name, description, input_schema.clone())
         .with_title(title)
@@ -321,6 +321,7 @@ impl Registry {
         users::register(&mut r);
         audit::register(&mut r);
         visualize::register(&mut r);
+        superset::register(&mut r);
         r
     }
 

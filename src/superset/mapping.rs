@@ -1,0 +1,1270 @@
+//! Between Superset's shapes and vizier's: SQLAlchemy URIs and data-source URLs, a chart's
+//! `viz_type` + `params` and vizier's typed chart config, a dashboard's `position` tree and
+//! vizier's grid layout. Pure functions; what does not carry over is said in `notes`.
+
+use serde_json::{Map, Value, json};
+
+use crate::charts::config::ChartConfig;
+use crate::tools::layout::{Cell, GRID_COLUMNS, Layout, Row, Tab};
+use crate::tools::query_builder::{Metric, QueryFilter, TimeRange};
+
+use super::bundle::MASKED_PASSWORD;
+
+/// A Superset SQLAlchemy URI as a vizier data-source URL.
+#[derive(Debug, PartialEq)]
+pub enum SourceUrl {
+    Url(String),
+    /// The password is Superset's mask: the real URL must be supplied.
+    Masked,
+    /// Not a backend vizier reads, or a form it cannot use (a relative SQLite path).
+    Unusable(String),
+}
+
+/// `postgresql+psycopg2://…`, `mysql+mysqldb://…`, `sqlite:////abs.db` → vizier's URL.
+pub fn source_url(uri: &str) -> SourceUrl {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return SourceUrl::Unusable("it is not a URI (scheme://…)".into());
+    };
+    let dialect = scheme
+        .split('+')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let userinfo = rest.split('/').next().unwrap_or_default();
+    if userinfo.rsplit_once('@').is_some_and(|(cred, _)| {
+        cred.split_once(':')
+            .is_some_and(|(_, p)| p == MASKED_PASSWORD)
+    }) {
+        return SourceUrl::Masked;
+    }
+    match dialect.as_str() {
+        "postgresql" | "postgres" => SourceUrl::Url(format!("postgres://{rest}")),
+        "mysql" | "mariadb" => SourceUrl::Url(format!("mysql://{rest}")),
+        "sqlite" => {
+            // SQLAlchemy: sqlite:///relative.db, sqlite:////absolute.db.
+            let path = rest.split('?').next().unwrap_or_default();
+            match path.strip_prefix('/') {
+                Some(p) if p.starts_with('/') => SourceUrl::Url(format!("sqlite://{p}")),
+                _ => SourceUrl::Unusable(format!(
+                    "the SQLite path '{path}' is relative to Superset's working directory"
+                )),
+            }
+        }
+        other => SourceUrl::Unusable(format!("vizier has no '{other}' data source")),
+    }
+}
+
+/// A vizier data-source URL as a SQLAlchemy URI, its password masked as Superset does.
+pub fn sqlalchemy_uri(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let dialect = match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => "postgresql",
+        "mysql" | "mariadb" => "mysql",
+        "sqlite" => return format!("sqlite:///{rest}"),
+        other => return format!("{other}://{rest}"),
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((cred, host)) => match cred.split_once(':') {
+            Some((user, _)) => format!("{user}:{MASKED_PASSWORD}@{host}"),
+            None => format!("{cred}@{host}"),
+        },
+        None => authority.to_string(),
+    };
+    format!("{dialect}://{authority}{tail}")
+}
+
+/// A chart's config as vizier stores it, and what did not carry over.
+#[derive(Debug, Clone)]
+pub struct MappedChart {
+    /// `xy`, `table`, …, or `unsupported`.
+    pub chart_type: String,
+    pub config: Value,
+    pub notes: Vec<String>,
+}
+
+/// The config vizier keeps for a chart of a type it does not draw.
+pub fn unsupported(viz_type: &str, params: &Value, reason: String) -> MappedChart {
+    MappedChart {
+        chart_type: "unsupported".into(),
+        config: json!({"chart_type": "unsupported", "viz_type": viz_type, "params": params}),
+        notes: vec![reason],
+    }
+}
+
+const GRAINS: &[(&str, &str)] = &[
+    ("PT1H", "hour"),
+    ("P1D", "day"),
+    ("P1W", "week"),
+    ("P1M", "month"),
+    ("P3M", "quarter"),
+    ("P1Y", "year"),
+];
+
+const OPS: &[(&str, &str)] = &[
+    ("==", "eq"),
+    ("!=", "ne"),
+    (">", "gt"),
+    (">=", "gte"),
+    ("<", "lt"),
+    ("<=", "lte"),
+    ("IN", "in"),
+    ("NOT IN", "nin"),
+    ("LIKE", "like"),
+    ("ILIKE", "ilike"),
+    ("IS NULL", "is_null"),
+    ("IS NOT NULL", "is_not_null"),
+];
+
+/// Reads one chart's params, collecting notes on what is dropped.
+struct Params<'a> {
+    p: &'a Map<String, Value>,
+    notes: Vec<String>,
+}
+
+impl Params<'_> {
+    fn str(&self, key: &str) -> Option<String> {
+        self.p
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+
+    fn bool(&self, key: &str) -> Option<bool> {
+        self.p.get(key).and_then(Value::as_bool)
+    }
+
+    fn num(&self, key: &str) -> Option<u64> {
+        match self.p.get(key)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// A column reference: a name, or an adhoc column whose SQL is a plain name.
+    fn column(&mut self, key: &str, v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Object(o) => {
+                let sql = o.get("sqlExpression").and_then(Value::as_str)?;
+                if sql.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    Some(sql.to_string())
+                } else {
+                    self.notes
+                        .push(format!("{key}: the SQL column '{sql}' was dropped (vizier groups by dataset columns)"));
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn columns(&mut self, key: &str) -> Vec<String> {
+        let items: Vec<Value> = self
+            .p
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        items.iter().filter_map(|v| self.column(key, v)).collect()
+    }
+
+    fn metric(&mut self, key: &str, v: &Value) -> Option<Metric> {
+        match v {
+            Value::String(s) => Some(Metric::Saved {
+                saved_metric: s.clone(),
+            }),
+            Value::Object(o) => {
+                let label = o.get("label").and_then(Value::as_str).map(str::to_owned);
+                match o.get("expressionType").and_then(Value::as_str) {
+                    Some("SIMPLE") => {
+                        let column = o.get("column").and_then(|c| match c {
+                            Value::String(s) => Some(s.clone()),
+                            c => c
+                                .get("column_name")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned),
+                        })?;
+                        let aggregate = o
+                            .get("aggregate")
+                            .and_then(Value::as_str)?
+                            .to_ascii_uppercase();
+                        Some(Metric::Column {
+                            column,
+                            aggregate,
+                            label,
+                        })
+                    }
+                    Some("SQL") => Some(Metric::Sql {
+                        sql: o.get("sqlExpression").and_then(Value::as_str)?.to_string(),
+                        label: label.unwrap_or_else(|| "metric".into()),
+                    }),
+                    other => {
+                        self.notes
+                            .push(format!("{key}: a metric of kind {other:?} was dropped"));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn metrics(&mut self, key: &str) -> Vec<Metric> {
+        let items: Vec<Value> = match self.p.get(key) {
+            Some(Value::Array(a)) => a.clone(),
+            Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
+            _ => vec![],
+        };
+        items.iter().filter_map(|v| self.metric(key, v)).collect()
+    }
+
+    fn grain(&mut self) -> Option<String> {
+        let g = self.str("time_grain_sqla")?;
+        match GRAINS.iter().find(|(s, _)| *s == g) {
+            Some((_, v)) => Some((*v).to_string()),
+            None => {
+                self.notes.push(format!(
+                    "time_grain_sqla: grain {g} has no vizier equivalent; dropped"
+                ));
+                None
+            }
+        }
+    }
+
+    /// A d3 format vizier can draw (Superset's SMART_NUMBER is the default: dropped).
+    fn format(&mut self, key: &str) -> Option<String> {
+        let f = self.str(key)?;
+        if f == "SMART_NUMBER" {
+            return None;
+        }
+        match crate::render::format::NumberFormat::parse(&f) {
+            Ok(_) => Some(f),
+            Err(_) => {
+                self.notes.push(format!(
+                    "{key}: format '{f}' is not one vizier draws; dropped"
+                ));
+                None
+            }
+        }
+    }
+
+    /// Adhoc filters (WHERE, SIMPLE) and the time range, from `adhoc_filters` and the
+    /// older `time_range` param. Returns the filters, the range and its column.
+    fn filters(&mut self) -> (Vec<QueryFilter>, Option<TimeRange>, Option<String>) {
+        let mut out = Vec::new();
+        let mut range = self.str("time_range");
+        let mut range_col = None;
+        let items: Vec<Value> = self
+            .p
+            .get("adhoc_filters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for f in &items {
+            let kind = f.get("expressionType").and_then(Value::as_str);
+            let clause = f.get("clause").and_then(Value::as_str).unwrap_or("WHERE");
+            let op = f
+                .get("operator")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let subject = f.get("subject").and_then(Value::as_str).map(str::to_owned);
+            if kind == Some("SIMPLE") && op == "TEMPORAL_RANGE" {
+                range = f
+                    .get("comparator")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                range_col = subject;
+                continue;
+            }
+            if kind != Some("SIMPLE") || clause != "WHERE" {
+                let sql = f
+                    .get("sqlExpression")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                self.notes.push(format!(
+                    "adhoc_filters: a {} {clause} filter ({sql}) was dropped; vizier filters are column conditions",
+                    kind.unwrap_or("?")
+                ));
+                continue;
+            }
+            let Some(col) = subject else { continue };
+            let mapped = match op {
+                "IS TRUE" => Some(("eq", Some(json!(true)))),
+                "IS FALSE" => Some(("eq", Some(json!(false)))),
+                _ => OPS
+                    .iter()
+                    .find(|(s, _)| *s == op)
+                    .map(|(_, v)| (*v, f.get("comparator").cloned())),
+            };
+            match mapped {
+                Some((opr, value)) => out.push(QueryFilter {
+                    col,
+                    opr: opr.into(),
+                    value: if opr.starts_with("is_") { None } else { value },
+                }),
+                None => self.notes.push(format!(
+                    "adhoc_filters: operator '{op}' on {col} has no vizier equivalent; dropped"
+                )),
+            }
+        }
+        let range = range.and_then(|r| self.time_range(&r));
+        (out, range, range_col)
+    }
+
+    /// `No filter`, or `START : END` with explicit dates; relative ranges are dropped.
+    fn time_range(&mut self, r: &str) -> Option<TimeRange> {
+        if r.trim().is_empty() || r.trim() == "No filter" {
+            return None;
+        }
+        let explicit = |s: &str| {
+            let s = s.trim();
+            (s.is_empty()
+                || chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").is_ok())
+            .then(|| (!s.is_empty()).then(|| s.replace(' ', "T")))
+        };
+        if let Some((a, b)) = r.split_once(" : ")
+            && let (Some(start), Some(end)) = (explicit(a), explicit(b))
+        {
+            return Some(TimeRange { start, end });
+        }
+        self.notes.push(format!(
+            "time_range: '{r}' is relative; vizier keeps explicit ranges only, so the chart shows all time"
+        ));
+        None
+    }
+}
+
+fn kind_of(viz_type: &str) -> Option<&'static str> {
+    Some(match viz_type {
+        "echarts_timeseries_line"
+        | "echarts_timeseries"
+        | "line"
+        | "echarts_timeseries_smooth"
+        | "echarts_timeseries_step" => "line",
+        "echarts_timeseries_bar" | "bar" | "dist_bar" => "bar",
+        "echarts_area" | "area" => "area",
+        "echarts_timeseries_scatter" => "scatter",
+        _ => return None,
+    })
+}
+
+/// A Superset chart as vizier's config. Types vizier does not draw come back `unsupported`
+/// with their params kept; the result is not yet checked against the dataset.
+pub fn chart_from_superset(viz_type: &str, params: &Value) -> MappedChart {
+    let empty = Map::new();
+    let mut p = Params {
+        p: params.as_object().unwrap_or(&empty),
+        notes: vec![],
+    };
+    let (filters, time_range, range_col) = p.filters();
+    let row_limit = p
+        .num("row_limit")
+        .map(|n| n.clamp(1, crate::charts::config::MAX_ROW_LIMIT));
+    let mut c = Map::new();
+    let mut put = |k: &str, v: Value| {
+        if !(v.is_null() || v == json!([]) || v == json!(false)) {
+            c.insert(k.into(), v);
+        }
+    };
+    let m = |v: Vec<Metric>| serde_json::to_value(v).unwrap_or(Value::Null);
+    let chart_type = if let Some(kind) = kind_of(viz_type) {
+        if viz_type.ends_with("smooth") || viz_type.ends_with("step") {
+            p.notes.push(format!("{viz_type} is drawn as a plain line"));
+        }
+        let x = match p.p.get("x_axis").cloned() {
+            Some(v) => p.column("x_axis", &v),
+            None => p.str("granularity_sqla"),
+        }
+        .or(range_col);
+        put("kind", json!(kind));
+        put("x", json!(x));
+        put("metrics", m(p.metrics("metrics")));
+        put("group_by", json!(p.columns("groupby")));
+        put("time_grain", json!(p.grain()));
+        let stack = p.p.get("stack").is_some_and(|s| {
+            s.as_bool() == Some(true) || s.as_str().is_some_and(|s| !s.is_empty())
+        });
+        put("stacked", json!(stack));
+        if p.str("orientation").as_deref() == Some("horizontal") {
+            put("orientation", json!("horizontal"));
+        }
+        put("x_axis_title", json!(p.str("x_axis_title")));
+        put("y_axis_title", json!(p.str("y_axis_title")));
+        put("y_axis_format", json!(p.format("y_axis_format")));
+        put("show_legend", json!(p.bool("show_legend")));
+        // Categories sorted by a metric, largest first.
+        put(
+            "order_desc",
+            json!(p.str("x_axis_sort").is_some() && p.bool("x_axis_sort_asc") == Some(false)),
+        );
+        put("row_limit", json!(row_limit));
+        "xy"
+    } else {
+        match viz_type {
+            "pie" => {
+                let dims = p.columns("groupby");
+                if dims.len() > 1 {
+                    p.notes.push(format!(
+                        "pie: grouped by {} columns; vizier splits by the first",
+                        dims.len()
+                    ));
+                }
+                put("dimension", json!(dims.first()));
+                put("metric", json!(p.metrics("metric").first()));
+                put("donut", json!(p.bool("donut").unwrap_or(false)));
+                put("format", json!(p.format("number_format")));
+                put("show_legend", json!(p.bool("show_legend")));
+                put("max_slices", json!(row_limit.map(|n| n.clamp(2, 50))));
+                "pie"
+            }
+            "big_number_total" => {
+                put("metric", json!(p.metrics("metric").first()));
+                put("format", json!(p.format("y_axis_format")));
+                "big_number"
+            }
+            "big_number" => {
+                let x = match p.p.get("x_axis").cloned() {
+                    Some(v) => p.column("x_axis", &v),
+                    None => p.str("granularity_sqla"),
+                }
+                .or(range_col);
+                put("metric", json!(p.metrics("metric").first()));
+                put("x", json!(x));
+                put(
+                    "time_grain",
+                    json!(p.grain().unwrap_or_else(|| "day".into())),
+                );
+                put(
+                    "show_trendline",
+                    json!(p.bool("show_trend_line").unwrap_or(true)),
+                );
+                put(
+                    "compare_to_previous_period",
+                    json!(p.num("compare_lag").is_some_and(|n| n > 0)),
+                );
+                put("format", json!(p.format("y_axis_format")));
+                "big_number"
+            }
+            "table" => {
+                let raw = p.str("query_mode").as_deref() == Some("raw");
+                put("mode", json!(if raw { "raw" } else { "aggregate" }));
+                if raw {
+                    put("columns", json!(p.columns("all_columns")));
+                    // order_by_cols: ["[\"col\", true]"] (JSON strings; true = ascending).
+                    let first =
+                        p.p.get("order_by_cols")
+                            .and_then(Value::as_array)
+                            .and_then(|a| a.first())
+                            .and_then(Value::as_str)
+                            .and_then(|s| serde_json::from_str::<(String, bool)>(s).ok());
+                    if let Some((col, asc)) = first {
+                        put("order_by", json!(col));
+                        put("order_desc", json!(!asc));
+                    }
+                } else {
+                    put("group_by", json!(p.columns("groupby")));
+                    let metrics = p.metrics("metrics");
+                    let sort =
+                        p.p.get("timeseries_limit_metric")
+                            .cloned()
+                            .and_then(|v| p.metric("timeseries_limit_metric", &v));
+                    let order = sort.or_else(|| metrics.first().cloned());
+                    put("metrics", m(metrics));
+                    if let Some(o) = order {
+                        put("order_by", json!(o.label()));
+                        put("order_desc", json!(p.bool("order_desc").unwrap_or(true)));
+                    }
+                    if p.p
+                        .get("percent_metrics")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| !a.is_empty())
+                    {
+                        p.notes.push("table: percent_metrics were dropped".into());
+                    }
+                }
+                put("row_limit", json!(row_limit));
+                "table"
+            }
+            "pivot_table_v2" => {
+                put("rows", json!(p.columns("groupbyRows")));
+                put("columns", json!(p.columns("groupbyColumns")));
+                put("metrics", m(p.metrics("metrics")));
+                let agg = p.str("aggregateFunction");
+                let mapped = match agg.as_deref() {
+                    None | Some("Sum") => None,
+                    Some("Average") => Some("mean"),
+                    Some("Minimum") => Some("min"),
+                    Some("Maximum") => Some("max"),
+                    Some("Count") => Some("count"),
+                    Some(other) => {
+                        p.notes.push(format!(
+                            "pivot_table_v2: totals by '{other}' are drawn as sums"
+                        ));
+                        None
+                    }
+                };
+                put("aggregate_function", json!(mapped));
+                put(
+                    "show_totals",
+                    json!(
+                        p.bool("rowTotals").unwrap_or(false)
+                            || p.bool("colTotals").unwrap_or(false)
+                    ),
+                );
+                put("format", json!(p.format("valueFormat")));
+                put("row_limit", json!(row_limit));
+                "pivot_table"
+            }
+            other => {
+                return unsupported(
+                    other,
+                    params,
+                    format!(
+                        "viz_type '{other}' is not a chart type vizier draws; kept with its params"
+                    ),
+                );
+            }
+        }
+    };
+    put(
+        "filters",
+        serde_json::to_value(&filters).unwrap_or(Value::Null),
+    );
+    put(
+        "time_range",
+        serde_json::to_value(&time_range).unwrap_or(Value::Null),
+    );
+    c.insert("chart_type".into(), json!(chart_type));
+    let config = Value::Object(c);
+    match ChartConfig::parse(&config) {
+        Ok(parsed) => MappedChart {
+            chart_type: chart_type.into(),
+            config: parsed.to_json(),
+            notes: p.notes,
+        },
+        Err(e) => {
+            let mut u = unsupported(
+                viz_type,
+                params,
+                format!(
+                    "its params do not make a vizier {chart_type} chart: {}",
+                    e.message
+                ),
+            );
+            u.notes.extend(p.notes);
+            u
+        }
+    }
+}
+
+fn grain_iso(g: &Option<String>) -> Option<&'static str> {
+    let g = g.as_deref()?;
+    GRAINS.iter().find(|(_, v)| *v == g).map(|(s, _)| *s)
+}
+
+fn metric_json(m: &Metric) -> Value {
+    match m {
+        Metric::Saved { saved_metric } => json!(saved_metric),
+        Metric::Column {
+            column,
+            aggregate,
+            label,
+        } => json!({
+            "expressionType": "SIMPLE",
+            "column": {"column_name": column},
+            "aggregate": aggregate.to_ascii_uppercase(),
+            "label": label.clone().unwrap_or_else(|| m.label()),
+            "hasCustomLabel": label.is_some(),
+            "optionName": format!("metric_{}", m.label()),
+        }),
+        Metric::Sql { sql, label } => json!({
+            "expressionType": "SQL",
+            "sqlExpression": sql,
+            "label": label,
+            "hasCustomLabel": true,
+            "optionName": format!("metric_{label}"),
+        }),
+    }
+}
+
+fn time_range_text(r: &Option<TimeRange>) -> String {
+    match r {
+        Some(TimeRange { start, end }) if start.is_some() || end.is_some() => format!(
+            "{} : {}",
+            start.as_deref().unwrap_or(""),
+            end.as_deref().unwrap_or("")
+        ),
+        _ => "No filter".into(),
+    }
+}
+
+/// Superset's form of vizier filters: adhoc filters for params and `{col, op, val}` for
+/// the query context.
+fn filters_json(filters: &[QueryFilter]) -> (Vec<Value>, Vec<Value>) {
+    let mut adhoc = Vec::new();
+    let mut query = Vec::new();
+    for (i, f) in filters.iter().enumerate() {
+        let (op, val) = match f.opr.as_str() {
+            "ct" | "sw" | "ew" => {
+                let v = f.value.as_ref().and_then(Value::as_str).unwrap_or_default();
+                let pat = match f.opr.as_str() {
+                    "ct" => format!("%{v}%"),
+                    "sw" => format!("{v}%"),
+                    _ => format!("%{v}"),
+                };
+                ("LIKE", json!(pat))
+            }
+            o => (
+                OPS.iter().find(|(_, v)| *v == o).map_or("==", |(s, _)| *s),
+                f.value.clone().unwrap_or(Value::Null),
+            ),
+        };
+        adhoc.push(json!({
+            "clause": "WHERE", "expressionType": "SIMPLE", "subject": f.col, "operator": op,
+            "comparator": val, "filterOptionName": format!("filter_{i}"), "isExtra": false,
+            "isNew": false, "sqlExpression": null,
+        }));
+        let mut q = json!({"col": f.col, "op": op});
+        if !op.starts_with("IS ") {
+            q["val"] = val;
+        }
+        query.push(q);
+    }
+    (adhoc, query)
+}
+
+/// A vizier chart as Superset's `viz_type`, `params` and `query_context` (a JSON string).
+/// `datasource` is the chart's dataset id (Superset rewrites it on import); `time_col` the
+/// dataset's main time column.
+pub fn chart_to_superset(
+    config: &Value,
+    dataset_id: i32,
+    time_col: Option<&str>,
+) -> Result<(String, Value, Option<String>), String> {
+    if config.get("chart_type").and_then(Value::as_str) == Some("unsupported") {
+        let vt = config
+            .get("viz_type")
+            .and_then(Value::as_str)
+            .unwrap_or("table")
+            .to_string();
+        return Ok((vt, config.get("params").cloned().unwrap_or(json!({})), None));
+    }
+    let c = ChartConfig::parse(config).map_err(|e| e.message)?;
+    let datasource = format!("{dataset_id}__table");
+    let (filters, range, row_limit) = match &c {
+        ChartConfig::Xy(x) => (&x.filters, &x.time_range, x.row_limit),
+        ChartConfig::Table(t) => (&t.filters, &t.time_range, t.row_limit),
+        ChartConfig::Pie(p) => (&p.filters, &p.time_range, p.max_slices),
+        ChartConfig::BigNumber(b) => (&b.filters, &b.time_range, None),
+        ChartConfig::PivotTable(p) => (&p.filters, &p.time_range, p.row_limit),
+    };
+    let (mut adhoc, mut qfilters) = filters_json(filters);
+    let range_text = time_range_text(range);
+    let range_col = match &c {
+        ChartConfig::Xy(x) => x.x.as_deref().or(time_col),
+        ChartConfig::BigNumber(b) => b.x.as_deref().or(time_col),
+        _ => time_col,
+    };
+    if let Some(col) = range_col {
+        adhoc.push(json!({"clause": "WHERE", "expressionType": "SIMPLE", "subject": col,
+            "operator": "TEMPORAL_RANGE", "comparator": range_text, "filterOptionName": "filter_time",
+            "isExtra": false, "isNew": false, "sqlExpression": null}));
+        if range.is_some() {
+            qfilters.push(json!({"col": col, "op": "TEMPORAL_RANGE", "val": range_text}));
+        }
+    }
+    let mut params = json!({"datasource": datasource, "adhoc_filters": adhoc, "time_range": range_text,
+        "extra_form_data": {}, "dashboards": []});
+    let ms = |v: &[Metric]| v.iter().map(metric_json).collect::<Vec<_>>();
+    let mut columns: Vec<Value> = Vec::new();
+    let mut metrics: Vec<Value> = Vec::new();
+    let mut orderby: Vec<Value> = Vec::new();
+    let mut extras = json!({"having": "", "where": ""});
+    let viz_type = match &c {
+        ChartConfig::Xy(x) => {
+            let vt = match x.kind.as_str() {
+                "bar" => "echarts_timeseries_bar",
+                "area" => "echarts_area",
+                "scatter" => "echarts_timeseries_scatter",
+                _ => "echarts_timeseries_line",
+            };
+            let xcol = x.x.as_deref().or(time_col).unwrap_or_default();
+            params["x_axis"] = json!(xcol);
+            params["metrics"] = json!(ms(&x.metrics));
+            params["groupby"] = json!(x.group_by);
+            if let Some(g) = grain_iso(&x.time_grain) {
+                params["time_grain_sqla"] = json!(g);
+                extras["time_grain_sqla"] = json!(g);
+            }
+            params["stack"] = if x.stacked {
+                json!("Stack")
+            } else {
+                Value::Null
+            };
+            params["orientation"] = json!(x.orientation.as_deref().unwrap_or("vertical"));
+            for (k, v) in [
+                ("x_axis_title", &x.x_axis_title),
+                ("y_axis_title", &x.y_axis_title),
+                ("y_axis_format", &x.y_axis_format),
+            ] {
+                if let Some(v) = v {
+                    params[k] = json!(v);
+                }
+            }
+            if let Some(v) = x.show_legend {
+                params["show_legend"] = json!(v);
+            }
+            if x.order_desc
+                && let Some(first) = x.metrics.first()
+            {
+                params["x_axis_sort"] = json!(first.label());
+                params["x_axis_sort_asc"] = json!(false);
+            }
+            let mut axis = json!({"columnType": "BASE_AXIS", "sqlExpression": xcol, "label": xcol, "expressionType": "SQL"});
+            if let Some(g) = grain_iso(&x.time_grain) {
+                axis["timeGrain"] = json!(g);
+            }
+            columns.push(axis);
+            columns.extend(x.group_by.iter().map(|g| json!(g)));
+            metrics = ms(&x.metrics);
+            if let Some(first) = x.metrics.first() {
+                orderby.push(json!([metric_json(first), false]));
+            }
+            vt
+        }
+        ChartConfig::Table(t) => {
+            params["query_mode"] = json!(t.mode);
+            if t.mode == "raw" {
+                params["all_columns"] = json!(t.columns);
+                columns = t.columns.iter().map(|c| json!(c)).collect();
+                if let Some(o) = &t.order_by {
+                    let s = serde_json::to_string(&json!([o, !t.order_desc])).unwrap_or_default();
+                    params["order_by_cols"] = json!([s]);
+                    orderby.push(json!([o, !t.order_desc]));
+                }
+            } else {
+                params["groupby"] = json!(t.group_by);
+                params["metrics"] = json!(ms(&t.metrics));
+                columns = t.group_by.iter().map(|c| json!(c)).collect();
+                metrics = ms(&t.metrics);
+                if let Some(o) = &t.order_by
+                    && let Some(m) = t.metrics.iter().find(|m| &m.label() == o)
+                {
+                    params["timeseries_limit_metric"] = metric_json(m);
+                    orderby.push(json!([metric_json(m), !t.order_desc]));
+                }
+                params["order_desc"] = json!(t.order_desc);
+            }
+            if let Some(f) = &t.format {
+                params["table_number_format"] = json!(f);
+            }
+            "table"
+        }
+        ChartConfig::Pie(p) => {
+            params["groupby"] = json!([p.dimension]);
+            params["metric"] = metric_json(&p.metric);
+            params["donut"] = json!(p.donut);
+            if let Some(v) = p.show_legend {
+                params["show_legend"] = json!(v);
+            }
+            if let Some(f) = &p.format {
+                params["number_format"] = json!(f);
+            }
+            columns.push(json!(p.dimension));
+            metrics = vec![metric_json(&p.metric)];
+            orderby.push(json!([metric_json(&p.metric), false]));
+            "pie"
+        }
+        ChartConfig::BigNumber(b) => {
+            params["metric"] = metric_json(&b.metric);
+            if let Some(f) = &b.format {
+                params["y_axis_format"] = json!(f);
+            }
+            metrics = vec![metric_json(&b.metric)];
+            match grain_iso(&b.time_grain) {
+                Some(g) if b.show_trendline || b.compare_to_previous_period => {
+                    let xcol = b.x.as_deref().or(time_col).unwrap_or_default();
+                    params["x_axis"] = json!(xcol);
+                    params["time_grain_sqla"] = json!(g);
+                    params["show_trend_line"] = json!(b.show_trendline);
+                    params["compare_lag"] = json!(if b.compare_to_previous_period { 1 } else { 0 });
+                    extras["time_grain_sqla"] = json!(g);
+                    columns.push(
+                        json!({"columnType": "BASE_AXIS", "sqlExpression": xcol, "label": xcol,
+                        "expressionType": "SQL", "timeGrain": g}),
+                    );
+                    "big_number"
+                }
+                _ => "big_number_total",
+            }
+        }
+        ChartConfig::PivotTable(p) => {
+            params["groupbyRows"] = json!(p.rows);
+            params["groupbyColumns"] = json!(p.columns);
+            params["metrics"] = json!(ms(&p.metrics));
+            params["aggregateFunction"] = json!(match p.aggregate_function.as_deref() {
+                Some("mean") => "Average",
+                Some("min") => "Minimum",
+                Some("max") => "Maximum",
+                Some("count") => "Count",
+                _ => "Sum",
+            });
+            params["rowTotals"] = json!(p.show_totals);
+            params["colTotals"] = json!(p.show_totals);
+            params["metricsLayout"] = json!("COLUMNS");
+            if let Some(f) = &p.format {
+                params["valueFormat"] = json!(f);
+            }
+            columns = p.rows.iter().chain(&p.columns).map(|c| json!(c)).collect();
+            metrics = ms(&p.metrics);
+            "pivot_table_v2"
+        }
+    };
+    params["viz_type"] = json!(viz_type);
+    if let Some(n) = row_limit {
+        params["row_limit"] = json!(n);
+    }
+    let query = json!({
+        "filters": qfilters, "extras": extras, "applied_time_extras": {}, "columns": columns,
+        "metrics": metrics, "orderby": orderby, "annotation_layers": [],
+        "row_limit": params["row_limit"].as_u64().unwrap_or(match viz_type {
+            "big_number_total" => 1,
+            "table" => 1000,
+            _ => 10_000,
+        }),
+        "series_limit": 0, "order_desc": true, "url_params": {}, "custom_params": {},
+        "custom_form_data": {}, "time_range": range_text,
+    });
+    let qc = json!({
+        "datasource": {"id": dataset_id, "type": "table"}, "force": false, "queries": [query],
+        "form_data": params, "result_format": "json", "result_type": "full",
+    });
+    Ok((viz_type.into(), params, Some(qc.to_string())))
+}
+
+/// A dashboard layout from Superset's position tree; charts are named by UUID and found
+/// through `chart_id`. What vizier does not draw (markdown, headers, dividers) is noted.
+pub fn layout_from_position(
+    position: &Value,
+    chart_id: &dyn Fn(&str) -> Option<i32>,
+) -> (Layout, Vec<String>) {
+    let mut notes = Vec::new();
+    let mut layout = Layout::parse("{}").unwrap_or_default();
+    let Some(nodes) = position.as_object() else {
+        return (layout, notes);
+    };
+    let node = |id: &str| nodes.get(id);
+    let children = |n: &Value| -> Vec<String> {
+        n.get("children")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Charts under a node, in reading order, with their sizes; other leaves counted.
+    fn walk(
+        id: &str,
+        nodes: &Map<String, Value>,
+        chart_id: &dyn Fn(&str) -> Option<i32>,
+        out: &mut Vec<Cell>,
+        skipped: &mut Vec<String>,
+        depth: usize,
+    ) {
+        let Some(n) = nodes.get(id) else { return };
+        if depth > 64 {
+            return;
+        }
+        match n.get("type").and_then(Value::as_str).unwrap_or_default() {
+            "CHART" => {
+                let meta = n.get("meta");
+                let uuid = meta
+                    .and_then(|m| m.get("uuid"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if let Some(cid) = chart_id(uuid) {
+                    let num = |k: &str, d: u64| {
+                        meta.and_then(|m| m.get(k))
+                            .and_then(Value::as_u64)
+                            .unwrap_or(d)
+                    };
+                    out.push(Cell {
+                        chart_id: cid,
+                        width: num("width", 4).clamp(1, u64::from(GRID_COLUMNS)) as u32,
+                        height: num("height", 50).clamp(1, 1000) as u32,
+                    });
+                }
+            }
+            kind @ ("MARKDOWN" | "HEADER" | "DIVIDER") => skipped.push(kind.to_ascii_lowercase()),
+            _ => {
+                for c in n
+                    .get("children")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(c) = c.as_str() {
+                        walk(c, nodes, chart_id, out, skipped, depth + 1);
+                    }
+                }
+            }
+        }
+    }
+    // Rows: each ROW (or loose chart) becomes one or more rows no wider than the grid.
+    let rows_of = |parent: &str, skipped: &mut Vec<String>, notes: &mut Vec<String>| -> Vec<Row> {
+        let mut rows = Vec::new();
+        let Some(p) = node(parent) else { return rows };
+        for child in children(p) {
+            let Some(n) = node(&child) else { continue };
+            let kind = n.get("type").and_then(Value::as_str).unwrap_or_default();
+            if kind == "TABS" {
+                notes.push("nested tabs were flattened into their parent".into());
+            }
+            let mut cells = Vec::new();
+            walk(&child, nodes, chart_id, &mut cells, skipped, 0);
+            if kind != "ROW" && kind != "CHART" && kind != "TABS" && !cells.is_empty() {
+                notes.push(format!("a {kind} was flattened into rows"));
+            }
+            let mut row = Row::default();
+            for cell in cells {
+                let used: u32 = row.charts.iter().map(|c| c.width).sum();
+                if used + cell.width > GRID_COLUMNS {
+                    rows.push(std::mem::take(&mut row));
+                }
+                row.charts.push(cell);
+            }
+            if !row.charts.is_empty() {
+                rows.push(row);
+            }
+        }
+        rows
+    };
+    let mut skipped = Vec::new();
+    // ROOT_ID → GRID_ID (rows) or → TABS (tabs of rows); GRID_ID may also hold TABS.
+    let mut tops: Vec<String> = node("ROOT_ID").map(children).unwrap_or_default();
+    if tops.is_empty() && nodes.contains_key("GRID_ID") {
+        tops.push("GRID_ID".into());
+    }
+    for top in tops {
+        let Some(n) = node(&top) else { continue };
+        match n.get("type").and_then(Value::as_str).unwrap_or_default() {
+            "TABS" => {
+                for tab in children(n) {
+                    let Some(t) = node(&tab) else { continue };
+                    let title = t
+                        .pointer("/meta/text")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.trim().is_empty())
+                        .map_or_else(|| format!("Tab {}", layout.tabs.len() + 1), str::to_owned);
+                    let title = if layout.tabs.iter().any(|x| x.title == title) {
+                        format!("{title} ({})", layout.tabs.len() + 1)
+                    } else {
+                        title
+                    };
+                    let rows = rows_of(&tab, &mut skipped, &mut notes);
+                    layout.tabs.push(Tab { title, rows });
+                }
+            }
+            _ => {
+                // GRID_ID: rows, or TABS inside the grid.
+                for child in children(n) {
+                    let Some(c) = node(&child) else { continue };
+                    if c.get("type").and_then(Value::as_str) == Some("TABS") {
+                        for tab in children(c) {
+                            let Some(t) = node(&tab) else { continue };
+                            let title = t
+                                .pointer("/meta/text")
+                                .and_then(Value::as_str)
+                                .filter(|s| !s.trim().is_empty())
+                                .map_or_else(
+                                    || format!("Tab {}", layout.tabs.len() + 1),
+                                    str::to_owned,
+                                );
+                            let rows = rows_of(&tab, &mut skipped, &mut notes);
+                            layout.tabs.push(Tab { title, rows });
+                        }
+                    }
+                }
+                let mut rows = rows_of(&top, &mut skipped, &mut notes);
+                rows.retain(|r| !r.charts.is_empty());
+                layout.rows.extend(rows);
+            }
+        }
+    }
+    // With tabs, vizier keeps charts in the tabs' rows only.
+    if !layout.tabs.is_empty() && !layout.rows.is_empty() {
+        let loose = std::mem::take(&mut layout.rows);
+        notes.push("charts outside the tabs were put in a first tab 'Main'".into());
+        layout.tabs.insert(
+            0,
+            Tab {
+                title: "Main".into(),
+                rows: loose,
+            },
+        );
+    }
+    // A chart placed twice in Superset appears once in vizier.
+    let mut seen = std::collections::HashSet::new();
+    let mut dup = false;
+    let mut keep = |rows: &mut Vec<Row>| {
+        for r in rows.iter_mut() {
+            r.charts.retain(|c| {
+                let fresh = seen.insert(c.chart_id);
+                dup |= !fresh;
+                fresh
+            });
+        }
+        rows.retain(|r| !r.charts.is_empty());
+    };
+    keep(&mut layout.rows);
+    for t in &mut layout.tabs {
+        keep(&mut t.rows);
+    }
+    if dup {
+        notes.push("a chart placed more than once is shown once".into());
+    }
+    skipped.sort();
+    skipped.dedup();
+    if !skipped.is_empty() {
+        notes.push(format!(
+            "{} nodes are not drawn by vizier (kept in json_metadata.superset_position)",
+            skipped.join(", ")
+        ));
+    }
+    (layout, notes)
+}
+
+/// A vizier layout as Superset's position tree; `chart` gives a chart's uuid and name.
+pub fn position_from_layout(
+    layout: &Layout,
+    title: &str,
+    chart: &dyn Fn(i32) -> Option<(String, String)>,
+) -> Value {
+    let mut nodes = Map::new();
+    nodes.insert("DASHBOARD_VERSION_KEY".into(), json!("v2"));
+    nodes.insert(
+        "HEADER_ID".into(),
+        json!({"id": "HEADER_ID", "type": "HEADER", "meta": {"text": title}}),
+    );
+    let mut n = 0usize;
+    let mut add_rows =
+        |rows: &[Row], parents: Vec<String>, nodes: &mut Map<String, Value>| -> Vec<String> {
+            let mut ids = Vec::new();
+            for r in rows {
+                n += 1;
+                let row_id = format!("ROW-{n}");
+                let mut row_parents = parents.clone();
+                row_parents.push(row_id.clone());
+                let mut kids = Vec::new();
+                for c in &r.charts {
+                    let Some((uuid, name)) = chart(c.chart_id) else {
+                        continue;
+                    };
+                    let id = format!("CHART-{}", c.chart_id);
+                    nodes.insert(
+                        id.clone(),
+                        json!({"id": id, "type": "CHART", "children": [], "parents": row_parents,
+                           "meta": {"chartId": c.chart_id, "uuid": uuid, "sliceName": name,
+                                    "width": c.width, "height": c.height}}),
+                    );
+                    kids.push(id);
+                }
+                nodes.insert(
+                    row_id.clone(),
+                    json!({"id": row_id, "type": "ROW", "children": kids, "parents": parents,
+                       "meta": {"background": "BACKGROUND_TRANSPARENT"}}),
+                );
+                ids.push(row_id);
+            }
+            ids
+        };
+    if layout.tabs.is_empty() {
+        let rows = add_rows(
+            &layout.rows,
+            vec!["ROOT_ID".into(), "GRID_ID".into()],
+            &mut nodes,
+        );
+        nodes.insert(
+            "GRID_ID".into(),
+            json!({"id": "GRID_ID", "type": "GRID", "children": rows, "parents": ["ROOT_ID"]}),
+        );
+        nodes.insert(
+            "ROOT_ID".into(),
+            json!({"id": "ROOT_ID", "type": "ROOT", "children": ["GRID_ID"]}),
+        );
+    } else {
+        let mut tab_ids = Vec::new();
+        for (i, t) in layout.tabs.iter().enumerate() {
+            let id = format!("TAB-{}", i + 1);
+            let rows = add_rows(
+                &t.rows,
+                vec!["ROOT_ID".into(), "TABS-1".into(), id.clone()],
+                &mut nodes,
+            );
+            nodes.insert(
+                id.clone(),
+                json!({"id": id, "type": "TAB", "children": rows, "parents": ["ROOT_ID", "TABS-1"],
+                       "meta": {"text": t.title, "defaultText": "Tab title", "placeholder": "Tab title"}}),
+            );
+            tab_ids.push(id);
+        }
+        nodes.insert("TABS-1".into(), json!({"id": "TABS-1", "type": "TABS", "children": tab_ids, "parents": ["ROOT_ID"], "meta": {}}));
+        nodes.insert(
+            "GRID_ID".into(),
+            json!({"id": "GRID_ID", "type": "GRID", "children": [], "parents": ["ROOT_ID"]}),
+        );
+        nodes.insert(
+            "ROOT_ID".into(),
+            json!({"id": "ROOT_ID", "type": "ROOT", "children": ["TABS-1"]}),
+        );
+    }
+    Value::Object(nodes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlalchemy_uris_become_source_urls() {
+        let u = |s: &str| source_url(s);
+        assert_eq!(
+            u("postgresql+psycopg2://a:b@h:5432/d"),
+            SourceUrl::Url("postgres://a:b@h:5432/d".into())
+        );
+        assert_eq!(
+            u("postgresql://a@h/d"),
+            SourceUrl::Url("postgres://a@h/d".into())
+        );
+        assert_eq!(
+            u("mysql+mysqldb://a:b@h/d"),
+            SourceUrl::Url("mysql://a:b@h/d".into())
+        );
+        assert_eq!(
+            u("mysql://a:b@h/d?charset=utf8"),
+            SourceUrl::Url("mysql://a:b@h/d?charset=utf8".into())
+        );
+        assert_eq!(
+            u("sqlite:////srv/x.db?check_same_thread=false"),
+            SourceUrl::Url("sqlite:///srv/x.db".into())
+        );
+        assert_eq!(u("postgresql://a:XXXXXXXXXX@h/d"), SourceUrl::Masked);
+        assert!(matches!(u("sqlite:///rel.db"), SourceUrl::Unusable(m) if m.contains("relative")));
+        assert!(matches!(u("snowflake://x"), SourceUrl::Unusable(m) if m.contains("snowflake")));
+        assert_eq!(
+            sqlalchemy_uri("postgres://a:secret@h:5/d"),
+            "postgresql://a:XXXXXXXXXX@h:5/d"
+        );
+        assert_eq!(sqlalchemy_uri("sqlite:///srv/x.db"), "sqlite:////srv/x.db");
+        assert_eq!(
+            source_url(&sqlalchemy_uri("sqlite:///srv/x.db")),
+            SourceUrl::Url("sqlite:///srv/x.db".into())
+        );
+    }
+
+    #[test]
+    fn charts_map_both_ways() {
+        let params = json!({
+            "viz_type": "echarts_timeseries_bar", "x_axis": "day", "time_grain_sqla": "P1M",
+            "metrics": ["revenue", {"expressionType": "SIMPLE", "column": {"column_name": "qty"}, "aggregate": "SUM", "label": "SUM(qty)"},
+                        {"expressionType": "SQL", "sqlExpression": "COUNT(*)", "label": "n"}],
+            "groupby": ["region"], "stack": "Stack",
+            "adhoc_filters": [
+                {"expressionType": "SIMPLE", "clause": "WHERE", "subject": "region", "operator": "IN", "comparator": ["a", "b"]},
+                {"expressionType": "SIMPLE", "clause": "WHERE", "subject": "day", "operator": "TEMPORAL_RANGE", "comparator": "2024-01-01 : 2025-01-01"},
+                {"expressionType": "SQL", "clause": "WHERE", "sqlExpression": "1 = 1"}],
+            "y_axis_format": "SMART_NUMBER", "row_limit": 500,
+        });
+        let m = chart_from_superset("echarts_timeseries_bar", &params);
+        assert_eq!(m.chart_type, "xy", "{:?}", m.notes);
+        assert_eq!(m.config["kind"], "bar");
+        assert_eq!(m.config["time_grain"], "month");
+        assert_eq!(m.config["stacked"], true);
+        assert_eq!(m.config["metrics"][1]["label"], "SUM(qty)");
+        assert_eq!(m.config["time_range"]["start"], "2024-01-01");
+        assert_eq!(m.config["filters"][0]["opr"], "in");
+        assert!(m.notes.iter().any(|n| n.contains("1 = 1")), "{:?}", m.notes);
+        let (vt, p, qc) = chart_to_superset(&m.config, 7, None).expect("exports");
+        assert_eq!(vt, "echarts_timeseries_bar");
+        assert_eq!(p["time_grain_sqla"], "P1M");
+        assert!(
+            qc.expect("query context")
+                .contains("\"datasource\":{\"id\":7")
+        );
+        let back = chart_from_superset(&vt, &p);
+        assert_eq!(back.config, m.config, "{:?}", back.notes);
+    }
+
+    #[test]
+    fn every_vizier_example_survives_a_round_trip() {
+        for t in crate::charts::config::CHART_TYPES {
+            for e in crate::charts::config::examples(t) {
+                let c = ChartConfig::parse(&e).expect("parses").to_json();
+                let (vt, p, _) = chart_to_superset(&c, 1, Some("order_date")).expect("exports");
+                let back = chart_from_superset(&vt, &p);
+                assert_eq!(back.chart_type, *t, "{vt}: {:?}", back.notes);
+                let mut want = c.clone();
+                // A big number's x defaults to the main time column on the way out.
+                if *t == "big_number" && want.get("time_grain").is_some() && want.get("x").is_none()
+                {
+                    want["x"] = json!("order_date");
+                }
+                if *t == "big_number" && want.get("time_grain").is_none() {
+                    assert_eq!(vt, "big_number_total");
+                }
+                assert_eq!(back.config, want, "{vt}: {:?}", back.notes);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_types_are_kept_unsupported() {
+        let m = chart_from_superset("sankey_v2", &json!({"source": "a"}));
+        assert_eq!(m.chart_type, "unsupported");
+        assert_eq!(m.config["params"]["source"], "a");
+        assert!(m.notes[0].contains("sankey_v2"));
+        let (vt, p, _) = chart_to_superset(&m.config, 1, None).expect("exports");
+        assert_eq!((vt.as_str(), &p["source"]), ("sankey_v2", &json!("a")));
+    }
+
+    #[test]
+    fn positions_become_layouts_and_back() {
+        let position = json!({
+            "ROOT_ID": {"type": "ROOT", "children": ["TABS-1"]},
+            "TABS-1": {"type": "TABS", "children": ["TAB-a", "TAB-b"]},
+            "TAB-a": {"type": "TAB", "children": ["ROW-1", "MARKDOWN-1"], "meta": {"text": "Sales"}},
+            "TAB-b": {"type": "TAB", "children": ["ROW-2"], "meta": {"text": "Ops"}},
+            "ROW-1": {"type": "ROW", "children": ["CHART-1", "COLUMN-1"]},
+            "COLUMN-1": {"type": "COLUMN", "children": ["CHART-2", "CHART-3"]},
+            "ROW-2": {"type": "ROW", "children": ["CHART-4"]},
+            "MARKDOWN-1": {"type": "MARKDOWN", "meta": {"code": "# hi"}},
+            "CHART-1": {"type": "CHART", "meta": {"uuid": "u1", "width": 6, "height": 40}},
+            "CHART-2": {"type": "CHART", "meta": {"uuid": "u2", "width": 6, "height": 30}},
+            "CHART-3": {"type": "CHART", "meta": {"uuid": "u3", "width": 6, "height": 30}},
+            "CHART-4": {"type": "CHART", "meta": {"uuid": "u4", "width": 12, "height": 50}},
+        });
+        let ids = |u: &str| u.strip_prefix('u').and_then(|n| n.parse().ok());
+        let (layout, notes) = layout_from_position(&position, &ids);
+        layout.validate().expect("valid");
+        assert_eq!(layout.tabs.len(), 2);
+        assert_eq!(layout.tabs[0].title, "Sales");
+        assert_eq!(layout.chart_ids(), vec![1, 2, 3, 4]);
+        assert!(notes.iter().any(|n| n.contains("markdown")), "{notes:?}");
+        let pos = position_from_layout(&layout, "T", &|id| {
+            Some((format!("u{id}"), format!("c{id}")))
+        });
+        let (again, _) = layout_from_position(&pos, &ids);
+        assert_eq!(again, layout);
+    }
+}
