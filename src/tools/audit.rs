@@ -50,13 +50,13 @@ pub struct AuditArgs {
     pub outcome: Option<String>,
     /// ISO-8601, inclusive.
     pub since: Option<String>,
-    /// Calls at or before this time, ISO-8601.
+    /// ISO-8601, inclusive.
     pub until: Option<String>,
-    /// The X-Request-Id of the HTTP request.
+    /// The HTTP X-Request-Id.
     pub request_id: Option<String>,
-    /// Page number, from 1 (default 1).
+    /// From 1 (default 1).
     pub page: Option<i64>,
-    /// Entries per page, 1 to 100 (default 20).
+    /// 1 to 100 (default 20).
     pub page_size: Option<i64>,
 }
 

@@ -26,7 +26,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_charts",
         "List charts",
-        "List charts you can see: filters, search, select_columns (`config` adds the config), order, pages; see get_schema(model=chart).",
+        "Charts you can see: filters, search, select_columns (`config` adds it), order, pages; see get_schema(model=chart).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,

@@ -32,7 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_dashboards",
         "List dashboards",
-        "List dashboards you can see: filters [{col, opr, value}], search, select_columns, order, pages; columns in get_schema(model=dashboard).",
+        "Dashboards you can see: filters [{col, opr, value}], search, select_columns, order, pages; see get_schema(model=dashboard).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -86,7 +86,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "add_chart_to_existing_dashboard",
         "Add a chart to a dashboard",
-        "Place a chart on a dashboard (optionally in a given tab) in the first row with room; returns its position.",
+        "Place a chart on a dashboard (optionally in a tab) in the first row with room; returns its position.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -562,10 +562,10 @@ async fn visible_charts(
 pub struct GenerateArgs {
     /// Charts to put on the dashboard, in order.
     pub chart_ids: Vec<i32>,
-    /// Title; made from the chart names when omitted.
+    /// Default: from the chart names.
     pub dashboard_title: Option<String>,
     pub description: Option<String>,
-    /// URL slug; made from the title when omitted, unique either way.
+    /// URL slug; from the title when omitted; unique.
     pub slug: Option<String>,
     /// Visible to read-only roles (default false: a draft).
     #[serde(default)]
@@ -709,11 +709,11 @@ pub struct UpdateArgs {
     pub description: Option<String>,
     pub slug: Option<String>,
     pub published: Option<bool>,
-    /// A full new layout; it may only place charts already on the dashboard.
+    /// A full new layout of charts already on the dashboard.
     pub layout: Option<Layout>,
-    /// Keys merged into the dashboard metadata (null removes a key).
+    /// Merged into the metadata (null removes a key).
     pub json_metadata: Option<Map<String, Value>>,
-    /// Refuse with `conflict` unless the dashboard is still at this version.
+    /// Refuse (`conflict`) unless still at this version.
     pub expected_version: Option<i32>,
 }
 

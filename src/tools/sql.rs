@@ -75,13 +75,13 @@ pub struct ExecuteSqlArgs {
     pub database_id: Value,
     /// One SQL statement.
     pub sql: String,
-    /// Schema that unqualified names resolve in (where the engine supports it).
+    /// Schema for unqualified names (where supported).
     pub schema: Option<String>,
-    /// Most rows to return, 1..=10000 (default 1000); caps any LIMIT in the SQL.
+    /// Most rows, 1..=10000 (default 1000); caps any LIMIT in the SQL.
     pub limit: Option<u64>,
-    /// Seconds the statement may run (default 30, at most 300; the database's own cap applies).
+    /// Seconds, default 30, at most 300 (and the database's cap).
     pub timeout: Option<u64>,
-    /// Values for `{{ name }}` placeholders, where the database enables templating.
+    /// Values for `{{ name }}` placeholders (templating databases).
     pub template_params: Option<Map<String, Value>>,
     /// Return the SQL that would run without running it.
     #[serde(default)]

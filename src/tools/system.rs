@@ -45,7 +45,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_schema",
         "List semantics of each model",
-        "Per model (dashboard, chart, dataset, database, …): the columns list tools can select, filter (with operators), sort and search, and list defaults.",
+        "Per model (dashboard, chart, dataset, …): the columns list tools can select, filter (with operators), sort, search; defaults.",
         PoolKind::Catalog,
         Permission::SystemRead,
         Hints::READ,

@@ -90,7 +90,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_user",
         "Change a user",
-        "Change a user's roles (replace, add or remove), email and names, or (de)activate them (a deactivated user's calls and keys are refused). Not on your own admin or activity. From the user's next call.",
+        "Change a user's roles (replace, add, remove), email, names or active flag (inactive: calls and keys refused). Not your own admin role or activity. From their next call.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -108,7 +108,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_role",
         "Create a role",
-        "Create a role with grants: permissions (see list_permissions) and data grants on one database or dataset ({permission: dataset_access, object_type: dataset, object_id: 7}).",
+        "Create a role with grants: permissions (list_permissions) and data grants ({permission: dataset_access, object_type: dataset, object_id: 7}).",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -117,7 +117,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_role",
         "Change a role",
-        "Grant and revoke a role's permissions or change its description (built-in roles' grants are fixed); from its users' next call.",
+        "Grant/revoke a role's permissions or change its description (built-in roles' grants are fixed); from its users' next call.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::WRITE,
@@ -468,7 +468,7 @@ pub struct ListUsersArgs {
     pub role: Option<String>,
     /// Only active (true) or deactivated (false) users.
     pub active: Option<bool>,
-    /// Page number, from 1 (default 1).
+    /// From 1 (default 1).
     pub page: Option<i64>,
     /// Users per page, 1 to 100 (default 10).
     pub page_size: Option<i64>,
@@ -728,11 +728,11 @@ pub async fn all_users(
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserArgs {
-    /// The user's username (or give id).
+    /// Username (or id).
     pub username: Option<String>,
-    /// The user's id (or give username).
+    /// Id (or username).
     pub id: Option<i32>,
-    /// Replace all of the user's roles with these.
+    /// Replace all roles with these.
     pub roles: Option<Vec<String>>,
     /// Roles to give the user.
     #[serde(default)]
@@ -740,7 +740,7 @@ pub struct UpdateUserArgs {
     #[serde(default)]
     pub remove_roles: Vec<String>,
     pub active: Option<bool>,
-    /// A new email address; "" removes it.
+    /// New email; "" removes it.
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -1128,7 +1128,7 @@ async fn role_item(
 pub struct ListRolesArgs {
     /// Case-insensitive text in the role's name.
     pub search: Option<String>,
-    /// Page number, from 1 (default 1).
+    /// From 1 (default 1).
     pub page: Option<i64>,
     /// Roles per page, 1 to 100 (default 10).
     pub page_size: Option<i64>,
@@ -1196,7 +1196,7 @@ async fn list_roles(ctx: ToolCtx, args: ListRolesArgs) -> Result<Page<RoleItem>,
 pub struct GrantArg {
     /// A permission (see list_permissions).
     pub permission: String,
-    /// database or dataset; inferred when omitted.
+    /// database or dataset (inferred if omitted).
     pub object_type: Option<String>,
     /// For database_access and dataset_access.
     pub object_id: Option<i32>,
@@ -1351,7 +1351,7 @@ async fn check_objects(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRoleArgs {
-    /// A unique name, 1 to 255 characters without spaces.
+    /// Unique, 1 to 255 characters, no spaces.
     pub name: String,
     pub description: Option<String>,
     /// The role's grants.

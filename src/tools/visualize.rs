@@ -64,7 +64,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_chart",
         "Create a chart",
-        "Build a chart from a dataset and a config (see get_chart_type_schema); a preview unless save_chart. preview_formats: png (image), svg, ascii, table, vega_lite.",
+        "Build a chart from a dataset and a config (get_chart_type_schema); a preview unless save_chart. preview_formats: png, svg, ascii, table, vega_lite.",
         PoolKind::Charts,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -73,7 +73,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_chart",
         "Change a chart",
-        "Save changes to a chart you own: config fields (merged), name, description; preview_formats show the result.",
+        "Change a chart you own: config fields (merged), name, description; preview_formats show the result.",
         PoolKind::Charts,
         Permission::CatalogWrite,
         Hints {
@@ -95,7 +95,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_chart_data",
         "Chart data",
-        "The data behind a chart (saved: identifier; unsaved: dataset_id + config) as json or csv, with summary statistics.",
+        "A chart's data (saved: identifier; unsaved: dataset_id + config) as json or csv, with summary statistics.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -122,7 +122,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_explore_link",
         "Link to a chart page",
-        "A signed, expiring URL of a page with the chart and its data table (as you see it), for people to open in a browser.",
+        "A signed, expiring URL of a page with the chart and its data (as you see it), for people to open in a browser.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -913,7 +913,7 @@ pub struct ChartDataArgs {
     /// json (default) or csv.
     #[serde(default)]
     pub format: DataFormat,
-    /// Most rows, 1..=10000 (default the chart's own limit).
+    /// Most rows, 1..=10000 (default: the chart's).
     pub limit: Option<u64>,
 }
 
