@@ -9,7 +9,7 @@
 //! `metadata.native_filter_configuration[].targets[].datasetUuid`. [`Bundle::read`] checks
 //! that every such link lands inside the bundle.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{Cursor, Read};
 
 use serde::de::DeserializeOwned;
@@ -385,6 +385,7 @@ impl Bundle {
                 ));
             }
         }
+        self.fill_chart_uuids();
         for (path, d) in &self.dashboards {
             if !(d.position.is_object() || d.position.is_null()) {
                 return Err(bad(
@@ -417,6 +418,64 @@ impl Bundle {
             }
         }
         Ok(())
+    }
+}
+
+impl Bundle {
+    /// Superset 6.1 exports a position built through its REST API without `meta.uuid` on
+    /// chart nodes, only `chartId` (its own id) and `sliceName`. Its chart files are named
+    /// `NAME_ID.yaml`: find each such node's chart by that id, else by a unique name.
+    fn fill_chart_uuids(&mut self) {
+        let by_id: HashMap<i64, String> = self
+            .charts
+            .iter()
+            .filter_map(|(path, c)| {
+                let stem = path.rsplit('/').next()?.strip_suffix(".yaml")?;
+                let id = stem.rsplit('_').next()?.parse().ok()?;
+                Some((id, c.uuid.clone()))
+            })
+            .collect();
+        let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (_, c) in &self.charts {
+            by_name
+                .entry(c.slice_name.as_str())
+                .or_default()
+                .push(c.uuid.as_str());
+        }
+        let by_name: HashMap<String, String> = by_name
+            .into_iter()
+            .filter(|(_, v)| v.len() == 1)
+            .map(|(k, v)| (k.to_string(), v[0].to_string()))
+            .collect();
+        for (_, d) in &mut self.dashboards {
+            let Some(nodes) = d.position.as_object_mut() else {
+                continue;
+            };
+            for n in nodes.values_mut() {
+                if n.get("type").and_then(Value::as_str) != Some("CHART") {
+                    continue;
+                }
+                let Some(meta) = n.get_mut("meta").and_then(Value::as_object_mut) else {
+                    continue;
+                };
+                if meta.get("uuid").and_then(Value::as_str).is_some() {
+                    continue;
+                }
+                let found = meta
+                    .get("chartId")
+                    .and_then(Value::as_i64)
+                    .and_then(|id| by_id.get(&id))
+                    .or_else(|| {
+                        meta.get("sliceName")
+                            .and_then(Value::as_str)
+                            .and_then(|n| by_name.get(n))
+                    })
+                    .cloned();
+                if let Some(uuid) = found {
+                    meta.insert("uuid".into(), Value::String(uuid));
+                }
+            }
+        }
     }
 }
 

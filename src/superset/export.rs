@@ -45,10 +45,11 @@ fn file_part(s: &str) -> String {
     if t.is_empty() { "x".into() } else { t }
 }
 
+/// A bundle file. Written as JSON, which is YAML: every string stays quoted, so Superset's
+/// YAML 1.1 reader never turns a date-like string (the metadata timestamp, a date in chart
+/// params) into a date object its schemas then refuse.
 fn yaml(v: &Value) -> Result<Vec<u8>, ToolError> {
-    serde_yaml_ng::to_string(v)
-        .map(String::into_bytes)
-        .map_err(ToolError::internal)
+    serde_json::to_vec_pretty(v).map_err(ToolError::internal)
 }
 
 /// Superset keys of a stored dashboard's metadata, with chart-id references dropped (they
@@ -322,7 +323,9 @@ pub async fn export(
         "Dashboard"
     };
     let now = chrono::Utc::now();
-    let meta = json!({"version": VERSION, "type": kind, "timestamp": now.to_rfc3339()});
+    // Superset parses the timestamp with Python's datetime: microseconds at most.
+    let stamp = now.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string();
+    let meta = json!({"version": VERSION, "type": kind, "timestamp": stamp});
     files.insert("metadata.yaml".into(), yaml(&meta)?);
     let root = format!(
         "{}_export_{}",

@@ -320,15 +320,23 @@ impl Params<'_> {
     }
 
     /// `No filter`, or `START : END` with explicit dates; relative ranges are dropped.
+    ///
+    /// Bounds are kept as Superset writes them into SQL, `YYYY-MM-DD HH:MM:SS`: Superset 6.1
+    /// compares a text date column with that literal (the harness in tests/superset showed
+    /// it, python_date_format notwithstanding), so a row dated `2024-01-01` falls outside
+    /// `2024-01-01 : …` there, and here too.
     fn time_range(&mut self, r: &str) -> Option<TimeRange> {
         if r.trim().is_empty() || r.trim() == "No filter" {
             return None;
         }
-        let explicit = |s: &str| {
+        // Some(None): an open side; Some(Some(t)): an explicit time; None: not explicit.
+        let explicit = |s: &str| -> Option<Option<String>> {
             let s = s.trim();
-            (s.is_empty()
-                || chrono::NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").is_ok())
-            .then(|| (!s.is_empty()).then(|| s.replace(' ', "T")))
+            if s.is_empty() {
+                return Some(None);
+            }
+            crate::tools::list::parse_time(s)
+                .map(|t| Some(t.format("%Y-%m-%d %H:%M:%S").to_string()))
         };
         if let Some((a, b)) = r.split_once(" : ")
             && let (Some(start), Some(end)) = (explicit(a), explicit(b))
@@ -1192,7 +1200,7 @@ mod tests {
         assert_eq!(m.config["time_grain"], "month");
         assert_eq!(m.config["stacked"], true);
         assert_eq!(m.config["metrics"][1]["label"], "SUM(qty)");
-        assert_eq!(m.config["time_range"]["start"], "2024-01-01");
+        assert_eq!(m.config["time_range"]["start"], "2024-01-01 00:00:00");
         assert_eq!(m.config["filters"][0]["opr"], "in");
         assert!(m.notes.iter().any(|n| n.contains("1 = 1")), "{:?}", m.notes);
         let (vt, p, qc) = chart_to_superset(&m.config, 7, None).expect("exports");
