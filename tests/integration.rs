@@ -21,6 +21,7 @@ mod integration {
     pub mod rls_views;
     pub mod spine;
     pub mod sql;
+    pub mod superset;
     pub mod support;
     pub mod tenants;
 }
