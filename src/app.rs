@@ -330,7 +330,7 @@ pub async fn register_database(
     allow_dml: bool,
     tenant: Option<&str>,
 ) -> anyhow::Result<crate::tools::admin::Registered> {
-    let keys = KeySource::from_config(config)?;
+    let keys = crate::db::secrets::KeySource::from_config(config)?;
     let mut conn = command_store(config).await?;
     let cipher = keys.open(config, &mut conn).await?;
     let args = crate::tools::admin::RegisterArgs {
@@ -383,6 +383,36 @@ pub async fn list_users(
 ) -> anyhow::Result<Vec<crate::tools::users::UserItem>> {
     let mut conn = command_store(config).await?;
     crate::tools::users::all_users(&mut conn, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// `vizier superset import`: a Superset export bundle into the store (in `tenant`), with
+/// `urls` for databases the bundle masks; the report.
+pub async fn superset_import(
+    config: &Config,
+    zip: &[u8],
+    urls: &std::collections::BTreeMap<String, String>,
+    tenant: Option<&str>,
+) -> anyhow::Result<crate::superset::import::Report> {
+    let keys = crate::db::secrets::KeySource::from_config(config)?;
+    let mut conn = command_store(config).await?;
+    let cipher = keys.open(config, &mut conn).await?;
+    crate::tools::superset::import_bundle(config, &cipher, &mut conn, zip, urls, None, tenant)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+/// `vizier superset export`: a dashboard (id, uuid or slug) with its charts, datasets and
+/// databases as a Superset bundle; the ZIP and what it holds.
+pub async fn superset_export(
+    config: &Config,
+    dashboard: &str,
+) -> anyhow::Result<(Vec<u8>, crate::superset::export::Exported)> {
+    let keys = crate::db::secrets::KeySource::from_config(config)?;
+    let mut conn = command_store(config).await?;
+    let cipher = keys.open(config, &mut conn).await?;
+    crate::tools::superset::export_for_cli(&mut conn, &cipher, dashboard)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))
 }

@@ -29,6 +29,7 @@ pub mod datasources;
 pub mod db;
 pub mod error;
 pub mod example;
+pub mod layout;
 pub mod limits;
 pub mod mcp;
 pub mod observability;

@@ -294,31 +294,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 };
                 urls.insert(name.to_string(), url.to_string());
             }
-            let keys = vizier::db::secrets::KeySource::from_config(&config)?;
-            let mut conn = store(&config).await?;
-            let cipher = keys.open(&config, &mut conn).await?;
-            let report = vizier::tools::superset::import_bundle(
-                &config,
-                &cipher,
-                &mut conn,
-                &zip,
-                &urls,
-                None,
-                tenant.as_deref(),
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let report =
+                vizier::app::superset_import(&config, &zip, &urls, tenant.as_deref()).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Superset(SupersetCommand::Export { dashboard, output }) => {
-            let keys = vizier::db::secrets::KeySource::from_config(&config)?;
-            let mut conn = store(&config).await?;
-            let cipher = keys.open(&config, &mut conn).await?;
-            let (zip, exported) =
-                vizier::tools::superset::export_for_cli(&mut conn, &cipher, &dashboard)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            let (zip, exported) = vizier::app::superset_export(&config, &dashboard).await?;
             std::fs::write(&output, &zip)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
             eprintln!(

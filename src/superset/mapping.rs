@@ -5,8 +5,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::charts::config::ChartConfig;
-use crate::tools::layout::{Cell, GRID_COLUMNS, Layout, Row, Tab};
-use crate::tools::query_builder::{Metric, QueryFilter, TimeRange};
+use crate::layout::{Cell, GRID_COLUMNS, Layout, Row, Tab};
+use crate::query::builder::{Metric, QueryFilter, TimeRange};
 
 use super::bundle::MASKED_PASSWORD;
 
@@ -335,7 +335,7 @@ impl Params<'_> {
             if s.is_empty() {
                 return Some(None);
             }
-            crate::tools::list::parse_time(s)
+            crate::query::list::parse_time(s)
                 .map(|t| Some(t.format("%Y-%m-%d %H:%M:%S").to_string()))
         };
         if let Some((a, b)) = r.split_once(" : ")

@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::layout::{Layout, Position};
+use crate::layout::{Layout, Position};
 use super::shared::Deleted;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;

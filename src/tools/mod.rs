@@ -9,7 +9,6 @@ pub mod charts;
 pub mod dashboards;
 pub mod datasets;
 pub mod history;
-pub mod layout;
 pub mod schema;
 pub mod search;
 pub mod shared;

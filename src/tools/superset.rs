@@ -21,7 +21,7 @@ use crate::auth::Permission;
 use crate::config::Config;
 use crate::datasources::{Engine, SourceConfig, SourcePool};
 use crate::db::MetaConn;
-use crate::db::catalog::Access;
+use crate::query::catalog::Access;
 use crate::db::schema::{dashboards, databases};
 use crate::db::secrets::Cipher;
 use crate::error::ToolError;

@@ -1351,7 +1351,7 @@ async fn get_dashboard_screenshot(
             DeletedState::Exclude,
         )
         .await?;
-        let layout = super::layout::Layout::parse(&d.layout)?;
+        let layout = crate::layout::Layout::parse(&d.layout)?;
         (d, layout.positions())
     };
     // Rows stack: each starts below the tallest chart of the row before.

@@ -27,6 +27,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         &[
             "charts/",
             "query/",
+            "layout.rs",
+            "superset/",
             "auth/",
             "actors/",
             // Audit records and call metrics know principals, pools and actors.
