@@ -14,7 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::list::{DeletedState, Ident};
+use crate::query::list::{DeletedState, Ident};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
@@ -272,7 +272,7 @@ fn new_target(
     connection_encrypted: String,
 ) -> Result<DbTarget, ToolError> {
     // Default settings; DML stays off whatever Superset allowed.
-    let settings: super::datasets::SourceSettings =
+    let settings: crate::datasources::settings::SourceSettings =
         serde_json::from_str("{}").map_err(ToolError::internal)?;
     Ok(DbTarget::New {
         name: name.to_string(),
