@@ -18,7 +18,6 @@ use super::bundle::{Bundle, DatasetFile, chart_uuids};
 use super::mapping::{MappedChart, chart_from_superset, layout_from_position, unsupported};
 use crate::charts::config::ChartConfig;
 use crate::db::MetaConn;
-use crate::query::catalog::{DatasetColumn, DatasetMetric};
 use crate::db::models::{new_uuid, now};
 use crate::db::schema::{
     chart_owners, charts, dashboard_charts, dashboard_owners, dashboards, databases,
@@ -26,6 +25,7 @@ use crate::db::schema::{
 };
 use crate::error::ToolError;
 use crate::in_transaction;
+use crate::query::catalog::{DatasetColumn, DatasetMetric};
 
 /// Where a bundle database goes.
 #[derive(Clone)]

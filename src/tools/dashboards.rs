@@ -14,7 +14,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::layout::{Layout, Position};
 use super::shared::Deleted;
 use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
@@ -23,6 +22,7 @@ use crate::db::MetaConn;
 use crate::db::models::{NewDashboard, new_uuid, now};
 use crate::db::schema::{charts, dashboard_charts, dashboard_owners, dashboards};
 use crate::error::ToolError;
+use crate::layout::{Layout, Position};
 use crate::query::catalog::{self, Access, Chart, Dashboard};
 use crate::query::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, ListResponse, Lit};
 use crate::query::spec::ModelSpec;
