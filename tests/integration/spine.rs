@@ -98,6 +98,8 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
                 "query_dataset",
                 "update_chart_preview",
                 "generate_explore_link",
+                "export_dashboard",
+                "export_charts",
             ]
             .contains(&t.name.as_ref());
         assert_eq!(a.read_only_hint, Some(reads), "{}", t.name);
