@@ -9,8 +9,10 @@
 //! checked-out [`MetaConn`] and runs queries on it with [`with_conn!`].
 
 pub mod models;
+pub mod rls;
 pub mod schema;
 pub mod secrets;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

@@ -20,7 +20,7 @@ pub struct Filter {
     pub col: String,
     /// eq ne sw ew in nin gt gte lt lte like ilike is_null is_not_null ct
     pub opr: String,
-    /// A list for in/nin.
+    // A list for in/nin (an error says so; the listing does not).
     #[serde(default)]
     pub value: Option<Value>,
 }
@@ -359,6 +359,13 @@ impl ListArgs {
         };
         let deleted = match self.deleted_state.as_deref() {
             None | Some("exclude") => DeletedState::Exclude,
+            Some(_) if !spec.trash => {
+                return Err(ToolError::invalid(format!(
+                    "deleted_state: {} has no trash (deletes are final); leave deleted_state out.",
+                    spec.list_tool
+                ))
+                .with_details(serde_json::json!({"field": "deleted_state"})));
+            }
             Some("include") => DeletedState::Include,
             Some("only") => DeletedState::Only,
             Some(other) => {
@@ -396,7 +403,7 @@ impl ListArgs {
 
 /// Keep as many whole items as fit in `budget` bytes after `reserved` bytes of envelope
 /// (always the first item), and say whether any were left out.
-pub fn fit_items<T: Serialize>(items: Vec<T>, reserved: usize, budget: usize) -> (Vec<T>, bool) {
+fn fit_items<T: Serialize>(items: Vec<T>, reserved: usize, budget: usize) -> (Vec<T>, bool) {
     let offered = items.len();
     let mut used = reserved;
     let mut kept = Vec::with_capacity(offered);
@@ -412,10 +419,16 @@ pub fn fit_items<T: Serialize>(items: Vec<T>, reserved: usize, budget: usize) ->
     (kept, truncated)
 }
 
-/// The response of every list tool.
+/// Room kept for the envelope around the items, in bytes.
+const ENVELOPE_BYTES: usize = 600;
+
+/// One page of a list: the envelope every list tool answers with (`list_charts`,
+/// `list_users`, `list_audit_log`, …). `S` says how the page was selected and is written
+/// into the envelope beside the paging fields: the model lists' columns and filters
+/// ([`Selection`]), or the filter arguments of a list with named ones ([`NamedFilters`]).
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListResponse {
-    pub items: Vec<serde_json::Map<String, Value>>,
+pub struct Page<T, S = Selection> {
+    pub items: Vec<T>,
     pub count: usize,
     pub total_count: i64,
     pub page: i64,
@@ -423,57 +436,121 @@ pub struct ListResponse {
     pub total_pages: i64,
     pub has_next: bool,
     pub has_previous: bool,
-    pub columns_requested: Vec<String>,
-    pub columns_loaded: Vec<String>,
-    pub columns_available: Vec<String>,
-    pub filters_applied: Vec<Filter>,
+    #[serde(flatten)]
+    pub selection: S,
     /// True when the byte budget cut the page short; see `truncation_hint`.
     pub truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncation_hint: Option<String>,
 }
 
-impl ListResponse {
-    /// Build the envelope, keeping as many whole items as fit in `budget` bytes.
-    pub fn new(
+/// How a page of a model list (charts, dashboards, datasets, …) was selected.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Selection {
+    pub columns_requested: Vec<String>,
+    pub columns_loaded: Vec<String>,
+    pub columns_available: Vec<String>,
+    pub filters_applied: Vec<Filter>,
+}
+
+/// The filter arguments a list with named filters (users, roles, the audit log) applied.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub struct NamedFilters {
+    /// The filters used, by argument name (times as UTC).
+    pub filters_applied: serde_json::Map<String, Value>,
+}
+
+impl<T: Serialize> Page<T> {
+    /// A page of a model list, keeping as many whole items as fit in `budget` bytes.
+    pub fn of_plan(
         spec: &ModelSpec,
         plan: &ListPlan,
-        items: Vec<serde_json::Map<String, Value>>,
+        items: Vec<T>,
         total_count: i64,
         budget: usize,
     ) -> Self {
-        let offered = items.len();
-        // Room for the envelope itself.
-        let (kept, truncated) = fit_items(items, 600 + plan.filters_applied.len() * 80, budget);
-        let total_pages = if total_count == 0 {
-            0
-        } else {
-            (total_count + plan.page_size - 1) / plan.page_size
-        };
-        Self {
-            count: kept.len(),
-            truncation_hint: truncated.then(|| {
-                format!(
-                    "Only {} of {} items on this page fit in the {} byte response budget: ask for a smaller page_size or fewer select_columns.",
-                    kept.len(),
-                    offered,
-                    budget
-                )
-            }),
-            items: kept,
-            total_count,
-            page: plan.page,
-            page_size: plan.page_size,
-            total_pages,
-            has_next: plan.page < total_pages,
-            has_previous: plan.page > 1,
+        let selection = Selection {
             columns_requested: plan.columns_requested.clone(),
             columns_loaded: plan.columns.iter().map(|c| c.to_string()).collect(),
             columns_available: spec.columns.iter().map(|c| c.name.to_string()).collect(),
             filters_applied: plan.filters_applied.clone(),
+        };
+        let reserved = ENVELOPE_BYTES + plan.filters_applied.len() * 80;
+        Page::build(
+            items,
+            (plan.page, plan.page_size),
+            total_count,
+            selection,
+            (reserved, budget),
+            " or fewer select_columns",
+        )
+    }
+}
+
+impl<T: Serialize> Page<T, NamedFilters> {
+    /// A page of a list with named filters, keeping as many whole items as fit in `budget`
+    /// bytes.
+    pub fn named(
+        items: Vec<T>,
+        (page, page_size): (i64, i64),
+        total_count: i64,
+        filters_applied: serde_json::Map<String, Value>,
+        budget: usize,
+    ) -> Self {
+        Page::build(
+            items,
+            (page, page_size),
+            total_count,
+            NamedFilters { filters_applied },
+            (ENVELOPE_BYTES, budget),
+            "",
+        )
+    }
+}
+
+impl<T: Serialize, S> Page<T, S> {
+    /// The envelope: items cut to what fits in `budget` bytes after `reserved`;
+    /// `other_fix` ends the hint's advice after "ask for a smaller page_size".
+    fn build(
+        items: Vec<T>,
+        (page, page_size): (i64, i64),
+        total_count: i64,
+        selection: S,
+        (reserved, budget): (usize, usize),
+        other_fix: &str,
+    ) -> Self {
+        let offered = items.len();
+        let (items, truncated) = fit_items(items, reserved, budget);
+        let total_pages = if total_count == 0 {
+            0
+        } else {
+            (total_count + page_size - 1) / page_size
+        };
+        Self {
+            count: items.len(),
+            truncation_hint: truncated.then(|| {
+                format!(
+                    "Only {} of {offered} items on this page fit in the {budget} byte response budget: ask for a smaller page_size{other_fix}.",
+                    items.len()
+                )
+            }),
+            items,
+            total_count,
+            page,
+            page_size,
+            total_pages,
+            has_next: page < total_pages,
+            has_previous: page > 1,
+            selection,
             truncated,
         }
     }
+}
+
+/// Keep as many whole items as fit in `budget` bytes after the envelope (always the first
+/// item), and say whether any were left out: for answers that list without pages.
+pub fn fit_in_envelope<T: Serialize>(items: Vec<T>, budget: usize) -> (Vec<T>, bool) {
+    fit_items(items, ENVELOPE_BYTES, budget)
 }
 
 /// An object identifier: a numeric id, a uuid, or (dashboards) a slug.
@@ -558,6 +635,30 @@ mod tests {
     }
 
     #[test]
+    fn deleted_state_is_refused_where_the_model_has_no_trash() {
+        let query = super::super::spec::ModelSpec::find("query").expect("query model");
+        let e = args(json!({"deleted_state": "only"}))
+            .plan(query, 1)
+            .expect_err("no trash");
+        assert!(
+            e.message.contains("list_queries has no trash"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.details["field"], "deleted_state");
+        args(json!({"deleted_state": "exclude"}))
+            .plan(query, 1)
+            .expect("exclude is what a model without a trash does anyway");
+        assert_eq!(
+            args(json!({"deleted_state": "only"}))
+                .plan(chart_spec(), 1)
+                .expect("charts have a trash")
+                .deleted,
+            DeletedState::Only
+        );
+    }
+
+    #[test]
     fn unknown_columns_and_operators_suggest_the_closest() {
         let e = args(json!({"filters": [{"col": "slice_nam", "opr": "eq", "value": "x"}]}))
             .plan(chart_spec(), 1)
@@ -607,5 +708,79 @@ mod tests {
     #[test]
     fn like_escaping() {
         assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
+    fn pages_keep_whole_items_within_the_budget() {
+        let items: Vec<String> = (0..100).map(|i| format!("{i:0>100}")).collect();
+        let (kept, cut) = fit_in_envelope(items, 2_000);
+        assert!(cut && !kept.is_empty() && kept.len() < 100);
+        let (kept, cut) = fit_in_envelope(vec!["x".repeat(10_000)], 1_000);
+        assert!(!cut && kept.len() == 1, "the first item is always kept");
+    }
+
+    /// Both kinds of page carry the paging fields; model lists add their columns and
+    /// filters, lists with named filters their filters by name.
+    #[test]
+    fn one_envelope_for_both_kinds_of_list() {
+        const PAGING: [&str; 9] = [
+            "items",
+            "count",
+            "total_count",
+            "page",
+            "page_size",
+            "total_pages",
+            "has_next",
+            "has_previous",
+            "truncated",
+        ];
+        let plan = ListArgs::default().plan(chart_spec(), 1).expect("plan");
+        let model = serde_json::to_value(Page::of_plan(
+            chart_spec(),
+            &plan,
+            vec![json!({"id": 1})],
+            11,
+            10_000,
+        ))
+        .expect("json");
+        let mut named_filters = serde_json::Map::new();
+        named_filters.insert("search".into(), json!("ann"));
+        let named = serde_json::to_value(Page::named(
+            vec![json!({"id": 1})],
+            (2, 10),
+            11,
+            named_filters,
+            10_000,
+        ))
+        .expect("json");
+        for v in [&model, &named] {
+            for key in PAGING {
+                assert!(v.get(key).is_some(), "{key} missing: {v}");
+            }
+            assert!(v.get("truncation_hint").is_none());
+            assert_eq!(v["total_pages"], 2);
+        }
+        for key in ["columns_requested", "columns_loaded", "columns_available"] {
+            assert!(model[key].is_array(), "{key}: {model}");
+            assert!(named.get(key).is_none(), "{key}: {named}");
+        }
+        assert_eq!(model["filters_applied"], json!([]));
+        assert_eq!(named["filters_applied"], json!({"search": "ann"}));
+        assert_eq!(
+            (named["has_next"].as_bool(), named["has_previous"].as_bool()),
+            (Some(false), Some(true))
+        );
+        let empty = serde_json::to_value(Page::named(
+            Vec::<Value>::new(),
+            (1, 10),
+            0,
+            Default::default(),
+            100,
+        ))
+        .expect("json");
+        assert_eq!(
+            (empty["total_pages"].as_i64(), empty["has_next"].as_bool()),
+            (Some(0), Some(false))
+        );
     }
 }

@@ -6,9 +6,11 @@
 //! - [`catalog`]: the metadata-store queries that run a plan, filtered by what a principal
 //!   may see;
 //! - [`builder`]: the one dataset query builder (metrics, group-by, filters, time range and
-//!   grain → SQL) shared by `query_dataset` and chart data.
+//!   grain → SQL) shared by `query_dataset` and chart data;
+//! - [`relative`]: Superset's relative time ranges ("Last week", …) resolved to bounds.
 
 pub mod builder;
 pub mod catalog;
 pub mod list;
+pub mod relative;
 pub mod spec;

@@ -113,6 +113,9 @@ pub struct ModelSpec {
     pub list_tool: &'static str,
     pub columns: &'static [Column],
     pub default_order: (&'static str, &'static str),
+    /// Deleted objects go to a trash (`deleted_state` lists it); otherwise deletes are
+    /// final and the list tool does not offer `deleted_state`.
+    pub trash: bool,
 }
 
 use ColType::*;
@@ -121,6 +124,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         model: "dashboard",
         list_tool: "list_dashboards",
+        trash: true,
         default_order: ("changed_on", "desc"),
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
@@ -174,6 +178,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         model: "chart",
         list_tool: "list_charts",
+        trash: true,
         default_order: ("changed_on", "desc"),
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
@@ -228,6 +233,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         model: "dataset",
         list_tool: "list_datasets",
+        trash: true,
         default_order: ("changed_on", "desc"),
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
@@ -284,6 +290,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         model: "database",
         list_tool: "list_databases",
+        trash: false,
         default_order: ("database_name", "asc"),
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
@@ -320,6 +327,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         model: "query",
         list_tool: "list_queries",
+        trash: false,
         default_order: ("started_on", "desc"),
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
@@ -360,6 +368,7 @@ pub const MODELS: &[ModelSpec] = &[
     ModelSpec {
         model: "saved_query",
         list_tool: "list_saved_queries",
+        trash: false,
         default_order: ("changed_on", "desc"),
         columns: &[
             col("id", Number, true, false, true, "Numeric id"),
@@ -378,6 +387,62 @@ pub const MODELS: &[ModelSpec] = &[
                 "Creation time (UTC)",
             ),
             col("changed_on", Time, true, false, true, "Last change (UTC)"),
+        ],
+    },
+    ModelSpec {
+        model: "metric",
+        list_tool: "list_metrics",
+        trash: false,
+        default_order: ("metric_name", "asc"),
+        columns: &[
+            col("id", Number, true, false, true, "Numeric id"),
+            col("uuid", Text, false, false, false, "Stable uuid"),
+            col("metric_name", Text, true, true, true, "Name"),
+            col("verbose_name", Text, true, true, true, "Display name"),
+            col(
+                "expression",
+                Text,
+                false,
+                true,
+                true,
+                "Aggregate SQL expression",
+            ),
+            col("description", Text, false, true, false, "Description"),
+            col("d3format", Text, false, false, false, "Number format"),
+            col("dataset_id", Number, true, false, true, "Dataset id"),
+            col(
+                "dataset_name",
+                DerivedText,
+                false,
+                false,
+                true,
+                "Dataset (table) name",
+            ),
+            col(
+                "created_by",
+                DerivedText,
+                false,
+                false,
+                false,
+                "Creator's username",
+            ),
+            col(
+                "changed_by",
+                DerivedText,
+                false,
+                false,
+                false,
+                "Last editor's username",
+            ),
+            col(
+                "created_on",
+                Time,
+                true,
+                false,
+                false,
+                "Creation time (UTC)",
+            ),
+            col("changed_on", Time, true, false, false, "Last change (UTC)"),
         ],
     },
 ];

@@ -1,6 +1,7 @@
 //! Admin tools. Data-source registration: `register_database` checks the connection, then
 //! stores the URL encrypted; it is never returned, logged, or shown in an error. Also RLS
-//! rules and API keys; users, roles and permissions are in `users.rs`.
+//! rules and API keys; users, roles and permissions are in `users.rs`, `roles.rs` and
+//! `permissions.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ use crate::auth::Permission;
 use crate::datasources::settings::SourceSettings;
 use crate::datasources::{Engine, SourceConfig, SourcePool};
 use crate::db::models::{NewDatabase, new_uuid, now};
+use crate::db::rls::{NewRlsRule, RlsRule};
 use crate::db::schema::databases;
 use crate::error::ToolError;
 use crate::with_conn;
@@ -41,8 +43,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_rls_rules",
         "List row-level security rules",
-        "Every RLS rule: name, filter_type, group_key, clause, description, the datasets it filters and the \
-         roles it names. Filter by dataset_id or role.",
+        "Every RLS rule with its clause, the datasets it filters and the roles it names; filter by dataset_id or role.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -69,7 +70,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_api_keys",
         "List API keys",
-        "Every API key: owner, name, prefix, scopes, created, expiry, last use, revoked (never the key).",
+        "Every API key: owner, name, scopes, expiry, last use, revoked (never the key).",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -91,8 +92,8 @@ pub fn register(r: &mut Registry) {
 pub struct RegisterArgs {
     /// A unique name.
     pub database_name: String,
-    /// postgres://user:pw@host:5432/db, mysql://user:pw@host:3306/db or
-    /// sqlite:///abs/path.db (in a `datasources.sqlite_dirs` directory).
+    /// postgres://u:pw@host/db, mysql://u:pw@host/db or sqlite:///abs/path.db (in
+    /// datasources.sqlite_dirs).
     pub url: String,
     pub description: Option<String>,
     /// Let execute_sql change data (INSERT/UPDATE/DELETE). Default false.
@@ -153,11 +154,7 @@ pub(crate) fn check_sqlite_path(
     let real = path
         .canonicalize()
         .map_err(|_| refuse(format!("no SQLite file at {}.", path.display())))?;
-    let inside = allowed
-        .iter()
-        .filter_map(|d| std::path::absolute(d).ok()?.canonicalize().ok())
-        .any(|d| real.starts_with(d));
-    if !inside {
+    if !crate::config::within_dirs(&real, allowed) {
         return Err(refuse(
             "the file is outside the directories allowed by datasources.sqlite_dirs.".into(),
         ));
@@ -313,8 +310,6 @@ pub struct RlsRuleCreated {
 }
 
 async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreated, ToolError> {
-    use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules};
-    use diesel::{ExpressionMethods, QueryDsl};
     if !["regular", "base"].contains(&args.filter_type.as_str()) {
         return Err(ToolError::invalid_field(
             "filter_type",
@@ -330,20 +325,7 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
         );
     }
     let mut conn = ctx.app.db.conn().await?;
-    let ids = args.dataset_ids.clone();
-    let found: Vec<(i32, i32, Option<String>, String)> = with_conn!(&mut conn, |c| {
-        datasets::table
-            .inner_join(databases::table)
-            .filter(datasets::id.eq_any(ids))
-            .select((
-                datasets::id,
-                datasets::database_id,
-                datasets::sql,
-                databases::engine,
-            ))
-            .load(c)
-            .await
-    })?;
+    let found = RlsRule::targets(&mut conn, args.dataset_ids.clone()).await?;
     let access = match ctx.principal.tenant {
         Some(_) => Some(crate::query::catalog::Access::load(&mut conn, &ctx.principal).await?),
         None => None,
@@ -396,61 +378,30 @@ async fn create_rls_rule(ctx: ToolCtx, args: RlsRuleArgs) -> Result<RlsRuleCreat
     }
     // Rule names are unique per tenant; only the caller's tenant is looked at, so a clash
     // never tells of another tenant's rule (the unique index stays the backstop).
-    let name_r = &args.name;
-    let taken: i64 = with_conn!(&mut conn, |c| {
-        let q = rls_rules::table.filter(rls_rules::name.eq(name_r)).count();
-        match tenant.as_deref() {
-            Some(t) => q.filter(rls_rules::tenant.eq(t)).get_result(c).await,
-            None => q.filter(rls_rules::tenant.is_null()).get_result(c).await,
-        }
-    })?;
-    if taken > 0 {
+    let taken = RlsRule::name_taken(&mut conn, &args.name, tenant.as_deref()).await?;
+    if taken {
         return Err(ToolError::conflict(format!(
             "An RLS rule named '{}' exists already.",
             args.name
         ))
         .with_details(json!({"field": "name"})));
     }
-    let (user, at, uuid) = (ctx.principal.user_id, now(), new_uuid());
-    let (a, uuid_r, role_ids_r) = (&args, &uuid, &role_ids);
-    let id = crate::in_transaction!(&mut conn, |c| {
-        let id: i32 = diesel::insert_into(rls_rules::table)
-            .values((
-                rls_rules::uuid.eq(uuid_r),
-                rls_rules::name.eq(&a.name),
-                rls_rules::filter_type.eq(&a.filter_type),
-                rls_rules::group_key.eq(a.group_key.as_deref()),
-                rls_rules::clause.eq(&a.clause),
-                rls_rules::description.eq(a.description.as_deref().unwrap_or("")),
-                rls_rules::created_on.eq(at),
-                rls_rules::changed_on.eq(at),
-                rls_rules::created_by_fk.eq(Some(user)),
-                rls_rules::changed_by_fk.eq(Some(user)),
-                rls_rules::tenant.eq(tenant.as_deref()),
-            ))
-            .returning(rls_rules::id)
-            .get_result(c)
-            .await?;
-        for d in &a.dataset_ids {
-            diesel::insert_into(rls_rule_datasets::table)
-                .values((
-                    rls_rule_datasets::rls_rule_id.eq(id),
-                    rls_rule_datasets::dataset_id.eq(d),
-                ))
-                .execute(c)
-                .await?;
-        }
-        for (rid, _) in role_ids_r {
-            diesel::insert_into(rls_rule_roles::table)
-                .values((
-                    rls_rule_roles::rls_rule_id.eq(id),
-                    rls_rule_roles::role_id.eq(rid),
-                ))
-                .execute(c)
-                .await?;
-        }
-        Ok::<i32, ToolError>(id)
-    })?;
+    let new = NewRlsRule {
+        name: &args.name,
+        filter_type: &args.filter_type,
+        group_key: args.group_key.as_deref(),
+        clause: &args.clause,
+        description: args.description.as_deref().unwrap_or(""),
+        tenant: tenant.as_deref(),
+    };
+    let role_ids: Vec<i32> = role_ids.into_iter().map(|(id, _)| id).collect();
+    let (id, uuid) = RlsRule::create(
+        &mut conn,
+        &new,
+        (&args.dataset_ids, &role_ids),
+        ctx.principal.user_id,
+    )
+    .await?;
     Ok(RlsRuleCreated {
         id,
         uuid,
@@ -500,8 +451,6 @@ pub struct RlsRuleList {
 }
 
 async fn list_rls_rules(ctx: ToolCtx, args: ListRlsArgs) -> Result<RlsRuleList, ToolError> {
-    use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
-    use diesel::{ExpressionMethods, QueryDsl};
     let mut conn = ctx.app.db.conn().await?;
     let role = args
         .role
@@ -522,112 +471,45 @@ async fn list_rls_rules(ctx: ToolCtx, args: ListRlsArgs) -> Result<RlsRuleList, 
                 })?,
         ),
     };
-    type Row = (
-        i32,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        chrono::NaiveDateTime,
-        chrono::NaiveDateTime,
-    );
-    let tenant = ctx.principal.tenant.clone();
-    let rows: Vec<Row> = with_conn!(&mut conn, |c| {
-        let mut q = rls_rules::table.into_boxed();
-        if let Some(t) = &tenant {
-            q = q.filter(rls_rules::tenant.eq(t.clone()));
-        }
-        if let Some(d) = args.dataset_id {
-            q = q.filter(
-                rls_rules::id.eq_any(
-                    rls_rule_datasets::table
-                        .filter(rls_rule_datasets::dataset_id.eq(d))
-                        .select(rls_rule_datasets::rls_rule_id),
-                ),
-            );
-        }
-        if let Some(r) = role_id {
-            q = q.filter(
-                rls_rules::id.eq_any(
-                    rls_rule_roles::table
-                        .filter(rls_rule_roles::role_id.eq(r))
-                        .select(rls_rule_roles::rls_rule_id),
-                ),
-            );
-        }
-        q.order(rls_rules::name)
-            .select((
-                rls_rules::id,
-                rls_rules::uuid,
-                rls_rules::name,
-                rls_rules::filter_type,
-                rls_rules::group_key,
-                rls_rules::clause,
-                rls_rules::description,
-                rls_rules::created_on,
-                rls_rules::changed_on,
-            ))
-            .load(c)
-            .await
-    })?;
-    let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-    let ids_r = ids.clone();
-    let ds: Vec<(i32, i32, String)> = with_conn!(&mut conn, |c| {
-        rls_rule_datasets::table
-            .inner_join(datasets::table)
-            .filter(rls_rule_datasets::rls_rule_id.eq_any(ids))
-            .order(datasets::id)
-            .select((
-                rls_rule_datasets::rls_rule_id,
-                datasets::id,
-                datasets::table_name,
-            ))
-            .load(c)
-            .await
-    })?;
-    let rs: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
-        rls_rule_roles::table
-            .inner_join(roles::table)
-            .filter(rls_rule_roles::rls_rule_id.eq_any(ids_r))
-            .order(roles::name)
-            .select((rls_rule_roles::rls_rule_id, roles::name))
-            .load(c)
-            .await
-    })?;
+    let rows = RlsRule::list(
+        &mut conn,
+        ctx.principal.tenant.as_deref(),
+        args.dataset_id,
+        role_id,
+    )
+    .await?;
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let ds = RlsRule::datasets_of(&mut conn, ids.clone()).await?;
+    let rs = RlsRule::roles_of(&mut conn, ids).await?;
     let items = rows
         .into_iter()
-        .map(
-            |(id, uuid, name, filter_type, group_key, clause, description, created, changed)| {
-                RlsRuleItem {
-                    datasets: ds
-                        .iter()
-                        .filter(|d| d.0 == id)
-                        .map(|d| RlsDataset {
-                            id: d.1,
-                            table_name: d.2.clone(),
-                        })
-                        .collect(),
-                    roles: rs
-                        .iter()
-                        .filter(|r| r.0 == id)
-                        .map(|r| r.1.clone())
-                        .collect(),
-                    id,
-                    uuid,
-                    name,
-                    filter_type,
-                    group_key,
-                    clause,
-                    description,
-                    created_on: super::fmt_time(created),
-                    changed_on: super::fmt_time(changed),
-                }
-            },
-        )
+        .map(|r| RlsRuleItem {
+            datasets: ds
+                .iter()
+                .filter(|d| d.0 == r.id)
+                .map(|d| RlsDataset {
+                    id: d.1,
+                    table_name: d.2.clone(),
+                })
+                .collect(),
+            roles: rs
+                .iter()
+                .filter(|x| x.0 == r.id)
+                .map(|x| x.1.clone())
+                .collect(),
+            id: r.id,
+            uuid: r.uuid,
+            name: r.name,
+            filter_type: r.filter_type,
+            group_key: r.group_key,
+            clause: r.clause,
+            description: r.description,
+            created_on: super::fmt_time(r.created_on),
+            changed_on: super::fmt_time(r.changed_on),
+        })
         .collect();
-    let (items, truncated) = super::users::fit(items, ctx.app.config.limits.response_bytes);
+    let (items, truncated) =
+        crate::query::list::fit_in_envelope(items, ctx.app.config.limits.response_bytes);
     Ok(RlsRuleList {
         count: items.len(),
         items,
@@ -652,8 +534,6 @@ pub struct RlsRuleDeleted {
 }
 
 async fn delete_rls_rule(ctx: ToolCtx, args: DeleteRlsArgs) -> Result<RlsRuleDeleted, ToolError> {
-    use crate::db::schema::{rls_rule_datasets, rls_rule_roles, rls_rules};
-    use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
     let name = args
         .name
         .map(|n| n.trim().to_string())
@@ -665,23 +545,13 @@ async fn delete_rls_rule(ctx: ToolCtx, args: DeleteRlsArgs) -> Result<RlsRuleDel
         .with_details(json!({"field": "id"})));
     }
     let mut conn = ctx.app.db.conn().await?;
-    let tenant = ctx.principal.tenant.clone();
-    let found: Option<(i32, String)> = with_conn!(&mut conn, |c| {
-        let mut q = rls_rules::table.into_boxed();
-        if let Some(t) = &tenant {
-            q = q.filter(rls_rules::tenant.eq(t.clone()));
-        }
-        if let Some(id) = args.id {
-            q = q.filter(rls_rules::id.eq(id));
-        }
-        if let Some(n) = &name {
-            q = q.filter(rls_rules::name.eq(n));
-        }
-        q.select((rls_rules::id, rls_rules::name))
-            .first(c)
-            .await
-            .optional()
-    })?;
+    let found = RlsRule::find(
+        &mut conn,
+        ctx.principal.tenant.as_deref(),
+        args.id,
+        name.as_deref(),
+    )
+    .await?;
     let Some((id, rule_name)) = found else {
         let (field, ident) = match (&name, args.id) {
             (Some(n), _) => ("name", n.clone()),
@@ -694,18 +564,7 @@ async fn delete_rls_rule(ctx: ToolCtx, args: DeleteRlsArgs) -> Result<RlsRuleDel
             })),
         );
     };
-    crate::in_transaction!(&mut conn, |c| {
-        diesel::delete(rls_rule_datasets::table.filter(rls_rule_datasets::rls_rule_id.eq(id)))
-            .execute(c)
-            .await?;
-        diesel::delete(rls_rule_roles::table.filter(rls_rule_roles::rls_rule_id.eq(id)))
-            .execute(c)
-            .await?;
-        diesel::delete(rls_rules::table.filter(rls_rules::id.eq(id)))
-            .execute(c)
-            .await?;
-        Ok::<(), ToolError>(())
-    })?;
+    RlsRule::delete(&mut conn, id).await?;
     Ok(RlsRuleDeleted {
         id,
         name: rule_name,

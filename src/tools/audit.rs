@@ -18,7 +18,7 @@ use crate::auth::Permission;
 use crate::db::models::AuditEntry;
 use crate::db::schema::audit_log;
 use crate::error::ToolError;
-use crate::query::list::parse_time;
+use crate::query::list::{NamedFilters, Page, parse_time};
 use crate::with_conn;
 
 /// Entries per page unless asked otherwise.
@@ -32,7 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_audit_log",
         "Audit log",
-        "Every tool call, newest first: time, request id, user, tool, arguments (secrets as \"***\"), outcome, error id, duration_ms.",
+        "Every tool call, newest first: user, tool, arguments (secrets as \"***\"), outcome, error id, duration.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::READ,
@@ -81,24 +81,6 @@ pub struct AuditItem {
     /// The error id the caller got, to find the server's log line.
     pub error_id: Option<String>,
     pub duration_ms: f64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AuditPage {
-    pub items: Vec<AuditItem>,
-    pub count: usize,
-    pub total_count: i64,
-    pub page: i64,
-    pub page_size: i64,
-    pub total_pages: i64,
-    pub has_next: bool,
-    pub has_previous: bool,
-    /// The filters used (times as UTC).
-    pub filters_applied: Map<String, Value>,
-    /// True when the byte budget cut the page short; see `truncation_hint`.
-    pub truncated: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub truncation_hint: Option<String>,
 }
 
 /// Validated filters.
@@ -268,7 +250,10 @@ macro_rules! filtered {
     }};
 }
 
-async fn list_audit_log(ctx: ToolCtx, args: AuditArgs) -> Result<AuditPage, ToolError> {
+async fn list_audit_log(
+    ctx: ToolCtx,
+    args: AuditArgs,
+) -> Result<Page<AuditItem, NamedFilters>, ToolError> {
     let mut f = args.validate()?;
     f.tenant = ctx.principal.tenant.clone();
     let mut conn = ctx.app.db.conn().await?;
@@ -326,30 +311,19 @@ fn item(e: AuditEntry) -> AuditItem {
 }
 
 /// The page envelope, keeping as many whole entries as fit in `budget` bytes.
-fn page(items: Vec<AuditItem>, f: &Filters, total_count: i64, budget: usize) -> AuditPage {
-    let offered = items.len();
-    // Room for the envelope itself.
-    let (kept, truncated) = crate::query::list::fit_items(items, 600, budget);
-    let total_pages = (total_count + f.page_size - 1) / f.page_size;
-    AuditPage {
-        count: kept.len(),
-        truncation_hint: truncated.then(|| {
-            format!(
-                "Only {} of {} entries on this page fit in the {budget} byte response budget: ask for a smaller page_size.",
-                kept.len(),
-                offered,
-            )
-        }),
-        items: kept,
+fn page(
+    items: Vec<AuditItem>,
+    f: &Filters,
+    total_count: i64,
+    budget: usize,
+) -> Page<AuditItem, NamedFilters> {
+    Page::named(
+        items,
+        (f.page, f.page_size),
         total_count,
-        page: f.page,
-        page_size: f.page_size,
-        total_pages,
-        has_next: f.page < total_pages,
-        has_previous: f.page > 1,
-        filters_applied: f.applied(),
-        truncated,
-    }
+        f.applied(),
+        budget,
+    )
 }
 
 #[cfg(test)]

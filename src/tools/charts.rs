@@ -18,7 +18,7 @@ use crate::db::MetaConn;
 use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboards, datasets};
 use crate::error::{ErrorKind, ToolError};
 use crate::query::catalog::{self, Access, Chart};
-use crate::query::list::{DeletedState, Ident, ListArgs, ListResponse};
+use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
 use crate::with_conn;
 
@@ -44,7 +44,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "delete_chart",
         "Delete a chart",
-        "Move a chart to the trash; dashboards stop showing it until it is restored with restore_deleted.",
+        "Move a chart to the trash; dashboards stop showing it until restore_deleted brings it back.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints::DESTRUCTIVE,
@@ -115,13 +115,13 @@ async fn render(
         .collect())
 }
 
-async fn list_charts(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+async fn list_charts(ctx: ToolCtx, args: ListArgs) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_charts(&mut conn, &plan, &access).await?;
     let items = render(&mut conn, &rows, &plan.columns).await?;
-    Ok(ListResponse::new(
+    Ok(Page::of_plan(
         spec(),
         &plan,
         items,

@@ -24,7 +24,7 @@ use crate::db::schema::{charts, dashboard_charts, dashboard_owners, dashboards};
 use crate::error::ToolError;
 use crate::layout::{Layout, Position};
 use crate::query::catalog::{self, Access, Chart, Dashboard};
-use crate::query::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, ListResponse, Lit};
+use crate::query::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, Lit, Page};
 use crate::query::spec::ModelSpec;
 use crate::{in_transaction, with_conn};
 
@@ -32,7 +32,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_dashboards",
         "List dashboards",
-        "Dashboards you can see: filters [{col, opr, value}], search, select_columns, order, pages; see get_schema(model=dashboard).",
+        "Dashboards you can see; lists as list_charts, get_schema(model=dashboard).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -140,13 +140,16 @@ macro_rules! link_charts_and_owner {
     };
 }
 
-async fn list_dashboards(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+async fn list_dashboards(
+    ctx: ToolCtx,
+    args: ListArgs,
+) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_dashboards(&mut conn, &plan, &access).await?;
     let items = render(&mut conn, &rows, &plan.columns).await?;
-    Ok(ListResponse::new(
+    Ok(Page::of_plan(
         spec(),
         &plan,
         items,
@@ -348,9 +351,12 @@ pub struct LayoutSummary {
     pub rows: usize,
     pub tabs: Vec<String>,
     pub positioned_charts: usize,
+    /// Markdown cells, headers and dividers, in reading order (as in get_dashboard_layout).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub text_cells: Vec<Position>,
 }
 
-async fn charts_of(conn: &mut MetaConn, dashboard_id: i32) -> Result<Vec<Chart>, ToolError> {
+pub async fn charts_of(conn: &mut MetaConn, dashboard_id: i32) -> Result<Vec<Chart>, ToolError> {
     Ok(with_conn!(conn, |c| {
         charts::table
             .inner_join(dashboard_charts::table)
@@ -420,6 +426,11 @@ async fn get_dashboard_info(ctx: ToolCtx, args: IdentArgs) -> Result<DashboardIn
             rows: layout.rows.len() + layout.tabs.iter().map(|t| t.rows.len()).sum::<usize>(),
             tabs: layout.tabs.iter().map(|t| t.title.clone()).collect(),
             positioned_charts: layout.chart_ids().len(),
+            text_cells: layout
+                .positions()
+                .into_iter()
+                .filter(|p| p.chart_id().is_none())
+                .collect(),
         },
         filters: meta
             .get("native_filters")
@@ -724,6 +735,28 @@ pub struct Updated {
     pub changed_fields: Vec<String>,
 }
 
+/// The live dashboard `ident` names, for a change by its owner: refused unless the caller
+/// owns it, and, when `expected_version` is given, unless it is at that version.
+pub(super) async fn to_change(
+    conn: &mut MetaConn,
+    access: &Access,
+    ident: &Ident,
+    expected_version: Option<i32>,
+) -> Result<Dashboard, ToolError> {
+    let d = find(conn, access, ident, DeletedState::Exclude).await?;
+    require_owner(conn, access, &d).await?;
+    if let Some(v) = expected_version
+        && v != d.version
+    {
+        return Err(ToolError::conflict(format!(
+            "Dashboard {} is at version {}, not {v}. Re-read it and retry.",
+            d.id, d.version
+        ))
+        .with_details(json!({"dashboard_id": d.id, "version": d.version})));
+    }
+    Ok(d)
+}
+
 fn stale(d: &Dashboard) -> ToolError {
     ToolError::conflict(format!(
         "Dashboard {} was changed by someone else meanwhile (version {} is stale). Re-read it and retry.",
@@ -758,7 +791,7 @@ macro_rules! bump_layout {
 
 /// Save `d` with the given changes if its version is still `d.version` (one statement).
 #[allow(clippy::too_many_arguments)]
-async fn save_versioned(
+pub(super) async fn save_versioned(
     c: &mut MetaConn,
     d: &Dashboard,
     title: &str,
@@ -802,17 +835,7 @@ async fn update_dashboard(ctx: ToolCtx, args: UpdateArgs) -> Result<Updated, Too
     let ident = Ident::parse(&args.identifier, true)?;
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
-    let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
-    require_owner(&mut conn, &access, &d).await?;
-    if let Some(v) = args.expected_version
-        && v != d.version
-    {
-        return Err(ToolError::conflict(format!(
-            "Dashboard {} is at version {}, not {v}. Re-read it and retry.",
-            d.id, d.version
-        ))
-        .with_details(json!({"dashboard_id": d.id, "version": d.version})));
-    }
+    let d = to_change(&mut conn, &access, &ident, args.expected_version).await?;
     let mut changed = Vec::new();
     let mut title = d.title.clone();
     if let Some(t) = args.dashboard_title.map(|t| t.trim().to_string()) {
@@ -870,6 +893,14 @@ async fn update_dashboard(ctx: ToolCtx, args: UpdateArgs) -> Result<Updated, Too
     }
     let mut meta = d.json_metadata.clone();
     if let Some(patch) = args.json_metadata {
+        // Native filters are checked (columns, scope, defaults) by manage_native_filters;
+        // a metadata patch would store them unchecked, or drop them.
+        if patch.contains_key("native_filters") {
+            return Err(ToolError::invalid(
+                "json_metadata.native_filters cannot be set here: add, update or remove native filters with manage_native_filters.",
+            )
+            .with_details(json!({"field": "json_metadata.native_filters", "use": "manage_native_filters"})));
+        }
         let mut current: Map<String, Value> =
             serde_json::from_str(&d.json_metadata).unwrap_or_default();
         for (k, v) in patch {

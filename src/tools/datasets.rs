@@ -21,7 +21,7 @@ use crate::db::schema::{databases, dataset_columns, dataset_metrics, datasets};
 use crate::error::{ErrorKind, ToolError};
 use crate::query::builder::dataset_source;
 use crate::query::catalog::{self, Access, Database, Dataset, DatasetColumn, DatasetMetric};
-use crate::query::list::{DeletedState, Ident, ListArgs, ListResponse};
+use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
 use crate::with_conn;
 
@@ -29,7 +29,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_datasets",
         "List datasets",
-        "List datasets you can access: filters, search, select_columns (`columns`, `metrics`), order, pages; see get_schema(model=dataset).",
+        "Datasets you can access (select_columns adds `columns`, `metrics`); see get_schema(model=dataset).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -38,8 +38,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_dataset_info",
         "Dataset details",
-        "One dataset by id or uuid: its columns with types and temporal flags, its saved metrics, its SQL when \
-         virtual, and its database.",
+        "One dataset by id or uuid: columns (types, temporal flags), saved metrics, SQL when virtual, database.",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
@@ -57,7 +56,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "create_dataset",
         "Create a dataset from a table",
-        "Register a table or view as a dataset; columns and types are read from the source, the first temporal one is the main time column.",
+        "Register a table or view as a dataset; columns and types come from the source, the first temporal one is the main time column.",
         PoolKind::Catalog,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -85,12 +84,12 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "list_databases",
         "List databases",
-        "List the data sources you can access (never their credentials). See get_schema(model=database).",
+        "Data sources you can access (never their credentials); see get_schema(model=database).",
         PoolKind::Catalog,
         Permission::CatalogRead,
         Hints::READ,
         list_databases,
-    ));
+    ).without_trash());
     r.add(tool(
         "get_database_info",
         "Database details",
@@ -119,7 +118,7 @@ pub fn kind(d: &Dataset) -> &'static str {
     }
 }
 
-async fn columns_and_metrics(
+pub async fn columns_and_metrics(
     conn: &mut MetaConn,
     ids: Vec<i32>,
 ) -> Result<
@@ -226,13 +225,16 @@ async fn render_datasets(
         .collect())
 }
 
-async fn list_datasets(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+async fn list_datasets(
+    ctx: ToolCtx,
+    args: ListArgs,
+) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(dataset_spec(), ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_datasets(&mut conn, &plan, &access).await?;
     let items = render_datasets(&mut conn, &rows, &plan.columns).await?;
-    Ok(ListResponse::new(
+    Ok(Page::of_plan(
         dataset_spec(),
         &plan,
         items,
@@ -324,14 +326,11 @@ fn render_database(d: &Database, cols: &[&str]) -> Map<String, Value> {
     m
 }
 
-async fn list_databases(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+async fn list_databases(
+    ctx: ToolCtx,
+    args: ListArgs,
+) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(database_spec(), ctx.principal.user_id)?;
-    if plan.deleted != DeletedState::Exclude {
-        return Err(
-            ToolError::invalid("deleted_state: databases have no trash.")
-                .with_details(json!({"field": "deleted_state"})),
-        );
-    }
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_databases(&mut conn, &plan, &access).await?;
@@ -339,7 +338,7 @@ async fn list_databases(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, To
         .iter()
         .map(|d| render_database(d, &plan.columns))
         .collect();
-    Ok(ListResponse::new(
+    Ok(Page::of_plan(
         database_spec(),
         &plan,
         items,

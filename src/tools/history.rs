@@ -21,7 +21,7 @@ use crate::db::models::{NewQueryRecord, QueryRecord, SavedQuery, new_uuid, now};
 use crate::db::schema::{query_history, saved_queries};
 use crate::error::{ErrorKind, ToolError};
 use crate::query::catalog::{self, Access};
-use crate::query::list::{Ident, ListArgs, ListResponse};
+use crate::query::list::{Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
 use crate::with_conn;
 
@@ -37,7 +37,7 @@ pub fn register(r: &mut Registry) {
         Permission::SqlExecute,
         Hints::READ,
         list_queries,
-    ));
+    ).without_trash());
     r.add(tool(
         "get_query_info",
         "One query run",
@@ -56,15 +56,18 @@ pub fn register(r: &mut Registry) {
         Hints::WRITE,
         save_sql_query,
     ));
-    r.add(tool(
-        "list_saved_queries",
-        "List saved queries",
-        "Your saved queries (admins: everyone's), with filters, search, ordering and pages.",
-        PoolKind::Catalog,
-        Permission::SqlExecute,
-        Hints::READ,
-        list_saved_queries,
-    ));
+    r.add(
+        tool(
+            "list_saved_queries",
+            "List saved queries",
+            "Your saved queries (admins: everyone's), with filters, search, ordering and pages.",
+            PoolKind::Catalog,
+            Permission::SqlExecute,
+            Hints::READ,
+            list_saved_queries,
+        )
+        .without_trash(),
+    );
     r.add(tool(
         "get_saved_query_info",
         "One saved query",
@@ -164,7 +167,7 @@ fn render_query(
     m
 }
 
-async fn list_queries(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+async fn list_queries(ctx: ToolCtx, args: ListArgs) -> Result<Page<Map<String, Value>>, ToolError> {
     let spec = spec("query");
     let plan = args.plan(spec, ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
@@ -179,7 +182,7 @@ async fn list_queries(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, Tool
         .iter()
         .map(|q| render_query(q, &plan.columns, &users))
         .collect();
-    Ok(ListResponse::new(
+    Ok(Page::of_plan(
         spec,
         &plan,
         items,
@@ -321,7 +324,10 @@ fn render_saved(s: &SavedQuery, cols: &[&str]) -> Map<String, Value> {
     m
 }
 
-async fn list_saved_queries(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse, ToolError> {
+async fn list_saved_queries(
+    ctx: ToolCtx,
+    args: ListArgs,
+) -> Result<Page<Map<String, Value>>, ToolError> {
     let spec = spec("saved_query");
     let plan = args.plan(spec, ctx.principal.user_id)?;
     let mut conn = ctx.app.db.conn().await?;
@@ -331,7 +337,7 @@ async fn list_saved_queries(ctx: ToolCtx, args: ListArgs) -> Result<ListResponse
         .iter()
         .map(|s| render_saved(s, &plan.columns))
         .collect();
-    Ok(ListResponse::new(
+    Ok(Page::of_plan(
         spec,
         &plan,
         items,

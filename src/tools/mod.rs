@@ -3,14 +3,20 @@
 //!
 //! One module per tool family; each exposes `fn register(&mut Registry)`.
 
+mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod chart_data;
 pub mod charts;
 pub mod dashboards;
 pub mod datasets;
+pub mod filters;
 pub mod history;
+pub mod permissions;
+pub mod roles;
 pub mod schema;
 pub mod search;
+pub mod semantic;
 pub mod shared;
 pub mod sql;
 pub mod state;
@@ -129,6 +135,17 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
+    /// The list tool of a model without a trash: `deleted_state` is not offered (the list
+    /// plan refuses it if sent anyway).
+    pub fn without_trash(mut self) -> Self {
+        let mut schema = Arc::unwrap_or_clone(self.tool.input_schema.clone());
+        if let Some(Value::Object(props)) = schema.get_mut("properties") {
+            props.remove("deleted_state");
+        }
+        self.tool.input_schema = Arc::new(schema);
+        self
+    }
+
     /// A call of this tool with `ctx` and `args`, as a job for its pool.
     pub fn job(self: Arc<Self>, ctx: ToolCtx, args: Value) -> Job {
         Job {
@@ -165,16 +182,22 @@ where
     let output_schema = portable_schema(rmcp::handler::server::common::schema_for_output::<O>());
     let listed_output = Arc::new(schema::listed_output());
     // The title is said once, on the tool; destructive and idempotent mean something only
-    // for a tool that writes (MCP's rule), so a read-only tool leaves them out.
-    let annotations = ToolAnnotations::new()
-        .read_only(hints.read_only)
-        .open_world(false);
-    // idempotentHint defaults to false (MCP): said only when true, to keep the listing small.
-    let annotations = match (hints.read_only, hints.idempotent) {
-        (true, _) => annotations,
-        (false, true) => annotations.destructive(hints.destructive).idempotent(true),
-        (false, false) => annotations.destructive(hints.destructive),
-    };
+    // for a tool that writes (MCP's rule), so a read-only tool leaves them out. A hint at
+    // MCP's default (readOnlyHint false, destructiveHint true, idempotentHint false,
+    // openWorldHint true) is left out too: the listing is paid for in every conversation.
+    // openWorldHint stays at its default, true: the data sources vizier reaches are systems
+    // outside it.
+    let mut annotations = ToolAnnotations::new();
+    if hints.read_only {
+        annotations = annotations.read_only(true);
+    } else {
+        if !hints.destructive {
+            annotations = annotations.destructive(false);
+        }
+        if hints.idempotent {
+            annotations = annotations.idempotent(true);
+        }
+    }
     let tool = Tool::new(name, description, input_schema.clone())
         .with_title(title)
         .with_raw_output_schema(listed_output)
@@ -212,7 +235,7 @@ fn read_only_variant(spec: &ToolSpec) -> ToolSpec {
     let mut spec = spec.clone();
     spec.read_only = true;
     spec.changes_metadata = false;
-    spec.tool.annotations = Some(ToolAnnotations::new().read_only(true).open_world(false));
+    spec.tool.annotations = Some(ToolAnnotations::new().read_only(true));
     spec
 }
 
@@ -257,12 +280,19 @@ pub fn parse_args<A: DeserializeOwned>(schema: &JsonObject, args: Value) -> Resu
         .and_then(Value::as_object)
         .map(|p| p.keys().map(String::as_str).collect())
         .unwrap_or_default();
+    let given: Vec<String> = args
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
     serde_json::from_value(args).map_err(|e| {
         let msg = e.to_string();
-        // serde names unknown fields as `name`; suggest the closest allowed one.
+        // serde names unknown fields as `name`; suggest the closest allowed one. An unknown
+        // field inside an argument (a layout cell, a filter) is that argument's problem:
+        // serde's message, which lists what is expected there, says it.
         let unknown = msg
             .strip_prefix("unknown field `")
             .and_then(|r| r.split('`').next())
+            .filter(|f| given.iter().any(|g| g == f))
             .map(str::to_owned);
         match unknown {
             Some(field) => ToolError::invalid_field(
@@ -294,6 +324,10 @@ pub struct Registry {
     /// callable through `tools/call`, but run like every tool (pool, limits, audit,
     /// metrics) by the way in that owns them.
     internal: HashMap<&'static str, Arc<ToolSpec>>,
+    /// MCP Apps' app-only tools (`visibility: ["app"]`): what vizier's views call through
+    /// their host. Never in `tools/list` (the model does not see them), callable through
+    /// `tools/call` by any client like every tool (permission, limits, pool, audit).
+    app_only: HashMap<&'static str, Arc<ToolSpec>>,
 }
 
 /// The groups `tools.enabled` / `tools.disabled` may name: the tool pools.
@@ -309,15 +343,20 @@ impl Registry {
             search: None,
             entries: Vec::new(),
             internal: HashMap::new(),
+            app_only: HashMap::new(),
         };
         system::register(&mut r);
         dashboards::register(&mut r);
         charts::register(&mut r);
         datasets::register(&mut r);
+        semantic::register(&mut r);
+        filters::register(&mut r);
         sql::register(&mut r);
         history::register(&mut r);
         admin::register(&mut r);
         users::register(&mut r);
+        roles::register(&mut r);
+        permissions::register(&mut r);
         audit::register(&mut r);
         visualize::register(&mut r);
         superset::register(&mut r);
@@ -353,7 +392,15 @@ impl Registry {
             search: None,
             entries: Vec::new(),
             internal: all.internal,
+            app_only: HashMap::new(),
         };
+        for (name, spec) in all.app_only {
+            let on = (config.enabled.is_empty() || names(&config.enabled, &spec))
+                && !names(&config.disabled, &spec);
+            if on {
+                r.app_only.insert(name, spec);
+            }
+        }
         for spec in all.tools {
             let reason = if !config.enabled.is_empty() && !names(&config.enabled, &spec) {
                 Some("tools.enabled does not name it or its group")
@@ -397,6 +444,16 @@ impl Registry {
         self.internal.insert(spec.name, Arc::new(spec));
     }
 
+    /// Add an app-only tool (see `app_only`).
+    fn add_app_only(&mut self, spec: ToolSpec) {
+        self.app_only.insert(spec.name, Arc::new(spec));
+    }
+
+    /// A tool `tools/call` runs: an exposed tool or an app-only one.
+    pub fn callable(&self, name: &str) -> Option<&Arc<ToolSpec>> {
+        self.get(name).or_else(|| self.app_only.get(name))
+    }
+
     /// A tool of vizier's own pages, by name.
     pub fn internal(&self, name: &str) -> Option<&Arc<ToolSpec>> {
         self.internal.get(name)
@@ -438,7 +495,16 @@ impl Registry {
     /// entry tools (the call entries only where it may call a tool of that kind).
     pub fn listed(&self, principal: &Principal) -> Vec<Tool> {
         if !self.search_mode() {
-            return self.visible_to(principal).map(|t| t.tool.clone()).collect();
+            // The full listing is paid for in every conversation: a tool's title (a display
+            // form of its name) stays with search_tools and get_instance_info, not here.
+            return self
+                .visible_to(principal)
+                .map(|t| {
+                    let mut tool = t.tool.clone();
+                    tool.title = None;
+                    tool
+                })
+                .collect();
         }
         let visible: Vec<&Arc<ToolSpec>> = self.visible_to(principal).collect();
         let mut listed: Vec<Tool> = visible
@@ -519,32 +585,44 @@ mod tests {
     }
 
     /// The full listing of a default server stays small: assistants pay for it in every
-    /// conversation.
+    /// conversation. Measured as `tools/list` serves it to an admin.
     #[test]
     fn the_full_listing_fits_its_budget() {
         let registry = Registry::new();
-        let tools: Vec<&Tool> = registry.tools.iter().map(|t| &t.tool).collect();
-        let mut sizes: Vec<(usize, usize, usize, &str)> = registry
-            .tools
+        let admin = crate::auth::Principal {
+            user_id: 1,
+            username: "admin".into(),
+            roles: vec!["admin".into()],
+            permissions: Permission::ALL.iter().map(|p| p.as_str()).collect(),
+            all_datasource_access: true,
+            database_ids: Default::default(),
+            dataset_ids: Default::default(),
+            token_scopes: None,
+            tenant: None,
+        };
+        let tools = registry.listed(&admin);
+        let mut sizes: Vec<(usize, &str)> = tools
             .iter()
             .map(|t| {
-                let len = |v: &JsonObject| serde_json::to_string(v).map_or(0, |s| s.len());
                 (
-                    serde_json::to_string(&t.tool).map_or(0, |s| s.len()),
-                    len(&t.tool.input_schema),
-                    t.tool.output_schema.as_deref().map_or(0, len),
-                    t.name,
+                    serde_json::to_string(t).map_or(0, |s| s.len()),
+                    t.name.as_ref(),
                 )
             })
             .collect();
         sizes.sort();
-        for (all, input, output, name) in &sizes {
-            println!("{all:>6} {input:>6} {output:>6} {name}");
+        for (bytes, name) in &sizes {
+            println!("{bytes:>6} {name}");
         }
         let bytes = serde_json::to_string(&serde_json::json!({ "tools": tools }))
             .expect("serializes")
             .len();
         println!("{} tools, {bytes} bytes", tools.len());
+        assert_eq!(
+            tools.len(),
+            registry.tools.len(),
+            "an admin sees every tool"
+        );
         assert!(bytes <= 45_000, "the listing is {bytes} bytes");
     }
 

@@ -71,7 +71,8 @@ pub fn portable(schema: &mut Map<String, Value>) {
 /// line the tool's own description says better), defaults that say "nothing" (`null`,
 /// `[]`, `false`, `{}`: the field is simply optional), `null` as an alternative type (an
 /// optional field is omitted; vizier still accepts an explicit `null`), and a choice of
-/// documented constants written as the shorter `enum`.
+/// documented constants written as the shorter `enum`, and a definition used once written
+/// where it is used (a `$ref` and the definition's name cost bytes and say nothing).
 pub fn compact_input(schema: &mut Map<String, Value>) {
     schema.remove("title");
     schema.remove("description");
@@ -85,6 +86,58 @@ pub fn compact_input(schema: &mut Map<String, Value>) {
         }
     }
     compact_object(schema);
+    inline_single_use_definitions(schema);
+}
+
+/// Replace each `$ref` to a definition referenced exactly once (and not by itself) by the
+/// definition, keys beside the `$ref` (a field's description) winning; drop `$defs` once
+/// empty. Definitions used twice or more stay shared.
+fn inline_single_use_definitions(schema: &mut Map<String, Value>) {
+    loop {
+        let Some(Value::Object(defs)) = schema.get("$defs") else {
+            return;
+        };
+        let text = Value::Object(schema.clone()).to_string();
+        let once = defs.iter().find_map(|(name, def)| {
+            let target = format!("\"#/$defs/{name}\"");
+            (text.matches(&target).count() == 1 && !def.to_string().contains(&target))
+                .then(|| (name.clone(), def.clone()))
+        });
+        let Some((name, def)) = once else {
+            return;
+        };
+        if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+            defs.remove(&name);
+            if defs.is_empty() {
+                schema.remove("$defs");
+            }
+        }
+        let target = format!("#/$defs/{name}");
+        for value in schema.values_mut() {
+            replace_ref(value, &target, &def);
+        }
+    }
+}
+
+/// Every object in `value` whose `$ref` is `target` takes `def`'s keys instead.
+fn replace_ref(value: &mut Value, target: &str, def: &Value) {
+    match value {
+        Value::Object(object) => {
+            if object.get("$ref").and_then(Value::as_str) == Some(target) {
+                object.remove("$ref");
+                if let Value::Object(def) = def {
+                    for (k, v) in def {
+                        object.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+            object
+                .values_mut()
+                .for_each(|v| replace_ref(v, target, def));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| replace_ref(v, target, def)),
+        _ => {}
+    }
 }
 
 fn compact_object(schema: &mut Map<String, Value>) {
@@ -317,6 +370,54 @@ mod tests {
         assert_eq!(
             problems(&schema),
             vec!["$.properties.a.items: bare `true` in place of a schema".to_string()]
+        );
+    }
+
+    #[test]
+    fn definitions_used_once_are_inlined_and_shared_ones_stay() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "layout": {"description": "The layout.", "$ref": "#/$defs/Layout"},
+                "tree": {"$ref": "#/$defs/Node"}
+            },
+            "$defs": {
+                "Layout": {"type": "object", "properties": {
+                    "rows": {"type": "array", "items": {"$ref": "#/$defs/Row"}},
+                    "tabs": {"type": "array", "items": {"$ref": "#/$defs/Tab"}}
+                }, "description": "Rust's words."},
+                "Tab": {"type": "object", "properties": {
+                    "rows": {"type": "array", "items": {"$ref": "#/$defs/Row"}}
+                }},
+                "Row": {"type": "object", "properties": {"width": {"type": "integer"}}},
+                "Node": {"type": "object", "properties": {
+                    "children": {"type": "array", "items": {"$ref": "#/$defs/Node"}}
+                }}
+            }
+        });
+        let Value::Object(object) = &mut schema else {
+            unreachable!("built as an object")
+        };
+        compact_input(object);
+        assert_eq!(
+            schema["properties"]["layout"]["description"], "The layout.",
+            "the field's words win"
+        );
+        assert_eq!(
+            schema["properties"]["layout"]["properties"]["tabs"]["items"]["properties"]["rows"]["items"],
+            json!({"$ref": "#/$defs/Row"}),
+            "used twice: still shared"
+        );
+        let mut kept: Vec<&String> = schema["$defs"].as_object().expect("defs").keys().collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            ["Node", "Row"],
+            "recursive and shared definitions stay"
+        );
+        assert_eq!(
+            schema["properties"]["tree"],
+            json!({"$ref": "#/$defs/Node"})
         );
     }
 }

@@ -292,11 +292,16 @@ async fn search_tools(ctx: ToolCtx, args: SearchArgs) -> Result<SearchResult, To
             description: spec.tool.description.as_deref().map(str::to_owned),
             input_schema: spec.tool.input_schema.as_ref().clone(),
             output_schema: spec.output_schema.as_ref().clone(),
-            annotations: spec
-                .tool
-                .annotations
-                .as_ref()
-                .and_then(|a| serde_json::to_value(a).ok()),
+            annotations: spec.tool.annotations.as_ref().and_then(|a| {
+                // The listing leaves out hints at MCP's defaults; a search answers them all.
+                let mut a = a.clone();
+                if a.read_only_hint != Some(true) {
+                    a.read_only_hint = Some(false);
+                    a.destructive_hint.get_or_insert(true);
+                    a.idempotent_hint.get_or_insert(false);
+                }
+                serde_json::to_value(a).ok()
+            }),
             call_with: if spec.read_only {
                 CALL_READ_TOOL
             } else {
@@ -353,8 +358,7 @@ pub fn call_entry(write: bool) -> Tool {
             ToolAnnotations::new()
                 .read_only(false)
                 .destructive(true)
-                .idempotent(false)
-                .open_world(false),
+                .idempotent(false),
         )
     } else {
         (
@@ -363,7 +367,7 @@ pub fn call_entry(write: bool) -> Tool {
             "Call a read-only tool found with search_tools (call_with: call_read_tool); a \
              tool that changes things is refused here. Same permissions, limits and audit \
              as calling it directly.",
-            ToolAnnotations::new().read_only(true).open_world(false),
+            ToolAnnotations::new().read_only(true),
         )
     };
     Tool::new(name, description, Arc::new(input))

@@ -36,9 +36,14 @@ pub struct AppState {
     pub cipher: Cipher,
     /// Read-only catalog results by (tool, arguments, principal fingerprint).
     pub cache: Option<moka::sync::Cache<u64, Arc<crate::output::ToolOutput>>>,
+    /// Cacheable calls running now, by the same key: a miss joins the running call of its
+    /// key rather than computing it again (no stampede on a cold key).
+    pub flights: Flights,
     /// Metadata lookups of the SQL path (visible database + connection, RLS rules) by
     /// (what, object, principal fingerprint); same TTL as `cache`, cleared with it.
     pub lookups: Option<moka::sync::Cache<u64, Arc<dyn std::any::Any + Send + Sync>>>,
+    /// Rows of chart queries (`cache.chart_data_ttl_ms`); see [`super::chart_data::ChartDataKey`].
+    pub chart_data: Option<super::chart_data::ChartDataCache>,
     /// Verifies JWT bearer tokens (auth on).
     pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
     /// Cancelled when the app is dropped: background tasks (the JWKS refresh) end with it.
@@ -109,6 +114,43 @@ impl AppState {
         }
         if let Some(c) = &self.lookups {
             c.invalidate_all();
+        }
+        if let Some(c) = &self.chart_data {
+            c.invalidate_all();
+        }
+    }
+}
+
+/// The answer of a cacheable call, shared by every caller that joined it.
+pub type FlightResult = Result<Arc<crate::output::ToolOutput>, crate::error::ToolError>;
+
+/// A running cacheable call that later callers of the same key await.
+pub type Flight = futures::future::Shared<futures::future::BoxFuture<'static, FlightResult>>;
+
+/// Cacheable calls running now, by cache key (see [`AppState::flights`]).
+#[derive(Default)]
+pub struct Flights(std::sync::Mutex<std::collections::HashMap<u64, Flight>>);
+
+impl Flights {
+    /// The running call of `key`, or `start()` made the running call of `key`; and whether
+    /// this caller joined one already running.
+    pub fn join_or_start(&self, key: u64, start: impl FnOnce() -> Flight) -> (Flight, bool) {
+        let Ok(mut flights) = self.0.lock() else {
+            // A poisoned map only loses the sharing, never the call.
+            return (start(), false);
+        };
+        if let Some(running) = flights.get(&key) {
+            return (running.clone(), true);
+        }
+        let flight = start();
+        flights.insert(key, flight.clone());
+        (flight, false)
+    }
+
+    /// The call of `key` is over (its answer, if any, is in the cache by now).
+    pub fn land(&self, key: u64) {
+        if let Ok(mut flights) = self.0.lock() {
+            flights.remove(&key);
         }
     }
 }

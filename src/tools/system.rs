@@ -1,7 +1,5 @@
 //! System tools: `health_check`, `get_instance_info`, `get_schema`.
 
-use std::time::Instant;
-
 use chrono::{SecondsFormat, Utc};
 use rmcp::model::ProtocolVersion;
 use schemars::JsonSchema;
@@ -74,7 +72,12 @@ pub struct StoreHealth {
     /// `ok` or `error`.
     pub status: String,
     pub backend: String,
+    /// Of the check reported.
     pub latency_ms: f64,
+    /// When that check was made, and its age (the store is checked every second, not per
+    /// call).
+    pub checked_at: String,
+    pub checked_ms_ago: u64,
     pub migrations_current: bool,
     pub connections: u32,
     pub idle_connections: u32,
@@ -93,16 +96,10 @@ pub struct PoolHealth {
 
 async fn health_check(ctx: ToolCtx, _args: NoArgs) -> Result<HealthCheck, ToolError> {
     let app = &ctx.app;
-    let started = Instant::now();
-    let store = match app.db.conn().await {
-        Ok(mut conn) => crate::db::migrations_current(&mut conn)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.message),
-    };
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let check = app.db.store_check().await;
+    let latency_ms = check.latency.as_secs_f64() * 1000.0;
     let (connections, idle_connections) = app.db.pool_state().await.unwrap_or((0, 0));
-    let (status, migrations_current, error) = match store {
+    let (status, migrations_current, error) = match check.result {
         Ok(current) => (if current { "ok" } else { "error" }, current, None),
         Err(e) => ("error", false, Some(e)),
     };
@@ -120,6 +117,8 @@ async fn health_check(ctx: ToolCtx, _args: NoArgs) -> Result<HealthCheck, ToolEr
             status: status.into(),
             backend: app.db.backend().as_str().into(),
             latency_ms: (latency_ms * 1000.0).round() / 1000.0,
+            checked_at: check.at_wall.to_rfc3339_opts(SecondsFormat::Millis, true),
+            checked_ms_ago: u64::try_from(check.at.elapsed().as_millis()).unwrap_or(u64::MAX),
             migrations_current,
             connections,
             idle_connections,

@@ -67,7 +67,7 @@ async fn system_tools_in_every_era(app: &TestApp) {
         );
         assert_eq!(chart["max_page_size"], 100);
         let all = call(&client, "get_schema", json!({})).await;
-        assert_eq!(ok(&all)["models"].as_array().map(Vec::len), Some(6));
+        assert_eq!(ok(&all)["models"].as_array().map(Vec::len), Some(7));
         client.cancel().await.ok();
     }
 }
@@ -100,9 +100,12 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
                 "generate_explore_link",
                 "export_dashboard",
                 "export_charts",
+                "apply_dashboard_filters",
             ]
             .contains(&t.name.as_ref());
-        assert_eq!(a.read_only_hint, Some(reads), "{}", t.name);
+        // A hint at MCP's default is left out of the listing: readOnlyHint false,
+        // destructiveHint true.
+        assert_eq!(a.read_only_hint.unwrap_or(false), reads, "{}", t.name);
         // A Superset import overwrites the objects whose UUIDs the bundle carries.
         let destroys = ["delete_", "remove_", "revoke_"]
             .iter()
@@ -110,7 +113,11 @@ async fn tools_list_has_schemas_and_annotations(app: &TestApp) {
             || t.name == "import_superset_bundle";
         // MCP: destructive and idempotent mean something only for a tool that writes.
         let expected = (!reads).then_some(destroys);
-        assert_eq!(a.destructive_hint, expected, "{}", t.name);
+        let listed = (!reads).then(|| a.destructive_hint.unwrap_or(true));
+        assert_eq!(listed, expected, "{}", t.name);
+        if reads {
+            assert_eq!(a.destructive_hint, None, "{}", t.name);
+        }
         assert!(
             t.description.as_ref().is_some_and(|d| d.len() > 40),
             "{}",
@@ -165,7 +172,15 @@ async fn resource_and_prompt(app: &TestApp) {
         let client = app.client(era).await;
         let resources = client.list_all_resources().await.expect("resources/list");
         let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
-        assert_eq!(uris, ["instance://metadata", "chart://configs"]);
+        assert_eq!(
+            uris,
+            [
+                "instance://metadata",
+                "chart://configs",
+                "ui://vizier/chart.html",
+                "ui://vizier/dashboard.html"
+            ]
+        );
         let read = client
             .read_resource(ReadResourceRequestParams::new("instance://metadata"))
             .await
