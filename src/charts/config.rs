@@ -1,5 +1,6 @@
 //! The typed chart config: a union on `chart_type` (`xy`, `table`, `pie`, `big_number`,
-//! `pivot_table`), stored as JSON in `charts.config` and sent by assistants to
+//! `pivot_table`, `funnel`, `treemap`, `waterfall`, `gauge`, `heatmap`, `histogram`,
+//! `box_plot`), stored as JSON in `charts.config` and sent by assistants to
 //! `generate_chart`, `update_chart` and the preview tools.
 //!
 //! [`ChartConfig::parse`] is the only way in: it rejects unknown fields (naming the closest
@@ -16,7 +17,20 @@ use crate::query::builder::{AGGREGATES, GRAINS, Metric, OPERATORS, QueryFilter, 
 use crate::query::catalog::{DatasetColumn, DatasetMetric};
 
 /// The chart types, as `chart_type` spells them.
-pub const CHART_TYPES: &[&str] = &["xy", "table", "pie", "big_number", "pivot_table"];
+pub const CHART_TYPES: &[&str] = &[
+    "xy",
+    "table",
+    "pie",
+    "big_number",
+    "pivot_table",
+    "funnel",
+    "treemap",
+    "waterfall",
+    "gauge",
+    "heatmap",
+    "histogram",
+    "box_plot",
+];
 /// Kinds of `xy` charts.
 pub const XY_KINDS: &[&str] = &["line", "bar", "area", "scatter"];
 /// The stored `chart_type` of a Superset chart of a type vizier does not draw: kept (with
@@ -34,6 +48,13 @@ pub enum ChartConfig {
     Pie(PieConfig),
     BigNumber(BigNumberConfig),
     PivotTable(PivotConfig),
+    Funnel(ShareConfig),
+    Treemap(ShareConfig),
+    Waterfall(WaterfallConfig),
+    Gauge(GaugeConfig),
+    Heatmap(HeatmapConfig),
+    Histogram(HistogramConfig),
+    BoxPlot(BoxPlotConfig),
 }
 
 /// Line, bar, area and scatter charts: one or more metrics over an x column.
@@ -95,6 +116,9 @@ pub struct TableConfig {
     /// aggregate: the metrics.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub metrics: Vec<Metric>,
+    /// aggregate: metrics shown as their share of the column total (`%label`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub percent_metrics: Vec<Metric>,
     /// raw: the columns to show.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<String>,
@@ -187,6 +211,115 @@ pub struct PivotConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_range: Option<TimeRange>,
     /// Most grouped rows to query (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_limit: Option<u64>,
+}
+
+/// A funnel (stages, widest first) or a treemap (tiles by size): one metric split by one
+/// dimension.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ShareConfig {
+    pub dimension: String,
+    pub metric: Metric,
+    /// Most stages or tiles; the rest are summed into "Other" (default 12, 2..=50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+}
+
+/// A waterfall: each x value's metric as a step up or down from the running total, then
+/// the total.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WaterfallConfig {
+    /// The steps, in their order (a time column needs time_grain).
+    pub x: String,
+    pub metric: Metric,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_grain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+}
+
+/// A gauge: one metric's total on a dial from min to max.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GaugeConfig {
+    pub metric: Metric,
+    /// The dial's start (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// The dial's end; default a round number above the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+}
+
+/// A heatmap: one metric over x by y, as coloured cells.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HeatmapConfig {
+    pub x: String,
+    pub y: String,
+    pub metric: Metric,
+    /// Bucket a time x column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_grain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+}
+
+/// A histogram: how a numeric column's values spread over equal bins.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramConfig {
+    pub column: String,
+    /// Number of bins (default 10, 2..=100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bins: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+    /// Most values read (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_limit: Option<u64>,
+}
+
+/// A box plot: quartiles, median and whiskers (1.5 × IQR) of a numeric column, per group.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BoxPlotConfig {
+    pub column: String,
+    /// One box per value of this column; one box without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+    /// Most values read (default 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_limit: Option<u64>,
 }
@@ -333,6 +466,13 @@ impl ChartConfig {
             "table" => ChartConfig::Table(variant(t, rest)?),
             "pie" => ChartConfig::Pie(variant(t, rest)?),
             "big_number" => ChartConfig::BigNumber(variant(t, rest)?),
+            "funnel" => ChartConfig::Funnel(variant(t, rest)?),
+            "treemap" => ChartConfig::Treemap(variant(t, rest)?),
+            "waterfall" => ChartConfig::Waterfall(variant(t, rest)?),
+            "gauge" => ChartConfig::Gauge(variant(t, rest)?),
+            "heatmap" => ChartConfig::Heatmap(variant(t, rest)?),
+            "histogram" => ChartConfig::Histogram(variant(t, rest)?),
+            "box_plot" => ChartConfig::BoxPlot(variant(t, rest)?),
             _ => ChartConfig::PivotTable(variant(t, rest)?),
         };
         config.check_options()?;
@@ -346,6 +486,13 @@ impl ChartConfig {
             ChartConfig::Pie(_) => "pie",
             ChartConfig::BigNumber(_) => "big_number",
             ChartConfig::PivotTable(_) => "pivot_table",
+            ChartConfig::Funnel(_) => "funnel",
+            ChartConfig::Treemap(_) => "treemap",
+            ChartConfig::Waterfall(_) => "waterfall",
+            ChartConfig::Gauge(_) => "gauge",
+            ChartConfig::Heatmap(_) => "heatmap",
+            ChartConfig::Histogram(_) => "histogram",
+            ChartConfig::BoxPlot(_) => "box_plot",
         }
     }
 
@@ -360,12 +507,62 @@ impl ChartConfig {
             ChartConfig::Pie(c) => &c.filters,
             ChartConfig::BigNumber(c) => &c.filters,
             ChartConfig::PivotTable(c) => &c.filters,
+            ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => &c.filters,
+            ChartConfig::Waterfall(c) => &c.filters,
+            ChartConfig::Gauge(c) => &c.filters,
+            ChartConfig::Heatmap(c) => &c.filters,
+            ChartConfig::Histogram(c) => &c.filters,
+            ChartConfig::BoxPlot(c) => &c.filters,
+        }
+    }
+
+    fn time_range(&self) -> Option<&TimeRange> {
+        match self {
+            ChartConfig::Xy(c) => c.time_range.as_ref(),
+            ChartConfig::Table(c) => c.time_range.as_ref(),
+            ChartConfig::Pie(c) => c.time_range.as_ref(),
+            ChartConfig::BigNumber(c) => c.time_range.as_ref(),
+            ChartConfig::PivotTable(c) => c.time_range.as_ref(),
+            ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => c.time_range.as_ref(),
+            ChartConfig::Waterfall(c) => c.time_range.as_ref(),
+            ChartConfig::Gauge(c) => c.time_range.as_ref(),
+            ChartConfig::Heatmap(c) => c.time_range.as_ref(),
+            ChartConfig::Histogram(c) => c.time_range.as_ref(),
+            ChartConfig::BoxPlot(c) => c.time_range.as_ref(),
+        }
+    }
+
+    /// The config's filters, to add a dashboard's native filter conditions to.
+    pub fn filters_mut(&mut self) -> &mut Vec<QueryFilter> {
+        match self {
+            ChartConfig::Xy(c) => &mut c.filters,
+            ChartConfig::Table(c) => &mut c.filters,
+            ChartConfig::Pie(c) => &mut c.filters,
+            ChartConfig::BigNumber(c) => &mut c.filters,
+            ChartConfig::PivotTable(c) => &mut c.filters,
+            ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => &mut c.filters,
+            ChartConfig::Waterfall(c) => &mut c.filters,
+            ChartConfig::Gauge(c) => &mut c.filters,
+            ChartConfig::Heatmap(c) => &mut c.filters,
+            ChartConfig::Histogram(c) => &mut c.filters,
+            ChartConfig::BoxPlot(c) => &mut c.filters,
         }
     }
 
     fn check_options(&self) -> Result<(), ToolError> {
         for f in self.filters() {
             one_of("config.filters.opr", &f.opr, OPERATORS)?;
+            if is_sql_filter(f) && !matches!(f.value, Some(Value::String(_))) {
+                return Err(ToolError::invalid(format!(
+                    "config.filters: '{}' takes a SQL condition as a string value.",
+                    f.opr
+                ))
+                .with_details(json!({"field": "config.filters.value"})));
+            }
+        }
+        if let Some(r) = self.time_range() {
+            r.bounds(chrono::Utc::now().naive_utc())
+                .map_err(|e| e.with_details(json!({"field": "config.time_range"})))?;
         }
         let grain = |g: &Option<String>| match g {
             Some(g) => one_of("config.time_grain", g, GRAINS),
@@ -396,13 +593,21 @@ impl ChartConfig {
                         )
                         .with_details(json!({"field": "config.columns"})));
                     }
-                    "raw" if !c.metrics.is_empty() || !c.group_by.is_empty() => {
+                    "raw"
+                        if !c.metrics.is_empty()
+                            || !c.group_by.is_empty()
+                            || !c.percent_metrics.is_empty() =>
+                    {
                         return Err(ToolError::invalid(
                             "config: a raw table shows columns only; use mode \"aggregate\" for group_by and metrics.",
                         )
                         .with_details(json!({"field": "config.mode"})));
                     }
-                    "aggregate" if c.metrics.is_empty() && c.group_by.is_empty() => {
+                    "aggregate"
+                        if c.metrics.is_empty()
+                            && c.percent_metrics.is_empty()
+                            && c.group_by.is_empty() =>
+                    {
                         return Err(ToolError::invalid(
                             "config: an aggregate table needs metrics, group_by or both.",
                         )
@@ -452,6 +657,51 @@ impl ChartConfig {
                 check_format("config.format", &c.format)?;
                 in_range("config.row_limit", c.row_limit, 1, MAX_ROW_LIMIT)?;
             }
+            ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => {
+                check_format("config.format", &c.format)?;
+                in_range("config.max_items", c.max_items, 2, 50)?;
+            }
+            ChartConfig::Waterfall(c) => {
+                grain(&c.time_grain)?;
+                check_format("config.format", &c.format)?;
+            }
+            ChartConfig::Gauge(c) => {
+                check_format("config.format", &c.format)?;
+                for (field, v) in [("config.min", c.min), ("config.max", c.max)] {
+                    if v.is_some_and(|v| !v.is_finite()) {
+                        return Err(
+                            ToolError::invalid(format!("{field}: give a finite number."))
+                                .with_details(json!({"field": field})),
+                        );
+                    }
+                }
+                if let (Some(lo), Some(hi)) = (c.min, c.max)
+                    && lo >= hi
+                {
+                    return Err(ToolError::invalid(format!(
+                        "config.max: {hi} must be greater than config.min ({lo})."
+                    ))
+                    .with_details(json!({"field": "config.max"})));
+                }
+            }
+            ChartConfig::Heatmap(c) => {
+                grain(&c.time_grain)?;
+                check_format("config.format", &c.format)?;
+                if c.x == c.y {
+                    return Err(ToolError::invalid(
+                        "config.y: a heatmap needs two different columns for x and y.",
+                    )
+                    .with_details(json!({"field": "config.y"})));
+                }
+            }
+            ChartConfig::Histogram(c) => {
+                in_range("config.bins", c.bins, 2, 100)?;
+                in_range("config.row_limit", c.row_limit, 1, MAX_ROW_LIMIT)?;
+            }
+            ChartConfig::BoxPlot(c) => {
+                check_format("config.format", &c.format)?;
+                in_range("config.row_limit", c.row_limit, 1, MAX_ROW_LIMIT)?;
+            }
         }
         Ok(())
     }
@@ -492,7 +742,7 @@ impl ChartConfig {
                 _ => Ok(()),
             }
         };
-        for f in self.filters() {
+        for f in self.filters().iter().filter(|f| !is_sql_filter(f)) {
             col("config.filters.col", &f.col)?;
         }
         match self {
@@ -521,6 +771,9 @@ impl ChartConfig {
                 for m in &c.metrics {
                     metric("config.metrics", m)?;
                 }
+                for m in &c.percent_metrics {
+                    metric("config.percent_metrics", m)?;
+                }
             }
             ChartConfig::Pie(c) => {
                 col("config.dimension", &c.dimension)?;
@@ -543,6 +796,27 @@ impl ChartConfig {
                     metric("config.metrics", m)?;
                 }
             }
+            ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => {
+                col("config.dimension", &c.dimension)?;
+                metric("config.metric", &c.metric)?;
+            }
+            ChartConfig::Waterfall(c) => {
+                col("config.x", &c.x)?;
+                metric("config.metric", &c.metric)?;
+            }
+            ChartConfig::Gauge(c) => metric("config.metric", &c.metric)?,
+            ChartConfig::Heatmap(c) => {
+                col("config.x", &c.x)?;
+                col("config.y", &c.y)?;
+                metric("config.metric", &c.metric)?;
+            }
+            ChartConfig::Histogram(c) => col("config.column", &c.column)?,
+            ChartConfig::BoxPlot(c) => {
+                col("config.column", &c.column)?;
+                if let Some(g) = &c.group_by {
+                    col("config.group_by", g)?;
+                }
+            }
         }
         Ok(())
     }
@@ -561,6 +835,12 @@ pub fn type_schema(chart_type: &str) -> Result<Value, ToolError> {
         "table" => serde_json::to_value(schemars::schema_for!(TableConfig)),
         "pie" => serde_json::to_value(schemars::schema_for!(PieConfig)),
         "big_number" => serde_json::to_value(schemars::schema_for!(BigNumberConfig)),
+        "funnel" | "treemap" => serde_json::to_value(schemars::schema_for!(ShareConfig)),
+        "waterfall" => serde_json::to_value(schemars::schema_for!(WaterfallConfig)),
+        "gauge" => serde_json::to_value(schemars::schema_for!(GaugeConfig)),
+        "heatmap" => serde_json::to_value(schemars::schema_for!(HeatmapConfig)),
+        "histogram" => serde_json::to_value(schemars::schema_for!(HistogramConfig)),
+        "box_plot" => serde_json::to_value(schemars::schema_for!(BoxPlotConfig)),
         _ => serde_json::to_value(schemars::schema_for!(PivotConfig)),
     }
     .map_err(ToolError::internal)?;
@@ -594,7 +874,8 @@ pub fn examples(chart_type: &str) -> Vec<Value> {
         ],
         "table" => vec![
             json!({"chart_type": "table", "mode": "aggregate", "group_by": ["region"],
-                   "metrics": [revenue], "order_by": "revenue", "order_desc": true}),
+                   "metrics": [revenue], "percent_metrics": [revenue], "order_by": "revenue",
+                   "order_desc": true}),
             json!({"chart_type": "table", "mode": "raw", "columns": ["order_date", "product", "line_total"],
                    "row_limit": 50}),
         ],
@@ -606,11 +887,38 @@ pub fn examples(chart_type: &str) -> Vec<Value> {
             json!({"chart_type": "big_number", "metric": revenue, "time_grain": "month",
                    "show_trendline": true, "compare_to_previous_period": true}),
         ],
+        "funnel" => vec![
+            json!({"chart_type": "funnel", "dimension": "segment", "metric": {"saved_metric": "orders"}}),
+        ],
+        "treemap" => vec![
+            json!({"chart_type": "treemap", "dimension": "category", "metric": revenue, "format": "$,.0f"}),
+        ],
+        "waterfall" => vec![
+            json!({"chart_type": "waterfall", "x": "order_date", "time_grain": "quarter",
+                   "metric": revenue, "format": "$,.0f"}),
+        ],
+        "gauge" => vec![
+            json!({"chart_type": "gauge", "metric": {"saved_metric": "avg_order_value"},
+                   "min": 0, "max": 1000, "format": "$,.0f"}),
+        ],
+        "heatmap" => vec![
+            json!({"chart_type": "heatmap", "x": "category", "y": "region", "metric": revenue,
+                   "format": "$,.0f"}),
+        ],
+        "histogram" => vec![json!({"chart_type": "histogram", "column": "line_total", "bins": 20})],
+        "box_plot" => {
+            vec![json!({"chart_type": "box_plot", "column": "line_total", "group_by": "channel"})]
+        }
         _ => vec![
             json!({"chart_type": "pivot_table", "rows": ["region"], "columns": ["category"],
                          "metrics": [revenue], "show_totals": true}),
         ],
     }
+}
+
+/// A filter whose value is a SQL condition (`sql` on rows, `having` on groups).
+fn is_sql_filter(f: &QueryFilter) -> bool {
+    f.opr == "sql" || f.opr == "having"
 }
 
 #[cfg(test)]

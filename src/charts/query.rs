@@ -21,6 +21,66 @@ use crate::render::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableDa
 pub const TIME_COLUMN: &str = "__timestamp";
 /// Most series an xy chart draws; further groups are left out (and said so).
 pub const MAX_SERIES: usize = 20;
+/// The result column holding the latest instant of each time bucket (xy charts with a
+/// time grain): the last bucket is left out when the data stops before it ends.
+pub const LATEST_COLUMN: &str = "__latest";
+
+/// A chart's data as callers get it: its result columns and rows without the helper
+/// column [`LATEST_COLUMN`] (it serves the picture, where an unfinished last bucket is left
+/// out; the data is what the chart computes).
+pub fn without_helper_columns(columns: &mut Vec<String>, rows: &mut [Vec<Value>]) {
+    if let Some(i) = columns.iter().position(|c| c == LATEST_COLUMN) {
+        columns.remove(i);
+        for row in rows.iter_mut().filter(|r| i < r.len()) {
+            row.remove(i);
+        }
+    }
+}
+
+/// The columns a table's percent metrics add: `%label` for each (Superset's names).
+pub fn percent_columns(config: &ChartConfig) -> Vec<(String, String)> {
+    match config {
+        ChartConfig::Table(c) if c.mode != "raw" => {
+            let mut out: Vec<(String, String)> = Vec::new();
+            for m in &c.percent_metrics {
+                let label = m.label();
+                if !out.iter().any(|(l, _)| *l == label) {
+                    out.push((label.clone(), format!("%{label}")));
+                }
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Add a table's percent metric columns to its query result, as Superset's contribution
+/// post-processing does: each row's value (null counted as 0) divided by the column's
+/// total over the rows returned; null when the total is 0. Returns the columns added.
+pub fn add_percent_columns(
+    config: &ChartConfig,
+    columns: &[String],
+    rows: &mut [Vec<Value>],
+) -> Vec<String> {
+    let mut added = Vec::new();
+    for (label, name) in percent_columns(config) {
+        let Some(i) = columns.iter().position(|c| *c == label) else {
+            continue;
+        };
+        let value = |r: &Vec<Value>| r.get(i).and_then(number).unwrap_or(0.0);
+        let total: f64 = rows.iter().map(value).sum();
+        for r in rows.iter_mut() {
+            let share = value(r) / total;
+            r.push(if total != 0.0 && share.is_finite() {
+                json!(share)
+            } else {
+                Value::Null
+            });
+        }
+        added.push(name);
+    }
+    added
+}
 
 /// A chart's query: the builder spec and the row limit.
 #[derive(Debug, Clone)]
@@ -72,6 +132,11 @@ pub fn plan(
                 spec.time_column = Some(x.clone());
                 spec.time_grain = c.time_grain.clone();
                 spec.columns = c.group_by.clone();
+                spec.metrics.push(Metric::Column {
+                    column: x.clone(),
+                    aggregate: "MAX".into(),
+                    label: Some(LATEST_COLUMN.into()),
+                });
             } else {
                 if c.time_grain.is_some() {
                     return Err(ToolError::invalid(format!(
@@ -101,6 +166,12 @@ pub fn plan(
             } else {
                 spec.columns = c.group_by.clone();
                 spec.metrics = c.metrics.clone();
+                // A percent metric is queried too (once), then divided by its column total.
+                for m in &c.percent_metrics {
+                    if !spec.metrics.iter().any(|x| x.label() == m.label()) {
+                        spec.metrics.push(m.clone());
+                    }
+                }
             }
             spec.order_by = c.order_by.clone();
             spec.order_desc = c.order_desc;
@@ -143,6 +214,112 @@ pub fn plan(
                 limit: 10_000,
                 x,
                 x_is_time: c.time_grain.is_some(),
+            }
+        }
+        ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => {
+            let mut spec = base(&c.filters, &c.time_range);
+            spec.columns = vec![c.dimension.clone()];
+            spec.metrics = vec![c.metric.clone()];
+            spec.order_by = Some(c.metric.label());
+            spec.order_desc = true;
+            Plan {
+                spec,
+                limit: 1_000,
+                x: None,
+                x_is_time: false,
+            }
+        }
+        ChartConfig::Waterfall(c) => {
+            let temporal = is_temporal(columns, &c.x);
+            let mut spec = base(&c.filters, &c.time_range);
+            spec.metrics = vec![c.metric.clone()];
+            match (&c.time_grain, temporal) {
+                (Some(g), true) => {
+                    spec.time_column = Some(c.x.clone());
+                    spec.time_grain = Some(g.clone());
+                    spec.order_by = Some(TIME_COLUMN.into());
+                }
+                (Some(_), false) => {
+                    return Err(ToolError::invalid(format!(
+                        "config.time_grain: x column '{}' is not a time column; drop time_grain or pick a time x.",
+                        c.x
+                    ))
+                    .with_details(json!({"field": "config.time_grain"})));
+                }
+                (None, _) => {
+                    spec.columns = vec![c.x.clone()];
+                    spec.order_by = Some(c.x.clone());
+                    if temporal {
+                        spec.time_column = Some(c.x.clone());
+                    }
+                }
+            }
+            Plan {
+                spec,
+                limit: 1_000,
+                x: Some(c.x.clone()),
+                x_is_time: temporal && c.time_grain.is_some(),
+            }
+        }
+        ChartConfig::Gauge(c) => {
+            let mut spec = base(&c.filters, &c.time_range);
+            spec.metrics = vec![c.metric.clone()];
+            Plan {
+                spec,
+                limit: 1,
+                x: None,
+                x_is_time: false,
+            }
+        }
+        ChartConfig::Heatmap(c) => {
+            let temporal = is_temporal(columns, &c.x);
+            let mut spec = base(&c.filters, &c.time_range);
+            spec.metrics = vec![c.metric.clone()];
+            match (&c.time_grain, temporal) {
+                (Some(g), true) => {
+                    spec.time_column = Some(c.x.clone());
+                    spec.time_grain = Some(g.clone());
+                    spec.columns = vec![c.y.clone()];
+                }
+                (Some(_), false) => {
+                    return Err(ToolError::invalid(format!(
+                        "config.time_grain: x column '{}' is not a time column; drop time_grain or pick a time x.",
+                        c.x
+                    ))
+                    .with_details(json!({"field": "config.time_grain"})));
+                }
+                (None, _) => spec.columns = vec![c.x.clone(), c.y.clone()],
+            }
+            Plan {
+                spec,
+                limit: 10_000,
+                x: Some(c.x.clone()),
+                x_is_time: temporal && c.time_grain.is_some(),
+            }
+        }
+        ChartConfig::Histogram(c) => {
+            let mut spec = base(&c.filters, &c.time_range);
+            spec.columns = vec![c.column.clone()];
+            Plan {
+                spec,
+                limit: c.row_limit.unwrap_or(10_000),
+                x: None,
+                x_is_time: false,
+            }
+        }
+        ChartConfig::BoxPlot(c) => {
+            let mut spec = base(&c.filters, &c.time_range);
+            spec.columns = c
+                .group_by
+                .iter()
+                .cloned()
+                .chain([c.column.clone()])
+                .collect();
+            Plan {
+                spec,
+                limit: c.row_limit.unwrap_or(10_000),
+                x: None,
+                x_is_time: false,
             }
         }
         ChartConfig::PivotTable(c) => {
@@ -276,11 +453,157 @@ pub fn shape(
                 })
             }
         }
-        ChartConfig::Table(_) => ChartData::table(TableData {
-            columns: columns.to_vec(),
-            rows: rows.to_vec(),
-            index_columns: 0,
-        }),
+        ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => {
+            let d = index_of(columns, &c.dimension)?;
+            let m = index_of(columns, &c.metric.label())?;
+            let max = c.max_items.unwrap_or(12) as usize;
+            let mut items: Vec<(String, f64)> = rows
+                .iter()
+                .filter_map(|r| Some((label(&r[d]), number(&r[m])?)))
+                .collect();
+            items.sort_by(|a, b| b.1.total_cmp(&a.1));
+            if items.len() > max {
+                let other: f64 = items[max - 1..].iter().map(|s| s.1).sum();
+                notes.0.push(format!(
+                    "{} smaller values are summed into \"Other\".",
+                    items.len() - (max - 1)
+                ));
+                items.truncate(max - 1);
+                items.push(("Other".into(), other));
+            }
+            ChartData::series(
+                XAxis::Categories(items.iter().map(|s| s.0.clone()).collect()),
+                vec![Series::new(
+                    c.metric.label(),
+                    items.iter().map(|s| Some(s.1)).collect(),
+                )],
+            )
+        }
+        ChartConfig::Waterfall(c) => {
+            let x_name = if plan.spec.time_grain.is_some() {
+                TIME_COLUMN
+            } else {
+                c.x.as_str()
+            };
+            let xi = index_of(columns, x_name)?;
+            let m = index_of(columns, &c.metric.label())?;
+            let steps: Vec<(String, f64)> = rows
+                .iter()
+                .map(|r| {
+                    let x = match time(&r[xi]) {
+                        Some(t) if plan.x_is_time => t.format("%Y-%m-%d").to_string(),
+                        _ => label(&r[xi]),
+                    };
+                    (x, number(&r[m]).unwrap_or(0.0))
+                })
+                .collect();
+            ChartData::series(
+                XAxis::Categories(steps.iter().map(|s| s.0.clone()).collect()),
+                vec![Series::new(
+                    c.metric.label(),
+                    steps.iter().map(|s| Some(s.1)).collect(),
+                )],
+            )
+        }
+        ChartConfig::Gauge(c) => {
+            let m = index_of(columns, &c.metric.label())?;
+            ChartData::big_number(BigNumber {
+                value: rows.first().and_then(|r| number(&r[m])),
+                trendline: Vec::new(),
+                previous: None,
+                comparison_label: None,
+            })
+        }
+        ChartConfig::Heatmap(c) => shape_heatmap(c, plan, columns, rows, &mut notes)?,
+        ChartConfig::Histogram(c) => {
+            let i = index_of(columns, &c.column)?;
+            let values: Vec<f64> = rows.iter().filter_map(|r| number(&r[i])).collect();
+            let skipped = rows.len() - values.len();
+            if skipped > 0 {
+                notes.0.push(format!(
+                    "{skipped} values that are not numbers (or null) are left out."
+                ));
+            }
+            let (labels, counts) = histogram(&values, c.bins.unwrap_or(10) as usize);
+            ChartData::series(
+                XAxis::Categories(labels),
+                vec![Series::new(
+                    "count",
+                    counts.into_iter().map(|n| Some(n as f64)).collect(),
+                )],
+            )
+        }
+        ChartConfig::BoxPlot(c) => {
+            let v = index_of(columns, &c.column)?;
+            let g = c
+                .group_by
+                .as_ref()
+                .map(|g| index_of(columns, g))
+                .transpose()?;
+            let mut groups: Vec<(String, Vec<f64>)> = Vec::new();
+            let mut at: HashMap<String, usize> = HashMap::new();
+            for r in rows {
+                let Some(x) = number(&r[v]) else { continue };
+                let key = g.map(|g| label(&r[g])).unwrap_or_else(|| c.column.clone());
+                let k = *at.entry(key.clone()).or_insert_with(|| {
+                    groups.push((key, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[k].1.push(x);
+            }
+            groups.sort_by(|a, b| a.0.cmp(&b.0));
+            if groups.len() > MAX_SERIES {
+                notes.0.push(format!(
+                    "{MAX_SERIES} of {} groups are drawn (the first by name); filter to see the rest.",
+                    groups.len()
+                ));
+                groups.truncate(MAX_SERIES);
+            }
+            let stats: Vec<[f64; 5]> = groups.iter_mut().map(|(_, v)| box_stats(v)).collect();
+            let outliers: usize = groups
+                .iter()
+                .zip(&stats)
+                .map(|((_, v), s)| v.iter().filter(|x| **x < s[0] || **x > s[4]).count())
+                .sum();
+            if outliers > 0 {
+                notes.0.push(format!(
+                    "{outliers} values beyond the whiskers (1.5 × IQR) are not drawn."
+                ));
+            }
+            ChartData::series(
+                XAxis::Categories(groups.iter().map(|g| g.0.clone()).collect()),
+                BOX_PARTS
+                    .iter()
+                    .enumerate()
+                    .map(|(k, name)| Series::new(*name, stats.iter().map(|s| Some(s[k])).collect()))
+                    .collect(),
+            )
+        }
+        ChartConfig::Table(_) => {
+            // Percent metric columns read as percentages, as Superset shows them.
+            let share: Vec<usize> = percent_columns(config)
+                .iter()
+                .filter_map(|(_, name)| columns.iter().position(|c| c == name))
+                .collect();
+            let pct = crate::render::format::NumberFormat::parse(".3%").ok();
+            let rows = rows
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(i, v)| match (&pct, number(v)) {
+                            (Some(f), Some(x)) if share.contains(&i) => Value::String(f.format(x)),
+                            _ => v.clone(),
+                        })
+                        .collect()
+                })
+                .collect();
+            ChartData::table(TableData {
+                columns: columns.to_vec(),
+                rows,
+                index_columns: 0,
+            })
+        }
         ChartConfig::PivotTable(c) => {
             let row_idx: Vec<usize> = c
                 .rows
@@ -407,6 +730,28 @@ fn shape_xy(
         };
         order.sort_by(|a, b| total(*b).total_cmp(&total(*a)));
     }
+    // A last time bucket the data stops inside of (the current week, a time range ending
+    // mid-month) would draw as a drop: it is left out, and said so.
+    if as_time && order.len() >= 2 {
+        let latest = columns
+            .iter()
+            .position(|c| c == LATEST_COLUMN)
+            .and_then(|li| rows.iter().filter_map(|r| time(&r[li])).max());
+        let last = order[order.len() - 1];
+        let start = time(&Value::String(keys[last].clone()));
+        if let (Some(latest), Some(start), Some(grain)) =
+            (latest, start, plan.spec.time_grain.as_deref())
+            && let Some(end) = period_end(start, grain)
+            && latest.date() < end.date() - chrono::Duration::days(1)
+        {
+            order.pop();
+            notes.0.push(format!(
+                "The last {grain} (from {}) is left out: the data ends on {}, before the {grain} does.",
+                start.format("%Y-%m-%d"),
+                latest.format("%Y-%m-%d")
+            ));
+        }
+    }
     let x = if as_time {
         XAxis::Time(
             order
@@ -440,6 +785,138 @@ fn shape_xy(
         }
     }
     Ok(ChartData::series(x, series))
+}
+
+/// The series of a box plot, in order.
+pub const BOX_PARTS: [&str; 5] = ["lower whisker", "q1", "median", "q3", "upper whisker"];
+
+/// Lower whisker, first quartile, median, third quartile and upper whisker of `values`
+/// (sorted in place): whiskers reach the furthest values within 1.5 × IQR of the box.
+fn box_stats(values: &mut [f64]) -> [f64; 5] {
+    values.sort_by(f64::total_cmp);
+    let q = |p: f64| -> f64 {
+        let pos = p * (values.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        values[lo] + (values[hi] - values[lo]) * (pos - lo as f64)
+    };
+    let (q1, median, q3) = (q(0.25), q(0.5), q(0.75));
+    let iqr = q3 - q1;
+    let low = values
+        .iter()
+        .copied()
+        .find(|v| *v >= q1 - 1.5 * iqr)
+        .unwrap_or(q1);
+    let high = values
+        .iter()
+        .rev()
+        .copied()
+        .find(|v| *v <= q3 + 1.5 * iqr)
+        .unwrap_or(q3);
+    [low, q1, median, q3, high]
+}
+
+/// `bins` equal bins over the values' range: their labels ("10 – 20") and counts. The last
+/// bin holds its upper edge.
+fn histogram(values: &[f64], bins: usize) -> (Vec<String>, Vec<usize>) {
+    if values.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let bins = if hi > lo { bins.max(1) } else { 1 };
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut counts = vec![0usize; bins];
+    for v in values {
+        let b = (((v - lo) / width).floor() as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let edge = |k: usize| lo + width * k as f64;
+    let fmt = crate::render::format::tick_format(None, width, hi.abs().max(lo.abs()));
+    let labels = (0..bins)
+        .map(|k| format!("{} – {}", fmt.format(edge(k)), fmt.format(edge(k + 1))))
+        .collect();
+    (labels, counts)
+}
+
+fn shape_heatmap(
+    c: &super::config::HeatmapConfig,
+    plan: &Plan,
+    columns: &[String],
+    rows: &[Vec<Value>],
+    notes: &mut Notes,
+) -> Result<ChartData, ToolError> {
+    let x_name = if plan.spec.time_grain.is_some() {
+        TIME_COLUMN
+    } else {
+        c.x.as_str()
+    };
+    let xi = index_of(columns, x_name)?;
+    let yi = index_of(columns, &c.y)?;
+    let m = index_of(columns, &c.metric.label())?;
+    let x_label = |v: &Value| match time(v) {
+        Some(t) if plan.x_is_time => t.format("%Y-%m-%d").to_string(),
+        _ => label(v),
+    };
+    let mut xs: Vec<String> = rows.iter().map(|r| x_label(&r[xi])).collect();
+    xs.sort();
+    xs.dedup();
+    let mut ys: Vec<String> = rows.iter().map(|r| label(&r[yi])).collect();
+    ys.sort();
+    ys.dedup();
+    const MAX_CELLS: usize = 60;
+    for (axis, v) in [("x", &mut xs), ("y", &mut ys)] {
+        if v.len() > MAX_CELLS {
+            notes.0.push(format!(
+                "{MAX_CELLS} of {} {axis} values are drawn (the first in order); filter to see the rest.",
+                v.len()
+            ));
+            v.truncate(MAX_CELLS);
+        }
+    }
+    let x_at: HashMap<&str, usize> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.as_str(), i))
+        .collect();
+    let mut series: Vec<Series> = ys
+        .iter()
+        .map(|y| Series::new(y.clone(), vec![None; xs.len()]))
+        .collect();
+    let y_at: HashMap<String, usize> = ys
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(i, y)| (y, i))
+        .collect();
+    for r in rows {
+        let (Some(&x), Some(&y)) = (x_at.get(x_label(&r[xi]).as_str()), y_at.get(&label(&r[yi])))
+        else {
+            continue;
+        };
+        if let Some(v) = number(&r[m]) {
+            let cell = &mut series[y].values[x];
+            *cell = Some(cell.unwrap_or(0.0) + v);
+        }
+    }
+    Ok(ChartData::series(XAxis::Categories(xs), series))
+}
+
+/// The start of the period after the one starting at `start` (grains of a day or more;
+/// `None` for hours, whose buckets are not judged).
+fn period_end(start: NaiveDateTime, grain: &str) -> Option<NaiveDateTime> {
+    use chrono::Months;
+    match grain {
+        "day" => Some(start + chrono::Duration::days(1)),
+        "week" => Some(start + chrono::Duration::days(7)),
+        "month" => start.checked_add_months(Months::new(1)),
+        "quarter" => start.checked_add_months(Months::new(3)),
+        "year" => start.checked_add_months(Months::new(12)),
+        _ => None,
+    }
 }
 
 fn pivot(
@@ -596,6 +1073,13 @@ pub fn render_spec(
         ChartConfig::BigNumber(_) => ChartKind::BigNumber,
         ChartConfig::Table(_) => ChartKind::Table,
         ChartConfig::PivotTable(_) => ChartKind::Pivot,
+        ChartConfig::Funnel(_) => ChartKind::Funnel,
+        ChartConfig::Treemap(_) => ChartKind::Treemap,
+        ChartConfig::Waterfall(_) => ChartKind::Waterfall,
+        ChartConfig::Gauge(_) => ChartKind::Gauge,
+        ChartConfig::Heatmap(_) => ChartKind::Heatmap,
+        ChartConfig::Histogram(_) => ChartKind::Bar,
+        ChartConfig::BoxPlot(_) => ChartKind::BoxPlot,
     };
     let mut spec = RenderSpec::new(title, kind);
     spec.width = width;
@@ -635,6 +1119,35 @@ pub fn render_spec(
                 .clone()
                 .or_else(|| c.metrics.first().and_then(&metric_format))
         }
+        ChartConfig::Funnel(c) | ChartConfig::Treemap(c) => {
+            spec.y_format = c.format.clone().or_else(|| metric_format(&c.metric));
+        }
+        ChartConfig::Waterfall(c) => {
+            spec.y_format = c.format.clone().or_else(|| metric_format(&c.metric));
+            spec.x_title = Some(humanize(c.time_grain.as_deref().unwrap_or(&c.x)));
+            spec.y_title = Some(humanize(&c.metric.label()));
+            spec.show_legend = false;
+        }
+        ChartConfig::Gauge(c) => {
+            spec.y_format = c.format.clone().or_else(|| metric_format(&c.metric));
+            spec.range = Some((c.min.unwrap_or(0.0), c.max));
+        }
+        ChartConfig::Heatmap(c) => {
+            spec.y_format = c.format.clone().or_else(|| metric_format(&c.metric));
+            spec.x_title = Some(humanize(&c.x));
+            spec.y_title = Some(humanize(&c.y));
+        }
+        ChartConfig::Histogram(c) => {
+            spec.x_title = Some(humanize(&c.column));
+            spec.y_title = Some("Count".into());
+            spec.y_format = Some(",d".into());
+            spec.show_legend = false;
+        }
+        ChartConfig::BoxPlot(c) => {
+            spec.y_format = c.format.clone();
+            spec.x_title = c.group_by.as_deref().map(humanize);
+            spec.y_title = Some(humanize(&c.column));
+        }
     }
     spec
 }
@@ -645,6 +1158,25 @@ mod tests {
 
     fn cols(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn percent_columns_divide_by_the_column_total() {
+        let config = ChartConfig::parse(&json!({"chart_type": "table", "group_by": ["r"],
+            "metrics": [{"saved_metric": "m"}],
+            "percent_metrics": [{"saved_metric": "m"}, {"saved_metric": "m"}, {"saved_metric": "z"}]}))
+        .expect("config");
+        let mut rows = vec![
+            vec![json!("a"), json!(1), json!(0)],
+            vec![json!("b"), json!(3), json!(0)],
+            vec![json!("c"), Value::Null, json!(0)],
+        ];
+        let added = add_percent_columns(&config, &cols(&["r", "m", "z"]), &mut rows);
+        assert_eq!(added, ["%m", "%z"], "each percent metric once");
+        assert_eq!(rows[0][3], json!(0.25));
+        assert_eq!(rows[1][3], json!(0.75));
+        assert_eq!(rows[2][3], json!(0.0), "null counts as 0");
+        assert_eq!(rows[0][4], Value::Null, "a zero total has no shares");
     }
 
     fn xy(config: Value) -> (ChartConfig, Plan) {

@@ -25,12 +25,18 @@ pub const DATABASE_NAME: &str = "examples";
 
 /// The joined "sales" dataset: one row per order line with its order, customer, store,
 /// region and product.
+///
+/// The unary `+` on each join's foreign key is SQLite's way to keep a term from driving an
+/// index: without it SQLite starts from the stores and walks `orders_store_id` and
+/// `order_lines_order_id` (a random read per order and per line), with it the only plan is
+/// one pass over `order_lines` and a primary-key lookup per joined row, about twice as
+/// fast for every chart on this dataset (EXPLAIN QUERY PLAN shows both).
 const SALES_SQL: &str = "SELECT ol.order_line_id, o.order_id, o.order_date, o.channel, o.status, \
 c.segment, r.name AS region, s.name AS store, p.category, p.subcategory, p.name AS product, \
 ol.quantity, ol.unit_price, ol.discount, ol.line_total, ol.quantity * p.unit_cost AS line_cost \
-FROM order_lines ol JOIN orders o ON o.order_id = ol.order_id \
-JOIN customers c ON c.customer_id = o.customer_id JOIN stores s ON s.store_id = o.store_id \
-JOIN regions r ON r.region_id = s.region_id JOIN products p ON p.product_id = ol.product_id";
+FROM order_lines ol JOIN orders o ON o.order_id = +ol.order_id \
+JOIN customers c ON c.customer_id = +o.customer_id JOIN stores s ON s.store_id = +o.store_id \
+JOIN regions r ON r.region_id = +s.region_id JOIN products p ON p.product_id = +ol.product_id";
 
 /// (column, type, temporal, description) of the sales dataset.
 const SALES_COLUMNS: &[(&str, &str, bool, &str)] = &[

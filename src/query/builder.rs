@@ -18,7 +18,8 @@ use crate::sql::Dialect;
 pub const AGGREGATES: &[&str] = &["SUM", "COUNT", "AVG", "MIN", "MAX", "COUNT_DISTINCT"];
 /// Time grains.
 pub const GRAINS: &[&str] = &["hour", "day", "week", "month", "quarter", "year"];
-/// Filter operators.
+/// Filter operators. `sql` and `having` take a SQL condition as the value (no column): on
+/// rows (WHERE) and on the aggregated groups (HAVING), checked like any SQL.
 pub const OPERATORS: &[&str] = &[
     "eq",
     "ne",
@@ -35,6 +36,8 @@ pub const OPERATORS: &[&str] = &[
     "ew",
     "is_null",
     "is_not_null",
+    "sql",
+    "having",
 ];
 
 /// A metric: a saved metric by name, an aggregate over a column, or a labelled SQL expression.
@@ -78,6 +81,8 @@ impl Metric {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct QueryFilter {
+    /// The column (none for `sql` and `having`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub col: String,
     pub opr: String,
     #[serde(default)]
@@ -91,6 +96,45 @@ pub struct TimeRange {
     pub start: Option<String>,
     /// Exclusive end, ISO-8601.
     pub end: Option<String>,
+    /// Instead of start/end, Superset's forms (UTC): "Last week", "2024-01-01 : today".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<String>,
+}
+
+impl TimeRange {
+    /// The bounds at `now`: explicit ones as given, a relative range resolved; an error
+    /// names what is wrong.
+    pub fn bounds(
+        &self,
+        now: chrono::NaiveDateTime,
+    ) -> Result<(Option<String>, Option<String>), ToolError> {
+        let bad = |m: String| ToolError::invalid(m).with_details(json!({"field": "time_range"}));
+        if let Some(r) = &self.relative {
+            if self.start.is_some() || self.end.is_some() {
+                return Err(bad(
+                    "time_range: give either relative or start/end, not both.".into(),
+                ));
+            }
+            let (a, b) = super::relative::resolve(r, now).ok_or_else(|| {
+                bad(format!(
+                    "time_range.relative: '{r}' is not a range vizier reads; use {}.",
+                    super::relative::FORMS
+                ))
+            })?;
+            let f = |t: Option<chrono::NaiveDateTime>| {
+                t.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+            };
+            return Ok((f(a), f(b)));
+        }
+        for b in [&self.start, &self.end].into_iter().flatten() {
+            if super::list::parse_time(b).is_none() {
+                return Err(bad(format!(
+                    "time_range: '{b}' is not an ISO-8601 date or time."
+                )));
+            }
+        }
+        Ok((self.start.clone(), self.end.clone()))
+    }
 }
 
 /// What to compute from a dataset.
@@ -287,7 +331,37 @@ pub fn build(
             .with_details(json!({"field": "metrics"})));
     }
     let mut wheres: Vec<String> = Vec::new();
+    let mut havings: Vec<String> = Vec::new();
     for f in &spec.filters {
+        if f.opr == "sql" || f.opr == "having" {
+            let Some(Value::String(cond)) = &f.value else {
+                return Err(ToolError::invalid(format!(
+                    "filters: '{}' takes a SQL condition as a string value.",
+                    f.opr
+                ))
+                .with_details(json!({"field": "filters.value"})));
+            };
+            // One whole expression: nothing may close the parentheses it is put in.
+            crate::sql::parse_expression(dialect, cond).map_err(|e| {
+                ToolError::invalid(format!(
+                    "filters: the {} condition is not one SQL expression ({e}).",
+                    f.opr
+                ))
+                .with_details(json!({"field": "filters.value"}))
+            })?;
+            if f.opr == "having" {
+                if spec.metrics.is_empty() {
+                    return Err(ToolError::invalid(
+                        "filters: a having condition filters aggregated groups; ask for metrics.",
+                    )
+                    .with_details(json!({"field": "filters.opr"})));
+                }
+                havings.push(format!("({cond})"));
+            } else {
+                wheres.push(format!("({cond})"));
+            }
+            continue;
+        }
         let col = q(&column(columns, &f.col, "filters.col")?.column_name);
         let need = |f: &QueryFilter| {
             f.value.clone().filter(|v| !v.is_null()).ok_or_else(|| {
@@ -364,18 +438,13 @@ pub fn build(
         wheres.push(w);
     }
     if let (Some(range), Some(tc)) = (&spec.time_range, &time_col) {
-        for (bound, op) in [(&range.start, ">="), (&range.end, "<")] {
+        let (start, end) = range.bounds(chrono::Utc::now().naive_utc())?;
+        for (bound, op) in [(start, ">="), (end, "<")] {
             if let Some(b) = bound {
-                if super::list::parse_time(b).is_none() {
-                    return Err(ToolError::invalid(format!(
-                        "time_range: '{b}' is not an ISO-8601 date or time."
-                    ))
-                    .with_details(json!({"field": "time_range"})));
-                }
                 wheres.push(format!(
                     "{} {op} {}",
                     q(tc),
-                    literal(dialect, &Value::String(b.clone()), "time_range")?
+                    literal(dialect, &Value::String(b), "time_range")?
                 ));
             }
         }
@@ -390,6 +459,9 @@ pub fn build(
     }
     if !spec.metrics.is_empty() && !group.is_empty() {
         sql.push_str(&format!(" GROUP BY {}", group.join(", ")));
+    }
+    if !havings.is_empty() {
+        sql.push_str(&format!(" HAVING {}", havings.join(" AND ")));
     }
     match &spec.order_by {
         Some(o) if labels.contains(o) => sql.push_str(&format!(

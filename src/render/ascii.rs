@@ -101,6 +101,12 @@ pub fn render(spec: &RenderSpec, data: &ChartData, width: usize, height: usize) 
         }
         ChartKind::BigNumber => big_number(data, user.as_ref(), width, rows),
         ChartKind::Pie { .. } => pie(data, user.as_ref(), width, rows),
+        ChartKind::Gauge => gauge(spec, data, user.as_ref(), width),
+        ChartKind::Funnel => funnel(data, user.as_ref(), width, rows),
+        ChartKind::Treemap => treemap(data, user.as_ref(), width, rows),
+        ChartKind::Waterfall => waterfall(data, user.as_ref(), width, rows),
+        ChartKind::Heatmap => heatmap(data, user.as_ref(), width, rows),
+        ChartKind::BoxPlot => box_plot(data, user.as_ref(), width, rows),
         _ if data.has_no_values() || data.series.is_empty() => "No data\n".to_string(),
         ChartKind::Bar if spec.horizontal => hbars(spec, data, user.as_ref(), width, rows),
         ChartKind::Bar => vbars(spec, data, user.as_ref(), width, rows),
@@ -1002,6 +1008,322 @@ fn pie(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usiz
     if shown < slices.len() {
         out.push_str(&format!("… {} more\n", slices.len() - shown));
     }
+    out
+}
+
+/// A bar of `cells` character cells (eighths included) for `part` of `whole`.
+fn bar_of(part: f64, whole: f64, cells: usize) -> String {
+    if whole <= 0.0 || part <= 0.0 {
+        return String::new();
+    }
+    let eighths = ((part / whole).min(1.0) * (cells * 8) as f64).round() as usize;
+    let mut bar = "█".repeat(eighths / 8);
+    if !eighths.is_multiple_of(8) {
+        bar.push(RIGHT_EIGHTHS[eighths % 8 - 1]);
+    }
+    bar
+}
+
+fn padded(s: &str, w: usize) -> String {
+    let t = truncate_chars(s, w);
+    format!("{t}{}", " ".repeat(w.saturating_sub(len(&t))))
+}
+
+/// Rows of label, bar and value text, bars scaled to the largest value; `centre` centres
+/// each bar (a funnel).
+fn labelled_bars(
+    items: &[(String, f64, String)],
+    width: usize,
+    height: usize,
+    centre: bool,
+) -> String {
+    let max = items.iter().map(|i| i.1).fold(0.0, f64::max);
+    if items.is_empty() || max <= 0.0 {
+        return "No data\n".to_string();
+    }
+    let label_w = items
+        .iter()
+        .map(|i| len(&i.0))
+        .max()
+        .unwrap_or(1)
+        .min(width / 3)
+        .max(1);
+    let value_w = items.iter().map(|i| len(&i.2)).max().unwrap_or(1);
+    let bar_w = width.saturating_sub(label_w + 2 + value_w + 2).max(4);
+    let shown = items.len().min(height.max(2) - 1);
+    let mut out = String::new();
+    for (label, v, text) in items.iter().take(shown) {
+        let bar = bar_of(*v, max, bar_w);
+        let bar = if centre {
+            let pad = (bar_w - len(&bar).min(bar_w)) / 2;
+            format!(
+                "{}{bar}{}",
+                " ".repeat(pad),
+                " ".repeat(bar_w - pad - len(&bar).min(bar_w))
+            )
+        } else {
+            padded(&bar, bar_w)
+        };
+        let line = format!("{} {bar}  {text:>value_w$}", padded(label, label_w));
+        out.push_str(&truncate_chars(line.trim_end(), width));
+        out.push('\n');
+    }
+    if shown < items.len() {
+        out.push_str(&format!("… {} more\n", items.len() - shown));
+    }
+    out
+}
+
+fn funnel(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
+    let items = crate::render::svg::items_of(data);
+    let first = items.first().map(|i| i.1).unwrap_or(0.0);
+    let rows: Vec<(String, f64, String)> = items
+        .into_iter()
+        .map(|(l, v)| {
+            let share = if first > 0.0 {
+                format!(" ({:.1}%)", v / first * 100.0)
+            } else {
+                String::new()
+            };
+            let text = format_value(user, v) + &share;
+            (l, v, text)
+        })
+        .collect();
+    labelled_bars(&rows, width, height, true)
+}
+
+fn treemap(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
+    let mut items = crate::render::svg::items_of(data);
+    items.retain(|i| i.1 > 0.0);
+    items.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = items.iter().map(|i| i.1).sum();
+    let rows: Vec<(String, f64, String)> = items
+        .into_iter()
+        .map(|(l, v)| {
+            let text = format!("{} {:>5.1}%", format_value(user, v), v / total * 100.0);
+            (l, v, text)
+        })
+        .collect();
+    labelled_bars(&rows, width, height, false)
+}
+
+fn gauge(spec: &RenderSpec, data: &ChartData, user: Option<&NumberFormat>, width: usize) -> String {
+    let Some((value, lo, hi)) = crate::render::svg::gauge_of(spec, data) else {
+        return "No data\n".to_string();
+    };
+    let (a, b) = (format_value(user, lo), format_value(user, hi));
+    let cells = width.saturating_sub(len(&a) + len(&b) + 4).max(4);
+    let bar = bar_of(value - lo, hi - lo, cells);
+    let shown = match user {
+        Some(u) => u.headline(value).format(value),
+        None => format_value(None, value),
+    };
+    let head = format!(
+        "{shown} ({:.0}% of {b})",
+        ((value - lo) / (hi - lo) * 100.0).clamp(0.0, 999.0)
+    );
+    let dial = format!(
+        "{a} [{bar}{}] {b}",
+        "░".repeat(cells.saturating_sub(len(&bar)))
+    );
+    format!(
+        "{}\n{}\n",
+        truncate_chars(&head, width),
+        truncate_chars(&dial, width)
+    )
+}
+
+fn waterfall(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
+    let steps = crate::render::svg::waterfall_steps(data);
+    if steps.is_empty() {
+        return "No data\n".to_string();
+    }
+    let lo = steps
+        .iter()
+        .flat_map(|s| [s.start, s.end])
+        .fold(0.0, f64::min);
+    let hi = steps
+        .iter()
+        .flat_map(|s| [s.start, s.end])
+        .fold(0.0, f64::max);
+    let texts: Vec<String> = steps
+        .iter()
+        .map(|s| {
+            let d = s.end - s.start;
+            let t = format_value(user, d);
+            if !s.total && d > 0.0 {
+                format!("+{t}")
+            } else {
+                t
+            }
+        })
+        .collect();
+    let label_w = steps
+        .iter()
+        .map(|s| len(&s.label))
+        .max()
+        .unwrap_or(1)
+        .min(width / 3)
+        .max(1);
+    let value_w = texts.iter().map(|t| len(t)).max().unwrap_or(1);
+    let cells = width.saturating_sub(label_w + value_w + 4).max(4);
+    let col = |v: f64| {
+        if hi > lo {
+            (((v - lo) / (hi - lo)) * cells as f64).round() as usize
+        } else {
+            0
+        }
+    };
+    let shown = steps.len().min(height.max(2) - 1);
+    let mut out = String::new();
+    for (s, t) in steps.iter().zip(&texts).take(shown) {
+        let (a, b) = (col(s.start.min(s.end)), col(s.start.max(s.end)));
+        let mark = if s.total {
+            '█'
+        } else if s.end >= s.start {
+            '▓'
+        } else {
+            '░'
+        };
+        let mut line: Vec<char> = vec![' '; cells];
+        for c in line
+            .iter_mut()
+            .take(b.max(a + 1).min(cells))
+            .skip(a.min(cells - 1))
+        {
+            *c = mark;
+        }
+        let bar: String = line.into_iter().collect();
+        let row = format!("{} {bar}  {t:>value_w$}", padded(&s.label, label_w));
+        out.push_str(&truncate_chars(row.trim_end(), width));
+        out.push('\n');
+    }
+    if shown < steps.len() {
+        out.push_str(&format!("… {} more\n", steps.len() - shown));
+    }
+    out.push_str(&truncate_chars("▓ up  ░ down  █ total", width));
+    out.push('\n');
+    out
+}
+
+fn heatmap(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
+    let xs = crate::render::svg::labels_of(data);
+    let Some((lo, hi)) = crate::render::svg::value_range(data) else {
+        return "No data\n".to_string();
+    };
+    const SHADES: [char; 5] = ['·', '░', '▒', '▓', '█'];
+    let label_w = data
+        .series
+        .iter()
+        .map(|s| len(&s.name))
+        .max()
+        .unwrap_or(1)
+        .min(width / 3)
+        .max(1);
+    let cell = ((width.saturating_sub(label_w + 1)) / xs.len().max(1)).clamp(1, 12);
+    let cols = xs.len().min(width.saturating_sub(label_w + 1) / cell);
+    let mut out = String::new();
+    let mut head = " ".repeat(label_w + 1);
+    for x in xs.iter().take(cols) {
+        head.push_str(&padded(x, cell.saturating_sub(1)));
+        head.push(' ');
+    }
+    out.push_str(&truncate_chars(head.trim_end(), width));
+    out.push('\n');
+    let shown = data.series.len().min(height.saturating_sub(3).max(1));
+    for s in data.series.iter().take(shown) {
+        let mut row = format!("{} ", padded(&s.name, label_w));
+        for i in 0..cols {
+            let ch = match s.get(i) {
+                Some(v) if hi > lo => SHADES[(((v - lo) / (hi - lo)) * 4.0).round() as usize],
+                Some(_) => SHADES[4],
+                None => ' ',
+            };
+            row.push_str(&ch.to_string().repeat(cell.saturating_sub(1)));
+            row.push(' ');
+        }
+        out.push_str(&truncate_chars(row.trim_end(), width));
+        out.push('\n');
+    }
+    if shown < data.series.len() || cols < xs.len() {
+        let more = format!(
+            "… {} more rows, {} more columns",
+            data.series.len() - shown,
+            xs.len() - cols
+        );
+        out.push_str(&truncate_chars(&more, width));
+        out.push('\n');
+    }
+    out.push_str(&truncate_chars(
+        &format!(
+            "· {}  … █ {}",
+            format_value(user, lo),
+            format_value(user, hi)
+        ),
+        width,
+    ));
+    out.push('\n');
+    out
+}
+
+fn box_plot(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
+    let labels = crate::render::svg::labels_of(data);
+    let Some((lo, hi)) = crate::render::svg::value_range(data) else {
+        return "No data\n".to_string();
+    };
+    if data.series.len() < 5 {
+        return "No data\n".to_string();
+    }
+    let label_w = labels
+        .iter()
+        .map(|l| len(l))
+        .max()
+        .unwrap_or(1)
+        .min(width / 3)
+        .max(1);
+    let cells = width.saturating_sub(label_w + 2).max(10);
+    let col = |v: f64| {
+        if hi > lo {
+            ((((v - lo) / (hi - lo)) * (cells - 1) as f64).round() as usize).min(cells - 1)
+        } else {
+            cells / 2
+        }
+    };
+    let mut out = String::new();
+    let shown = labels.len().min(height.saturating_sub(3).max(1));
+    for (i, label) in labels.iter().enumerate().take(shown) {
+        let p: Vec<Option<f64>> = (0..5).map(|k| data.series[k].get(i)).collect();
+        let [Some(wl), Some(q1), Some(med), Some(q3), Some(wh)] = p[..] else {
+            continue;
+        };
+        let mut line: Vec<char> = vec![' '; cells];
+        for c in line.iter_mut().take(col(wh) + 1).skip(col(wl)) {
+            *c = '─';
+        }
+        for c in line.iter_mut().take(col(q3) + 1).skip(col(q1)) {
+            *c = '█';
+        }
+        line[col(wl)] = '├';
+        line[col(wh)] = '┤';
+        line[col(med)] = '┃';
+        let bar: String = line.into_iter().collect();
+        let row = format!("{} {}", padded(label, label_w), bar.trim_end());
+        out.push_str(&truncate_chars(&row, width));
+        out.push('\n');
+    }
+    let (a, b) = (format_value(user, lo), format_value(user, hi));
+    let scale = format!(
+        "{}{a}{}{b}",
+        " ".repeat(label_w + 1),
+        " ".repeat(cells.saturating_sub(len(&a) + len(&b)))
+    );
+    out.push_str(&truncate_chars(&scale, width));
+    out.push('\n');
+    out.push_str(&truncate_chars(
+        "├─ whiskers (1.5 × IQR) ─┤  █ q1 – q3  ┃ median",
+        width,
+    ));
+    out.push('\n');
     out
 }
 

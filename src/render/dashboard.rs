@@ -1,5 +1,7 @@
 //! Several charts on one picture: a 12-column grid under a dashboard title, each chart
-//! drawn in its cell (on a white card) by the same code as a standalone chart.
+//! drawn in its cell (on a white card) by the same code as a standalone chart. Cells may
+//! also hold markdown (drawn as formatted text, not markup: headings larger and bold, list
+//! items with bullets, emphasis and link markup dropped), a header line or a divider.
 //!
 //! Grid units: a column is 1/12 of the usable width; a row unit is 1/24 of the picture
 //! width, so a cell's shape does not depend on how tall the dashboard is. A chart that
@@ -22,6 +24,7 @@ pub const MAX_DASHBOARD_HEIGHT: u32 = 12_000;
 
 const PAGE: &str = "#f3f4f6";
 const CARD_BORDER: &str = "#e2e5ea";
+const DIVIDER: &str = "#c4cad3";
 
 /// Where a chart sits, in grid units: `x` in 0..12 columns, `w` columns wide, `y` and `h`
 /// in row units (1/24 of the picture width).
@@ -31,6 +34,31 @@ pub struct Placement {
     pub y: u32,
     pub w: u32,
     pub h: u32,
+}
+
+/// What a cell shows.
+#[derive(Debug, Clone, Serialize)]
+pub enum Tile {
+    Chart {
+        spec: Box<RenderSpec>,
+        data: Box<ChartData>,
+    },
+    Markdown(String),
+    /// A bold line; `level` 1 (largest) to 3.
+    Header {
+        text: String,
+        level: u8,
+    },
+    Divider,
+}
+
+impl Tile {
+    pub fn chart(spec: RenderSpec, data: ChartData) -> Self {
+        Self::Chart {
+            spec: Box::new(spec),
+            data: Box::new(data),
+        }
+    }
 }
 
 /// Pixel geometry of the grid.
@@ -72,7 +100,7 @@ impl Grid {
     }
 }
 
-fn check(charts: &[(Placement, RenderSpec, ChartData)], width: u32) -> Result<(), RenderError> {
+fn check(charts: &[(Placement, Tile)], width: u32) -> Result<(), RenderError> {
     if !(MIN_WIDTH..=MAX_WIDTH).contains(&width) {
         return Err(RenderError::Width {
             value: width,
@@ -80,11 +108,12 @@ fn check(charts: &[(Placement, RenderSpec, ChartData)], width: u32) -> Result<()
             max: MAX_WIDTH,
         });
     }
-    for (i, (p, spec, _)) in charts.iter().enumerate() {
-        let name = if spec.title.trim().is_empty() {
-            format!("chart {}", i + 1)
-        } else {
-            format!("chart {} ({:?})", i + 1, spec.title)
+    for (i, (p, tile)) in charts.iter().enumerate() {
+        let name = match tile {
+            Tile::Chart { spec, .. } if !spec.title.trim().is_empty() => {
+                format!("chart {} ({:?})", i + 1, spec.title)
+            }
+            _ => format!("cell {}", i + 1),
         };
         if p.w == 0 || p.h == 0 {
             return Err(RenderError::Placement(format!(
@@ -106,7 +135,7 @@ fn check(charts: &[(Placement, RenderSpec, ChartData)], width: u32) -> Result<()
 /// The dashboard as an SVG document, with its height in pixels.
 pub fn render_svg(
     title: &str,
-    charts: &[(Placement, RenderSpec, ChartData)],
+    charts: &[(Placement, Tile)],
     width: u32,
 ) -> Result<(String, u32), RenderError> {
     check(charts, width)?;
@@ -115,7 +144,7 @@ pub fn render_svg(
     let grid = Grid::new(w, &th, !title.trim().is_empty());
     let rows = charts
         .iter()
-        .map(|(p, _, _)| p.y.saturating_add(p.h))
+        .map(|(p, _)| p.y.saturating_add(p.h))
         .max()
         .unwrap_or(4);
     let h = (grid.top + f64::from(rows) * grid.row + grid.margin - grid.gutter).ceil();
@@ -148,12 +177,52 @@ pub fn render_svg(
             Anchor::Middle,
         );
     }
-    for (i, (p, spec, data)) in charts.iter().enumerate() {
+    for (i, (p, tile)) in charts.iter().enumerate() {
         let (x, y, cw, ch) = grid.cell(p);
         if cw < 20.0 || ch < 20.0 {
             continue;
         }
         let radius = 6.0 * th.s;
+        let (spec, data) = match tile {
+            Tile::Chart { spec, data } => (spec, data),
+            Tile::Header { text, level } => {
+                let size = th.title
+                    * match level {
+                        1 => 1.5,
+                        2 => 1.25,
+                        _ => 1.05,
+                    };
+                let font = Font::new(size, "#111827").bold();
+                let text = super::fonts::truncate_to_width(text.trim(), size, true, cw);
+                out.text(x, y + ch / 2.0, &text, font, Anchor::Start);
+                continue;
+            }
+            Tile::Divider => {
+                out.hline(
+                    x,
+                    x + cw,
+                    y + ch / 2.0,
+                    DIVIDER,
+                    (2.0 * th.s).round().max(1.0),
+                );
+                continue;
+            }
+            Tile::Markdown(text) => {
+                let _ = writeln!(
+                    out.out,
+                    "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" rx=\"{radius:.1}\" fill=\"#ffffff\" stroke=\"{CARD_BORDER}\" stroke-width=\"1\"/>"
+                );
+                let mut cell = Svg::new();
+                super::markdown::draw(&mut cell, text, cw, th.tick, th.pad);
+                let _ = writeln!(
+                    out.out,
+                    "<clipPath id=\"cell{i}\"><rect width=\"{cw:.1}\" height=\"{ch:.1}\" rx=\"{radius:.1}\"/></clipPath>\n<g transform=\"translate({x:.1} {y:.1})\" clip-path=\"url(#cell{i})\">"
+                );
+                out.raw(&cell.out);
+                out.raw("</g>\n");
+                continue;
+            }
+        };
         let _ = writeln!(
             out.out,
             "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{cw:.1}\" height=\"{ch:.1}\" rx=\"{radius:.1}\" fill=\"#ffffff\" stroke=\"{CARD_BORDER}\" stroke-width=\"1\"/>"
@@ -186,7 +255,7 @@ pub fn render_svg(
 /// The dashboard as a PNG `width` pixels wide.
 pub fn render_png(
     title: &str,
-    charts: &[(Placement, RenderSpec, ChartData)],
+    charts: &[(Placement, Tile)],
     width: u32,
 ) -> Result<Vec<u8>, RenderError> {
     let (svg, height) = render_svg(title, charts, width)?;
@@ -199,8 +268,8 @@ mod tests {
     use crate::render::model::{ChartKind, Series, XAxis};
     use resvg::tiny_skia::Pixmap;
 
-    fn bar(title: &str) -> (RenderSpec, ChartData) {
-        (
+    fn bar(title: &str) -> Tile {
+        Tile::chart(
             RenderSpec::new(title, ChartKind::Bar),
             ChartData::series(
                 XAxis::Categories(vec!["a".into(), "b".into()]),
@@ -211,8 +280,8 @@ mod tests {
 
     #[test]
     fn charts_are_composed_on_the_grid() {
-        let (s1, d1) = bar("Left");
-        let (s2, d2) = bar("Right");
+        let left = bar("Left");
+        let right = bar("Right");
         let charts = vec![
             (
                 Placement {
@@ -221,8 +290,7 @@ mod tests {
                     w: 6,
                     h: 8,
                 },
-                s1,
-                d1,
+                left,
             ),
             (
                 Placement {
@@ -231,8 +299,7 @@ mod tests {
                     w: 6,
                     h: 8,
                 },
-                s2,
-                d2,
+                right,
             ),
         ];
         let (svg, height) = render_svg("Sales", &charts, 1200).unwrap();
@@ -247,7 +314,13 @@ mod tests {
 
     #[test]
     fn a_broken_chart_shows_its_error_in_its_cell() {
-        let (mut s, d) = bar("Broken");
+        let Tile::Chart {
+            spec: mut s,
+            data: d,
+        } = bar("Broken")
+        else {
+            unreachable!("a chart")
+        };
         s.y_format = Some("%%".into());
         let charts = vec![(
             Placement {
@@ -256,8 +329,7 @@ mod tests {
                 w: 12,
                 h: 6,
             },
-            s,
-            d,
+            Tile::chart(*s, *d),
         )];
         let (svg, _) = render_svg("", &charts, 800).unwrap();
         assert!(svg.contains("invalid number format"), "{svg}");
@@ -265,7 +337,7 @@ mod tests {
 
     #[test]
     fn placements_and_width_are_checked() {
-        let (s, d) = bar("x");
+        let b = bar("x");
         let beyond = vec![(
             Placement {
                 x: 8,
@@ -273,8 +345,7 @@ mod tests {
                 w: 6,
                 h: 4,
             },
-            s.clone(),
-            d.clone(),
+            b.clone(),
         )];
         let e = render_svg("", &beyond, 1200).unwrap_err();
         assert!(e.to_string().contains("12-column grid"), "{e}");
@@ -285,8 +356,7 @@ mod tests {
                 w: 0,
                 h: 4,
             },
-            s.clone(),
-            d.clone(),
+            b.clone(),
         )];
         assert!(render_svg("", &empty, 1200).is_err());
         let deep = vec![(
@@ -296,8 +366,7 @@ mod tests {
                 w: 4,
                 h: 4,
             },
-            s,
-            d,
+            b,
         )];
         assert!(
             render_svg("", &deep, 1200)
@@ -307,5 +376,28 @@ mod tests {
         );
         let e = render_png("", &[], 100).unwrap_err();
         assert!(e.to_string().contains("width 100"), "{e}");
+    }
+
+    #[test]
+    fn text_cells_are_drawn_as_text() {
+        let at = |y, h| Placement { x: 0, y, w: 12, h };
+        let cells = vec![
+            (
+                at(0, 1),
+                Tile::Header {
+                    text: "Overview".into(),
+                    level: 1,
+                },
+            ),
+            (at(1, 1), Tile::Divider),
+            (at(2, 4), Tile::Markdown("# Notes\n- **one** item".into())),
+        ];
+        let (svg, _) = render_svg("T", &cells, 1200).unwrap();
+        assert!(
+            svg.contains(">Overview<") && svg.contains(">Notes<") && svg.contains(">one item<")
+        );
+        assert!(!svg.contains("**") && !svg.contains("# Notes"), "{svg}");
+        assert!(svg.contains("<line"), "the divider is a rule");
+        assert!(render_png("T", &cells, 1200).is_ok());
     }
 }

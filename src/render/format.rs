@@ -208,6 +208,17 @@ impl NumberFormat {
         f
     }
 
+    /// The format for a headline (a donut's total, a gauge's value): a fixed format
+    /// without its cents once the value reaches a thousand, as the charts around it show
+    /// amounts ("$12,345,678", not "$12,345,678.90").
+    pub fn headline(&self, value: f64) -> Self {
+        let mut f = self.clone();
+        if f.kind == Kind::Fixed && value.abs() >= 1000.0 {
+            f.precision = Some(0);
+        }
+        f
+    }
+
     /// True for formats that print a percentage (the value is a ratio).
     pub fn is_percent(&self) -> bool {
         matches!(self.kind, Kind::Percent | Kind::PercentRounded)
@@ -662,5 +673,15 @@ mod tests {
         assert_eq!(format_delta(None, 90.0, 100.0), "-10.0%");
         let pct = NumberFormat::parse(".1%").unwrap();
         assert_eq!(format_delta(Some(&pct), 0.25, 0.2), "+5.0%");
+    }
+
+    #[test]
+    fn headlines_drop_cents_of_large_amounts() {
+        let money = NumberFormat::parse("$,.2f").unwrap();
+        assert_eq!(
+            money.headline(12_345_678.9).format(12_345_678.9),
+            "$12,345,679"
+        );
+        assert_eq!(money.headline(12.5).format(12.5), "$12.50");
     }
 }

@@ -12,6 +12,7 @@
 //! - [`table`]: cell formatting shared by every table output, and the text table;
 //! - [`vega`]: Vega-Lite v5 specs with the data inline;
 //! - [`dashboard`]: several charts on a 12-column grid in one picture;
+//! - `markdown`: a dashboard's markdown cells laid out as wrapped, formatted text;
 //! - [`samples`]: made-up retail data drawn as every kind, for eyeballing output;
 //! - `fonts`: the bundled DejaVu Sans faces and text measurement.
 //!
@@ -22,6 +23,7 @@ pub mod ascii;
 pub mod dashboard;
 mod fonts;
 pub mod format;
+mod markdown;
 pub mod model;
 pub mod png;
 pub mod samples;
@@ -30,7 +32,7 @@ pub mod svg;
 pub mod table;
 pub mod vega;
 
-pub use dashboard::Placement;
+pub use dashboard::{Placement, Tile};
 pub use model::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};
 pub use table::TableLimits;
 
@@ -93,11 +95,11 @@ pub fn vega_lite(spec: &RenderSpec, data: &ChartData) -> serde_json::Value {
     vega::spec(spec, data)
 }
 
-/// Several charts on a 12-column grid, with a dashboard title, as one PNG `width` pixels
+/// Several charts (and markdown, headers, dividers) on a 12-column grid, with a dashboard title, as one PNG `width` pixels
 /// wide (the height follows from the placements).
 pub fn render_dashboard_png(
     title: &str,
-    charts: &[(Placement, RenderSpec, ChartData)],
+    charts: &[(Placement, Tile)],
     width: u32,
 ) -> Result<Vec<u8>, RenderError> {
     dashboard::render_png(title, charts, width)
@@ -277,11 +279,19 @@ mod tests {
         let data = bars(vec![Some(60.0), Some(39.5), Some(0.5)]);
         let mut spec = RenderSpec::new("t", ChartKind::Pie { donut: true });
         let svg = render_svg(&spec, &data).unwrap();
-        assert!(svg.contains(">60%<") && svg.contains(">40%<"), "{svg}");
+        // Slice labels take the legend's precision: "60.0%" beside "39.5%", never "60%".
+        assert_eq!(svg.matches(">60.0%<").count(), 2, "{svg}");
+        assert_eq!(svg.matches(">39.5%<").count(), 2, "{svg}");
+        assert!(!svg.contains(">60%<"), "{svg}");
         // The legend gives every share; the tiny slice has no label of its own.
         assert_eq!(svg.matches(">0.5%<").count(), 1, "{svg}");
-        assert_eq!(svg.matches(">60.0%<").count(), 1, "{svg}");
         assert!(svg.contains(">Total<") && svg.contains(">100<"));
+        // A total of money drops the cents its metric's format has.
+        spec.y_format = Some("$,.2f".into());
+        let big = bars(vec![Some(600_000.25), Some(395_000.5), Some(5_000.0)]);
+        let svg = render_svg(&spec, &big).unwrap();
+        assert!(svg.contains(">$1,000,001<"), "{svg}");
+        spec.y_format = None;
         spec.kind = ChartKind::Pie { donut: false };
         assert!(!render_svg(&spec, &data).unwrap().contains(">Total<"));
     }

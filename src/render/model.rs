@@ -24,10 +24,24 @@ pub enum ChartKind {
     Bar,
     Area,
     Scatter,
-    Pie { donut: bool },
+    Pie {
+        donut: bool,
+    },
     BigNumber,
     Table,
     Pivot,
+    /// Stages of one series, widest first, centred.
+    Funnel,
+    /// One series as nested rectangles by size.
+    Treemap,
+    /// One series as steps from a running total, then the total.
+    Waterfall,
+    /// The big number's value on a dial over `RenderSpec::range`.
+    Gauge,
+    /// Series are rows (y values), x positions columns, values colours.
+    Heatmap,
+    /// Per x position, the series are lower whisker, q1, median, q3, upper whisker.
+    BoxPlot,
 }
 
 /// How to draw: kind, titles, number format and size.
@@ -47,6 +61,9 @@ pub struct RenderSpec {
     pub show_legend: bool,
     pub width: u32,
     pub height: u32,
+    /// Gauges: the dial's start and end (no end: a round number above the value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<(f64, Option<f64>)>,
 }
 
 impl RenderSpec {
@@ -63,6 +80,7 @@ impl RenderSpec {
             show_legend: true,
             width: 800,
             height: 600,
+            range: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::dashboard::Placement;
+use super::dashboard::{Placement, Tile};
 use super::model::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};
 use super::table::TableLimits;
 use super::{RenderError, render_ascii, render_dashboard_png, render_png, render_table, vega_lite};
@@ -562,6 +562,150 @@ pub fn gallery() -> Vec<(String, RenderSpec, ChartData)> {
         ChartData::series(XAxis::Categories(Vec::new()), Vec::new()),
     ));
 
+    // The kinds beyond xy, pie, big number and tables.
+    let stages = cats(&[
+        "Visited",
+        "Signed up",
+        "Added to cart",
+        "Checked out",
+        "Paid",
+    ]);
+    out.push((
+        "funnel_checkout".into(),
+        spec("Checkout funnel", ChartKind::Funnel),
+        ChartData::series(
+            stages,
+            vec![Series::new(
+                "sessions",
+                vec![
+                    Some(48_200.0),
+                    Some(12_950.0),
+                    Some(7_310.0),
+                    Some(4_020.0),
+                    Some(3_585.0),
+                ],
+            )],
+        ),
+    ));
+    let categories = [
+        "Electronics",
+        "Home & Garden",
+        "Clothing",
+        "Sports",
+        "Toys",
+        "Books",
+        "Beauty",
+        "Grocery",
+        "Automotive",
+        "Office",
+    ];
+    out.push((
+        "treemap_categories".into(),
+        {
+            let mut s = spec("Revenue by category", ChartKind::Treemap);
+            s.y_format = Some("$,.0f".into());
+            s
+        },
+        ChartData::series(
+            cats(&categories),
+            vec![Series::new(
+                "revenue",
+                [
+                    412e3, 288e3, 231e3, 164e3, 120e3, 96e3, 71e3, 52e3, 33e3, 18e3,
+                ]
+                .iter()
+                .map(|v| Some(*v))
+                .collect(),
+            )],
+        ),
+    ));
+    out.push((
+        "waterfall_quarters".into(),
+        {
+            let mut s = spec("Profit bridge", ChartKind::Waterfall);
+            s.y_format = Some("$,.0f".into());
+            s.x_title = Some("Quarter".into());
+            s.y_title = Some("Profit".into());
+            s
+        },
+        ChartData::series(
+            cats(&[
+                "2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4", "2025-Q1", "2025-Q2",
+            ]),
+            vec![Series::new(
+                "profit",
+                vec![
+                    Some(120e3),
+                    Some(45e3),
+                    Some(-30e3),
+                    Some(80e3),
+                    Some(-12e3),
+                    Some(64e3),
+                ],
+            )],
+        ),
+    ));
+    out.push((
+        "gauge_order_value".into(),
+        {
+            let mut s = spec("Average order value", ChartKind::Gauge);
+            s.y_format = Some("$,.2f".into());
+            s.range = Some((0.0, Some(1000.0)));
+            s
+        },
+        ChartData::big_number(BigNumber {
+            value: Some(734.25),
+            trendline: Vec::new(),
+            previous: None,
+            comparison_label: None,
+        }),
+    ));
+    let regions = ["Central", "East", "North", "South", "West"];
+    out.push((
+        "heatmap_region_category".into(),
+        {
+            let mut s = spec("Revenue by region and category", ChartKind::Heatmap);
+            s.y_format = Some("$,.0f".into());
+            s.x_title = Some("Category".into());
+            s.y_title = Some("Region".into());
+            s
+        },
+        ChartData::series(
+            cats(&categories[..6]),
+            regions
+                .iter()
+                .map(|r| {
+                    Series::new(
+                        *r,
+                        (0..6)
+                            .map(|_| Some((1.0 + noise.around(0.6)) * 80_000.0))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        ),
+    ));
+    out.push((
+        "box_plot_channels".into(),
+        {
+            let mut s = spec("Order value by channel", ChartKind::BoxPlot);
+            s.y_format = Some("$,.0f".into());
+            s.x_title = Some("Channel".into());
+            s.y_title = Some("Order value".into());
+            s
+        },
+        ChartData::series(
+            cats(&["online", "phone", "store"]),
+            vec![
+                Series::new("lower whisker", vec![Some(4.0), Some(12.0), Some(2.0)]),
+                Series::new("q1", vec![Some(38.0), Some(55.0), Some(21.0)]),
+                Series::new("median", vec![Some(72.0), Some(96.0), Some(44.0)]),
+                Series::new("q3", vec![Some(131.0), Some(170.0), Some(88.0)]),
+                Series::new("upper whisker", vec![Some(270.0), Some(340.0), Some(190.0)]),
+            ],
+        ),
+    ));
+
     // The same revenue chart small and large.
     for (stem, w, h) in [
         ("line_revenue_400x300", 400, 300),
@@ -583,8 +727,9 @@ pub fn gallery() -> Vec<(String, RenderSpec, ChartData)> {
     out
 }
 
-/// A dashboard of several gallery charts on the 12-column grid.
-pub fn dashboard() -> Vec<(Placement, RenderSpec, ChartData)> {
+/// A dashboard of several gallery charts on the 12-column grid, with a header, a markdown
+/// note and a divider.
+pub fn dashboard() -> Vec<(Placement, Tile)> {
     let g = gallery();
     let pick = |name: &str| {
         g.iter()
@@ -656,10 +801,39 @@ pub fn dashboard() -> Vec<(Placement, RenderSpec, ChartData)> {
             },
         ),
     ];
-    layout
-        .iter()
-        .filter_map(|(name, p)| pick(name).map(|(s, d)| (*p, s, d)))
-        .collect()
+    let at = |x, y, w, h| Placement { x, y, w, h };
+    let mut out = vec![(
+        at(0, 0, 12, 1),
+        Tile::Header {
+            text: "Sales at a glance".into(),
+            level: 2,
+        },
+    )];
+    out.extend(layout.iter().filter_map(|(name, p)| {
+        pick(name).map(|(s, d)| {
+            let mut p = *p;
+            p.y += 1;
+            (p, Tile::chart(s, d))
+        })
+    }));
+    out.push((at(0, 21, 12, 1), Tile::Divider));
+    out.push((
+        at(0, 22, 6, 6),
+        Tile::Markdown(
+            "# Notes\nRevenue is **net of returns**; see [the glossary](https://example.com) \
+             for how channels are counted.\n\n## Next steps\n- Check the *West* region's \
+             return rate\n- Compare Q4 with last year\n  - by channel\n1. Draft the report"
+                .into(),
+        ),
+    ));
+    out.push((
+        at(6, 22, 6, 6),
+        Tile::Markdown(
+            "<h2>Data</h2>\n> Orders from the retail warehouse, refreshed nightly.\n\n---\nOwner: `analytics_team`"
+                .into(),
+        ),
+    ));
+    out
 }
 
 /// Writes every gallery chart as PNG (plus its terminal rendering as `.txt` and its

@@ -53,6 +53,31 @@ pub fn table_data(spec: &RenderSpec, data: &ChartData) -> TableData {
     if let Some(t) = &data.table {
         return t.clone();
     }
+    if data.series.is_empty()
+        && let Some(b) = &data.big_number
+    {
+        // A big number or a gauge: its figures in one row.
+        let mut columns = vec!["value".to_string()];
+        let mut row = vec![b.value.map_or(Value::Null, number)];
+        if spec.kind == crate::render::ChartKind::Gauge
+            && let Some((_, lo, hi)) = crate::render::svg::gauge_of(spec, data)
+        {
+            columns.extend(["min".to_string(), "max".to_string()]);
+            row.extend([number(lo), number(hi)]);
+        } else if let Some(p) = b.previous {
+            columns.push(
+                b.comparison_label
+                    .clone()
+                    .unwrap_or_else(|| "previous".to_string()),
+            );
+            row.push(number(p));
+        }
+        return TableData {
+            columns,
+            rows: vec![row],
+            index_columns: 0,
+        };
+    }
     let x_name = spec.x_title.clone().unwrap_or_else(|| "x".to_string());
     let mut columns = vec![x_name];
     columns.extend(data.series.iter().map(|s| s.name.clone()));

@@ -11,7 +11,10 @@ use serde_json::{Map, Value, json};
 use super::format::{format_delta, format_value, parse_optional};
 use super::model::{ChartData, ChartKind, RenderSpec, XAxis};
 use super::scale::{Grain, grain_of};
-use super::svg::{PALETTE, big_number_of, pie_slices, slice_color};
+use super::svg::{
+    PALETTE, big_number_of, gauge_of, items_of, labels_of, pie_slices, slice_color, treemap_tiles,
+    waterfall_steps,
+};
 use super::table::{is_total_label, prepare};
 
 pub const SCHEMA: &str = "https://vega.github.io/schema/vega-lite/v5.json";
@@ -40,6 +43,12 @@ pub fn spec(spec: &RenderSpec, data: &ChartData) -> Value {
         ChartKind::Pie { donut } => pie(spec, data, donut),
         ChartKind::BigNumber => big_number(spec, data),
         ChartKind::Table | ChartKind::Pivot => table(spec, data),
+        ChartKind::Funnel => funnel(spec, data),
+        ChartKind::Treemap => treemap(spec, data),
+        ChartKind::Waterfall => waterfall(spec, data),
+        ChartKind::Gauge => gauge(spec, data),
+        ChartKind::Heatmap => heatmap(spec, data),
+        ChartKind::BoxPlot => box_plot(spec, data),
     };
     let concat = body.contains_key("vconcat");
     for (k, v) in body {
@@ -218,6 +227,208 @@ fn cartesian(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
     out.insert("mark".into(), mark);
     out.insert("encoding".into(), Value::Object(encoding));
     out
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn format_or_null(spec: &RenderSpec) -> Value {
+    spec.y_format
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map_or(Value::Null, |f| json!(f))
+}
+
+/// Stages as bars centred on one axis, widest first.
+fn funnel(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let values: Vec<Value> = items_of(data)
+        .iter()
+        .enumerate()
+        .map(|(i, (l, v))| json!({"stage": l, "value": v, "order": i}))
+        .collect();
+    let format = format_or_null(spec);
+    obj(json!({
+        "data": {"values": values},
+        "encoding": {
+            "y": {"field": "stage", "type": "nominal", "sort": {"field": "order"}, "title": null},
+        },
+        "layer": [
+            {"mark": {"type": "bar", "tooltip": true},
+             "encoding": {
+                "x": {"field": "value", "type": "quantitative", "stack": "center", "axis": null},
+                "color": {"field": "stage", "type": "nominal", "sort": {"field": "order"}, "legend": null}}},
+            {"mark": {"type": "text", "fontWeight": "bold"},
+             "encoding": {"text": {"field": "value", "type": "quantitative", "format": format}}}
+        ]
+    }))
+}
+
+/// Tiles laid out here (the same squarified layout as the PNG), drawn as rectangles.
+fn treemap(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let items = items_of(data);
+    let values: Vec<f64> = items.iter().map(|i| i.1).collect();
+    let (w, h) = (f64::from(spec.width), f64::from(spec.height));
+    let tiles = treemap_tiles(&values, w, h);
+    let rows: Vec<Value> = tiles
+        .iter()
+        .map(|t| {
+            let (label, v) = &items[t.index];
+            json!({"name": label, "value": v, "order": t.index,
+                   "x": t.x, "x2": t.x + t.w, "y": t.y, "y2": t.y + t.h})
+        })
+        .collect();
+    let scale = |d: f64| json!({"domain": [0.0, d], "nice": false, "zero": true});
+    let format = format_or_null(spec);
+    obj(json!({
+        "data": {"values": rows},
+        "encoding": {
+            "x": {"field": "x", "type": "quantitative", "scale": scale(w), "axis": null},
+            "x2": {"field": "x2"},
+            "y": {"field": "y", "type": "quantitative", "scale": {"domain": [h, 0.0], "nice": false}, "axis": null},
+            "y2": {"field": "y2"}
+        },
+        "layer": [
+            {"mark": {"type": "rect", "stroke": "#ffffff", "strokeWidth": 1.5, "tooltip": true},
+             "encoding": {"color": {"field": "name", "type": "nominal", "sort": {"field": "order"}, "legend": null}}},
+            {"mark": {"type": "text", "align": "left", "baseline": "top", "dx": 6, "dy": 6, "fontWeight": "bold", "color": "#ffffff"},
+             "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y2", "type": "quantitative"},
+                          "text": {"field": "name", "type": "nominal"}}},
+            {"mark": {"type": "text", "align": "left", "baseline": "top", "dx": 6, "dy": 22, "color": "#ffffff"},
+             "encoding": {"x": {"field": "x", "type": "quantitative"}, "y": {"field": "y2", "type": "quantitative"},
+                          "text": {"field": "value", "type": "quantitative", "format": format}}}
+        ]
+    }))
+}
+
+/// Floating bars from the running total, then the total.
+fn waterfall(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let steps = waterfall_steps(data);
+    let rows: Vec<Value> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let kind = if s.total {
+                "total"
+            } else if s.end >= s.start {
+                "up"
+            } else {
+                "down"
+            };
+            json!({"step": s.label, "order": i, "start": s.start, "end": s.end,
+                   "change": s.end - s.start, "kind": kind})
+        })
+        .collect();
+    let mut axis = value_axis(spec);
+    if let Some(a) = axis.as_object_mut() {
+        a.insert("title".into(), title_or_null(&spec.y_title));
+    }
+    obj(json!({
+        "data": {"values": rows},
+        "mark": {"type": "bar", "tooltip": true},
+        "encoding": {
+            "x": {"field": "step", "type": "nominal", "sort": {"field": "order"}, "title": title_or_null(&spec.x_title)},
+            "y": {"field": "start", "type": "quantitative", "axis": axis},
+            "y2": {"field": "end"},
+            "color": {"field": "kind", "type": "nominal",
+                      "scale": {"domain": ["up", "down", "total"], "range": ["#15803d", "#b91c1c", PALETTE[0]]},
+                      "legend": null}
+        }
+    }))
+}
+
+/// A half-circle dial: the full range as a grey arc, the value as a coloured one.
+fn gauge(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let Some((value, lo, hi)) = gauge_of(spec, data) else {
+        return obj(json!({"data": {"values": []}, "mark": "text"}));
+    };
+    let share = ((value - lo) / (hi - lo)).clamp(0.0, 1.0);
+    let half = std::f64::consts::FRAC_PI_2;
+    let radius = (f64::from(spec.width.min(spec.height)) / 2.0 - 40.0)
+        .max(20.0)
+        .round();
+    let text = match parse_optional(spec.y_format.as_deref()).ok().flatten() {
+        Some(u) => u.headline(value).format(value),
+        None => format_value(None, value),
+    };
+    obj(json!({
+        "data": {"values": [
+            {"part": "range", "theta": -half, "theta2": half, "min": lo, "max": hi},
+            {"part": "value", "theta": -half, "theta2": -half + share * 2.0 * half, "value": value}
+        ]},
+        "layer": [
+            {"mark": {"type": "arc", "outerRadius": radius, "innerRadius": (radius * 0.78).round(), "tooltip": true},
+             "encoding": {
+                "theta": {"field": "theta", "type": "quantitative", "scale": null},
+                "theta2": {"field": "theta2"},
+                "color": {"field": "part", "type": "nominal",
+                          "scale": {"domain": ["range", "value"], "range": ["#e5e7eb", PALETTE[0]]}, "legend": null}}},
+            {"mark": {"type": "text", "fontSize": 36, "fontWeight": "bold", "dy": -10, "text": text}}
+        ]
+    }))
+}
+
+/// Cells coloured by value, x by y.
+fn heatmap(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let xs = labels_of(data);
+    let mut rows = Vec::new();
+    for (j, s) in data.series.iter().enumerate() {
+        for (i, x) in xs.iter().enumerate() {
+            if let Some(v) = s.get(i) {
+                rows.push(json!({"x": x, "x_order": i, "y": s.name, "y_order": j, "value": v}));
+            }
+        }
+    }
+    let format = format_or_null(spec);
+    obj(json!({
+        "data": {"values": rows},
+        "mark": {"type": "rect", "tooltip": true},
+        "encoding": {
+            "x": {"field": "x", "type": "ordinal", "sort": {"field": "x_order"}, "title": title_or_null(&spec.x_title)},
+            "y": {"field": "y", "type": "ordinal", "sort": {"field": "y_order"}, "title": title_or_null(&spec.y_title)},
+            "color": {"field": "value", "type": "quantitative", "scale": {"scheme": "blues"},
+                      "legend": {"title": null, "format": format}}
+        }
+    }))
+}
+
+/// Precomputed quartiles and whiskers as a rule, a bar and a tick per group.
+fn box_plot(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let labels = labels_of(data);
+    let rows: Vec<Value> = labels
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let p: Vec<f64> = (0..5)
+                .map(|k| data.series.get(k).and_then(|s| s.get(i)))
+                .collect::<Option<_>>()?;
+            Some(
+                json!({"group": l, "order": i, "lower": p[0], "q1": p[1], "median": p[2],
+                        "q3": p[3], "upper": p[4]}),
+            )
+        })
+        .collect();
+    let mut axis = value_axis(spec);
+    if let Some(a) = axis.as_object_mut() {
+        a.insert("title".into(), title_or_null(&spec.y_title));
+    }
+    obj(json!({
+        "data": {"values": rows},
+        "encoding": {"x": {"field": "group", "type": "nominal", "sort": {"field": "order"},
+                           "title": title_or_null(&spec.x_title)}},
+        "layer": [
+            {"mark": {"type": "rule"},
+             "encoding": {"y": {"field": "lower", "type": "quantitative", "axis": axis}, "y2": {"field": "upper"}}},
+            {"mark": {"type": "bar", "size": 28, "tooltip": true},
+             "encoding": {"y": {"field": "q1", "type": "quantitative"}, "y2": {"field": "q3"},
+                          "color": {"field": "group", "type": "nominal", "sort": {"field": "order"}, "legend": null}}},
+            {"mark": {"type": "tick", "color": "#1f2937", "size": 28, "thickness": 2},
+             "encoding": {"y": {"field": "median", "type": "quantitative"}}}
+        ]
+    }))
 }
 
 fn pie(spec: &RenderSpec, data: &ChartData, donut: bool) -> Map<String, Value> {
@@ -449,9 +660,10 @@ mod tests {
     use crate::render::samples::gallery;
 
     const MARKS: [&str; 6] = ["line", "bar", "area", "point", "arc", "text"];
-    const MORE_MARKS: [&str; 1] = ["rect"];
-    const CHANNELS: [&str; 10] = [
-        "x", "y", "xOffset", "yOffset", "color", "theta", "text", "order", "tooltip", "size",
+    const MORE_MARKS: [&str; 3] = ["rect", "rule", "tick"];
+    const CHANNELS: [&str; 13] = [
+        "x", "y", "xOffset", "yOffset", "color", "theta", "text", "order", "tooltip", "size", "x2",
+        "y2", "theta2",
     ];
     const TYPES: [&str; 4] = ["quantitative", "temporal", "ordinal", "nominal"];
 
@@ -522,6 +734,10 @@ mod tests {
                         fields.is_empty() || fields.iter().any(|f| f == field),
                         "{path}.{channel}: field {field} not in data {fields:?}"
                     );
+                    // Secondary channels (x2, y2, theta2) share their primary's type.
+                    if channel.ends_with('2') {
+                        continue;
+                    }
                     let t = d["type"]
                         .as_str()
                         .unwrap_or_else(|| panic!("{path}.{channel}: type"));
@@ -538,7 +754,10 @@ mod tests {
                     }
                     if let Some(stack) = d.get("stack") {
                         assert!(
-                            stack.is_null() || stack == "zero" || stack == true,
+                            stack.is_null()
+                                || stack == "zero"
+                                || stack == "center"
+                                || stack == true,
                             "{path}.{channel}: stack {stack}"
                         );
                     }

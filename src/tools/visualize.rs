@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use futures::StreamExt as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -32,14 +33,20 @@ use crate::datasources::StatementPriority;
 use crate::db::models::{NewChart, new_uuid, now};
 use crate::db::schema::charts;
 use crate::error::{ErrorKind, ToolError};
+use crate::layout::{HeaderSize, Position};
 use crate::output::{Image, WithImages};
 use crate::query::builder::Metric;
 use crate::query::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
 use crate::query::list::{DeletedState, Ident};
-use crate::render::{ChartData, Placement, RenderSpec, TableData};
+use crate::render::{ChartData, Placement, RenderSpec, TableData, Tile};
 
 /// Seconds a chart query may run.
 const CHART_TIMEOUT_SECS: u64 = 60;
+
+/// Charts of one dashboard screenshot resolved and queried at once. Each query holds a
+/// data-source connection and (on SQLite) a background thread; a few at a time use both
+/// cores without taking every connection of a source from other callers.
+const DASHBOARD_CHARTS_AT_ONCE: usize = 4;
 
 pub fn register(r: &mut Registry) {
     r.add_internal(tool(
@@ -51,10 +58,19 @@ pub fn register(r: &mut Registry) {
         Hints::READ,
         explore_page,
     ));
+    r.add_app_only(tool(
+        VIEW_CHART,
+        "Chart for a view",
+        "App-only (MCP Apps views): a chart's SVG, Vega-Lite spec and data, under extra filters.",
+        PoolKind::Charts,
+        Permission::CatalogRead,
+        Hints::READ,
+        view_chart,
+    ));
     r.add(tool(
         "get_chart_type_schema",
         "Chart config schema",
-        "The JSON Schema of a chart type's config (xy, table, pie, big_number, pivot_table) with examples. \
+        "The JSON Schema of a chart type's config (xy table pie big_number pivot_table funnel treemap waterfall gauge heatmap histogram box_plot) with examples. \
          Read it before generate_chart.",
         PoolKind::Catalog,
         Permission::CatalogRead,
@@ -198,6 +214,17 @@ fn default_name(c: &ChartConfig, d: &Dataset) -> String {
         ChartConfig::BigNumber(b) => b.metric.label(),
         ChartConfig::Table(_) => format!("{} table", d.table_name),
         ChartConfig::PivotTable(p) => format!("{} by {}", metrics(&p.metrics), p.rows.join(", ")),
+        ChartConfig::Funnel(p) | ChartConfig::Treemap(p) => {
+            format!("{} by {}", p.metric.label(), p.dimension)
+        }
+        ChartConfig::Waterfall(w) => format!("{} by {}", w.metric.label(), w.x),
+        ChartConfig::Gauge(g) => g.metric.label(),
+        ChartConfig::Heatmap(h) => format!("{} by {} and {}", h.metric.label(), h.x, h.y),
+        ChartConfig::Histogram(h) => format!("{} distribution", h.column),
+        ChartConfig::BoxPlot(b) => match &b.group_by {
+            Some(g) => format!("{} by {g}", b.column),
+            None => format!("{} distribution", b.column),
+        },
     }
 }
 
@@ -309,8 +336,17 @@ pub async fn run_query(
         original: text.clone(),
         fit_to_response,
         priority,
+        cached: true,
     };
-    let result = run_sql(ctx, conn, &source, &text, run).await?;
+    let mut result = run_sql(ctx, conn, &source, &text, run).await?;
+    let names: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
+    for name in query::add_percent_columns(&t.config, &names, &mut result.rows) {
+        result.columns.push(super::sql::Column {
+            name,
+            data_type: "FLOAT".into(),
+            is_nullable: Some(true),
+        });
+    }
     Ok(ChartQuery {
         plan,
         result,
@@ -354,7 +390,15 @@ pub async fn drawable(
     // A picture's query yields the CPU like its drawing (when done in this process, SQLite):
     // a flood of pictures takes only what the data and catalog tools leave.
     let priority = StatementPriority::Background(ctx.app.config.screenshots.priority);
+    let started = std::time::Instant::now();
     let q = run_query(ctx, t, false, None, false, priority).await?;
+    tracing::debug!(
+        chart = %t.name,
+        query_ms = started.elapsed().as_millis() as u64,
+        execution_ms = q.result.execution_time_ms,
+        rows = q.result.row_count,
+        "chart query"
+    );
     let names: Vec<String> = q.result.columns.iter().map(|c| c.name.clone()).collect();
     let (data, mut notes) = query::shape(&t.config, &q.plan, &names, &q.result.rows)?;
     if q.result.truncated {
@@ -541,7 +585,7 @@ fn explore_url(ctx: &ToolCtx, key: &str) -> String {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypeSchemaArgs {
-    /// xy, table, pie, big_number or pivot_table.
+    /// One of the types above.
     pub chart_type: String,
 }
 
@@ -1027,7 +1071,7 @@ async fn get_chart_data(ctx: ToolCtx, args: ChartDataArgs) -> Result<ChartRows, 
         );
     }
     let target = resolve(&ctx, &args.chart).await?;
-    let q = run_query(
+    let mut q = run_query(
         &ctx,
         &target,
         false,
@@ -1036,7 +1080,8 @@ async fn get_chart_data(ctx: ToolCtx, args: ChartDataArgs) -> Result<ChartRows, 
         StatementPriority::Interactive,
     )
     .await?;
-    let columns: Vec<String> = q.result.columns.iter().map(|c| c.name.clone()).collect();
+    let mut columns: Vec<String> = q.result.columns.iter().map(|c| c.name.clone()).collect();
+    crate::charts::query::without_helper_columns(&mut columns, &mut q.result.rows);
     let summary = summarize(&columns, &q.result.rows);
     let (rows, csv) = match args.format {
         DataFormat::Json => (Some(q.result.rows), None),
@@ -1179,6 +1224,11 @@ async fn explore_page(ctx: ToolCtx, args: ExplorePageArgs) -> Result<ExplorePage
     let d = drawable(&ctx, &target, 960, 540).await?;
     let data = Arc::new(d.data.clone());
     let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
+    Ok(explore_page_of(&target, &d, &svg, args.table_rows))
+}
+
+/// A drawn chart as the explore page and the views show it: SVG and the first `rows` rows.
+fn explore_page_of(target: &Target, d: &Drawable, svg: &Rendered, rows: usize) -> ExplorePage {
     let svg = String::from_utf8_lossy(&svg.bytes);
     // Drawn by vizier's own renderer from escaped text.
     let svg = svg
@@ -1187,14 +1237,82 @@ async fn explore_page(ctx: ToolCtx, args: ExplorePageArgs) -> Result<ExplorePage
         .and_then(|rest| rest.split_once("?>").map(|(_, s)| s))
         .unwrap_or(&svg)
         .to_string();
-    Ok(ExplorePage {
+    ExplorePage {
         title: target.name.clone(),
         chart_type: target.config.chart_type().to_string(),
         dataset: target.dataset.table_name.clone(),
         row_count: d.row_count,
         svg,
         columns: d.columns.clone(),
-        rows: d.rows.iter().take(args.table_rows).cloned().collect(),
+        rows: d.rows.iter().take(rows).cloned().collect(),
+    }
+}
+
+/// The app-only tool behind vizier's MCP Apps views (see [`Registry::callable`]).
+pub const VIEW_CHART: &str = "view_chart";
+
+/// Most data rows a view's table shows.
+const VIEW_MAX_ROWS: usize = 1000;
+
+/// A chart as a view draws it: the explore page's fields and vizier's Vega-Lite spec.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ChartView {
+    #[serde(flatten)]
+    pub page: ExplorePage,
+    pub chart_id: Option<i32>,
+    pub dataset_id: i32,
+    /// The chart as Vega-Lite, with its data inline (the view draws from it).
+    pub vega_lite: Value,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartViewArgs {
+    /// A saved chart (identifier, with config: changes previewed), or dataset_id + config.
+    pub chart: ChartRef,
+    /// Filters added to the chart's own (a dashboard's native filters), [{col, opr, value}].
+    #[serde(default)]
+    pub filters: Vec<crate::query::builder::QueryFilter>,
+    /// Data rows returned for the table (default 200, at most 1000).
+    pub table_rows: Option<usize>,
+}
+
+/// `config` with `extra` filters after its own.
+fn with_filters(
+    config: &ChartConfig,
+    extra: &[crate::query::builder::QueryFilter],
+) -> Result<ChartConfig, ToolError> {
+    if extra.is_empty() {
+        return Ok(config.clone());
+    }
+    let mut json = config.to_json();
+    let extra = serde_json::to_value(extra).map_err(ToolError::internal)?;
+    if let (Some(obj), Value::Array(extra)) = (json.as_object_mut(), extra) {
+        let filters = obj.entry("filters").or_insert_with(|| json!([]));
+        if let Value::Array(own) = filters {
+            own.extend(extra);
+        }
+    }
+    ChartConfig::parse(&json)
+}
+
+async fn view_chart(ctx: ToolCtx, args: ChartViewArgs) -> Result<ChartView, ToolError> {
+    let mut target = resolve(&ctx, &args.chart).await?;
+    target.config = with_filters(&target.config, &args.filters)?;
+    target.config.check(&target.columns, &target.metrics)?;
+    let d = drawable(&ctx, &target, 960, 540).await?;
+    let data = Arc::new(d.data.clone());
+    let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
+    let vega = draw(&ctx, PreviewFormat::VegaLite, &d.spec, &data).await?;
+    let vega_lite = serde_json::from_slice(&vega.bytes).map_err(ToolError::internal)?;
+    let rows = args.table_rows.unwrap_or(200).min(VIEW_MAX_ROWS);
+    Ok(ChartView {
+        page: explore_page_of(&target, &d, &svg, rows),
+        chart_id: target.chart.as_ref().map(|c| c.id),
+        dataset_id: target.dataset.id,
+        vega_lite,
+        notes: d.notes.0.clone(),
     })
 }
 
@@ -1354,9 +1472,9 @@ async fn get_dashboard_screenshot(
         let layout = crate::layout::Layout::parse(&d.layout)?;
         (d, layout.positions())
     };
-    // Rows stack: each starts below the tallest chart of the row before.
-    let mut placed = Vec::new();
-    let mut notes = Vec::new();
+    // Rows stack: each starts below the tallest cell of the row before. Headers and
+    // dividers take one row unit.
+    let mut placements = Vec::new();
     let (mut y, mut current_row, mut row_height) = (0u32, None, 0u32);
     for p in &positions {
         let key = (p.tab.clone(), p.row);
@@ -1365,46 +1483,75 @@ async fn get_dashboard_screenshot(
             row_height = 0;
             current_row = Some(key);
         }
-        let h = row_units(p.height);
+        let h = if p.cell.header.is_some() || p.cell.divider.is_some() {
+            1
+        } else {
+            row_units(p.height)
+        };
         row_height = row_height.max(h);
-        let placement = Placement {
+        placements.push(Placement {
             x: p.x.min(11),
             y,
             w: p.width.clamp(1, 12 - p.x.min(11)),
             h,
-        };
-        let drawn = async {
+        });
+    }
+    // The charts' queries are most of a cold screenshot: run a few at once, in order.
+    let started = std::time::Instant::now();
+    let ctx = &ctx;
+    let ids: Vec<i32> = positions.iter().filter_map(Position::chart_id).collect();
+    let mut drawn = futures::stream::iter(ids)
+        .map(|id| async move {
             let t = resolve(
-                &ctx,
+                ctx,
                 &ChartRef {
-                    identifier: Some(json!(p.chart_id)),
+                    identifier: Some(json!(id)),
                     ..Default::default()
                 },
             )
             .await?;
-            drawable(&ctx, &t, 800, 600).await
-        }
-        .await;
-        match drawn {
-            Ok(d) => placed.push((placement, d.spec, d.data)),
-            Err(e) => {
-                notes.push(format!("chart {}: {}", p.chart_id, e.message));
-                let mut spec = RenderSpec::new(
-                    format!("Chart {}", p.chart_id),
-                    crate::render::ChartKind::Table,
-                );
-                spec.show_legend = false;
-                placed.push((
-                    placement,
-                    spec,
-                    ChartData::table(TableData {
-                        columns: vec!["error".into()],
-                        rows: vec![vec![Value::String(e.message)]],
-                        index_columns: 0,
-                    }),
-                ));
-            }
-        }
+            drawable(ctx, &t, 800, 600).await
+        })
+        .buffered(DASHBOARD_CHARTS_AT_ONCE)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter();
+    let charts_ms = started.elapsed().as_millis() as u64;
+    let mut placed = Vec::new();
+    let mut notes = Vec::new();
+    for (p, placement) in positions.iter().zip(placements) {
+        let c = &p.cell;
+        let tile = match (c.chart_id, &c.markdown, &c.header) {
+            (Some(id), _, _) => match drawn.next() {
+                Some(Ok(d)) => Tile::chart(d.spec, d.data),
+                Some(Err(e)) => {
+                    notes.push(format!("chart {id}: {}", e.message));
+                    let mut spec =
+                        RenderSpec::new(format!("Chart {id}"), crate::render::ChartKind::Table);
+                    spec.show_legend = false;
+                    Tile::chart(
+                        spec,
+                        ChartData::table(TableData {
+                            columns: vec!["error".into()],
+                            rows: vec![vec![Value::String(e.message)]],
+                            index_columns: 0,
+                        }),
+                    )
+                }
+                None => continue,
+            },
+            (_, Some(text), _) => Tile::Markdown(text.clone()),
+            (_, _, Some(text)) => Tile::Header {
+                text: text.clone(),
+                level: match c.size.unwrap_or_default() {
+                    HeaderSize::Large => 1,
+                    HeaderSize::Medium => 2,
+                    HeaderSize::Small => 3,
+                },
+            },
+            _ => Tile::Divider,
+        };
+        placed.push((placement, tile));
     }
     let title = dashboard.title.clone();
     let key = {
@@ -1419,6 +1566,7 @@ async fn get_dashboard_screenshot(
     };
     let charts = placed.len();
     let job_title = title.clone();
+    let started = std::time::Instant::now();
     let r = ctx
         .app
         .screenshots
@@ -1432,6 +1580,13 @@ async fn get_dashboard_screenshot(
         })
         .await
         .map_err(refusal)?;
+    tracing::debug!(
+        dashboard_id = dashboard.id,
+        charts,
+        charts_ms,
+        render_ms = started.elapsed().as_millis() as u64,
+        "dashboard screenshot"
+    );
     let images = vec![Image {
         data: B64.encode(&r.bytes),
         mime_type: "image/png".into(),

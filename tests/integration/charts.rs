@@ -89,6 +89,14 @@ async fn every_example_chart_in_every_format(app: &TestApp) {
         let r = app.tool("get_chart_data", json!({"identifier": id})).await;
         let data = ok(&r);
         assert!(
+            !data["columns"]
+                .as_array()
+                .expect("columns")
+                .contains(&json!("__latest")),
+            "{name}: the picture's helper column stays out of the data: {}",
+            data["columns"]
+        );
+        assert!(
             data["row_count"].as_u64().unwrap_or(0) > 0,
             "{name}: {data}"
         );
@@ -683,5 +691,455 @@ async fn the_explore_page_is_audited_and_rate_limited() {
     let (status, body) = app.get(&page).await;
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("Rate limit"), "{body}");
+    app.stop().await;
+}
+
+/// A relative time range resolves to the same rows as its explicit bounds and as the same
+/// bound written as a SQL condition; a having condition keeps exactly the groups it names;
+/// conditions that are not one SQL expression, and ranges vizier cannot read, are refused.
+#[actix_web::test]
+async fn relative_ranges_and_sql_conditions_in_charts() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let r = app
+        .tool(
+            "list_datasets",
+            json!({"filters": [{"col": "table_name", "opr": "eq", "value": "sales"}]}),
+        )
+        .await;
+    let sales = ok(&r)["items"][0]["id"].clone();
+    // The example orders run to 2025-12-31: "Last N days" from today reaching back to
+    // 2025-01-01 holds exactly the orders of 2025.
+    let today = chrono::Utc::now().date_naive();
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+    let days = (today - start).num_days();
+    let rows = |config: Value| {
+        let app = &app;
+        let sales = sales.clone();
+        async move {
+            let r = app
+                .tool(
+                    "get_chart_data",
+                    json!({"dataset_id": sales, "config": config}),
+                )
+                .await;
+            let mut rows: Vec<(String, f64)> = ok(&r)["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|r| {
+                    let n = r[1]
+                        .as_f64()
+                        .or_else(|| r[1].as_str().and_then(|s| s.parse().ok()))
+                        .expect("a number");
+                    (r[0].as_str().expect("region").to_owned(), n)
+                })
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            rows
+        }
+    };
+    let table = |filters: Value, range: Value| {
+        json!({"chart_type": "table", "group_by": ["region"],
+               "metrics": [{"column": "quantity", "aggregate": "SUM", "label": "units"}],
+               "filters": filters, "time_range": range})
+    };
+    let not_north = json!({"opr": "sql", "value": "region <> 'North'"});
+    let relative = rows(table(
+        json!([not_north]),
+        json!({"relative": format!("Last {days} days")}),
+    ))
+    .await;
+    let explicit = rows(table(
+        json!([not_north]),
+        json!({"start": "2025-01-01", "end": today.to_string()}),
+    ))
+    .await;
+    let as_sql = rows(table(
+        json!([not_north, {"opr": "sql", "value": "order_date >= '2025-01-01'"}]),
+        Value::Null,
+    ))
+    .await;
+    let everything = rows(table(json!([not_north]), Value::Null)).await;
+    assert!(relative.len() >= 2, "{relative:?}");
+    assert!(relative.iter().all(|(r, _)| r != "North"), "{relative:?}");
+    assert_eq!(relative, explicit);
+    assert_eq!(relative, as_sql);
+    assert_ne!(relative, everything, "the range must cut 2024 out");
+    // HAVING keeps the groups above the middle value, and only those.
+    let mut values: Vec<f64> = relative.iter().map(|(_, v)| *v).collect();
+    values.sort_by(f64::total_cmp);
+    let middle = values[values.len() / 2];
+    let kept = rows(table(
+        json!([not_north, {"opr": "having", "value": format!("SUM(quantity) >= {middle}")}]),
+        json!({"relative": format!("Last {days} days")}),
+    ))
+    .await;
+    let want: Vec<(String, f64)> = relative
+        .iter()
+        .filter(|(_, v)| *v >= middle)
+        .cloned()
+        .collect();
+    assert_eq!(kept, want);
+    assert!(kept.len() < relative.len());
+    // Refused with the field named: a condition that closes its parentheses, a second
+    // statement, a having without metrics, a range vizier cannot read.
+    let bad = [
+        (
+            table(
+                json!([{"opr": "sql", "value": "1 = 1) OR (1 = 1"}]),
+                Value::Null,
+            ),
+            "filters.value",
+        ),
+        (
+            table(
+                json!([{"opr": "sql", "value": "1 = 1; DELETE FROM orders"}]),
+                Value::Null,
+            ),
+            "filters.value",
+        ),
+        (
+            json!({"chart_type": "table", "mode": "raw", "columns": ["region"],
+                   "filters": [{"opr": "having", "value": "COUNT(*) > 1"}]}),
+            "filters.opr",
+        ),
+        (
+            table(json!([]), json!({"relative": "Last fortnight"})),
+            "config.time_range",
+        ),
+        (
+            table(json!([{"opr": "sql", "value": 3}]), Value::Null),
+            "config.filters.value",
+        ),
+    ];
+    for (config, field) in bad {
+        let r = app
+            .tool(
+                "get_chart_data",
+                json!({"dataset_id": sales, "config": config}),
+            )
+            .await;
+        let e = err(&r);
+        assert_eq!(e["error_type"], "invalid_argument", "{config}: {e}");
+        assert_eq!(e["details"]["field"], field, "{config}: {e}");
+    }
+    app.stop().await;
+}
+
+/// A tool's structured result, called over HTTP as `user` (a JWT of the auth tests).
+async fn as_user(app: &TestApp, user: &str, tool: &str, args: Value) -> Value {
+    let token = super::auth::token(user, json!({}));
+    let bearer = format!("Bearer {token}");
+    let (status, _, text) = app
+        .post_raw(
+            super::auth::call_body(tool, args),
+            &[super::auth::V, ("authorization", &bearer)],
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
+    let body = parse_body(&text);
+    assert_ne!(body["result"]["isError"], true, "{user}: {body}");
+    body["result"]["structuredContent"].clone()
+}
+
+#[actix_web::test]
+async fn cached_chart_data_never_crosses_row_level_security() {
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            super::auth::auth_on(c);
+            c.cache.chart_data_ttl_ms = 600_000;
+        })
+        .start()
+        .await
+        .expect("app");
+    add_user(&app, "ada", "admin", &[]).await;
+    let id_of = |table: &'static str| {
+        let app = &app;
+        async move {
+            let v = as_user(
+                app,
+                "ada",
+                "list_datasets",
+                json!({"filters": [{"col": "table_name", "opr": "eq", "value": table}]}),
+            )
+            .await;
+            v["items"][0]["id"].as_i64().expect("id")
+        }
+    };
+    let (orders, sales) = (id_of("orders").await, id_of("sales").await);
+    for user in ["gil", "gus"] {
+        add_user(
+            &app,
+            user,
+            "gamma",
+            &[("dataset_access", Some("dataset"), Some(sales as i32))],
+        )
+        .await;
+    }
+    for (role, channel) in [("gil_grants", "online"), ("gus_grants", "store")] {
+        as_user(
+            &app,
+            "ada",
+            "create_rls_rule",
+            json!({"name": channel, "filter_type": "regular", "dataset_ids": [orders],
+                   "roles": [role], "clause": format!("channel = '{channel}'")}),
+        )
+        .await;
+    }
+    // The same chart for three callers in a row, twice: each sees only its rows, the second
+    // time (from the cache) as the first.
+    let pie =
+        json!({"chart_type": "pie", "dimension": "channel", "metric": {"saved_metric": "revenue"}});
+    let args = json!({"dataset_id": sales, "config": pie});
+    let channels = |v: &Value| -> Vec<String> {
+        let rows = v["rows"].as_array().cloned().unwrap_or_default();
+        let mut c: Vec<String> = rows
+            .iter()
+            .map(|r| r[0].as_str().unwrap_or_default().to_string())
+            .collect();
+        c.sort();
+        c
+    };
+    for _ in 0..2 {
+        for (user, expect) in [
+            ("ada", vec!["online", "phone", "store"]),
+            ("gil", vec!["online"]),
+            ("gus", vec!["store"]),
+        ] {
+            let v = as_user(&app, user, "get_chart_data", args.clone()).await;
+            assert_eq!(channels(&v), expect, "{user}: {v}");
+            // A picture of the same chart reads the same cache.
+            let v = as_user(
+                &app,
+                user,
+                "get_chart_preview",
+                json!({"dataset_id": sales, "config": pie, "format": "table"}),
+            )
+            .await;
+            assert_eq!(v["row_count"], expect.len(), "{user}: {v}");
+        }
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn chart_data_is_cached_for_its_ttl_and_a_ttl_of_0_turns_it_off() {
+    for ttl_ms in [600_000u64, 0] {
+        let dir = tempfile::tempdir().expect("dir");
+        let allowed = dir.path().to_path_buf();
+        let app = TestApp::builder(Backend::Sqlite)
+            .config(move |c| {
+                c.datasources.sqlite_dirs = vec![allowed];
+                c.cache.chart_data_ttl_ms = ttl_ms;
+            })
+            .start()
+            .await
+            .expect("app");
+        let path = dir.path().join("tills.db");
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE tills (till TEXT NOT NULL, amount REAL NOT NULL);
+             INSERT INTO tills VALUES ('a', 1.0), ('b', 2.0);",
+        )
+        .expect("schema");
+        let r = app
+            .tool(
+                "register_database",
+                json!({"database_name": "tills", "url": format!("sqlite://{}", path.display())}),
+            )
+            .await;
+        let db = ok(&r)["id"].clone();
+        let r = app
+            .tool(
+                "create_dataset",
+                json!({"database_id": db, "table_name": "tills"}),
+            )
+            .await;
+        let ds = ok(&r)["id"].clone();
+        let config = json!({"chart_type": "pie", "dimension": "till",
+            "metric": {"column": "amount", "aggregate": "SUM", "label": "amount"}});
+        let total = |r: &CallToolResult| -> f64 {
+            ok(r)["rows"]
+                .as_array()
+                .expect("rows")
+                .iter()
+                .map(|row| row[1].as_f64().expect("amount"))
+                .sum()
+        };
+        let args = json!({"dataset_id": ds, "config": config});
+        let r = app.tool("get_chart_data", args.clone()).await;
+        assert_eq!(total(&r), 3.0);
+        // The data changes behind vizier's back.
+        conn.execute("UPDATE tills SET amount = amount * 10", [])
+            .expect("update");
+        let r = app.tool("get_chart_data", args.clone()).await;
+        let expect = if ttl_ms > 0 { 3.0 } else { 30.0 };
+        assert_eq!(total(&r), expect, "chart_data_ttl_ms = {ttl_ms}");
+        app.stop().await;
+    }
+}
+
+#[actix_web::test]
+async fn dashboards_hold_markdown_headers_and_dividers() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let layout = json!({"rows": [
+        {"charts": [{"header": "Overview", "size": "large"}]},
+        {"charts": [{"chart_id": 1, "width": 6},
+                    {"markdown": "# Notes\nRevenue is **net**.\n\n- one\n- two", "width": 6, "height": 40}]},
+        {"charts": [{"divider": true}]},
+        {"charts": [{"chart_id": 2, "width": 12}]}
+    ]});
+    let r = app
+        .tool(
+            "generate_dashboard",
+            json!({"chart_ids": [1, 2], "dashboard_title": "Notes", "layout": layout}),
+        )
+        .await;
+    let created = ok(&r).clone();
+    let id = created["id"].clone();
+    let p = created["positions"].as_array().expect("positions").clone();
+    assert_eq!(p.len(), 5, "{created}");
+    assert_eq!(
+        (p[0]["header"].as_str(), p[0]["size"].as_str()),
+        (Some("Overview"), Some("large"))
+    );
+    assert_eq!(
+        (p[2]["x"].as_u64(), p[2]["height"].as_u64()),
+        (Some(6), Some(40))
+    );
+    assert!(
+        p[2]["markdown"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("# Notes"))
+    );
+    assert_eq!(p[3]["divider"], true);
+
+    let r = app
+        .tool("get_dashboard_info", json!({"identifier": id}))
+        .await;
+    let info = ok(&r).clone();
+    assert_eq!(info["layout_summary"]["positioned_charts"], 2, "{info}");
+    assert_eq!(
+        info["layout_summary"]["text_cells"]
+            .as_array()
+            .map(Vec::len),
+        Some(3),
+        "{info}"
+    );
+
+    // Adding a chart never lands in a header's row; the text cells stay.
+    let r = app
+        .tool(
+            "add_chart_to_existing_dashboard",
+            json!({"dashboard_id": id, "chart_id": 3}),
+        )
+        .await;
+    assert_eq!(ok(&r)["position"]["row"], 4, "{:?}", r.structured_content);
+    let r = app
+        .tool("get_dashboard_layout", json!({"identifier": id}))
+        .await;
+    let positions = ok(&r)["positions"].as_array().expect("positions").clone();
+    assert_eq!(
+        positions
+            .iter()
+            .filter(|p| p.get("chart_id").is_none())
+            .count(),
+        3
+    );
+
+    let r = app
+        .tool(
+            "get_dashboard_screenshot",
+            json!({"identifier": id, "width": 1200}),
+        )
+        .await;
+    let v = ok(&r).clone();
+    assert!(v.get("notes").is_none(), "{v}");
+    let imgs = images(&r);
+    let (w, _) = png_size(&imgs[0]);
+    assert_eq!(w, 1200);
+    if let Some(dir) = std::env::var_os("VIZIER_KEEP_PICTURES") {
+        std::fs::write(
+            std::path::Path::new(&dir).join("dashboard_text_cells.png"),
+            &imgs[0],
+        )
+        .expect("write");
+    }
+
+    // Bad cells: an unknown kind, two kinds in one cell, a header beside a chart, too long.
+    for (layout, says) in [
+        (
+            json!({"rows": [{"charts": [{"image": "x.png"}]}]}),
+            "unknown field `image`",
+        ),
+        (
+            json!({"rows": [{"charts": [{"chart_id": 1, "markdown": "x"}]}]}),
+            "exactly one of",
+        ),
+        (
+            json!({"rows": [{"charts": [{"chart_id": 1}, {"header": "H"}]}]}),
+            "row of its own",
+        ),
+        (
+            json!({"rows": [{"charts": [{"markdown": "x".repeat(20_001)}]}]}),
+            "20000",
+        ),
+    ] {
+        let r = app
+            .tool(
+                "update_dashboard",
+                json!({"identifier": id, "layout": layout}),
+            )
+            .await;
+        let e = err(&r)["error"].as_str().unwrap_or_default().to_string();
+        assert!(e.contains(says), "{says}: {e}");
+    }
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn table_percent_metrics_are_shares_of_the_column_total() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let r = app
+        .tool(
+            "list_datasets",
+            json!({"filters": [{"col": "table_name", "opr": "eq", "value": "sales"}]}),
+        )
+        .await;
+    let sales = ok(&r)["items"][0]["id"].clone();
+    let config = json!({"chart_type": "table", "group_by": ["region"],
+        "metrics": [{"column": "quantity", "aggregate": "SUM", "label": "units"}],
+        "percent_metrics": [{"column": "quantity", "aggregate": "SUM", "label": "units"},
+                            {"column": "quantity", "aggregate": "COUNT", "label": "n"}]});
+    let r = app
+        .tool(
+            "get_chart_data",
+            json!({"dataset_id": sales, "config": config}),
+        )
+        .await;
+    let d = ok(&r).clone();
+    let cols: Vec<&str> = d["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(cols, ["region", "units", "n", "%units", "%n"], "{d}");
+    let rows = d["rows"].as_array().expect("rows");
+    let total: f64 = rows.iter().map(|r| r[1].as_f64().unwrap_or(0.0)).sum();
+    let shares: f64 = rows.iter().map(|r| r[3].as_f64().unwrap_or(0.0)).sum();
+    assert!((shares - 1.0).abs() < 1e-9, "{d}");
+    assert!(
+        (rows[0][3].as_f64().unwrap_or(0.0) - rows[0][1].as_f64().unwrap_or(0.0) / total).abs()
+            < 1e-12
+    );
+    let r = app
+        .tool(
+            "get_chart_preview",
+            json!({"dataset_id": sales, "config": config, "format": "table"}),
+        )
+        .await;
+    let text = ok(&r).to_string();
+    assert!(text.contains("%units") && text.contains('%'), "{text}");
     app.stop().await;
 }

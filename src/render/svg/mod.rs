@@ -7,12 +7,14 @@
 //!
 //! What belongs where: this file holds the frame every chart shares (palette, sizes, the
 //! SVG writer, the title and the dispatch by chart kind); each chart family has a file of
-//! its own ([`xy`] cartesian charts, [`pie`], [`big_number`], [`table`] tables and pivots),
+//! its own ([`xy`] cartesian charts, [`pie`], [`big_number`], [`table`] tables and pivots,
+//! [`shapes`] funnels, treemaps, waterfalls, gauges, heatmaps and box plots),
 //! and [`legend`] the legends the cartesian charts and pies share.
 
 mod big_number;
 mod legend;
 mod pie;
+mod shapes;
 mod table;
 mod xy;
 
@@ -28,6 +30,9 @@ use big_number::draw_big_number;
 pub use pie::MAX_SLICES;
 use pie::draw_pie;
 pub(crate) use pie::{pie_slices, slice_color};
+pub(crate) use shapes::{
+    gauge_of, items_of, labels_of, treemap_tiles, value_range, waterfall_steps,
+};
 use table::draw_table;
 use xy::{draw_hbar, draw_xy};
 
@@ -342,6 +347,17 @@ pub(crate) fn draw_chart(
         ChartKind::Table | ChartKind::Pivot => {
             data.check_lengths()?;
             draw_table(svg, &ctx);
+        }
+        ChartKind::Gauge => shapes::draw_gauge(svg, &ctx),
+        kind => {
+            data.check_lengths()?;
+            match kind {
+                ChartKind::Funnel => shapes::draw_funnel(svg, &ctx),
+                ChartKind::Treemap => shapes::draw_treemap(svg, &ctx),
+                ChartKind::Waterfall => shapes::draw_waterfall(svg, &ctx),
+                ChartKind::Heatmap => shapes::draw_heatmap(svg, &ctx),
+                _ => shapes::draw_box_plot(svg, &ctx),
+            }
         }
     }
     Ok(())

@@ -252,12 +252,9 @@ pub(super) fn draw_pie(svg: &mut Svg, ctx: &Ctx, donut: bool) {
     // (the legend still gives their share).
     let lf = Font::new((r * 0.085).clamp(th.label * 0.9, th.label * 1.5), INK).bold();
     let lr = if donut { (r + inner) / 2.0 } else { r * 0.66 };
+    // One precision for every label (the legend's): "40.0%" beside "6.0%", never "40%".
     for (mid, sweep, share, c) in label_spots {
-        let text = if share >= 0.1 {
-            format!("{:.0}%", share * 100.0)
-        } else {
-            format!("{:.1}%", share * 100.0)
-        };
+        let text = pct.format(share);
         let tw = lf.width(&text);
         let room = sweep * lr;
         if share < 0.03 || room < tw * 1.1 || (donut && r - inner < lf.size * 1.4) {
@@ -276,7 +273,10 @@ pub(super) fn draw_pie(svg: &mut Svg, ctx: &Ctx, donut: bool) {
         );
     }
     if donut && inner > th.label * 3.0 {
-        let value = typo(format_value(ctx.user, total));
+        let value = typo(match ctx.user {
+            Some(u) => u.headline(total).format(total),
+            None => format_value(None, total),
+        });
         let mut size = (inner * 0.42).min(th.title * 2.2);
         let bold = Font::new(size, INK).bold();
         let widest = bold.width(&value);
