@@ -22,6 +22,13 @@ fn purpose(chart_type: &str) -> &'static str {
             "one headline figure, optionally with a trendline and the change on the previous period"
         }
         "pivot_table" => "a metric across two dimensions, rows by columns, with totals",
+        "funnel" => "how a metric narrows over stages, widest first",
+        "treemap" => "parts of a whole as nested rectangles (many categories)",
+        "waterfall" => "how steps (periods or categories) add up to a total",
+        "gauge" => "one figure against a target range",
+        "heatmap" => "a metric across two dimensions as coloured cells",
+        "histogram" => "how a numeric column's values are distributed",
+        "box_plot" => "a numeric column's spread (median, quartiles, whiskers) per group",
         _ => "",
     }
 }

@@ -400,14 +400,26 @@ async fn mcp_gate<B: MessageBody + 'static>(
             return Ok(req.into_response(res).map_into_right_body());
         }
     }
+    // A handshake-era initialize that declares MCP Apps gets a session id saying so, which
+    // the client sends back with every request (HTTP keeps no session state).
+    let apps_initialize = req.method() == actix_web::http::Method::POST
+        && body.windows(12).any(|w| w == b"\"initialize\"")
+        && serde_json::from_slice::<Value>(&body)
+            .is_ok_and(|m| super::apps::initialize_declares(&m));
     // rmcp answers a body it cannot decode with a plain-text 415; the body read above (a
     // shared reference, not a copy) tells a parse error from an invalid request afterwards.
     let body_copy = (req.method() == actix_web::http::Method::POST && has_json_content_type(&req))
         .then_some(body);
+    let apps_session = req
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|id| id.starts_with(super::apps::APPS_SESSION_PREFIX));
     let scope = Arc::new(CallScope {
         request_id,
         principal,
         base_url: Some(base_url(&app, req.request())),
+        apps_session,
         ..Default::default()
     });
     req.extensions_mut().insert(scope.clone());
@@ -424,6 +436,13 @@ async fn mcp_gate<B: MessageBody + 'static>(
     if let Ok(v) = HeaderValue::from_str(&scope.request_id) {
         res.headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
+    }
+    if apps_initialize
+        && res.status() == StatusCode::OK
+        && let Ok(v) = HeaderValue::from_str(&super::apps::session_id())
+    {
+        res.headers_mut()
+            .insert(HeaderName::from_static("mcp-session-id"), v);
     }
     if let Some(refusal) = scope.refusal() {
         if let Some(secs) = refusal.retry_after_secs {

@@ -8,6 +8,7 @@
 //! the outcome, the call is then handed to the audit log (`crate::actors::audit`) without
 //! waiting for it to be written.
 
+pub mod apps;
 pub mod explore;
 pub mod guides;
 pub mod http;
@@ -42,6 +43,8 @@ pub struct CallScope {
     pub principal: Option<Arc<Principal>>,
     /// The server's public base URL as the client reached it (links handed to users).
     pub base_url: Option<String>,
+    /// The client declared MCP Apps at `initialize` (its session id says so).
+    pub apps_session: bool,
     /// How HTTP answers a call refused before its tool ran, as the error says
     /// ([`ToolError::http_refusal`]). rmcp writes the response, so the middleware that
     /// owns the status reads the error's answer here once the call is done.
@@ -140,7 +143,7 @@ impl McpHandler {
             return Ok(Err(e));
         }
         let name = request.name.as_ref();
-        let Some(tool) = self.app.registry.get(name).cloned() else {
+        let Some(tool) = self.app.registry.callable(name).cloned() else {
             // Only for the audit log: who asked for a tool that does not exist.
             *caller = principal.ok();
             if let Some(reason) = self.app.registry.withheld(name) {
@@ -290,38 +293,82 @@ pub(crate) async fn run_tool(
         principal.fingerprint().hash(&mut h);
         (cache, h.finish())
     });
-    if let Some((cache, key)) = &cache_key {
-        if let Some(hit) = cache.get(key) {
-            metrics::counter!("vizier_cache_hits_total", "tool" => tool.name).increment(1);
-            return Ok((*hit).clone());
-        }
-        metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
-    }
     let changes_metadata = tool.changes_metadata;
-    let call = app.pools.get(tool.pool).call(tool.job(ctx, args));
-    let result = match progress {
-        None => call.await,
-        Some(progress) => {
-            McpHandler::with_heartbeat(call, progress, app.config.server.progress_interval_ms).await
-        }
-    };
-    match (&result, &cache_key) {
-        (Ok(v), Some((cache, key))) => cache.insert(*key, Arc::new(v.clone())),
+    let Some((cache, key)) = cache_key else {
+        let call = app.pools.get(tool.pool).call(tool.job(ctx, args));
+        let result = McpHandler::with_progress(call, progress, &app).await;
         // A write makes every cached catalog answer suspect.
-        (Ok(_), None) if changes_metadata => app.invalidate_caches(),
-        _ => {}
+        if result.is_ok() && changes_metadata {
+            app.invalidate_caches();
+        }
+        return result;
+    };
+    if let Some(hit) = cache.get(&key) {
+        metrics::counter!("vizier_cache_hits_total", "tool" => tool.name).increment(1);
+        return Ok((*hit).clone());
     }
-    result
+    // One computation per key at a time: a miss while the key's call runs waits for it.
+    let (flight, joined) = app.flights.join_or_start(key, || {
+        metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
+        let job = tool.clone().job(ctx.clone(), args.clone());
+        let (app, cache, pool) = (app.clone(), cache.clone(), tool.pool);
+        let flight = async move {
+            let result = app.pools.get(pool).call(job).await.map(Arc::new);
+            if let Ok(v) = &result {
+                cache.insert(key, v.clone());
+            }
+            app.flights.land(key);
+            result
+        };
+        futures::FutureExt::shared(futures::FutureExt::boxed(flight))
+    });
+    let shared = McpHandler::with_progress(flight, progress.clone(), &app).await;
+    match shared {
+        Ok(v) => {
+            if joined {
+                metrics::counter!("vizier_cache_coalesced_total", "tool" => tool.name).increment(1);
+            }
+            Ok(Arc::unwrap_or_clone(v))
+        }
+        Err(e) if !joined => Err(e),
+        // Another caller's failure (its cancellation, a refusal) is not this caller's
+        // answer: run the call for this caller.
+        Err(_) => {
+            metrics::counter!("vizier_cache_misses_total", "tool" => tool.name).increment(1);
+            let call = app.pools.get(tool.pool).call(tool.job(ctx, args));
+            let result = McpHandler::with_progress(call, progress, &app).await;
+            if let Ok(v) = &result {
+                cache.insert(key, Arc::new(v.clone()));
+            }
+            result
+        }
+    }
+}
+
+impl McpHandler {
+    /// Await `call`, with progress heartbeats when the caller asked for them.
+    async fn with_progress<T>(
+        call: impl std::future::Future<Output = Result<T, ToolError>>,
+        progress: Option<Progress>,
+        app: &AppState,
+    ) -> Result<T, ToolError> {
+        match progress {
+            None => call.await,
+            Some(progress) => {
+                Self::with_heartbeat(call, progress, app.config.server.progress_interval_ms).await
+            }
+        }
+    }
 }
 
 impl McpHandler {
     /// Await `call`, sending a progress notification every `interval_ms` meanwhile so
     /// clients and proxies see a long call is alive.
-    async fn with_heartbeat(
-        call: impl std::future::Future<Output = Result<ToolOutput, ToolError>>,
+    async fn with_heartbeat<T>(
+        call: impl std::future::Future<Output = Result<T, ToolError>>,
         progress: Progress,
         interval_ms: u64,
-    ) -> Result<ToolOutput, ToolError> {
+    ) -> Result<T, ToolError> {
         let interval = Duration::from_millis(interval_ms);
         let started = Instant::now();
         tokio::pin!(call);
@@ -440,10 +487,13 @@ fn page<T: Clone>(
 
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
+        let mut extensions = ExtensionCapabilities::new();
+        extensions.insert(apps::EXTENSION_ID.into(), JsonObject::new());
         let capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
+            .enable_extensions_with(extensions)
             .build();
         ServerConfig::new(capabilities)
             .with_server_info(Implementation::new("vizier", crate::VERSION))
@@ -480,7 +530,12 @@ impl ServerHandler for McpHandler {
             .principal(&context)
             .await
             .map_err(Self::protocol_error)?;
-        let tools = self.app.registry.listed(&principal);
+        let mut tools = self.app.registry.listed(&principal);
+        if apps::declared(context.client_capabilities().as_ref())
+            || Self::scope(&context).is_some_and(|s| s.apps_session)
+        {
+            apps::point_at_views(&mut tools);
+        }
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
         let (tools, next) = page(&tools, cursor, self.app.config.server.list_page_size)?;
         let mut result = ListToolsResult::with_all_items(tools);
@@ -528,7 +583,7 @@ impl ServerHandler for McpHandler {
         let tool_label: &'static str = self
             .app
             .registry
-            .get(request.name.as_ref())
+            .callable(request.name.as_ref())
             .map(|t| t.name)
             .unwrap_or("unknown");
         // The caller is known before the span opens: recording a field later makes the JSON
@@ -627,7 +682,9 @@ impl ServerHandler for McpHandler {
                 "A valid example config of every chart type, with the metric forms, filter operators and time grains (JSON).",
             )
             .with_mime_type("application/json");
-        Ok(ListResourcesResult::with_all_items(vec![resource, configs]))
+        let mut all = vec![resource, configs];
+        all.extend(apps::resources());
+        Ok(ListResourcesResult::with_all_items(all))
     }
 
     async fn read_resource(
@@ -635,13 +692,19 @@ impl ServerHandler for McpHandler {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        // The views are vizier's own static pages: nothing in them depends on the caller.
+        if let Some(view) = apps::read(&request.uri) {
+            return Ok(ReadResourceResult::new(vec![view]).into());
+        }
         let configs = request.uri == guides::CHART_CONFIGS_RESOURCE;
         if request.uri != METADATA_RESOURCE && !configs {
             return Err(McpError::resource_not_found(
                 format!(
-                    "No resource '{}'. Available: {METADATA_RESOURCE}, {}.",
+                    "No resource '{}'. Available: {METADATA_RESOURCE}, {}, {}, {}.",
                     request.uri,
-                    guides::CHART_CONFIGS_RESOURCE
+                    guides::CHART_CONFIGS_RESOURCE,
+                    apps::CHART_VIEW,
+                    apps::DASHBOARD_VIEW,
                 ),
                 None,
             ));
