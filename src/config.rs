@@ -68,6 +68,16 @@ pub struct Config {
     pub audit: AuditConfig,
     pub spool: SpoolConfig,
     pub tools: ToolsConfig,
+    pub superset: SupersetConfig,
+}
+
+/// Superset interoperability (`[superset]`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupersetConfig {
+    /// Directories `import_superset_bundle` may read a bundle from by `path` (a file inside
+    /// one, after resolving links); empty: bundles come base64-encoded only.
+    pub bundle_dirs: Vec<PathBuf>,
 }
 
 /// Which tools the server exposes, and how it lists them (`[tools]`). Names are tool names
@@ -88,6 +98,15 @@ pub struct ToolsConfig {
     pub disabled: Vec<String>,
     /// No tool that writes is listed, found or callable.
     pub read_only: bool,
+}
+
+/// Whether `real` (a path with its links resolved) lies inside one of `dirs`: the allowed
+/// directories of `datasources.sqlite_dirs` and `superset.bundle_dirs` (a relative one is
+/// taken from the working directory; its links are resolved too).
+pub fn within_dirs(real: &Path, dirs: &[PathBuf]) -> bool {
+    dirs.iter()
+        .filter_map(|d| std::path::absolute(d).ok()?.canonicalize().ok())
+        .any(|d| real.starts_with(d))
 }
 
 /// A list of names, or one string of names separated by commas or white space (what an
@@ -332,6 +351,13 @@ pub struct CacheConfig {
     pub ttl_ms: u64,
     /// Most cached results.
     pub max_entries: u64,
+    /// How long a chart query's rows (chart data, previews, screenshots, explore pages) are
+    /// served again; 0 turns it off. Keyed by the database, the SQL as executed (after RLS
+    /// rewriting and the row cap), the schema, and the caller's RLS rules and session
+    /// settings there: callers whose RLS differs never share rows. Cleared like `ttl_ms`.
+    pub chart_data_ttl_ms: u64,
+    /// Most bytes (roughly, of the rows' values) kept in that cache.
+    pub chart_data_max_bytes: u64,
 }
 
 /// The screenshot actor: render threads and their queue (see `actors::screenshot`).
@@ -371,6 +397,8 @@ impl Default for CacheConfig {
         Self {
             ttl_ms: 1000,
             max_entries: 10_000,
+            chart_data_ttl_ms: 60_000,
+            chart_data_max_bytes: 64 << 20,
         }
     }
 }

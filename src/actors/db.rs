@@ -10,9 +10,16 @@
 //! `metadata.connect_timeout_ms`. While down, [`Db::conn`] answers `unavailable` (with a
 //! retry hint) without trying; the actor probes the store every [`PROBE_EVERY`] and lets
 //! calls through again once a probe gets a connection. `/ready` answers from that state.
+//!
+//! Liveness: while the store is up, the actor checks it every [`CHECK_EVERY`] (a connection
+//! and the newest applied migration) and keeps the result in [`Liveness`], so that
+//! `health_check` answers without a store round trip per call; [`Db::store_check`] checks
+//! inline only when that result is older than [`CHECK_STALE_AFTER`].
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
 
 use actix::prelude::*;
 
@@ -27,18 +34,113 @@ const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// How long one probe waits for a connection.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(900);
+/// How often a store that is up is checked for [`Liveness`].
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// A liveness check older than this is not trusted: the caller checks for itself (the
+/// actor may be restarting or its checks stuck).
+pub const CHECK_STALE_AFTER: Duration = Duration::from_secs(3);
+
+/// One check of the metadata store: a connection and its newest applied migration.
+#[derive(Debug, Clone)]
+pub struct StoreCheck {
+    pub at: Instant,
+    pub at_wall: DateTime<Utc>,
+    /// How long the check took.
+    pub latency: Duration,
+    /// Whether the applied migrations are current, or why the check failed.
+    pub result: Result<bool, String>,
+}
+
+impl StoreCheck {
+    /// The store known to be down: no attempt made.
+    fn down(outage: &Outage) -> Self {
+        Self {
+            at: Instant::now(),
+            at_wall: Utc::now(),
+            latency: Duration::ZERO,
+            result: Err(outage.cause().unwrap_or_else(|| "no connection".into())),
+        }
+    }
+}
+
+/// Check the store with `conn`, timed.
+async fn check_with<F>(conn: F) -> StoreCheck
+where
+    F: std::future::Future<Output = Result<MetaConn, String>>,
+{
+    let at = Instant::now();
+    let at_wall = Utc::now();
+    let result = match tokio::time::timeout(PROBE_TIMEOUT, async {
+        let mut conn = conn.await?;
+        crate::db::migrations_current(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => Err(format!("no answer within {} ms", PROBE_TIMEOUT.as_millis())),
+    };
+    StoreCheck {
+        at,
+        at_wall,
+        latency: at.elapsed(),
+        result,
+    }
+}
+
+/// The newest store check, shared by the DbActor (which keeps it fresh) and [`Db`].
+#[derive(Debug, Default)]
+pub struct Liveness(RwLock<Option<StoreCheck>>);
+
+impl Liveness {
+    fn set(&self, check: StoreCheck) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = Some(check);
+        }
+    }
+
+    /// The newest check, when younger than `max_age`.
+    fn fresh(&self, max_age: Duration) -> Option<StoreCheck> {
+        let slot = self.0.read().ok()?;
+        slot.as_ref().filter(|c| c.at.elapsed() <= max_age).cloned()
+    }
+}
 
 pub struct DbActor {
     pool: MetaPool,
     probing: bool,
+    checking: bool,
+    liveness: Arc<Liveness>,
 }
 
 impl DbActor {
-    pub fn new(pool: MetaPool) -> Self {
+    pub fn new(pool: MetaPool, liveness: Arc<Liveness>) -> Self {
         Self {
             pool,
             probing: false,
+            checking: false,
+            liveness,
         }
+    }
+
+    /// While the store is up, check it for [`Liveness`]; one check at a time.
+    fn check(&mut self, ctx: &mut Context<Self>) {
+        if self.checking || self.pool.outage().is_down() {
+            return;
+        }
+        self.checking = true;
+        let pool = self.pool.clone();
+        let liveness = self.liveness.clone();
+        let check = async move {
+            let checked = check_with(async { pool.get().await.map_err(|e| e.to_string()) }).await;
+            liveness.set(checked);
+        };
+        ctx.spawn(
+            check
+                .into_actor(self)
+                .map(|(), act, _ctx| act.checking = false),
+        );
     }
 
     /// While the store is down, try for a connection; one probe at a time.
@@ -84,12 +186,15 @@ impl Actor for DbActor {
         // dispatched; keep it generous so bursts are not refused here.
         ctx.set_mailbox_capacity(4096);
         ctx.run_interval(PROBE_EVERY, |act, ctx| act.probe(ctx));
+        self.check(ctx);
+        ctx.run_interval(CHECK_EVERY, |act, ctx| act.check(ctx));
     }
 }
 
 impl actix::Supervised for DbActor {
     fn restarting(&mut self, _ctx: &mut Self::Context) {
         self.probing = false;
+        self.checking = false;
         metrics::counter!("vizier_actor_restarts_total", "actor" => "db").increment(1);
         tracing::warn!(actor = "db", "restarting");
     }
@@ -145,15 +250,36 @@ pub struct Db {
     addr: Addr<DbActor>,
     backend: MetadataBackend,
     outage: Arc<Outage>,
+    liveness: Arc<Liveness>,
 }
 
 impl Db {
-    pub fn new(addr: Addr<DbActor>, backend: MetadataBackend, outage: Arc<Outage>) -> Self {
+    pub fn new(
+        addr: Addr<DbActor>,
+        backend: MetadataBackend,
+        outage: Arc<Outage>,
+        liveness: Arc<Liveness>,
+    ) -> Self {
         Self {
             addr,
             backend,
             outage,
+            liveness,
         }
+    }
+
+    /// How the metadata store is: down at once when known down, else the DbActor's newest
+    /// check when fresh (no round trip), else a check made now.
+    pub async fn store_check(&self) -> StoreCheck {
+        if self.outage.is_down() {
+            return StoreCheck::down(&self.outage);
+        }
+        if let Some(check) = self.liveness.fresh(CHECK_STALE_AFTER) {
+            return check;
+        }
+        let check = check_with(async { self.conn().await.map_err(|e| e.message) }).await;
+        self.liveness.set(check.clone());
+        check
     }
 
     /// Whether the store is known to be down (calls fail fast until a probe sees it back).

@@ -188,7 +188,11 @@ fn describe() {
     );
     describe_counter!(
         "vizier_cache_misses_total",
-        "Cacheable tool calls that missed the response cache"
+        "Cacheable tool calls that missed the response cache and computed the answer"
+    );
+    describe_counter!(
+        "vizier_cache_coalesced_total",
+        "Cacheable tool calls that missed the response cache and waited for the same call already running"
     );
     describe_counter!(
         "vizier_history_written_total",
