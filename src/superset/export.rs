@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::bundle::{VERSION, write_zip};
 use super::mapping::{chart_to_superset, position_from_layout, sqlalchemy_uri};
+use crate::charts::native_filters::{self, NativeFilter};
 use crate::db::MetaConn;
 use crate::db::schema::{
     charts, dashboard_charts, dashboards, databases, dataset_columns, dataset_metrics, datasets,
@@ -53,11 +54,23 @@ fn yaml(v: &Value) -> Result<Vec<u8>, ToolError> {
 }
 
 /// Superset keys of a stored dashboard's metadata, with chart-id references dropped (they
-/// are Superset's old ids) and vizier's own keys removed.
-fn superset_metadata(stored: &str) -> Value {
+/// are Superset's old ids) and vizier's own keys removed. The native filters are vizier's
+/// (`native_filters`, as `manage_native_filters` keeps them) written in Superset's form, each
+/// starting from the Superset filter of the same id when the dashboard came from Superset
+/// (so what vizier does not model, such as sort order or search settings, is kept);
+/// `datasets` gives each exported dataset's UUID; a target on a dataset not in the bundle
+/// is left out, and a filter left with no target with it.
+fn superset_metadata(stored: &str, datasets: &BTreeMap<i32, (String, Option<String>)>) -> Value {
     let mut meta: serde_json::Map<String, Value> = serde_json::from_str(stored).unwrap_or_default();
+    let raw: Vec<Value> = match meta.remove("native_filter_configuration") {
+        Some(Value::Array(a)) => a,
+        _ => Vec::new(),
+    };
+    let vizier: Option<Vec<NativeFilter>> = meta
+        .get(native_filters::KEY)
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
     for k in [
-        "native_filters",
+        native_filters::KEY,
         "superset_position",
         "positions",
         "filter_scopes",
@@ -69,23 +82,29 @@ fn superset_metadata(stored: &str) -> Value {
     ] {
         meta.remove(k);
     }
-    if let Some(filters) = meta
-        .get_mut("native_filter_configuration")
-        .and_then(Value::as_array_mut)
-    {
-        for f in filters.iter_mut() {
-            if let Some(o) = f.as_object_mut() {
-                o.insert(
-                    "scope".into(),
-                    json!({"rootPath": ["ROOT_ID"], "excluded": []}),
-                );
-                o.remove("chartsInScope");
-                o.remove("tabsInScope");
-            }
+    let mut config: Vec<Value> = match vizier {
+        Some(filters) => filters
+            .iter()
+            .filter_map(|f| {
+                let base = raw
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str) == Some(&f.id));
+                native_filter_json(f, base, datasets)
+            })
+            .collect(),
+        None => raw,
+    };
+    for f in &mut config {
+        if let Some(o) = f.as_object_mut() {
+            o.insert(
+                "scope".into(),
+                json!({"rootPath": ["ROOT_ID"], "excluded": []}),
+            );
+            o.remove("chartsInScope");
+            o.remove("tabsInScope");
         }
     }
-    meta.entry("native_filter_configuration")
-        .or_insert(json!([]));
+    meta.insert("native_filter_configuration".into(), Value::Array(config));
     meta.entry("color_scheme").or_insert(json!(""));
     meta.entry("refresh_frequency").or_insert(json!(0));
     meta.entry("cross_filters_enabled").or_insert(json!(true));
@@ -93,6 +112,96 @@ fn superset_metadata(stored: &str) -> Value {
     meta.insert("expanded_slices".into(), json!({}));
     meta.insert("timed_refresh_immune_slices".into(), json!([]));
     Value::Object(meta)
+}
+
+/// One vizier native filter in Superset's form (see [`superset_metadata`]).
+fn native_filter_json(
+    f: &NativeFilter,
+    base: Option<&Value>,
+    datasets: &BTreeMap<i32, (String, Option<String>)>,
+) -> Option<Value> {
+    let targets: Vec<Value> = f
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let (uuid, _) = datasets.get(&t.dataset_id?)?;
+            let mut target = json!({"datasetUuid": uuid});
+            if let Some(c) = &t.column {
+                target["column"] = json!({"name": c});
+            }
+            Some(target)
+        })
+        .collect();
+    let time = f.filter_type == "filter_time";
+    if targets.is_empty() && !time {
+        return None;
+    }
+    let mut o = base.and_then(Value::as_object).cloned().unwrap_or_default();
+    o.insert("id".into(), json!(f.id));
+    o.insert("name".into(), json!(f.name));
+    o.insert("filterType".into(), json!(f.filter_type));
+    o.insert("type".into(), json!("NATIVE_FILTER"));
+    o.insert(
+        "targets".into(),
+        if targets.is_empty() {
+            json!([{}])
+        } else {
+            Value::Array(targets)
+        },
+    );
+    o.entry("cascadeParentIds").or_insert(json!([]));
+    o.entry("description").or_insert(json!(""));
+    let controls = o.entry("controlValues").or_insert(json!({}));
+    if let (Some(c), Some(m)) = (controls.as_object_mut(), f.multiple) {
+        c.insert("multiSelect".into(), json!(m));
+    }
+    // The default value, and the query change it makes (Superset applies a default through
+    // its extraFormData).
+    let column = f.targets.iter().find_map(|t| t.column.clone());
+    let value = f.default_value.clone().filter(|v| !v.is_null());
+    let extra = match (&value, f.filter_type.as_str(), &column) {
+        (Some(v), "filter_select", Some(col)) => {
+            let vals = if v.is_array() { v.clone() } else { json!([v]) };
+            json!({"filters": [{"col": col, "op": "IN", "val": vals}]})
+        }
+        (Some(Value::Array(r)), "filter_range", Some(col)) if r.len() == 2 => {
+            let mut fs = Vec::new();
+            if !r[0].is_null() {
+                fs.push(json!({"col": col, "op": ">=", "val": r[0]}));
+            }
+            if !r[1].is_null() {
+                fs.push(json!({"col": col, "op": "<=", "val": r[1]}));
+            }
+            json!({"filters": fs})
+        }
+        (Some(v), "filter_time", _) => json!({"time_range": superset_time_range(v)}),
+        _ => json!({}),
+    };
+    let state_value = match (&value, f.filter_type.as_str()) {
+        (Some(v), "filter_select") if !v.is_array() => json!([v]),
+        (Some(v), "filter_time") => json!(superset_time_range(v)),
+        (Some(v), _) => v.clone(),
+        (None, _) => Value::Null,
+    };
+    o.insert(
+        "defaultDataMask".into(),
+        json!({"filterState": {"value": state_value}, "extraFormData": extra}),
+    );
+    Some(Value::Object(o))
+}
+
+/// A time filter's default as Superset's time range text: as given when it is text, or
+/// `START : END` from `{start, end}`.
+fn superset_time_range(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => format!(
+            "{} : {}",
+            o.get("start").and_then(Value::as_str).unwrap_or_default(),
+            o.get("end").and_then(Value::as_str).unwrap_or_default()
+        ),
+        _ => "No filter".into(),
+    }
 }
 
 /// Build the bundle of `dashboard_ids` (with all their charts) and `chart_ids`, with every
@@ -309,7 +418,7 @@ pub async fn export(
             "description": if d.description.is_empty() { Value::Null } else { json!(d.description) },
             "css": "", "slug": d.slug, "certified_by": null, "certification_details": null,
             "published": d.published, "uuid": d.uuid, "position": position,
-            "metadata": superset_metadata(&d.json_metadata), "version": VERSION,
+            "metadata": superset_metadata(&d.json_metadata, &ds_info), "version": VERSION,
         });
         files.insert(
             format!("dashboards/{}_{}.yaml", file_part(&d.title), d.id),
@@ -339,4 +448,73 @@ pub async fn export(
     let zip = write_zip(&root, &files)?;
     out.bytes = zip.len();
     Ok((zip, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vizier_native_filters_are_written_in_supersets_form() {
+        let datasets = BTreeMap::from([(3, ("ds-uuid-3".to_string(), Some("day".to_string())))]);
+        let stored = json!({
+            "native_filter_configuration": [{"id": "NATIVE_FILTER-a", "name": "Old name",
+                "filterType": "filter_select", "controlValues": {"sortAscending": true},
+                "targets": [{"datasetId": 99, "column": {"name": "region"}}]}],
+            "native_filters": [
+                {"id": "NATIVE_FILTER-a", "name": "Region", "filter_type": "filter_select",
+                 "targets": [{"dataset_id": 3, "column": "region"}], "multiple": false,
+                 "default_value": "West"},
+                {"id": "NATIVE_FILTER-b", "name": "Amount", "filter_type": "filter_range",
+                 "targets": [{"dataset_id": 3, "column": "amount"}], "default_value": [10, null]},
+                {"id": "NATIVE_FILTER-c", "name": "When", "filter_type": "filter_time",
+                 "targets": [], "default_value": "Last week"},
+                {"id": "NATIVE_FILTER-d", "name": "Elsewhere", "filter_type": "filter_select",
+                 "targets": [{"dataset_id": 4, "column": "x"}]}
+            ],
+            "superset_position": {}
+        })
+        .to_string();
+        let meta = superset_metadata(&stored, &datasets);
+        let config = meta["native_filter_configuration"]
+            .as_array()
+            .expect("filters");
+        let ids: Vec<&str> = config.iter().filter_map(|f| f["id"].as_str()).collect();
+        // The filter on a dataset not in the bundle is left out.
+        assert_eq!(
+            ids,
+            ["NATIVE_FILTER-a", "NATIVE_FILTER-b", "NATIVE_FILTER-c"]
+        );
+        let a = &config[0];
+        assert_eq!(a["name"], "Region");
+        assert_eq!(
+            a["targets"],
+            json!([{"datasetUuid": "ds-uuid-3", "column": {"name": "region"}}])
+        );
+        assert_eq!(
+            a["controlValues"]["sortAscending"], true,
+            "Superset's own settings kept"
+        );
+        assert_eq!(a["controlValues"]["multiSelect"], false);
+        assert_eq!(
+            a["defaultDataMask"]["filterState"]["value"],
+            json!(["West"])
+        );
+        assert_eq!(
+            a["defaultDataMask"]["extraFormData"]["filters"][0],
+            json!({"col": "region", "op": "IN", "val": ["West"]})
+        );
+        assert_eq!(a["scope"]["rootPath"], json!(["ROOT_ID"]));
+        assert_eq!(
+            config[1]["defaultDataMask"]["extraFormData"]["filters"],
+            json!([{"col": "amount", "op": ">=", "val": 10}])
+        );
+        assert_eq!(config[2]["targets"], json!([{}]));
+        assert_eq!(
+            config[2]["defaultDataMask"]["extraFormData"]["time_range"],
+            "Last week"
+        );
+        assert!(meta.get("native_filters").is_none());
+        assert!(meta.get("superset_position").is_none());
+    }
 }

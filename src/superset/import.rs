@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::bundle::{Bundle, DatasetFile, chart_uuids};
-use super::mapping::{MappedChart, chart_from_superset, layout_from_position, unsupported};
+use super::mapping::{MappedChart, chart_from_superset_with, layout_from_position, unsupported};
 use crate::charts::config::ChartConfig;
 use crate::db::MetaConn;
 use crate::db::models::{new_uuid, now};
@@ -133,11 +133,20 @@ pub fn map_charts(bundle: &Bundle) -> Vec<MappedChart> {
         .charts
         .iter()
         .map(|(_, c)| {
-            let mut m = chart_from_superset(&c.viz_type, &c.params);
+            let dataset = by_uuid.get(&c.dataset_uuid.to_ascii_lowercase());
+            let saved = |name: &str| {
+                dataset.and_then(|d| {
+                    d.metrics
+                        .iter()
+                        .find(|m| m.metric_name == name)
+                        .map(|m| m.expression.clone())
+                })
+            };
+            let mut m = chart_from_superset_with(&c.viz_type, &c.params, &saved);
             if m.chart_type == "unsupported" {
                 return m;
             }
-            let Some(d) = by_uuid.get(&c.dataset_uuid.to_ascii_lowercase()) else {
+            let Some(d) = dataset else {
                 return m;
             };
             let (cols, metrics) = catalog_parts(d);

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::charts::config::ChartConfig;
-use crate::layout::{Cell, GRID_COLUMNS, Layout, Row, Tab};
+use crate::layout::{Cell, Content, GRID_COLUMNS, HeaderSize, Layout, MAX_MARKDOWN, Row, Tab};
 use crate::query::builder::{Metric, QueryFilter, TimeRange};
 
 use super::bundle::MASKED_PASSWORD;
@@ -125,6 +125,8 @@ const OPS: &[(&str, &str)] = &[
 struct Params<'a> {
     p: &'a Map<String, Value>,
     notes: Vec<String>,
+    /// A saved metric's SQL expression by name (the chart's dataset).
+    saved: &'a dyn Fn(&str) -> Option<String>,
 }
 
 impl Params<'_> {
@@ -284,14 +286,48 @@ impl Params<'_> {
                 range_col = subject;
                 continue;
             }
+            if kind == Some("SQL") && (clause == "WHERE" || clause == "HAVING") {
+                let sql = f
+                    .get("sqlExpression")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim();
+                if sql.is_empty() {
+                    continue;
+                }
+                out.push(QueryFilter {
+                    col: String::new(),
+                    opr: if clause == "HAVING" { "having" } else { "sql" }.into(),
+                    value: Some(Value::String(sql.to_owned())),
+                });
+                continue;
+            }
+            if kind == Some("SIMPLE") && clause == "HAVING" {
+                match self.having(
+                    subject.as_deref().unwrap_or_default(),
+                    op,
+                    f.get("comparator"),
+                ) {
+                    Ok(cond) => out.push(QueryFilter {
+                        col: String::new(),
+                        opr: "having".into(),
+                        value: Some(Value::String(cond)),
+                    }),
+                    Err(why) => self.notes.push(format!(
+                        "adhoc_filters: a SIMPLE HAVING filter was dropped: {why}"
+                    )),
+                }
+                continue;
+            }
             if kind != Some("SIMPLE") || clause != "WHERE" {
                 let sql = f
                     .get("sqlExpression")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 self.notes.push(format!(
-                    "adhoc_filters: a {} {clause} filter ({sql}) was dropped; vizier filters are column conditions",
-                    kind.unwrap_or("?")
+                    "adhoc_filters: a {} {clause} filter ({sql}{}) was dropped; vizier takes column conditions and SQL conditions",
+                    kind.unwrap_or("?"),
+                    subject.as_deref().map(|s| format!("on {s}")).unwrap_or_default()
                 ));
                 continue;
             }
@@ -319,7 +355,109 @@ impl Params<'_> {
         (out, range, range_col)
     }
 
-    /// `No filter`, or `START : END` with explicit dates; relative ranges are dropped.
+    /// A SIMPLE HAVING filter as a SQL condition on groups: its subject is a saved metric,
+    /// the label of one of the chart's metrics, or an aggregate expression; the comparator
+    /// a number, text or (IN / NOT IN) a list of them.
+    fn having(
+        &mut self,
+        subject: &str,
+        op: &str,
+        comparator: Option<&Value>,
+    ) -> Result<String, String> {
+        let subject = subject.trim();
+        if subject.is_empty() {
+            return Err("it names no metric".into());
+        }
+        let own: Vec<Metric> = [
+            "metrics",
+            "metric",
+            "percent_metrics",
+            "timeseries_limit_metric",
+        ]
+        .iter()
+        .flat_map(|k| {
+            let items: Vec<Value> = match self.p.get(*k) {
+                Some(Value::Array(a)) => a.clone(),
+                Some(v @ (Value::String(_) | Value::Object(_))) => vec![v.clone()],
+                _ => vec![],
+            };
+            let mut quiet = Params {
+                p: self.p,
+                notes: vec![],
+                saved: self.saved,
+            };
+            items
+                .iter()
+                .filter_map(|v| quiet.metric(k, v))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+        let expr = if let Some(e) = (self.saved)(subject) {
+            e
+        } else if let Some(m) = own.iter().find(|m| m.label() == subject) {
+            match m {
+                Metric::Saved { saved_metric } => (self.saved)(saved_metric).ok_or_else(|| {
+                    format!("the saved metric '{saved_metric}' is not in the dataset")
+                })?,
+                Metric::Column {
+                    column, aggregate, ..
+                } => match aggregate.as_str() {
+                    "COUNT_DISTINCT" => format!("COUNT(DISTINCT {column})"),
+                    a => format!("{a}({column})"),
+                },
+                Metric::Sql { sql, .. } => sql.clone(),
+            }
+        } else if subject.contains('(') {
+            subject.to_string()
+        } else {
+            return Err(format!(
+                "'{subject}' is neither a saved metric, one of the chart's metrics nor an aggregate"
+            ));
+        };
+        let literal = |v: &Value| -> Result<String, String> {
+            match v {
+                Value::Number(n) => Ok(n.to_string()),
+                Value::String(t) => match t.trim().parse::<f64>() {
+                    Ok(x) if x.is_finite() => Ok(t.trim().to_string()),
+                    _ => Ok(format!("'{}'", t.replace('\'', "''"))),
+                },
+                Value::Bool(b) => Ok(if *b { "1" } else { "0" }.into()),
+                _ => Err(format!("the value {v} is not a number or text")),
+            }
+        };
+        let cond = match op {
+            "IS NULL" | "IS NOT NULL" => format!("{expr} {op}"),
+            "IN" | "NOT IN" => {
+                let items = match comparator {
+                    Some(Value::Array(a)) if !a.is_empty() => {
+                        a.iter().map(literal).collect::<Result<Vec<_>, _>>()?
+                    }
+                    _ => return Err(format!("{op} needs a list of values")),
+                };
+                format!("{expr} {op} ({})", items.join(", "))
+            }
+            "==" | "=" | "!=" | "<>" | ">" | "<" | ">=" | "<=" => {
+                let v = comparator
+                    .filter(|v| !v.is_null())
+                    .ok_or_else(|| format!("the operator {op} needs a value"))?;
+                let sql_op = match op {
+                    "==" => "=",
+                    "!=" => "<>",
+                    o => o,
+                };
+                format!("{expr} {sql_op} {}", literal(v)?)
+            }
+            other => {
+                return Err(format!(
+                    "the operator '{other}' has no HAVING form in vizier"
+                ));
+            }
+        };
+        Ok(cond)
+    }
+
+    /// `No filter`, `START : END` with explicit dates, or a relative range (kept as text and
+    /// resolved at each query); a form vizier does not read is dropped, with a note.
     ///
     /// Bounds are kept as Superset writes them into SQL, `YYYY-MM-DD HH:MM:SS`: Superset 6.1
     /// compares a text date column with that literal (the harness in tests/superset showed
@@ -341,10 +479,21 @@ impl Params<'_> {
         if let Some((a, b)) = r.split_once(" : ")
             && let (Some(start), Some(end)) = (explicit(a), explicit(b))
         {
-            return Some(TimeRange { start, end });
+            return Some(TimeRange {
+                start,
+                end,
+                relative: None,
+            });
+        }
+        if crate::query::relative::resolve(r, chrono::Utc::now().naive_utc()).is_some() {
+            return Some(TimeRange {
+                start: None,
+                end: None,
+                relative: Some(r.trim().to_owned()),
+            });
         }
         self.notes.push(format!(
-            "time_range: '{r}' is relative; vizier keeps explicit ranges only, so the chart shows all time"
+            "time_range: '{r}' is not a range vizier reads, so the chart shows all time"
         ));
         None
     }
@@ -367,10 +516,21 @@ fn kind_of(viz_type: &str) -> Option<&'static str> {
 /// A Superset chart as vizier's config. Types vizier does not draw come back `unsupported`
 /// with their params kept; the result is not yet checked against the dataset.
 pub fn chart_from_superset(viz_type: &str, params: &Value) -> MappedChart {
+    chart_from_superset_with(viz_type, params, &|_| None)
+}
+
+/// [`chart_from_superset`] knowing the dataset's saved metrics (`saved` gives a saved
+/// metric's SQL by name): a SIMPLE HAVING filter on a saved metric needs its expression.
+pub fn chart_from_superset_with(
+    viz_type: &str,
+    params: &Value,
+    saved: &dyn Fn(&str) -> Option<String>,
+) -> MappedChart {
     let empty = Map::new();
     let mut p = Params {
         p: params.as_object().unwrap_or(&empty),
         notes: vec![],
+        saved,
     };
     let (filters, time_range, range_col) = p.filters();
     let row_limit = p
@@ -490,12 +650,9 @@ pub fn chart_from_superset(viz_type: &str, params: &Value) -> MappedChart {
                         put("order_by", json!(o.label()));
                         put("order_desc", json!(p.bool("order_desc").unwrap_or(true)));
                     }
-                    if p.p
-                        .get("percent_metrics")
-                        .and_then(Value::as_array)
-                        .is_some_and(|a| !a.is_empty())
-                    {
-                        p.notes.push("table: percent_metrics were dropped".into());
+                    let percent = p.metrics("percent_metrics");
+                    if !percent.is_empty() {
+                        put("percent_metrics", m(percent));
                     }
                 }
                 put("row_limit", json!(row_limit));
@@ -530,6 +687,102 @@ pub fn chart_from_superset(viz_type: &str, params: &Value) -> MappedChart {
                 put("format", json!(p.format("valueFormat")));
                 put("row_limit", json!(row_limit));
                 "pivot_table"
+            }
+            "funnel" | "treemap_v2" => {
+                let dims = p.columns("groupby");
+                if dims.len() > 1 {
+                    p.notes.push(format!(
+                        "{viz_type}: grouped by {} columns; vizier splits by the first",
+                        dims.len()
+                    ));
+                }
+                put("dimension", json!(dims.first()));
+                put("metric", json!(p.metrics("metric").first()));
+                put("format", json!(p.format("number_format")));
+                put("max_items", json!(row_limit.map(|n| n.clamp(2, 50))));
+                if viz_type == "funnel" {
+                    "funnel"
+                } else {
+                    "treemap"
+                }
+            }
+            "waterfall" => {
+                let x = match p.p.get("x_axis").cloned() {
+                    Some(v) => p.column("x_axis", &v),
+                    None => None,
+                }
+                .or(range_col);
+                put("x", json!(x));
+                put("metric", json!(p.metrics("metric").first()));
+                put("time_grain", json!(p.grain()));
+                put("format", json!(p.format("y_axis_format")));
+                "waterfall"
+            }
+            "gauge_chart" => {
+                let f = |k: &str| p.p.get(k).and_then(Value::as_f64);
+                let (lo, hi) = (f("min_val"), f("max_val"));
+                put("metric", json!(p.metrics("metric").first()));
+                put("min", json!(lo));
+                put("max", json!(hi));
+                put("format", json!(p.format("number_format")));
+                "gauge"
+            }
+            "heatmap_v2" => {
+                let x = match p.p.get("x_axis").cloned() {
+                    Some(v) => p.column("x_axis", &v),
+                    None => None,
+                };
+                let y = match p.p.get("groupby").cloned() {
+                    Some(Value::Array(a)) => a.first().and_then(|v| p.column("groupby", v)),
+                    Some(v) => p.column("groupby", &v),
+                    None => None,
+                };
+                put("x", json!(x));
+                put("y", json!(y));
+                put("metric", json!(p.metrics("metric").first()));
+                put("time_grain", json!(p.grain()));
+                put("format", json!(p.format("y_axis_format")));
+                "heatmap"
+            }
+            "histogram_v2" => {
+                let column = match p.p.get("column").cloned() {
+                    Some(v) => p.column("column", &v),
+                    None => None,
+                };
+                put("column", json!(column));
+                put("bins", json!(p.num("bins").map(|n| n.clamp(2, 100))));
+                put("row_limit", json!(row_limit));
+                "histogram"
+            }
+            "box_plot" => {
+                // vizier's box plot reads a column's values; Superset's distributes a metric
+                // across columns. The form vizier exports (the column's MAX distributed
+                // across the column itself) maps back.
+                let across = p.columns("columns");
+                let metrics = p.metrics("metrics");
+                let same = match (across.as_slice(), metrics.as_slice()) {
+                    (
+                        [c],
+                        [
+                            Metric::Column {
+                                column, aggregate, ..
+                            },
+                        ],
+                    ) => c == column && aggregate.eq_ignore_ascii_case("MAX"),
+                    _ => false,
+                };
+                if !same {
+                    return unsupported(
+                        viz_type,
+                        params,
+                        "box_plot: only the form vizier exports (a column's MAX distributed across the column) maps to a vizier box plot; kept with its params".into(),
+                    );
+                }
+                put("column", json!(across.first()));
+                put("group_by", json!(p.columns("groupby").first()));
+                put("format", json!(p.format("number_format")));
+                put("row_limit", json!(row_limit));
+                "box_plot"
             }
             other => {
                 return unsupported(
@@ -605,7 +858,11 @@ fn metric_json(m: &Metric) -> Value {
 
 fn time_range_text(r: &Option<TimeRange>) -> String {
     match r {
-        Some(TimeRange { start, end }) if start.is_some() || end.is_some() => format!(
+        Some(TimeRange {
+            relative: Some(rel),
+            ..
+        }) => rel.clone(),
+        Some(TimeRange { start, end, .. }) if start.is_some() || end.is_some() => format!(
             "{} : {}",
             start.as_deref().unwrap_or(""),
             end.as_deref().unwrap_or("")
@@ -620,6 +877,16 @@ fn filters_json(filters: &[QueryFilter]) -> (Vec<Value>, Vec<Value>) {
     let mut adhoc = Vec::new();
     let mut query = Vec::new();
     for (i, f) in filters.iter().enumerate() {
+        if f.opr == "sql" || f.opr == "having" {
+            adhoc.push(json!({
+                "clause": if f.opr == "having" { "HAVING" } else { "WHERE" },
+                "expressionType": "SQL",
+                "sqlExpression": f.value.as_ref().and_then(Value::as_str).unwrap_or_default(),
+                "subject": null, "operator": null, "comparator": null,
+                "filterOptionName": format!("filter_{i}"), "isExtra": false, "isNew": false,
+            }));
+            continue;
+        }
         let (op, val) = match f.opr.as_str() {
             "ct" | "sw" | "ew" => {
                 let v = f.value.as_ref().and_then(Value::as_str).unwrap_or_default();
@@ -673,6 +940,14 @@ pub fn chart_to_superset(
         ChartConfig::Pie(p) => (&p.filters, &p.time_range, p.max_slices),
         ChartConfig::BigNumber(b) => (&b.filters, &b.time_range, None),
         ChartConfig::PivotTable(p) => (&p.filters, &p.time_range, p.row_limit),
+        ChartConfig::Funnel(p) | ChartConfig::Treemap(p) => {
+            (&p.filters, &p.time_range, p.max_items)
+        }
+        ChartConfig::Waterfall(w) => (&w.filters, &w.time_range, None),
+        ChartConfig::Gauge(g) => (&g.filters, &g.time_range, None),
+        ChartConfig::Heatmap(h) => (&h.filters, &h.time_range, None),
+        ChartConfig::Histogram(h) => (&h.filters, &h.time_range, h.row_limit),
+        ChartConfig::BoxPlot(b) => (&b.filters, &b.time_range, b.row_limit),
     };
     let (mut adhoc, mut qfilters) = filters_json(filters);
     let range_text = time_range_text(range);
@@ -695,7 +970,18 @@ pub fn chart_to_superset(
     let mut columns: Vec<Value> = Vec::new();
     let mut metrics: Vec<Value> = Vec::new();
     let mut orderby: Vec<Value> = Vec::new();
-    let mut extras = json!({"having": "", "where": ""});
+    let mut post: Vec<Value> = Vec::new();
+    // SQL conditions go to the query's extras, as Superset's own query builder puts them.
+    let sql_of = |opr: &str| {
+        filters
+            .iter()
+            .filter(|f| f.opr == opr)
+            .filter_map(|f| f.value.as_ref().and_then(Value::as_str))
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let mut extras = json!({"having": sql_of("having"), "where": sql_of("sql")});
     let viz_type = match &c {
         ChartConfig::Xy(x) => {
             let vt = match x.kind.as_str() {
@@ -763,6 +1049,22 @@ pub fn chart_to_superset(
                 params["metrics"] = json!(ms(&t.metrics));
                 columns = t.group_by.iter().map(|c| json!(c)).collect();
                 metrics = ms(&t.metrics);
+                // Percent metrics: queried with the metrics, then Superset's contribution
+                // step adds `%label` columns (as its table chart's own query does).
+                let shares = crate::charts::query::percent_columns(&c);
+                if !shares.is_empty() {
+                    params["percent_metrics"] = json!(ms(&t.percent_metrics));
+                    for m in &t.percent_metrics {
+                        if !t.metrics.iter().any(|x| x.label() == m.label())
+                            && !metrics.contains(&metric_json(m))
+                        {
+                            metrics.push(metric_json(m));
+                        }
+                    }
+                    let (labels, renamed): (Vec<_>, Vec<_>) = shares.into_iter().unzip();
+                    post.push(json!({"operation": "contribution",
+                        "options": {"columns": labels, "rename_columns": renamed}}));
+                }
                 if let Some(o) = &t.order_by
                     && let Some(m) = t.metrics.iter().find(|m| &m.label() == o)
                 {
@@ -835,6 +1137,100 @@ pub fn chart_to_superset(
             metrics = ms(&p.metrics);
             "pivot_table_v2"
         }
+        ChartConfig::Funnel(p) | ChartConfig::Treemap(p) => {
+            params["groupby"] = json!([p.dimension]);
+            params["metric"] = metric_json(&p.metric);
+            if let Some(f) = &p.format {
+                params["number_format"] = json!(f);
+            }
+            columns.push(json!(p.dimension));
+            metrics = vec![metric_json(&p.metric)];
+            orderby.push(json!([metric_json(&p.metric), false]));
+            if matches!(c, ChartConfig::Funnel(_)) {
+                "funnel"
+            } else {
+                "treemap_v2"
+            }
+        }
+        ChartConfig::Waterfall(w) => {
+            params["x_axis"] = json!(w.x);
+            params["metric"] = metric_json(&w.metric);
+            if let Some(g) = grain_iso(&w.time_grain) {
+                params["time_grain_sqla"] = json!(g);
+                extras["time_grain_sqla"] = json!(g);
+            }
+            if let Some(f) = &w.format {
+                params["y_axis_format"] = json!(f);
+            }
+            let mut axis = json!({"columnType": "BASE_AXIS", "sqlExpression": w.x, "label": w.x, "expressionType": "SQL"});
+            if let Some(g) = grain_iso(&w.time_grain) {
+                axis["timeGrain"] = json!(g);
+            }
+            columns.push(axis);
+            metrics = vec![metric_json(&w.metric)];
+            "waterfall"
+        }
+        ChartConfig::Gauge(g) => {
+            params["metric"] = metric_json(&g.metric);
+            if let Some(v) = g.min {
+                params["min_val"] = json!(v);
+            }
+            if let Some(v) = g.max {
+                params["max_val"] = json!(v);
+            }
+            if let Some(f) = &g.format {
+                params["number_format"] = json!(f);
+            }
+            metrics = vec![metric_json(&g.metric)];
+            "gauge_chart"
+        }
+        ChartConfig::Heatmap(h) => {
+            params["x_axis"] = json!(h.x);
+            params["groupby"] = json!(h.y);
+            params["metric"] = metric_json(&h.metric);
+            if let Some(g) = grain_iso(&h.time_grain) {
+                params["time_grain_sqla"] = json!(g);
+                extras["time_grain_sqla"] = json!(g);
+            }
+            if let Some(f) = &h.format {
+                params["y_axis_format"] = json!(f);
+            }
+            columns = vec![json!(h.x), json!(h.y)];
+            metrics = vec![metric_json(&h.metric)];
+            "heatmap_v2"
+        }
+        ChartConfig::Histogram(h) => {
+            params["column"] = json!(h.column);
+            if let Some(b) = h.bins {
+                params["bins"] = json!(b);
+            }
+            columns = vec![json!(h.column)];
+            "histogram_v2"
+        }
+        ChartConfig::BoxPlot(b) => {
+            // Superset distributes a metric across columns: the column's MAX across the
+            // column itself gives one value per distinct value (repeats count once there).
+            let m = Metric::Column {
+                column: b.column.clone(),
+                aggregate: "MAX".into(),
+                label: None,
+            };
+            params["columns"] = json!([b.column]);
+            params["groupby"] = json!(b.group_by.iter().collect::<Vec<_>>());
+            params["metrics"] = json!([metric_json(&m)]);
+            params["whiskerOptions"] = json!("Tukey");
+            if let Some(f) = &b.format {
+                params["number_format"] = json!(f);
+            }
+            columns = b
+                .group_by
+                .iter()
+                .chain([&b.column])
+                .map(|c| json!(c))
+                .collect();
+            metrics = vec![metric_json(&m)];
+            "box_plot"
+        }
     };
     params["viz_type"] = json!(viz_type);
     if let Some(n) = row_limit {
@@ -849,7 +1245,7 @@ pub fn chart_to_superset(
             _ => 10_000,
         }),
         "series_limit": 0, "order_desc": true, "url_params": {}, "custom_params": {},
-        "custom_form_data": {}, "time_range": range_text,
+        "custom_form_data": {}, "time_range": range_text, "post_processing": post,
     });
     let qc = json!({
         "datasource": {"id": dataset_id, "type": "table"}, "force": false, "queries": [query],
@@ -859,7 +1255,8 @@ pub fn chart_to_superset(
 }
 
 /// A dashboard layout from Superset's position tree; charts are named by UUID and found
-/// through `chart_id`. What vizier does not draw (markdown, headers, dividers) is noted.
+/// through `chart_id`. Markdown, headers and dividers become cells of their own kind
+/// (headers and dividers each in a row of its own); what cannot be placed is noted.
 pub fn layout_from_position(
     position: &Value,
     chart_id: &dyn Fn(&str) -> Option<i32>,
@@ -907,14 +1304,55 @@ pub fn layout_from_position(
                             .and_then(Value::as_u64)
                             .unwrap_or(d)
                     };
-                    out.push(Cell {
-                        chart_id: cid,
-                        width: num("width", 4).clamp(1, u64::from(GRID_COLUMNS)) as u32,
-                        height: num("height", 50).clamp(1, 1000) as u32,
-                    });
+                    out.push(Cell::chart(
+                        cid,
+                        num("width", 4).clamp(1, u64::from(GRID_COLUMNS)) as u32,
+                        num("height", 50).clamp(1, 1000) as u32,
+                    ));
                 }
             }
-            kind @ ("MARKDOWN" | "HEADER" | "DIVIDER") => skipped.push(kind.to_ascii_lowercase()),
+            "MARKDOWN" => {
+                let meta = n.get("meta");
+                let code = meta
+                    .and_then(|m| m.get("code"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if code.trim().is_empty() {
+                    return;
+                }
+                if code.len() > MAX_MARKDOWN {
+                    skipped.push(format!("markdown longer than {MAX_MARKDOWN} bytes"));
+                    return;
+                }
+                let num = |k: &str, d: u64| {
+                    meta.and_then(|m| m.get(k))
+                        .and_then(Value::as_u64)
+                        .unwrap_or(d)
+                };
+                out.push(Cell::markdown(
+                    code,
+                    num("width", 4).clamp(1, u64::from(GRID_COLUMNS)) as u32,
+                    num("height", 50).clamp(1, 1000) as u32,
+                ));
+            }
+            "HEADER" => {
+                let text = n
+                    .pointer("/meta/text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .trim();
+                if text.is_empty() {
+                    return;
+                }
+                let size = match n.pointer("/meta/headerSize").and_then(Value::as_str) {
+                    Some("SMALL_HEADER") => HeaderSize::Small,
+                    Some("LARGE_HEADER") => HeaderSize::Large,
+                    _ => HeaderSize::Medium,
+                };
+                let text: String = text.chars().take(crate::layout::MAX_HEADER).collect();
+                out.push(Cell::header(text, size));
+            }
+            "DIVIDER" => out.push(Cell::divider()),
             _ => {
                 for c in n
                     .get("children")
@@ -941,12 +1379,23 @@ pub fn layout_from_position(
             }
             let mut cells = Vec::new();
             walk(&child, nodes, chart_id, &mut cells, skipped, 0);
-            if kind != "ROW" && kind != "CHART" && kind != "TABS" && !cells.is_empty() {
+            if !matches!(
+                kind,
+                "ROW" | "CHART" | "TABS" | "MARKDOWN" | "HEADER" | "DIVIDER"
+            ) && !cells.is_empty()
+            {
                 notes.push(format!("a {kind} was flattened into rows"));
             }
             let mut row = Row::default();
             for cell in cells {
                 let used: u32 = row.charts.iter().map(|c| c.width).sum();
+                if cell.is_full_row() {
+                    if !row.charts.is_empty() {
+                        rows.push(std::mem::take(&mut row));
+                    }
+                    rows.push(Row { charts: vec![cell] });
+                    continue;
+                }
                 if used + cell.width > GRID_COLUMNS {
                     rows.push(std::mem::take(&mut row));
                 }
@@ -1028,7 +1477,7 @@ pub fn layout_from_position(
     let mut keep = |rows: &mut Vec<Row>| {
         for r in rows.iter_mut() {
             r.charts.retain(|c| {
-                let fresh = seen.insert(c.chart_id);
+                let fresh = c.chart_id().is_none_or(|id| seen.insert(id));
                 dup |= !fresh;
                 fresh
             });
@@ -1046,7 +1495,7 @@ pub fn layout_from_position(
     skipped.dedup();
     if !skipped.is_empty() {
         notes.push(format!(
-            "{} nodes are not drawn by vizier (kept in json_metadata.superset_position)",
+            "not taken: {} (kept in json_metadata.superset_position)",
             skipped.join(", ")
         ));
     }
@@ -1066,37 +1515,76 @@ pub fn position_from_layout(
         json!({"id": "HEADER_ID", "type": "HEADER", "meta": {"text": title}}),
     );
     let mut n = 0usize;
-    let mut add_rows =
-        |rows: &[Row], parents: Vec<String>, nodes: &mut Map<String, Value>| -> Vec<String> {
-            let mut ids = Vec::new();
-            for r in rows {
-                n += 1;
-                let row_id = format!("ROW-{n}");
-                let mut row_parents = parents.clone();
-                row_parents.push(row_id.clone());
-                let mut kids = Vec::new();
-                for c in &r.charts {
-                    let Some((uuid, name)) = chart(c.chart_id) else {
-                        continue;
-                    };
-                    let id = format!("CHART-{}", c.chart_id);
-                    nodes.insert(
-                        id.clone(),
-                        json!({"id": id, "type": "CHART", "children": [], "parents": row_parents,
-                           "meta": {"chartId": c.chart_id, "uuid": uuid, "sliceName": name,
-                                    "width": c.width, "height": c.height}}),
-                    );
-                    kids.push(id);
-                }
-                nodes.insert(
-                    row_id.clone(),
-                    json!({"id": row_id, "type": "ROW", "children": kids, "parents": parents,
-                       "meta": {"background": "BACKGROUND_TRANSPARENT"}}),
-                );
-                ids.push(row_id);
+    let mut add_rows = |rows: &[Row],
+                        parents: Vec<String>,
+                        nodes: &mut Map<String, Value>|
+     -> Vec<String> {
+        let mut ids = Vec::new();
+        for r in rows {
+            n += 1;
+            // Headers and dividers sit directly in the grid or tab, as Superset puts them.
+            if let [cell] = r.charts.as_slice()
+                && cell.is_full_row()
+            {
+                let (id, node) = match &cell.content {
+                    Content::Header { text, size } => {
+                        let id = format!("HEADER-{n}");
+                        let size = match size {
+                            HeaderSize::Small => "SMALL_HEADER",
+                            HeaderSize::Medium => "MEDIUM_HEADER",
+                            HeaderSize::Large => "LARGE_HEADER",
+                        };
+                        let node = json!({"id": id, "type": "HEADER", "children": [], "parents": parents,
+                                "meta": {"text": text, "headerSize": size, "background": "BACKGROUND_TRANSPARENT"}});
+                        (id, node)
+                    }
+                    _ => {
+                        let id = format!("DIVIDER-{n}");
+                        let node = json!({"id": id, "type": "DIVIDER", "children": [], "parents": parents, "meta": {}});
+                        (id, node)
+                    }
+                };
+                nodes.insert(id.clone(), node);
+                ids.push(id);
+                continue;
             }
-            ids
-        };
+            let row_id = format!("ROW-{n}");
+            let mut row_parents = parents.clone();
+            row_parents.push(row_id.clone());
+            let mut kids = Vec::new();
+            for (k, c) in r.charts.iter().enumerate() {
+                let (id, node) = match &c.content {
+                    Content::Chart(chart_id) => {
+                        let Some((uuid, name)) = chart(*chart_id) else {
+                            continue;
+                        };
+                        let id = format!("CHART-{chart_id}");
+                        let node = json!({"id": id, "type": "CHART", "children": [], "parents": row_parents,
+                               "meta": {"chartId": chart_id, "uuid": uuid, "sliceName": name,
+                                        "width": c.width, "height": c.height}});
+                        (id, node)
+                    }
+                    Content::Markdown(code) => {
+                        let id = format!("MARKDOWN-{n}-{k}");
+                        let node = json!({"id": id, "type": "MARKDOWN", "children": [], "parents": row_parents,
+                               "meta": {"code": code, "width": c.width, "height": c.height}});
+                        (id, node)
+                    }
+                    // A header or divider among other cells (not valid in vizier): left out.
+                    _ => continue,
+                };
+                nodes.insert(id.clone(), node);
+                kids.push(id);
+            }
+            nodes.insert(
+                row_id.clone(),
+                json!({"id": row_id, "type": "ROW", "children": kids, "parents": parents,
+                       "meta": {"background": "BACKGROUND_TRANSPARENT"}}),
+            );
+            ids.push(row_id);
+        }
+        ids
+    };
     if layout.tabs.is_empty() {
         let rows = add_rows(
             &layout.rows,
@@ -1202,13 +1690,112 @@ mod tests {
         assert_eq!(m.config["metrics"][1]["label"], "SUM(qty)");
         assert_eq!(m.config["time_range"]["start"], "2024-01-01 00:00:00");
         assert_eq!(m.config["filters"][0]["opr"], "in");
-        assert!(m.notes.iter().any(|n| n.contains("1 = 1")), "{:?}", m.notes);
+        assert_eq!(m.config["filters"][1]["opr"], "sql");
+        assert_eq!(m.config["filters"][1]["value"], "1 = 1");
         let (vt, p, qc) = chart_to_superset(&m.config, 7, None).expect("exports");
         assert_eq!(vt, "echarts_timeseries_bar");
         assert_eq!(p["time_grain_sqla"], "P1M");
+        let qc = qc.expect("query context");
+        assert!(qc.contains("\"datasource\":{\"id\":7"));
+        assert!(qc.contains("\"where\":\"(1 = 1)\""), "{qc}");
+        let back = chart_from_superset(&vt, &p);
+        assert_eq!(back.config, m.config, "{:?}", back.notes);
+    }
+
+    #[test]
+    fn relative_ranges_and_sql_conditions_survive_a_round_trip() {
+        let params = json!({
+            "datasource": "1__table", "viz_type": "table", "query_mode": "aggregate",
+            "metrics": ["revenue"], "groupby": ["region"], "row_limit": 100,
+            "adhoc_filters": [
+                {"expressionType": "SIMPLE", "clause": "WHERE", "subject": "day", "operator": "TEMPORAL_RANGE", "comparator": "Last quarter"},
+                {"expressionType": "SQL", "clause": "WHERE", "sqlExpression": "region <> 'x'"},
+                {"expressionType": "SQL", "clause": "HAVING", "sqlExpression": "SUM(qty) > 3"}],
+        });
+        let m = chart_from_superset("table", &params);
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+        assert_eq!(m.config["time_range"]["relative"], "Last quarter");
+        assert_eq!(m.config["filters"][0]["opr"], "sql");
+        assert_eq!(m.config["filters"][1]["opr"], "having");
+        let (vt, p, qc) = chart_to_superset(&m.config, 7, Some("day")).expect("exports");
+        assert_eq!(p["time_range"], "Last quarter");
+        let qc = qc.expect("query context");
+        assert!(qc.contains("\"having\":\"(SUM(qty) > 3)\""), "{qc}");
+        let back = chart_from_superset(&vt, &p);
+        assert_eq!(back.config, m.config, "{:?}", back.notes);
+        // A form vizier does not read is reported, not guessed.
+        let mut odd = params.clone();
+        odd["adhoc_filters"][0]["comparator"] = json!("Last fortnight");
+        let m = chart_from_superset("table", &odd);
         assert!(
-            qc.expect("query context")
-                .contains("\"datasource\":{\"id\":7")
+            m.notes.iter().any(|n| n.contains("Last fortnight")),
+            "{:?}",
+            m.notes
+        );
+        assert!(m.config.get("time_range").is_none_or(Value::is_null));
+    }
+
+    #[test]
+    fn percent_metrics_and_simple_having_filters_are_taken() {
+        let units = json!({"expressionType": "SIMPLE", "column": {"column_name": "qty"},
+                           "aggregate": "SUM", "label": "units"});
+        let params = json!({
+            "datasource": "1__table", "viz_type": "table", "query_mode": "aggregate",
+            "metrics": ["revenue", units], "percent_metrics": ["revenue", "orders"],
+            "groupby": ["region"],
+            "adhoc_filters": [
+                {"expressionType": "SIMPLE", "clause": "HAVING", "subject": "revenue", "operator": ">", "comparator": 15000},
+                {"expressionType": "SIMPLE", "clause": "HAVING", "subject": "units", "operator": "IN", "comparator": [1, "2"]},
+                {"expressionType": "SIMPLE", "clause": "HAVING", "subject": "COUNT(*)", "operator": "!=", "comparator": "x'y"},
+                {"expressionType": "SIMPLE", "clause": "HAVING", "subject": "region", "operator": "==", "comparator": "a"}],
+        });
+        let saved = |n: &str| (n == "revenue").then(|| "SUM(amount)".to_string());
+        let m = chart_from_superset_with("table", &params, &saved);
+        assert_eq!(
+            m.config["percent_metrics"][1],
+            json!({"saved_metric": "orders"})
+        );
+        let having: Vec<&str> = m.config["filters"]
+            .as_array()
+            .expect("filters")
+            .iter()
+            .map(|f| {
+                assert_eq!(f["opr"], "having");
+                f["value"].as_str().expect("condition")
+            })
+            .collect();
+        assert_eq!(
+            having,
+            [
+                "SUM(amount) > 15000",
+                "SUM(qty) IN (1, 2)",
+                "COUNT(*) <> 'x''y'"
+            ]
+        );
+        assert!(
+            m.notes.iter().any(|n| n.contains("'region' is neither")),
+            "a plain column is not a HAVING subject: {:?}",
+            m.notes
+        );
+        let (vt, p, qc) = chart_to_superset(&m.config, 7, None).expect("exports");
+        assert_eq!(p["percent_metrics"], json!(["revenue", "orders"]));
+        let qc: Value = serde_json::from_str(&qc.expect("query context")).expect("json");
+        let q = &qc["queries"][0];
+        assert_eq!(
+            q["metrics"].as_array().map(Vec::len),
+            Some(3),
+            "orders is queried too"
+        );
+        assert_eq!(q["post_processing"][0]["operation"], "contribution");
+        assert_eq!(
+            q["post_processing"][0]["options"]["rename_columns"],
+            json!(["%revenue", "%orders"])
+        );
+        assert!(
+            q["extras"]["having"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("SUM(amount) > 15000")
         );
         let back = chart_from_superset(&vt, &p);
         assert_eq!(back.config, m.config, "{:?}", back.notes);
@@ -1251,12 +1838,14 @@ mod tests {
         let position = json!({
             "ROOT_ID": {"type": "ROOT", "children": ["TABS-1"]},
             "TABS-1": {"type": "TABS", "children": ["TAB-a", "TAB-b"]},
-            "TAB-a": {"type": "TAB", "children": ["ROW-1", "MARKDOWN-1"], "meta": {"text": "Sales"}},
+            "TAB-a": {"type": "TAB", "children": ["HEADER-1", "ROW-1", "MARKDOWN-1", "DIVIDER-1"], "meta": {"text": "Sales"}},
             "TAB-b": {"type": "TAB", "children": ["ROW-2"], "meta": {"text": "Ops"}},
+            "HEADER-1": {"type": "HEADER", "meta": {"text": "Overview", "headerSize": "LARGE_HEADER"}},
+            "DIVIDER-1": {"type": "DIVIDER", "meta": {}},
             "ROW-1": {"type": "ROW", "children": ["CHART-1", "COLUMN-1"]},
             "COLUMN-1": {"type": "COLUMN", "children": ["CHART-2", "CHART-3"]},
             "ROW-2": {"type": "ROW", "children": ["CHART-4"]},
-            "MARKDOWN-1": {"type": "MARKDOWN", "meta": {"code": "# hi"}},
+            "MARKDOWN-1": {"type": "MARKDOWN", "meta": {"code": "# hi", "width": 5, "height": 30}},
             "CHART-1": {"type": "CHART", "meta": {"uuid": "u1", "width": 6, "height": 40}},
             "CHART-2": {"type": "CHART", "meta": {"uuid": "u2", "width": 6, "height": 30}},
             "CHART-3": {"type": "CHART", "meta": {"uuid": "u3", "width": 6, "height": 30}},
@@ -1268,10 +1857,32 @@ mod tests {
         assert_eq!(layout.tabs.len(), 2);
         assert_eq!(layout.tabs[0].title, "Sales");
         assert_eq!(layout.chart_ids(), vec![1, 2, 3, 4]);
-        assert!(notes.iter().any(|n| n.contains("markdown")), "{notes:?}");
+        let a = &layout.tabs[0].rows;
+        assert_eq!(a.len(), 5, "header, chart rows, markdown, divider");
+        assert_eq!(
+            a[0].charts[0].content,
+            Content::Header {
+                text: "Overview".into(),
+                size: HeaderSize::Large
+            }
+        );
+        assert_eq!(a[3].charts[0], Cell::markdown("# hi", 5, 30));
+        assert_eq!(a[4].charts[0].content, Content::Divider);
+        assert!(!notes.iter().any(|n| n.contains("not taken")), "{notes:?}");
         let pos = position_from_layout(&layout, "T", &|id| {
             Some((format!("u{id}"), format!("c{id}")))
         });
+        assert_eq!(pos["HEADER-1"]["meta"]["headerSize"], "LARGE_HEADER");
+        assert_eq!(
+            pos["HEADER-1"]["parents"],
+            json!(["ROOT_ID", "TABS-1", "TAB-1"])
+        );
+        assert!(
+            pos["TAB-1"]["children"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("DIVIDER-5"))
+        );
         let (again, _) = layout_from_position(&pos, &ids);
         assert_eq!(again, layout);
     }

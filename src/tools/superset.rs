@@ -35,7 +35,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "import_superset_bundle",
         "Import Superset bundle",
-        "Import a Superset export ZIP (base64) in one transaction; re-import updates by UUID. Reports items skipped or partial.",
+        "Import a Superset export ZIP (base64, or path under superset.bundle_dirs) in one transaction; re-import updates by UUID. Reports items skipped or partial.",
         PoolKind::Admin,
         Permission::Admin,
         Hints::DESTRUCTIVE,
@@ -64,8 +64,10 @@ pub fn register(r: &mut Registry) {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportArgs {
-    /// The ZIP, base64.
-    pub bundle: String,
+    /// The ZIP, base64 (or give path).
+    pub bundle: Option<String>,
+    /// A ZIP file inside a superset.bundle_dirs directory.
+    pub path: Option<String>,
     /// Database name: URL, if masked or unknown.
     #[serde(default)]
     pub database_urls: BTreeMap<String, String>,
@@ -298,14 +300,23 @@ pub async fn import_bundle(
 }
 
 async fn import_tool(ctx: ToolCtx, args: ImportArgs) -> Result<Report, ToolError> {
-    let zip = base64::engine::general_purpose::STANDARD
-        .decode(args.bundle.trim())
-        .map_err(|e| {
-            ToolError::invalid(format!(
-                "bundle: not base64 ({e}); send the ZIP's bytes base64-encoded."
-            ))
-            .with_details(json!({"field": "bundle"}))
-        })?;
+    let zip = match (&args.bundle, &args.path) {
+        (Some(b), None) => base64::engine::general_purpose::STANDARD
+            .decode(b.trim())
+            .map_err(|e| {
+                ToolError::invalid(format!(
+                    "bundle: not base64 ({e}); send the ZIP's bytes base64-encoded."
+                ))
+                .with_details(json!({"field": "bundle"}))
+            })?,
+        (None, Some(p)) => read_bundle_file(p, &ctx.app.config.superset.bundle_dirs).await?,
+        _ => {
+            return Err(ToolError::invalid(
+                "bundle/path: give exactly one: the ZIP base64-encoded as bundle, or the path of a ZIP file under superset.bundle_dirs.",
+            )
+            .with_details(json!({"field": "bundle"})));
+        }
+    };
     let mut conn = ctx.app.db.conn().await?;
     import_bundle(
         &ctx.app.config,
@@ -317,6 +328,52 @@ async fn import_tool(ctx: ToolCtx, args: ImportArgs) -> Result<Report, ToolError
         ctx.principal.tenant.as_deref(),
     )
     .await
+}
+
+/// The bytes of a bundle file, which must be a regular file inside one of `allowed` (links
+/// resolved first, so none leads out) and no larger than a bundle may be.
+async fn read_bundle_file(raw: &str, allowed: &[std::path::PathBuf]) -> Result<Vec<u8>, ToolError> {
+    let refuse = |why: String| {
+        ToolError::invalid(format!("path: {why}"))
+            .with_details(json!({"field": "path", "allowed_dirs": allowed}))
+    };
+    if allowed.is_empty() {
+        return Err(refuse(
+            "importing by path is off: set superset.bundle_dirs (VIZIER_SUPERSET__BUNDLE_DIRS), or send the ZIP base64-encoded as bundle.".into(),
+        ));
+    }
+    let path = std::path::Path::new(raw.trim());
+    if !path.is_absolute() {
+        return Err(refuse(format!(
+            "'{}' is not absolute; give the full path of the ZIP.",
+            path.display()
+        )));
+    }
+    let real = path
+        .canonicalize()
+        .map_err(|_| refuse(format!("no file at {}.", path.display())))?;
+    if !crate::config::within_dirs(&real, allowed) {
+        return Err(refuse(
+            "the file is outside the directories allowed by superset.bundle_dirs.".into(),
+        ));
+    }
+    let meta = tokio::fs::metadata(&real)
+        .await
+        .map_err(|e| refuse(format!("cannot read {}: {e}.", path.display())))?;
+    let max = Limits::default().max_zip_bytes;
+    if !meta.is_file() {
+        return Err(refuse(format!("{} is not a file.", path.display())));
+    }
+    if meta.len() > max {
+        return Err(refuse(format!(
+            "{} is {} bytes; a bundle may be at most {max}.",
+            path.display(),
+            meta.len()
+        )));
+    }
+    tokio::fs::read(&real)
+        .await
+        .map_err(|e| refuse(format!("cannot read {}: {e}.", path.display())))
 }
 
 fn bundle_out(zip: Vec<u8>, exported: Exported, stem: &str) -> BundleOut {

@@ -282,13 +282,61 @@ def build(sup, source_path):
          "row_limit": 10000},
         query_context(phys, {}, ["region", "category"], ["revenue"]),
     )
+    # Relative ranges (resolved at query time on both sides) and SQL conditions on rows
+    # (WHERE) and on groups (HAVING).
+    ten_years = 'DATEADD(DATETIME("today"), -10, year) : 2025-01-01'
+    chart(
+        "Units by region before 2025 (SQL conditions)", "table", phys,
+        {"query_mode": "aggregate", "groupby": ["region"], "metrics": [sum_qty],
+         "adhoc_filters": [time_filter("day", ten_years),
+                           {"clause": "WHERE", "expressionType": "SQL", "sqlExpression": "category <> 'Games'"},
+                           {"clause": "HAVING", "expressionType": "SQL", "sqlExpression": "SUM(qty) > 150"}],
+         "row_limit": 1000, "order_desc": True},
+        query_context(phys, {}, ["region"], [sum_qty], orderby=[[sum_qty, False]], row_limit=1000,
+                      extras={"having": "(SUM(qty) > 150)", "where": "(category <> 'Games')"},
+                      filters=[{"col": "day", "op": "TEMPORAL_RANGE", "val": ten_years}]),
+    )
+    chart(
+        "Revenue in the last 1000 days", "big_number_total", phys,
+        {"metric": "revenue", "adhoc_filters": [time_filter("day", "Last 1000 days")], "y_axis_format": "$,.0f"},
+        query_context(phys, {}, [], ["revenue"],
+                      filters=[{"col": "day", "op": "TEMPORAL_RANGE", "val": "Last 1000 days"}]),
+    )
+    # A table with percent metrics (Superset's contribution step adds `%label` columns: each
+    # value over its column's total), one of them not among the metrics.
+    chart(
+        "Revenue share by category", "table", phys,
+        {"query_mode": "aggregate", "groupby": ["category"], "metrics": ["revenue"],
+         "percent_metrics": ["revenue", sum_qty], "adhoc_filters": [time_filter("day")],
+         "row_limit": 1000, "order_desc": True},
+        {**query_context(phys, {}, ["category"], ["revenue", sum_qty], orderby=[["revenue", False]],
+                         row_limit=1000),
+         "queries": [{**query_context(phys, {}, ["category"], ["revenue", sum_qty],
+                                      orderby=[["revenue", False]], row_limit=1000)["queries"][0],
+                      "post_processing": [{"operation": "contribution",
+                                           "options": {"columns": ["revenue", "units"],
+                                                       "rename_columns": ["%revenue", "%units"]}}]}]},
+    )
+    # A SIMPLE HAVING filter on a saved metric: Superset 6.1 puts a filter on a metric in
+    # HAVING.
+    chart(
+        "Regions with revenue over 15000", "table", phys,
+        {"query_mode": "aggregate", "groupby": ["region"], "metrics": ["revenue"],
+         "adhoc_filters": [time_filter("day"),
+                           {"clause": "HAVING", "expressionType": "SIMPLE", "subject": "revenue",
+                            "operator": ">", "comparator": 15000}],
+         "row_limit": 1000, "order_desc": True},
+        query_context(phys, {}, ["region"], ["revenue"], orderby=[["revenue", False]], row_limit=1000,
+                      filters=[{"col": "revenue", "op": ">", "val": 15000}]),
+    )
     chart(
         "Category words", "word_cloud", phys,
         {"series": "category", "metric": "orders", "adhoc_filters": [time_filter("day")], "row_limit": 100},
         query_context(phys, {}, ["category"], ["orders"], row_limit=100),
     )
 
-    # Layout: a header, two tabs (rows of charts, a markdown note), and a native filter.
+    # Layout: two tabs (a header, rows of charts, a markdown note, a divider), and a native
+    # filter.
     pos = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"id": "ROOT_ID", "type": "ROOT", "children": ["TABS-1"]},
@@ -311,8 +359,16 @@ def build(sup, source_path):
                         "meta": {"background": "BACKGROUND_TRANSPARENT"}}
             rows.append(row)
         if tab == "TAB-1":
+            pos["HEADER-1"] = {"id": "HEADER-1", "type": "HEADER", "children": [], "parents": ["ROOT_ID", "TABS-1", tab],
+                               "meta": {"text": "Monthly trends", "headerSize": "LARGE_HEADER",
+                                        "background": "BACKGROUND_TRANSPARENT"}}
+            rows.insert(0, "HEADER-1")
+            pos["DIVIDER-1"] = {"id": "DIVIDER-1", "type": "DIVIDER", "children": [], "parents": ["ROOT_ID", "TABS-1", tab],
+                                "meta": {}}
+            rows.append("DIVIDER-1")
             pos["MARKDOWN-1"] = {"id": "MARKDOWN-1", "type": "MARKDOWN", "children": [], "parents": ["ROOT_ID", "TABS-1", tab],
-                                 "meta": {"code": "# Shop\nMonthly trends.", "width": 4, "height": 30}}
+                                 "meta": {"code": "# Shop\nMonthly trends, **net** of returns.\n\n- one row per order\n- dates as text",
+                                          "width": 4, "height": 30}}
             rows.append("MARKDOWN-1")
         pos[tab] = {"id": tab, "type": "TAB", "children": rows, "parents": ["ROOT_ID", "TABS-1"],
                     "meta": {"text": title, "defaultText": "Tab title", "placeholder": "Tab title"}}
@@ -348,7 +404,8 @@ def superset_rows(sup, query_context_text, ds_id):
     qc["datasource"] = {"id": ds_id, "type": "table"}
     qc["result_type"] = "full"
     for q in qc["queries"]:
-        q.pop("post_processing", None)
+        # Only the contribution step (percent metrics) changes the rows a chart shows.
+        q["post_processing"] = [p for p in q.get("post_processing") or [] if p.get("operation") == "contribution"]
     r = sup.call("POST", "/api/v1/chart/data", json=qc).json()
     res = r["result"][0]
     return res["colnames"], [[row[c] for c in res["colnames"]] for row in res["data"]], res.get("query")
@@ -510,8 +567,15 @@ def main():
             temporal.add("__timestamp")
             cols, srows, squery = superset_rows(sup, c["query_context"], ds_ids[ds["table_name"]])
             srows = [[epoch_to_text(v, cols[i] in temporal) for i, v in enumerate(row)] for row in srows]
+            if c["slice_name"] == "Revenue share by category":
+                check("percent metric columns", {"%revenue", "%units"} <= set(out.get("columns", [])), out.get("columns"))
             ok, why = same_rows(out["rows"], srows)
             check(name, ok, f"{why}\n  Superset SQL: {squery}\n  vizier SQL: {out.get('executed_sql')}")
+        err, lay = mcp.tool("get_dashboard_layout", {"identifier": "shop"})
+        kinds = [k for p in (lay.get("positions") or []) for k in ("markdown", "header", "divider") if k in p]
+        check("vizier's layout has the markdown, header and divider",
+              not err and kinds.count("markdown") == 1 and kinds.count("header") == 1 and kinds.count("divider") == 1,
+              lay)
         # 2. vizier → Superset.
         out_zip = os.path.join(work, "vizier-export.zip")
         r = subprocess.run([a.vizier, "superset", "export", "--dashboard", "shop", "-o", out_zip],
@@ -533,6 +597,13 @@ def main():
     vcharts = [yaml.safe_load(vz.read(n)) for n in vz.namelist() if "/charts/" in n]
     dash = sup.call("GET", "/api/v1/dashboard/shop").json()["result"]
     check("the dashboard exists in Superset", dash["dashboard_title"] == "Shop", dash.get("dashboard_title"))
+    pos = json.loads(dash.get("position_json") or "{}")
+    types = sorted(n.get("type") for n in pos.values() if isinstance(n, dict))
+    md = [n["meta"].get("code", "") for n in pos.values() if isinstance(n, dict) and n.get("type") == "MARKDOWN"]
+    check("Superset shows vizier's markdown, header and divider",
+          types.count("MARKDOWN") == 1 and types.count("DIVIDER") == 1
+          and any(n.get("meta", {}).get("text") == "Monthly trends" for n in pos.values() if isinstance(n, dict))
+          and md and md[0].startswith("# Shop"), types)
     listed = sup.call("GET", "/api/v1/dashboard/shop/charts").json()["result"]
     check("its charts are on it", len(listed) == len(vcharts), f"{len(listed)} vs {len(vcharts)}")
     dsl = sup.call("GET", "/api/v1/dashboard/shop/datasets").json()["result"]
