@@ -95,12 +95,14 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
                 .time_to_live(Duration::from_millis(cache_config.ttl_ms))
                 .build()
         }),
+        flights: Default::default(),
         lookups: (cache_config.ttl_ms > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(cache_config.max_entries)
                 .time_to_live(Duration::from_millis(cache_config.ttl_ms))
                 .build()
         }),
+        chart_data: crate::tools::chart_data::chart_data_cache(&cache_config),
         jwt,
         background,
         api_key_touched: crate::auth::resolve::touched_cache(),
@@ -218,23 +220,23 @@ pub fn metrics_server(app: Arc<AppState>) -> anyhow::Result<Option<actix_web::de
 /// finish by then are refused (503 + Retry-After); then the listeners stop (open connections
 /// closed), the audit log's last records are written, and the actors stop, in what is left.
 pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
     let app = running.app.clone();
+    let grace = Duration::from_millis(app.config.server.shutdown_grace_ms);
+    let signalled = watch_signals(grace)?;
     let metrics = metrics_server(app.clone())?;
     let metrics_handle = metrics.as_ref().map(actix_web::dev::Server::handle);
     if let Some(m) = metrics {
         actix_web::rt::spawn(m);
     }
     let server = actix_web::rt::spawn(running.server);
-    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: draining"),
-        _ = int.recv() => tracing::info!("SIGINT: draining"),
-    }
+    let (name, started) = signalled
+        .await
+        .context("the signal watcher stopped before a signal")?;
+    tracing::info!(
+        late_ms = started.elapsed().as_millis() as u64,
+        "{name}: draining"
+    );
     app.start_draining();
-    let grace = Duration::from_millis(app.config.server.shutdown_grace_ms);
-    let started = Instant::now();
     let exit_by = started + grace;
     let calls_by = exit_by - stop_reserve(grace);
     app.pools.drain(calls_by);
@@ -245,6 +247,7 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
     if left > 0 {
         tracing::warn!(
             calls = left,
+            at_ms = started.elapsed().as_millis() as u64,
             "grace period over: stopping with calls still running"
         );
     }
@@ -262,16 +265,100 @@ pub async fn serve_until_signal(running: RunningServer) -> anyhow::Result<()> {
     {
         tracing::warn!("connections still open at the end of the grace period: closing them");
     }
+    tracing::info!(
+        at_ms = started.elapsed().as_millis() as u64,
+        "listeners stopped"
+    );
     let audit_time = exit_by
         .saturating_duration_since(Instant::now())
         .min(crate::actors::audit::AUDIT_DRAIN_TIMEOUT);
     if !app.audit.drain(audit_time).await {
         tracing::warn!("audit records still unwritten at shutdown");
     }
+    tracing::info!(
+        at_ms = started.elapsed().as_millis() as u64,
+        "audit log drained"
+    );
     app.supervisor.do_send(crate::actors::supervisor::Shutdown);
     tracing::info!(drain_ms = started.elapsed().as_millis() as u64, "stopped");
     Ok(())
 }
+
+/// Watches for SIGTERM and SIGINT on a thread of its own, so that the exit deadline does not
+/// depend on the runtime that serves: the first signal is handed to `serve_until_signal`
+/// (with the moment it came) to drain; if the process still runs [`EXIT_MARGIN`] after the
+/// grace (a runtime stalled, an exit handler hung), or a second signal comes, the watcher
+/// ends the process at once, as Kubernetes would after the grace it was promised.
+fn watch_signals(
+    grace: Duration,
+) -> anyhow::Result<tokio::sync::oneshot::Receiver<(&'static str, Instant)>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (ready_tx, ready) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+    std::thread::Builder::new()
+        .name("vizier-signals".into())
+        .spawn(move || {
+            // A signal stream belongs to the runtime it was made in: make both here.
+            let setup = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the signal watcher's runtime")
+                .and_then(|runtime| {
+                    let signals = {
+                        let _inside = runtime.enter();
+                        listen_for_signals()?
+                    };
+                    Ok((runtime, signals))
+                });
+            let (runtime, (mut term, mut int)) = match setup {
+                Ok(s) => {
+                    let _ = ready_tx.send(Ok(()));
+                    s
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let why = runtime.block_on(async move {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                let deadline = Instant::now() + grace + EXIT_MARGIN;
+                let _ = tx.send((name, Instant::now()));
+                tokio::select! {
+                    () = tokio::time::sleep_until(deadline.into()) => {
+                        "vizier: the shutdown overran server.shutdown_grace_ms: exiting now\n"
+                    }
+                    _ = term.recv() => "vizier: a second SIGTERM: exiting now\n",
+                    _ = int.recv() => "vizier: a second SIGINT: exiting now\n",
+                }
+            });
+            // Straight to the file descriptor: the stderr lock may be what is stuck. SIGKILL
+            // to itself: no exit handler runs (`_exit` would need `unsafe`).
+            let _ = nix::unistd::write(std::io::stderr(), why.as_bytes());
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::this(), nix::sys::signal::Signal::SIGKILL);
+        })
+        .context("cannot start the signal watcher")?;
+    ready
+        .recv()
+        .context("the signal watcher stopped while starting")??;
+    Ok(rx)
+}
+
+/// SIGTERM and SIGINT streams, in the current runtime.
+fn listen_for_signals() -> anyhow::Result<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>
+{
+    use tokio::signal::unix::{SignalKind, signal};
+    Ok((
+        signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+        signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+    ))
+}
+
+/// How long after the grace the signal watcher ends a process that has not exited.
+const EXIT_MARGIN: Duration = Duration::from_millis(300);
 
 /// The part of the shutdown grace kept for stopping after calls had theirs: closing the
 /// listeners and connections, writing the audit log's last records. A quarter of the grace,

@@ -170,8 +170,16 @@ fn main() -> std::process::ExitCode {
         }
     };
     vizier::observability::logging::init(&config.logging);
+    let serving = matches!(cli.command, Command::Serve { .. });
     let system = actix_web::rt::System::new();
     let result = system.block_on(run(cli.command, config));
+    if serving && result.is_ok() {
+        // `serve` has drained within `server.shutdown_grace_ms`. Dropping the System would
+        // wait for whatever still runs (a blocking task the runtime joins on drop, a
+        // connection actix did not close in time) and hold the exit past the grace that
+        // Kubernetes and the operator were promised: end the process here instead.
+        std::process::exit(0);
+    }
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

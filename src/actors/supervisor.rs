@@ -61,9 +61,12 @@ impl Supervisor {
         let backend = pool.backend();
         let db_arbiter = Arbiter::new();
         let outage = pool.outage().clone();
-        let db_addr =
-            actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| DbActor::new(pool));
-        let db = Db::new(db_addr, backend, outage);
+        let liveness = std::sync::Arc::new(super::db::Liveness::default());
+        let kept = liveness.clone();
+        let db_addr = actix::Supervisor::start_in_arbiter(&db_arbiter.handle(), move |_| {
+            DbActor::new(pool, kept)
+        });
+        let db = Db::new(db_addr, backend, outage, liveness);
         let history = super::history::History::start(
             db.clone(),
             open_spool(config, "history"),

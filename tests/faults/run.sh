@@ -16,6 +16,7 @@
 #   restart-spool    SIGTERM while the store is down -> records spooled; a restart with the
 #                    store up writes them
 #   sigterm          SIGTERM with long calls in flight -> exits within shutdown_grace_ms
+#   second-signal    a second SIGTERM while draining (long grace) -> exits at once
 # and ends with `faults: N passed, N failed`, exiting non-zero if any failed. A missing tool
 # (python3, PostgreSQL's initdb/pg_ctl/psql) is a failure, never a skip.
 set -uo pipefail

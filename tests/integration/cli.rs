@@ -347,6 +347,9 @@ async fn sigterm_refuses_waiting_calls_that_cannot_finish_in_the_grace() {
             ("VIZIER_FAULTS__DELAY_MS__GET_INSTANCE_INFO", "2500"),
             ("VIZIER_SERVER__SHUTDOWN_GRACE_MS", "4000"),
             ("VIZIER_POOLS__CATALOG__WORKERS", "1"),
+            // With the cache on, the four identical calls would be one computation (a
+            // miss joins the running call of its key): each must wait for the worker here.
+            ("VIZIER_CACHE__TTL_MS", "0"),
         ],
     );
     let url = format!("{base}/mcp");

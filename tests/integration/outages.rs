@@ -289,3 +289,83 @@ async fn a_metadata_outage_fails_fast_and_loses_no_audit_or_history() {
     ok(&app.tool("list_charts", json!({})).await);
     app.stop().await;
 }
+
+/// `health_check` answers from the store check the DbActor makes every second (calls in a
+/// burst report the same check, not one each), and still tells the truth: degraded within
+/// seconds of the store going down, healthy again once it is back.
+#[actix_web::test]
+async fn health_check_reads_the_kept_liveness_and_tells_the_truth_in_an_outage() {
+    let Some(admin) = pg_admin_url() else { return };
+    let (target, _) = via_proxy(&admin, 0);
+    let proxy = Proxy::start(target).await;
+    let port = proxy.port;
+    let app = TestApp::builder(Backend::Postgres)
+        .metadata_url(move |url| via_proxy(&url, port).1)
+        .start()
+        .await
+        .expect("app");
+    let health = || async {
+        let (status, _, body) = app.call_raw("health_check", json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        body["result"]["structuredContent"].clone()
+    };
+    let h = health().await;
+    assert_eq!(h["status"], "healthy", "{h}");
+    assert_eq!(h["metadata_store"]["status"], "ok", "{h}");
+    assert!(h["metadata_store"]["checked_ms_ago"].is_u64(), "{h}");
+
+    // A burst: every call reports one of at most a few checks (the kept one, and the next
+    // when a tick falls inside the burst), never one check per call.
+    let mut checks = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    for _ in 0..20 {
+        let h = health().await;
+        assert_eq!(h["status"], "healthy", "{h}");
+        let ago = h["metadata_store"]["checked_ms_ago"].as_u64().expect("age");
+        assert!(ago <= 3000, "the kept check is fresh: {h}");
+        checks.insert(
+            h["metadata_store"]["checked_at"]
+                .as_str()
+                .expect("when")
+                .to_owned(),
+        );
+    }
+    let burst = started.elapsed();
+    assert!(
+        checks.len() <= 2 + burst.as_secs() as usize,
+        "{} store checks for 20 calls in {burst:?}: {checks:?}",
+        checks.len()
+    );
+
+    proxy.cut();
+    let started = Instant::now();
+    loop {
+        let h = health().await;
+        if h["status"] == "degraded" {
+            assert_eq!(h["metadata_store"]["status"], "error", "{h}");
+            assert!(h["metadata_store"]["error"].is_string(), "{h}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "degraded within 5 s of the outage: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    proxy.restore();
+    let started = Instant::now();
+    loop {
+        let h = health().await;
+        if h["status"] == "healthy" {
+            assert_eq!(h["metadata_store"]["migrations_current"], true, "{h}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "healthy within 10 s of the store's return: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.stop().await;
+}

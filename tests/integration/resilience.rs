@@ -53,6 +53,9 @@ async fn a_full_pool_refuses_at_once_with_503_and_retry_after() {
             c.pools.catalog.queue = 1;
             c.pools.retry_after_secs = 3;
             c.faults.delay_ms.insert("get_instance_info".into(), 1500);
+            // With the cache on, the identical calls would be one computation (a miss
+            // joins the running call of its key) and never fill the pool.
+            c.cache.ttl_ms = 0;
         })
         .start()
         .await
