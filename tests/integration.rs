@@ -6,6 +6,7 @@
 
 mod integration {
     pub mod admin;
+    pub mod apps;
     pub mod audit;
     pub mod auth;
     pub mod bad_input;
@@ -14,11 +15,14 @@ mod integration {
     pub mod cli;
     pub mod datasources;
     pub mod exposure;
+    pub mod filters;
     pub mod jwks;
     pub mod layers;
     pub mod outages;
     pub mod resilience;
     pub mod rls_views;
+    pub mod semantic;
+    pub mod speed;
     pub mod spine;
     pub mod sql;
     pub mod superset;

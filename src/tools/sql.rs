@@ -23,7 +23,7 @@ use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::actors::db::LazyConn;
 use crate::auth::{Permission, Principal};
-use crate::datasources::{QueryOptions, StatementPriority};
+use crate::datasources::{QueryOptions, ResultSet, StatementPriority};
 use crate::db::MetaConn;
 use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
 use crate::error::ToolError;
@@ -42,7 +42,7 @@ pub fn register(r: &mut Registry) {
     let mut execute = tool(
         "execute_sql",
         "Run SQL",
-        "Run a SQL query (one statement) on a database you can access: read-only unless the database allows DML, row-level security applied, at most `limit` rows within `timeout`. `dry_run` returns the SQL as it would run, without running it.",
+        "Run one SQL statement on a database you can access: read-only unless it allows DML, row-level security applied, at most `limit` rows within `timeout`. `dry_run`: the SQL as it would run and the engine's `plan`, nothing run.",
         PoolKind::Sql,
         Permission::SqlExecute,
         Hints {
@@ -83,7 +83,7 @@ pub struct ExecuteSqlArgs {
     pub timeout: Option<u64>,
     /// Values for `{{ name }}` placeholders (templating databases).
     pub template_params: Option<Map<String, Value>>,
-    /// Return the SQL that would run without running it.
+    /// Answer the SQL and its plan; run nothing.
     #[serde(default)]
     pub dry_run: bool,
 }
@@ -116,6 +116,11 @@ pub struct SqlResult {
     /// Table references filtered by row-level security.
     pub rls_tables_filtered: usize,
     pub dry_run: bool,
+    /// With `dry_run`: the engine's plan of the statement, nothing executed (PostgreSQL
+    /// `EXPLAIN (FORMAT JSON)`, MySQL/MariaDB `EXPLAIN FORMAT=JSON`, SQLite `EXPLAIN QUERY
+    /// PLAN` as `[{id, parent, detail}]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Value>,
 }
 
 /// An SQL result as a tool answers it: its rows moved into the JSON ([`SqlResult::into_json`])
@@ -368,6 +373,7 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         original: args.sql.clone(),
         fit_to_response: true,
         priority: StatementPriority::Interactive,
+        cached: false,
     };
     run_sql(&ctx, conn, &source, &text, run).await
 }
@@ -387,6 +393,8 @@ pub struct Run {
     pub fit_to_response: bool,
     /// Whose CPU time the statement takes (the chart tools run theirs in the background).
     pub priority: StatementPriority,
+    /// Serve and keep the rows in the chart data cache (chart queries).
+    pub cached: bool,
 }
 
 /// Everything the statement that runs is made from: the SQL as sent (after templating), the
@@ -520,6 +528,70 @@ async fn catalog_facts(
     Ok(facts)
 }
 
+/// The source's per-query settings for this caller (PostgreSQL native RLS).
+fn session_settings(
+    ctx: &ToolCtx,
+    settings: &crate::datasources::settings::SourceSettings,
+) -> Vec<(String, String)> {
+    settings
+        .session_settings
+        .iter()
+        .map(|(k, v)| {
+            let value = v
+                .replace("{username}", &ctx.principal.username)
+                .replace("{user_id}", &ctx.principal.user_id.to_string())
+                .replace("{roles}", &ctx.principal.roles.join(","));
+            (k.clone(), value)
+        })
+        .collect()
+}
+
+/// The engine's plan of `executed_sql` (already checked, RLS-rewritten and capped), asked
+/// in a read-only transaction; EXPLAIN without ANALYZE executes nothing.
+async fn explain(
+    ctx: &ToolCtx,
+    source: &crate::actors::datasource::Source,
+    dialect: Dialect,
+    executed_sql: &str,
+    session_settings: Vec<(String, String)>,
+    run: &Run,
+) -> Result<Value, ToolError> {
+    let text = match dialect {
+        Dialect::Postgres => format!("EXPLAIN (FORMAT JSON) {executed_sql}"),
+        Dialect::MySql => format!("EXPLAIN FORMAT=JSON {executed_sql}"),
+        Dialect::Sqlite => format!("EXPLAIN QUERY PLAN {executed_sql}"),
+    };
+    let options = QueryOptions {
+        max_rows: 10_000,
+        timeout: Duration::from_secs(run.timeout),
+        read_only: true,
+        session_settings,
+        search_path: run.schema.clone(),
+        priority: run.priority,
+    };
+    let rs = source.query(text, options, ctx.ct.clone()).await?;
+    let as_json = |v: &Value| match v {
+        Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| v.clone()),
+        other => other.clone(),
+    };
+    Ok(match dialect {
+        Dialect::Sqlite => Value::Array(
+            rs.rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": <[Value]>::first(r), "parent": r.get(1), "detail": r.get(3).or(r.last()),
+                    })
+                })
+                .collect(),
+        ),
+        _ => <[Vec<Value>]>::first(&rs.rows)
+            .and_then(|r| <[Value]>::first(r))
+            .map(as_json)
+            .unwrap_or(Value::Null),
+    })
+}
+
 /// The shared pipeline: check → RLS → row cap → run → byte budget → history.
 pub async fn run_sql(
     ctx: &ToolCtx,
@@ -565,6 +637,21 @@ pub async fn run_sql(
         StatementKind::Dml => "dml",
     };
     if run.dry_run {
+        let plan = match prepared.kind {
+            // An EXPLAIN is its own plan.
+            StatementKind::Explain => None,
+            _ => Some(
+                explain(
+                    ctx,
+                    source,
+                    dialect,
+                    &executed_sql,
+                    session_settings(ctx, settings),
+                    &run,
+                )
+                .await?,
+            ),
+        };
         return Ok(SqlResult {
             columns: vec![],
             rows: vec![],
@@ -578,41 +665,66 @@ pub async fn run_sql(
             statement_kind: kind.into(),
             rls_tables_filtered: filtered,
             dry_run: true,
+            plan,
         });
     }
-    let session_settings: Vec<(String, String)> = settings
-        .session_settings
-        .iter()
-        .map(|(k, v)| {
-            let value = v
-                .replace("{username}", &ctx.principal.username)
-                .replace("{user_id}", &ctx.principal.user_id.to_string())
-                .replace("{roles}", &ctx.principal.roles.join(","));
-            (k.clone(), value)
-        })
-        .collect();
-    let options = QueryOptions {
-        max_rows: cap as usize,
-        timeout: Duration::from_secs(run.timeout),
-        read_only: prepared.kind != StatementKind::Dml,
-        session_settings,
-        search_path: run.schema.clone(),
-        priority: run.priority,
+    let session_settings = session_settings(ctx, settings);
+    let cache = match (&ctx.app.chart_data, run.cached, prepared.kind) {
+        (Some(cache), true, StatementKind::Query) => Some((
+            cache,
+            super::chart_data::ChartDataKey {
+                database_id: run.database_id,
+                schema: run.schema.clone(),
+                executed_sql: executed_sql.clone(),
+                cap,
+                rules: super::state::lookup_key(&*rules),
+                session_settings: session_settings.clone(),
+            },
+        )),
+        _ => None,
     };
     let started = std::time::Instant::now();
-    let outcome = source
-        .query(executed_sql.clone(), options, ctx.ct.clone())
-        .await;
-    crate::tools::history::record(
-        ctx,
-        run.database_id,
-        run.schema.as_deref(),
-        &run.original,
-        &executed_sql,
-        &outcome,
-        started.elapsed(),
-    );
-    let rs = outcome?;
+    let hit = cache.as_ref().and_then(|(c, key)| c.get(key));
+    let rs = match hit {
+        // Nothing ran, so nothing goes to the query history.
+        Some(rows) => ResultSet {
+            execution_time_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ..(*rows).clone()
+        },
+        None => {
+            let options = QueryOptions {
+                max_rows: cap as usize,
+                timeout: Duration::from_secs(run.timeout),
+                read_only: prepared.kind != StatementKind::Dml,
+                session_settings,
+                search_path: run.schema.clone(),
+                priority: run.priority,
+            };
+            let outcome = source
+                .query(executed_sql.clone(), options, ctx.ct.clone())
+                .await;
+            crate::tools::history::record(
+                ctx,
+                run.database_id,
+                run.schema.as_deref(),
+                &run.original,
+                &executed_sql,
+                &outcome,
+                started.elapsed(),
+            );
+            let rs = outcome?;
+            if let Some((c, key)) = cache {
+                c.insert(key, std::sync::Arc::new(rs.clone()));
+            }
+            // Rows cached before this change are stale now.
+            if prepared.kind == StatementKind::Dml
+                && let Some(c) = &ctx.app.chart_data
+            {
+                c.invalidate_all();
+            }
+            rs
+        }
+    };
     let (rows, cut_by_budget) = if run.fit_to_response {
         fit_rows(
             rs.rows,
@@ -651,6 +763,7 @@ pub async fn run_sql(
         statement_kind: kind.into(),
         rls_tables_filtered: filtered,
         dry_run: false,
+        plan: None,
     })
 }
 
@@ -709,6 +822,7 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
         original: text.clone(),
         fit_to_response: true,
         priority: StatementPriority::Interactive,
+        cached: false,
     };
     run_sql(&ctx, conn, &source, &text, run).await
 }
@@ -774,6 +888,7 @@ mod tests {
             statement_kind: "query".into(),
             rls_tables_filtered: 0,
             dry_run: false,
+            plan: None,
         };
         let moved = result().into_json().expect("json");
         assert_eq!(moved, serde_json::to_value(result()).expect("json"));

@@ -76,6 +76,13 @@ async fn queries_limits_and_refusals_on_sqlite() {
             .as_str()
             .is_some_and(|s| s.ends_with("LIMIT 1001"))
     );
+    // SQLite's plan: EXPLAIN QUERY PLAN rows.
+    assert!(
+        v["plan"][0]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("orders")),
+        "{v}"
+    );
 
     for (text, kind) in [
         ("DROP TABLE orders", "permission_denied"),
@@ -363,6 +370,22 @@ async fn postgres_and_mariadb_sources() {
                 .await;
             assert_eq!(ok(&r)["rows"], json!([[id]]), "schema {schema}");
         }
+        // dry_run answers PostgreSQL's plan and runs nothing, a DELETE included.
+        let r = app
+            .tool(
+                "execute_sql",
+                json!({"database_id": rw, "sql": format!("DELETE FROM {table}"), "dry_run": true}),
+            )
+            .await;
+        let v = ok(&r);
+        assert_eq!(v["plan"][0]["Plan"]["Node Type"], "ModifyTable", "{v}");
+        let r = sql(
+            &app,
+            ro.clone(),
+            &format!("SELECT count(*) AS n FROM {table}"),
+        )
+        .await;
+        assert_eq!(ok(&r)["rows"], json!([[1]]), "nothing deleted");
         let r = sql(&app, rw, "SELECT pg_read_file('/etc/passwd')").await;
         assert_eq!(err(&r)["error_type"], "permission_denied");
         use diesel_async::SimpleAsyncConnection;
@@ -387,6 +410,15 @@ async fn postgres_and_mariadb_sources() {
         )
         .await;
         assert_eq!(ok(&r)["rows"][0], json!([2, "2025-01-02"]));
+        // dry_run answers MariaDB's EXPLAIN FORMAT=JSON.
+        let r = app
+            .tool(
+                "execute_sql",
+                json!({"database_id": id.clone(), "sql": "SELECT 1 + 1 AS two", "dry_run": true}),
+            )
+            .await;
+        let v = ok(&r);
+        assert!(v["plan"]["query_block"].is_object(), "{v}");
         let r = sql(&app, id, "SELECT LOAD_FILE('/etc/passwd')").await;
         assert_eq!(err(&r)["error_type"], "permission_denied");
     }
