@@ -1,5 +1,11 @@
-//! CPU priority of background threads: render threads, chart queries' SQLite work and the
-//! metadata store's work for chart tools run below tool calls (`screenshots.priority`).
+//! CPU priority of background work: renders, chart queries' SQLite work and the metadata
+//! store's work for chart tools run below tool calls (`screenshots.priority`).
+//!
+//! No thread that lives on is ever lowered: a process is reaped only once every one of its
+//! threads has run to its end, and on a busy CPU a SCHED_IDLE thread may wait seconds for
+//! that slice, so a pod asked to stop (or killed) would linger. Background work runs on a
+//! thread of its own, lowered and gone when the work is ([`run_lowered`]); an unprivileged
+//! thread cannot raise its priority again, so a lowered thread is never reused either.
 
 /// How render threads yield the CPU to tool calls (`screenshots.priority`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -52,6 +58,36 @@ pub fn lower_priority(priority: RenderPriority) -> Result<(), String> {
     }
 }
 
+/// Run `work` on a thread of its own at `priority`, and return what it returned; the thread
+/// ends with the work. When the priority cannot be lowered (a platform or sandbox refusal)
+/// the work runs anyway at the normal priority, and the refusal is logged.
+pub fn run_lowered<T: Send>(priority: RenderPriority, work: impl FnOnce() -> T + Send) -> T {
+    let mut work = Some(work);
+    let spawned = std::thread::scope(|scope| {
+        let work = &mut work;
+        std::thread::Builder::new()
+            .name("vizier-lowered".to_owned())
+            .spawn_scoped(scope, move || {
+                if let Err(e) = lower_priority(priority) {
+                    tracing::warn!(error = %e, "could not lower a background thread's priority");
+                }
+                work.take().map(|work| work())
+            })
+            .map(|thread| thread.join())
+    });
+    match spawned {
+        Ok(Ok(Some(done))) => return done,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Ok(Ok(None)) => {}
+        // No thread to be had (the process' thread limit): the caller's thread does the work.
+        Err(e) => {
+            tracing::warn!(error = %e, "could not start a background thread: working in place")
+        }
+    }
+    let work = work.take().expect("the work has not run yet");
+    work()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +111,34 @@ mod tests {
             .join()
             .expect("thread");
         assert!(low.is_ok(), "{low:?}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn lowered_work_runs_on_a_thread_that_ends_with_it() {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let caller = std::thread::current().id();
+        let (policy, thread) = run_lowered(RenderPriority::Idle, || {
+            (
+                thread_schedule_policy().expect("policy"),
+                std::thread::current().id(),
+            )
+        });
+        assert_eq!(
+            policy,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+        );
+        assert_ne!(thread, caller);
+        // The caller keeps its own policy.
+        assert_eq!(
+            thread_schedule_policy().expect("policy"),
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
+        // A panic in the work reaches the caller.
+        let panicked =
+            std::panic::catch_unwind(|| run_lowered(RenderPriority::Low, || panic!("boom")));
+        assert!(panicked.is_err());
     }
 }

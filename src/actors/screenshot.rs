@@ -43,7 +43,7 @@ use moka::sync::Cache;
 use tokio::sync::oneshot;
 
 use crate::config::ScreenshotsConfig;
-use crate::priority::{RenderPriority, lower_priority};
+use crate::priority::{RenderPriority, run_lowered};
 
 /// Renders admitted and not finished (waiting or running).
 const QUEUE_DEPTH: &str = "vizier_screenshot_queue_depth";
@@ -247,15 +247,6 @@ struct RenderWorker {
 
 impl Actor for RenderWorker {
     type Context = SyncContext<Self>;
-
-    /// Render threads yield to tool calls (see [`RenderPriority`]); when nothing else runs
-    /// they get the whole CPU.
-    fn started(&mut self, _ctx: &mut Self::Context) {
-        let lowered = lower_priority(self.priority);
-        if let Err(e) = lowered {
-            tracing::warn!(error = %e, "could not lower the render thread's priority");
-        }
-    }
 }
 
 impl Handler<Render> for RenderWorker {
@@ -278,10 +269,13 @@ impl Handler<Render> for RenderWorker {
             return;
         }
         let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(job)).unwrap_or_else(|panic| {
-            tracing::error!(panic = panic_message(&*panic), "a chart renderer panicked");
-            Err(PANICKED.to_owned())
-        });
+        // Renders yield to tool calls (see [`RenderPriority`]; when nothing else runs they get
+        // the whole CPU), on a thread lowered for this render only: this one stays normal.
+        let outcome = run_lowered(self.priority, || catch_unwind(AssertUnwindSafe(job)))
+            .unwrap_or_else(|panic| {
+                tracing::error!(panic = panic_message(&*panic), "a chart renderer panicked");
+                Err(PANICKED.to_owned())
+            });
         let took = started.elapsed();
         metrics::histogram!(RENDER_SECONDS).record(took.as_secs_f64());
         ticket.state.note_render_time(took);

@@ -6,9 +6,9 @@
 //! conversion of SQLite values (by storage class) into JSON.
 //!
 //! SQLite does a statement's work in this process, on the thread that steps it. A
-//! [`StatementPriority::Background`] statement (the chart tools') runs on a blocking thread
-//! of [`background_runtime`], whose threads all run at the lowered priority, and holds at
-//! most half of the connections, so a starved background statement never holds them all.
+//! [`StatementPriority::Background`] statement (the chart tools') runs on a thread of its
+//! own at the lowered priority ([`run_lowered`]), and holds at most half of the
+//! connections, so a starved background statement never holds them all.
 //!
 //! Read-only is the connection's own mode (`SQLITE_OPEN_READ_ONLY`, plus `query_only` so
 //! that not even TEMP tables can be written). No connection may `ATTACH` another file: that
@@ -18,7 +18,7 @@
 //! is taken literally and the file must exist: it is never created.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::limits::Limit;
@@ -34,7 +34,7 @@ use super::types::{
     bytes_json, f64_json, is_temporal_name, text_or_base64,
 };
 use super::{Supervised, acquire, effective_timeout, supervise, table_not_found};
-use crate::priority::{RenderPriority, lower_priority};
+use crate::priority::run_lowered;
 
 /// How often an interrupt is repeated until the statement stops: an interrupt only hits a
 /// statement already running, and the blocking thread may not have started it yet.
@@ -215,7 +215,7 @@ impl LiteSource {
         let task = match priority {
             StatementPriority::Interactive => tokio::task::spawn_blocking(job),
             StatementPriority::Background(lowered) => {
-                background_runtime(lowered)?.spawn_blocking(job)
+                tokio::task::spawn_blocking(move || run_lowered(lowered, job))
             }
         };
         let outcome = supervise(task, cancel, deadline, Some(INTERRUPT_EVERY), || {
@@ -360,36 +360,6 @@ impl LiteSource {
     }
 }
 
-/// The blocking threads of background statements at `priority`: a runtime of its own,
-/// started on first use, whose every thread lowers its priority when it starts (a thread
-/// cannot always raise it again, so background work never borrows a shared thread).
-fn background_runtime(
-    priority: RenderPriority,
-) -> Result<&'static tokio::runtime::Handle, SourceError> {
-    type Started = Result<tokio::runtime::Runtime, String>;
-    static LOW: OnceLock<Started> = OnceLock::new();
-    static IDLE: OnceLock<Started> = OnceLock::new();
-    let cell = match priority {
-        RenderPriority::Low => &LOW,
-        RenderPriority::Idle => &IDLE,
-    };
-    cell.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("sqlite-background")
-            .on_thread_start(move || {
-                if let Err(e) = lower_priority(priority) {
-                    tracing::warn!(error = %e, "could not lower a background SQLite thread's priority");
-                }
-            })
-            .build()
-            .map_err(|e| e.to_string())
-    })
-    .as_ref()
-    .map(tokio::runtime::Runtime::handle)
-    .map_err(|e| SourceError::Internal(format!("cannot start the background SQLite threads: {e}")))
-}
-
 fn parse_path(url: &str) -> Result<PathBuf, SourceError> {
     let rest = url
         .get(..9)
@@ -524,6 +494,7 @@ mod tests {
     use super::super::conformance::{FOREVER, select};
     use super::super::{QueryOptions, SourceConfig, SourceError, SourcePool};
     use super::*;
+    use crate::priority::RenderPriority;
     use serde_json::json;
 
     /// A database file with a table of every storage class and declared type, and a view.

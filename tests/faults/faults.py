@@ -333,6 +333,51 @@ def picture_flood(base):
     check("partial-body", ok, detail + ("" if ok else " (server.request_body_timeout_ms is another change: see the report)"))
 
 
+def lowered_threads(pid):
+    """The server's threads that run below the normal priority (SCHED_IDLE or a nice value
+    above 0), as (thread name, policy, nice)."""
+    found = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        nice, policy = int(fields[16]), int(fields[38])  # stat fields 19 and 41
+        if policy != 0 or nice != 0:
+            found.append((name, policy, nice))
+    return found
+
+
+def no_lowered_threads(server):
+    """After the picture flood, no thread of the server stays lowered: a process is reaped
+    only once all its threads have run to their end, and under CPU load a SCHED_IDLE thread
+    waits seconds for that, so a lowered thread that outlives its work delays every exit."""
+    deadline = time.time() + 10
+    while True:
+        found = lowered_threads(server.proc.pid)
+        if not found or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    check("no-lowered-threads", not found, f"threads left lowered: {found[:5]}" if found else "none")
+
+
+class CpuHogs:
+    """Busy loops at the normal priority, two per CPU, for as long as the block runs: a
+    stop must be as fast on a loaded machine (where CI runs) as on an idle one."""
+    def __enter__(self):
+        n = 2 * (os.cpu_count() or 1)
+        self.procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+        return self
+
+    def __exit__(self, *_):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+
+
 def datasource_down(server, cluster):
     base = server.base
     proxy = Proxy(cluster.port)
@@ -453,13 +498,14 @@ def sigterm(server, cluster):
     time.sleep(1.5)
     if answers:
         return check("sigterm", False, f"the long calls ended before SIGTERM: {answers[0]}")
-    t0 = time.time()
-    server.proc.send_signal(signal.SIGTERM)
-    try:
-        server.proc.wait(GRACE_MS / 1000 + 10)
-    except subprocess.TimeoutExpired:
-        pass
-    took = time.time() - t0
+    with CpuHogs():
+        t0 = time.time()
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(GRACE_MS / 1000 + 10)
+        except subprocess.TimeoutExpired:
+            pass
+        took = time.time() - t0
     exited = server.proc.poll() is not None
     limit = GRACE_MS / 1000 + 1.5
     for t in threads:
@@ -487,13 +533,14 @@ def second_signal(server, cluster):
     server.proc.send_signal(signal.SIGTERM)
     time.sleep(1.0)
     draining = server.proc.poll() is None
-    t0 = time.time()
-    server.proc.send_signal(signal.SIGTERM)
-    try:
-        server.proc.wait(10)
-    except subprocess.TimeoutExpired:
-        pass
-    took = time.time() - t0
+    with CpuHogs():
+        t0 = time.time()
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        took = time.time() - t0
     code = server.proc.poll()
     for t in threads:
         t.join(5)
@@ -536,6 +583,7 @@ def main():
         log(f"server at {server.base} ({time.time() - t_all:.1f} s)")
         steps = [("garbage", lambda: garbage(server.base)),
                  ("picture-flood", lambda: picture_flood(server.base)),
+                 ("no-lowered-threads", lambda: no_lowered_threads(server)),
                  ("datasource-down", lambda: datasource_down(server, cluster)),
                  ("metadata-down", lambda: metadata_down(server, cluster)),
                  ("restart-spool", lambda: restart_spool(server, cluster)),
