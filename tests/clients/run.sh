@@ -32,33 +32,12 @@ started_all=$(date +%s)
 say() { echo "clients: $*"; }
 die() { echo "clients: $*" >&2; echo "clients: 0 passed, 1 failed"; exit 1; }
 secs_since() { echo $(( $(date +%s) - $1 )); }
+# shellcheck source=tests/lib/harness.sh
+. "$here/../lib/harness.sh"
 
 # --- JavaScript clients and Node 22 ---------------------------------------------------------
 setup_js() {
-  local key dir t0
-  command -v npm >/dev/null || die "npm is missing (needed once to install the pinned clients)"
-  key=$(cat "$here/package.json" "$here/package-lock.json" | sha256sum | cut -c1-16)
-  dir="$cache/js-clients/$key"
-  if [ ! -f "$dir/.complete" ]; then
-    t0=$(date +%s)
-    say "installing the JavaScript clients (npm ci) into $dir"
-    rm -rf "$dir" && mkdir -p "$dir" || die "cannot create $dir"
-    cp "$here/package.json" "$here/package-lock.json" "$dir/"
-    # npm 11 skips install scripts unless approved; the pinned packages work without them.
-    if ! (cd "$dir" && timeout 600 npm ci --no-audit --no-fund --loglevel=error >"$dir/npm-ci.log" 2>&1); then
-      tail -20 "$dir/npm-ci.log" >&2
-      die "npm ci failed"
-    fi
-    touch "$dir/.complete"
-    say "installed in $(secs_since "$t0") s"
-    # Keep only this lockfile's install.
-    find "$cache/js-clients" -mindepth 1 -maxdepth 1 -type d ! -name "$key" -exec rm -rf {} +
-  fi
-  if [ -e "$here/node_modules" ] && [ ! -L "$here/node_modules" ]; then
-    say "using the existing directory $here/node_modules (not the cache)"
-  else
-    ln -sfn "$dir/node_modules" "$here/node_modules"
-  fi
+  npm_install_cached "$cache/js-clients" "$here"
   export PATH="$here/node_modules/node/bin:$PATH"
   case "$(node --version 2>/dev/null)" in
     v22.*) ;;
@@ -94,59 +73,14 @@ say "node $(node --version), $("$PYTHON" --version), set up in ${setup_secs} s"
 
 # --- The server -----------------------------------------------------------------------------
 work=$(mktemp -d /tmp/vizier-clients.XXXXXX)
-server_pid=
-stop_server() {
-  [ -n "$server_pid" ] || return 0
-  kill -TERM "$server_pid" 2>/dev/null
-  for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$server_pid" 2>/dev/null
-  wait "$server_pid" 2>/dev/null
-  server_pid=
-}
 cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 t0=$(date +%s)
-mkdir -p "$work/server"
 # A fresh embedded default in its own directory: metadata, example data and key under
-# ./data there. Port 0: the server picks a free port and logs it. A small list page size so
-# that the clients' tools/list really pages. A generous rate limit: the harness is not
-# testing limits. No VIZIER_* variable of the caller's reaches it.
-unset_vizier=()
-for v in $(compgen -e | grep '^VIZIER_'); do unset_vizier+=(-u "$v"); done
-(
-  cd "$work/server" &&
-    exec env "${unset_vizier[@]}" \
-      VIZIER_SERVER__BIND=127.0.0.1:0 \
-      VIZIER_SERVER__LIST_PAGE_SIZE=20 \
-      VIZIER_SERVER__SHUTDOWN_GRACE_MS=2000 \
-      VIZIER_RATE_LIMITS__PER_MINUTE=10000 \
-      "$server" serve
-) >"$work/server.log" 2>&1 &
-server_pid=$!
-
-base=
-for _ in $(seq 1 600); do
-  kill -0 "$server_pid" 2>/dev/null || break
-  base=$(grep -o -m1 'serving MCP at http://[0-9.]*:[0-9]*' "$work/server.log" | sed 's/^serving MCP at //')
-  [ -n "$base" ] && break
-  sleep 0.1
-done
-if [ -z "$base" ]; then
-  tail -30 "$work/server.log" >&2
-  die "the server did not start (no 'serving MCP at' line within 60 s)"
-fi
-ready=
-for _ in $(seq 1 300); do
-  if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/ready")" = 200 ]; then ready=1; break; fi
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$ready" ]; then
-  tail -30 "$work/server.log" >&2
-  die "$base/ready did not answer 200 within 30 s"
-fi
+# ./data there. A small list page size so that the clients' tools/list really pages.
+start_server "$server" "$work/server" "$work/server.log" VIZIER_SERVER__LIST_PAGE_SIZE=20
 url="$base/mcp"
 say "server $server at $url, ready in $(secs_since "$t0") s"
 
@@ -195,10 +129,8 @@ else
   failed=$((failed + 1)); summary+=("FAIL  server exited during the run")
   tail -30 "$work/server.log"
 fi
-panics=$(grep -c -i '"panic\|panicked' "$work/server.log")
-if [ "$panics" -gt 0 ]; then
-  failed=$((failed + 1)); summary+=("FAIL  server log has $panics panic line(s)")
-  grep -i -m5 '"panic\|panicked' "$work/server.log" | cut -c1-400
+if server_panics "$work/server.log"; then
+  failed=$((failed + 1)); summary+=("FAIL  server log has panics")
 fi
 stop_server
 
