@@ -33,6 +33,7 @@ pub mod layout;
 pub mod limits;
 pub mod mcp;
 pub mod observability;
+pub mod outage;
 pub mod output;
 pub mod priority;
 pub mod query;

@@ -34,7 +34,7 @@ use crate::datasources::{
 };
 use crate::db::secrets::Cipher;
 use crate::error::{ErrorKind, ToolError};
-use crate::observability::outage::Outage;
+use crate::outage::Outage;
 use crate::query::catalog::Database;
 
 /// Seconds a caller is told to wait when a data source cannot be reached.

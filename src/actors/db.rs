@@ -26,7 +26,7 @@ use actix::prelude::*;
 use crate::config::MetadataBackend;
 use crate::db::{MetaConn, MetaPool};
 use crate::error::ToolError;
-use crate::observability::outage::{Outage, next_failure};
+use crate::outage::{Outage, next_failure};
 
 /// Seconds a caller is told to wait when the metadata store cannot give a connection.
 const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 1;

@@ -30,7 +30,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, TryFutureExt};
 
 use crate::config::{Config, MetadataBackend, sqlite_path};
-use crate::observability::outage::Outage;
+use crate::outage::Outage;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

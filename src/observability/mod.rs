@@ -3,4 +3,3 @@
 pub mod audit;
 pub mod logging;
 pub mod metrics;
-pub mod outage;

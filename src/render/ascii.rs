@@ -8,10 +8,10 @@
 //! [`super::format`]); a malformed `y_format` falls back to the automatic format because
 //! text output never fails.
 
+use super::derive::{big_number_of, pie_slices};
 use super::format::{NumberFormat, format_delta, format_value, parse_optional, tick_format};
 use super::model::{ChartData, ChartKind, RenderSpec, XAxis};
 use super::scale::{Ticks, grain_of, nice_ticks, time_category_labels, time_ticks, time_value};
-use super::svg::{big_number_of, pie_slices};
 use super::table::{TableLimits, prepare, text_table, truncate_chars};
 
 /// Fill characters telling series apart in bars and stacked areas.
@@ -1075,7 +1075,7 @@ fn labelled_bars(
 }
 
 fn funnel(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
-    let items = crate::render::svg::items_of(data);
+    let items = crate::render::derive::items_of(data);
     let first = items.first().map(|i| i.1).unwrap_or(0.0);
     let rows: Vec<(String, f64, String)> = items
         .into_iter()
@@ -1093,7 +1093,7 @@ fn funnel(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: u
 }
 
 fn treemap(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
-    let mut items = crate::render::svg::items_of(data);
+    let mut items = crate::render::derive::items_of(data);
     items.retain(|i| i.1 > 0.0);
     items.sort_by(|a, b| b.1.total_cmp(&a.1));
     let total: f64 = items.iter().map(|i| i.1).sum();
@@ -1108,7 +1108,7 @@ fn treemap(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: 
 }
 
 fn gauge(spec: &RenderSpec, data: &ChartData, user: Option<&NumberFormat>, width: usize) -> String {
-    let Some((value, lo, hi)) = crate::render::svg::gauge_of(spec, data) else {
+    let Some((value, lo, hi)) = crate::render::derive::gauge_of(spec, data) else {
         return "No data\n".to_string();
     };
     let (a, b) = (format_value(user, lo), format_value(user, hi));
@@ -1134,7 +1134,7 @@ fn gauge(spec: &RenderSpec, data: &ChartData, user: Option<&NumberFormat>, width
 }
 
 fn waterfall(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
-    let steps = crate::render::svg::waterfall_steps(data);
+    let steps = crate::render::derive::waterfall_steps(data);
     if steps.is_empty() {
         return "No data\n".to_string();
     }
@@ -1207,8 +1207,8 @@ fn waterfall(data: &ChartData, user: Option<&NumberFormat>, width: usize, height
 }
 
 fn heatmap(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
-    let xs = crate::render::svg::labels_of(data);
-    let Some((lo, hi)) = crate::render::svg::value_range(data) else {
+    let xs = crate::render::derive::labels_of(data);
+    let Some((lo, hi)) = crate::render::derive::value_range(data) else {
         return "No data\n".to_string();
     };
     const SHADES: [char; 5] = ['·', '░', '▒', '▓', '█'];
@@ -1267,8 +1267,8 @@ fn heatmap(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: 
 }
 
 fn box_plot(data: &ChartData, user: Option<&NumberFormat>, width: usize, height: usize) -> String {
-    let labels = crate::render::svg::labels_of(data);
-    let Some((lo, hi)) = crate::render::svg::value_range(data) else {
+    let labels = crate::render::derive::labels_of(data);
+    let Some((lo, hi)) = crate::render::derive::value_range(data) else {
         return "No data\n".to_string();
     };
     if data.series.len() < 5 {

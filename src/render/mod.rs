@@ -21,6 +21,7 @@
 
 pub mod ascii;
 pub mod dashboard;
+pub mod derive;
 mod fonts;
 pub mod format;
 mod markdown;

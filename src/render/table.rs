@@ -60,7 +60,7 @@ pub fn table_data(spec: &RenderSpec, data: &ChartData) -> TableData {
         let mut columns = vec!["value".to_string()];
         let mut row = vec![b.value.map_or(Value::Null, number)];
         if spec.kind == crate::render::ChartKind::Gauge
-            && let Some((_, lo, hi)) = crate::render::svg::gauge_of(spec, data)
+            && let Some((_, lo, hi)) = crate::render::derive::gauge_of(spec, data)
         {
             columns.extend(["min".to_string(), "max".to_string()]);
             row.extend([number(lo), number(hi)]);

@@ -8,13 +8,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::format::{format_delta, format_value, parse_optional};
-use super::model::{ChartData, ChartKind, RenderSpec, XAxis};
-use super::scale::{Grain, grain_of};
-use super::svg::{
+use super::derive::{
     PALETTE, big_number_of, gauge_of, items_of, labels_of, pie_slices, slice_color, treemap_tiles,
     waterfall_steps,
 };
+use super::format::{format_delta, format_value, parse_optional};
+use super::model::{ChartData, ChartKind, RenderSpec, XAxis};
+use super::scale::{Grain, grain_of};
 use super::table::{is_total_label, prepare};
 
 pub const SCHEMA: &str = "https://vega.github.io/schema/vega-lite/v5.json";

@@ -5,36 +5,10 @@ use crate::render::fonts::text_width;
 use crate::render::fonts::truncate_to_width;
 use crate::render::format::format_delta;
 use crate::render::format::format_value;
-use crate::render::model::ChartData;
 use crate::render::scale::Linear;
 use std::fmt::Write as _;
 
-/// The big number a chart shows: `data.big_number`, or the last value of the first series
-/// with the series as trendline and the value before it as the comparison.
-pub(crate) fn big_number_of(data: &ChartData) -> Option<crate::render::model::BigNumber> {
-    if let Some(b) = &data.big_number {
-        return Some(b.clone());
-    }
-    let s = data.series.first()?;
-    let values: Vec<f64> = s
-        .values
-        .iter()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite())
-        .collect();
-    let value = *values.last()?;
-    Some(crate::render::model::BigNumber {
-        value: Some(value),
-        trendline: values.clone(),
-        previous: values
-            .len()
-            .checked_sub(2)
-            .and_then(|i| values.get(i))
-            .copied(),
-        comparison_label: None,
-    })
-}
+use crate::render::derive::big_number_of;
 
 pub(super) fn draw_big_number(svg: &mut Svg, ctx: &Ctx) {
     let th = &ctx.th;

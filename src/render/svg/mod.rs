@@ -25,24 +25,12 @@ use super::fonts::{self, CAP_MIDDLE, text_width, truncate_to_width};
 use super::format::{NumberFormat, parse_optional};
 use super::model::{ChartData, ChartKind, RenderSpec};
 
-pub(crate) use big_number::big_number_of;
+pub use super::derive::{MAX_SLICES, OTHER_COLOR, PALETTE, color};
 use big_number::draw_big_number;
-pub use pie::MAX_SLICES;
 use pie::draw_pie;
-pub(crate) use pie::{pie_slices, slice_color};
-pub(crate) use shapes::{
-    gauge_of, items_of, labels_of, treemap_tiles, value_range, waterfall_steps,
-};
 use table::draw_table;
 use xy::{draw_hbar, draw_xy};
 
-/// Tableau 10 without its grey, then lighter companions; grey is kept for "Other".
-pub const PALETTE: [&str; 17] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#a0cbe8", "#ffbe7d", "#8cd17d", "#86bcb6", "#f1ce63", "#d4a6c8", "#fabfd2",
-    "#d7b5a6",
-];
-pub const OTHER_COLOR: &str = "#bab0ac";
 const INK: &str = "#1f2937";
 const TEXT: &str = "#4b5563";
 const MUTED: &str = "#6b7280";
@@ -53,11 +41,6 @@ const UP: &str = "#15803d";
 const DOWN: &str = "#b91c1c";
 const STRIPE: &str = "#f6f7f9";
 const HEADER_BG: &str = "#eef0f3";
-
-/// The colour of series `i`.
-pub fn color(i: usize) -> &'static str {
-    PALETTE[i % PALETTE.len()]
-}
 
 /// A coordinate printed with at most two decimals: enough for anti-aliasing, and keeps a
 /// thousand-point path small.

@@ -2,73 +2,12 @@
 //! renderers share.
 
 use super::legend::{LegendItem, Swatch, draw_legend, draw_swatch, legend_height};
-use super::{
-    Anchor, Ctx, Font, INK, MUTED, N, OTHER_COLOR, Svg, TEXT, color, escape, no_data, typo,
-};
+use super::{Anchor, Ctx, Font, INK, MUTED, N, Svg, TEXT, escape, no_data, typo};
+use crate::render::derive::{pie_slices, slice_color};
 use crate::render::fonts::truncate_to_width;
 use crate::render::format::NumberFormat;
 use crate::render::format::format_value;
-use crate::render::model::ChartData;
-use crate::render::model::XAxis;
-use crate::render::scale::time_category_labels;
 use std::fmt::Write as _;
-
-/// Most slices a pie shows; the rest are folded into "Other".
-pub const MAX_SLICES: usize = 12;
-
-/// Slices (label, value) of a pie: positive values only, largest kept when there are
-/// too many, the rest summed as "Other".
-pub(crate) fn pie_slices(data: &ChartData) -> Vec<(String, f64)> {
-    let labels: Vec<String> = match &data.x {
-        XAxis::Categories(c) => c.clone(),
-        XAxis::Time(t) => time_category_labels(t),
-        XAxis::Numbers(n) => n.iter().map(|v| format_value(None, *v)).collect(),
-    };
-    let mut slices: Vec<(String, f64)> = if labels.len() == 1 && data.series.len() > 1 {
-        // One row, many measures: each measure is a slice.
-        data.series
-            .iter()
-            .filter_map(|s| s.get(0).map(|v| (s.name.clone(), v)))
-            .collect()
-    } else if let Some(s) = data.series.first() {
-        labels
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, l)| s.get(i).map(|v| (l, v)))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    // Negative parts of a whole cannot be drawn as angles.
-    slices.retain(|(_, v)| *v > 0.0);
-    if slices.len() > MAX_SLICES {
-        let mut order: Vec<usize> = (0..slices.len()).collect();
-        order.sort_by(|a, b| slices[*b].1.total_cmp(&slices[*a].1));
-        let keep: std::collections::HashSet<usize> =
-            order[..MAX_SLICES - 1].iter().copied().collect();
-        let other: f64 = (0..slices.len())
-            .filter(|i| !keep.contains(i))
-            .map(|i| slices[i].1)
-            .sum();
-        let mut kept: Vec<(String, f64)> = slices
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| keep.contains(i))
-            .map(|(_, s)| s)
-            .collect();
-        kept.push(("Other".to_string(), other));
-        return kept;
-    }
-    slices
-}
-
-pub(crate) fn slice_color(i: usize, label: &str, count: usize) -> &'static str {
-    if label == "Other" && i + 1 == count {
-        OTHER_COLOR
-    } else {
-        color(i)
-    }
-}
 
 /// Dark text on light fills, white on dark ones.
 pub(super) fn text_on(fill: &str) -> &'static str {

@@ -5,37 +5,17 @@
 
 use std::fmt::Write as _;
 
-use super::big_number::big_number_of;
 use super::pie::text_on;
 use super::{
     AXIS, Anchor, Ctx, DOWN, Font, GRID, INK, MUTED, N, OTHER_COLOR, Svg, TEXT, UP, color, escape,
     no_data, typo,
 };
+use crate::render::derive::{
+    gauge_of, heat_color, items_of, labels_of, treemap_tiles, value_range, waterfall_steps,
+};
 use crate::render::fonts::truncate_to_width;
 use crate::render::format::{NumberFormat, format_value, tick_format};
-use crate::render::model::{ChartData, RenderSpec, XAxis};
-use crate::render::scale::{Linear, nice_ticks, tick_count, time_category_labels};
-
-/// The x labels of a one-series chart.
-pub(crate) fn labels_of(data: &ChartData) -> Vec<String> {
-    match &data.x {
-        XAxis::Categories(c) => c.clone(),
-        XAxis::Time(t) => time_category_labels(t),
-        XAxis::Numbers(n) => n.iter().map(|v| format_value(None, *v)).collect(),
-    }
-}
-
-/// (label, value) of the first series, values present only.
-pub(crate) fn items_of(data: &ChartData) -> Vec<(String, f64)> {
-    let Some(s) = data.series.first() else {
-        return Vec::new();
-    };
-    labels_of(data)
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, l)| s.get(i).map(|v| (l, v)))
-        .collect()
-}
+use crate::render::scale::{Linear, nice_ticks, tick_count};
 
 fn item_color(i: usize, label: &str) -> &'static str {
     if label == "Other" {
@@ -43,164 +23,6 @@ fn item_color(i: usize, label: &str) -> &'static str {
     } else {
         color(i)
     }
-}
-
-/// One step of a waterfall: label, start and end of the bar, and whether it is the total.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Step {
-    pub label: String,
-    pub start: f64,
-    pub end: f64,
-    pub total: bool,
-}
-
-/// The steps of a waterfall: each value moves the running total, then a "Total" bar.
-pub(crate) fn waterfall_steps(data: &ChartData) -> Vec<Step> {
-    let mut run = 0.0;
-    let mut steps: Vec<Step> = items_of(data)
-        .into_iter()
-        .map(|(label, v)| {
-            let s = Step {
-                label,
-                start: run,
-                end: run + v,
-                total: false,
-            };
-            run += v;
-            s
-        })
-        .collect();
-    if !steps.is_empty() {
-        steps.push(Step {
-            label: "Total".into(),
-            start: 0.0,
-            end: run,
-            total: true,
-        });
-    }
-    steps
-}
-
-/// The gauge's value and dial range (min, max): the max defaults to a round number at or
-/// above the value.
-pub(crate) fn gauge_of(spec: &RenderSpec, data: &ChartData) -> Option<(f64, f64, f64)> {
-    let value = big_number_of(data)?.value?;
-    let (lo, hi) = spec.range.unwrap_or((0.0, None));
-    let hi = match hi {
-        Some(h) => h,
-        None => {
-            let t = nice_ticks(lo, value.max(lo), 5, None);
-            if t.hi > lo { t.hi } else { lo + 1.0 }
-        }
-    };
-    Some((value, lo, hi))
-}
-
-/// A rectangle of a treemap, in a unit square scaled to the caller's area.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Tile {
-    pub index: usize,
-    pub x: f64,
-    pub y: f64,
-    pub w: f64,
-    pub h: f64,
-}
-
-/// Squarified treemap layout (Bruls, Huizing, van Wijk) of positive `values`, largest
-/// first, in the rectangle `w` × `h`.
-pub(crate) fn treemap_tiles(values: &[f64], w: f64, h: f64) -> Vec<Tile> {
-    let mut order: Vec<usize> = (0..values.len()).filter(|&i| values[i] > 0.0).collect();
-    order.sort_by(|a, b| values[*b].total_cmp(&values[*a]));
-    let total: f64 = order.iter().map(|&i| values[i]).sum();
-    let mut out = Vec::new();
-    if total <= 0.0 || w <= 0.0 || h <= 0.0 {
-        return out;
-    }
-    let scale = w * h / total;
-    let (mut x, mut y, mut rw, mut rh) = (0.0, 0.0, w, h);
-    let mut rest: &[usize] = &order;
-    while !rest.is_empty() {
-        let side = rw.min(rh);
-        let worst = |row: &[usize]| -> f64 {
-            let areas: Vec<f64> = row.iter().map(|&i| values[i] * scale).collect();
-            let sum: f64 = areas.iter().sum();
-            let (mx, mn) = (
-                areas.iter().copied().fold(0.0, f64::max),
-                areas.iter().copied().fold(f64::INFINITY, f64::min),
-            );
-            (side * side * mx / (sum * sum)).max(sum * sum / (side * side * mn))
-        };
-        let mut n = 1;
-        while n < rest.len() && worst(&rest[..n + 1]) <= worst(&rest[..n]) {
-            n += 1;
-        }
-        let row = &rest[..n];
-        let sum: f64 = row.iter().map(|&i| values[i] * scale).sum();
-        if rw >= rh {
-            // A column on the left.
-            let cw = sum / rh;
-            let mut yy = y;
-            for &i in row {
-                let th = values[i] * scale / cw;
-                out.push(Tile {
-                    index: i,
-                    x,
-                    y: yy,
-                    w: cw,
-                    h: th,
-                });
-                yy += th;
-            }
-            x += cw;
-            rw -= cw;
-        } else {
-            // A row on top.
-            let rh2 = sum / rw;
-            let mut xx = x;
-            for &i in row {
-                let tw = values[i] * scale / rh2;
-                out.push(Tile {
-                    index: i,
-                    x: xx,
-                    y,
-                    w: tw,
-                    h: rh2,
-                });
-                xx += tw;
-            }
-            y += rh2;
-            rh -= rh2;
-        }
-        rest = &rest[n..];
-    }
-    out
-}
-
-/// The heatmap's colour of `t` in 0..=1: light to dark blue.
-pub(crate) fn heat_color(t: f64) -> String {
-    let t = t.clamp(0.0, 1.0);
-    let (a, b) = ((0xf1, 0xf5, 0xfb), (0x1e, 0x4e, 0x8c));
-    let mix = |p: u8, q: u8| (f64::from(p) + (f64::from(q) - f64::from(p)) * t).round() as u8;
-    format!(
-        "#{:02x}{:02x}{:02x}",
-        mix(a.0, b.0),
-        mix(a.1, b.1),
-        mix(a.2, b.2)
-    )
-}
-
-/// The smallest and largest value of all series.
-pub(crate) fn value_range(data: &ChartData) -> Option<(f64, f64)> {
-    let mut it = data
-        .series
-        .iter()
-        .flat_map(|s| s.values.iter().flatten().copied())
-        .filter(|v| v.is_finite())
-        .peekable();
-    it.peek()?;
-    Some(it.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    }))
 }
 
 fn label_fits(ctx: &Ctx, text: &str, font: Font, max: f64) -> Option<String> {
@@ -813,6 +635,7 @@ pub(super) fn draw_heatmap(svg: &mut Svg, ctx: &Ctx) {
 mod tests {
     use super::*;
     use crate::render::model::Series;
+    use crate::render::model::{ChartData, RenderSpec, XAxis};
 
     #[test]
     fn treemap_tiles_cover_the_area_in_proportion() {
