@@ -60,32 +60,26 @@ pub fn lower_priority(priority: RenderPriority) -> Result<(), String> {
 
 /// Run `work` on a thread of its own at `priority`, and return what it returned; the thread
 /// ends with the work. When the priority cannot be lowered (a platform or sandbox refusal)
-/// the work runs anyway at the normal priority, and the refusal is logged.
-pub fn run_lowered<T: Send>(priority: RenderPriority, work: impl FnOnce() -> T + Send) -> T {
-    let mut work = Some(work);
-    let spawned = std::thread::scope(|scope| {
-        let work = &mut work;
-        std::thread::Builder::new()
+/// the work runs anyway at the normal priority, and the refusal is logged. Fails only when
+/// no thread can be started (the process' thread limit); a panic in `work` reaches the
+/// caller.
+pub fn run_lowered<T: Send>(
+    priority: RenderPriority,
+    work: impl FnOnce() -> T + Send,
+) -> std::io::Result<T> {
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
             .name("vizier-lowered".to_owned())
             .spawn_scoped(scope, move || {
                 if let Err(e) = lower_priority(priority) {
                     tracing::warn!(error = %e, "could not lower a background thread's priority");
                 }
-                work.take().map(|work| work())
-            })
-            .map(|thread| thread.join())
-    });
-    match spawned {
-        Ok(Ok(Some(done))) => return done,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Ok(Ok(None)) => {}
-        // No thread to be had (the process' thread limit): the caller's thread does the work.
-        Err(e) => {
-            tracing::warn!(error = %e, "could not start a background thread: working in place")
-        }
-    }
-    let work = work.take().expect("the work has not run yet");
-    work()
+                work()
+            })?;
+        Ok(thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
 }
 
 #[cfg(test)]
@@ -125,7 +119,8 @@ mod tests {
                 thread_schedule_policy().expect("policy"),
                 std::thread::current().id(),
             )
-        });
+        })
+        .expect("a thread");
         assert_eq!(
             policy,
             ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)

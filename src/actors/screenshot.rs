@@ -271,11 +271,19 @@ impl Handler<Render> for RenderWorker {
         let started = Instant::now();
         // Renders yield to tool calls (see [`RenderPriority`]; when nothing else runs they get
         // the whole CPU), on a thread lowered for this render only: this one stays normal.
-        let outcome = run_lowered(self.priority, || catch_unwind(AssertUnwindSafe(job)))
-            .unwrap_or_else(|panic| {
+        let outcome = match run_lowered(self.priority, || catch_unwind(AssertUnwindSafe(job))) {
+            Ok(Ok(drawn)) => drawn,
+            Ok(Err(panic)) => {
                 tracing::error!(panic = panic_message(&*panic), "a chart renderer panicked");
                 Err(PANICKED.to_owned())
-            });
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not start a render thread");
+                Err(format!(
+                    "The picture could not be drawn: no thread to draw it on ({e}). Try again shortly."
+                ))
+            }
+        };
         let took = started.elapsed();
         metrics::histogram!(RENDER_SECONDS).record(took.as_secs_f64());
         ticket.state.note_render_time(took);

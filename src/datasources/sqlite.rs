@@ -212,8 +212,10 @@ impl LiteSource {
             });
             (lease, result)
         };
+        // A background statement runs on a thread lowered for it alone (no thread to be had:
+        // the statement fails, and its connection goes back with the dropped job).
         let task = match priority {
-            StatementPriority::Interactive => tokio::task::spawn_blocking(job),
+            StatementPriority::Interactive => tokio::task::spawn_blocking(move || Ok(job())),
             StatementPriority::Background(lowered) => {
                 tokio::task::spawn_blocking(move || run_lowered(lowered, job))
             }
@@ -224,7 +226,10 @@ impl LiteSource {
         })
         .await;
         match outcome {
-            Supervised::Finished(Ok((_lease, result))) => result,
+            Supervised::Finished(Ok(Ok((_lease, result)))) => result,
+            Supervised::Finished(Ok(Err(e))) => Err(SourceError::Internal(format!(
+                "cannot start a background SQLite thread: {e}"
+            ))),
             Supervised::Finished(Err(e)) => {
                 Err(SourceError::Internal(format!("query task failed: {e}")))
             }
