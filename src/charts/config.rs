@@ -30,9 +30,12 @@ pub const CHART_TYPES: &[&str] = &[
     "heatmap",
     "histogram",
     "box_plot",
+    "mixed_timeseries",
 ];
 /// Kinds of `xy` charts.
 pub const XY_KINDS: &[&str] = &["line", "bar", "area", "scatter"];
+/// Kinds of each axis' metrics in a `mixed_timeseries` chart.
+pub const MIXED_KINDS: &[&str] = &["line", "bar", "area"];
 /// The stored `chart_type` of a Superset chart of a type vizier does not draw: kept (with
 /// its `viz_type` and `params`) so that it exports back, refused for data and pictures.
 pub const UNSUPPORTED: &str = "unsupported";
@@ -55,6 +58,7 @@ pub enum ChartConfig {
     Heatmap(HeatmapConfig),
     Histogram(HistogramConfig),
     BoxPlot(BoxPlotConfig),
+    MixedTimeseries(MixedConfig),
 }
 
 /// Line, bar, area and scatter charts: one or more metrics over an x column.
@@ -101,6 +105,83 @@ pub struct XyConfig {
     /// Most rows to query (default 10000).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_limit: Option<u64>,
+}
+
+/// Two groups of metrics over one x column, each on a y axis of its own (left and right)
+/// and drawn as line, bar or area: e.g. revenue as bars beside order count as a line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MixedConfig {
+    /// The x column; default the dataset's main time column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// Metrics on the left y axis.
+    pub metrics: Vec<Metric>,
+    /// line (default), bar or area: how the left metrics are drawn.
+    #[serde(default = "default_kind")]
+    pub kind: String,
+    /// Metrics on the right y axis.
+    pub secondary_metrics: Vec<Metric>,
+    /// line (default), bar or area: how the right metrics are drawn.
+    #[serde(default = "default_kind")]
+    pub secondary_kind: String,
+    /// Split each metric into one series per value of these columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_by: Vec<String>,
+    /// Bucket a time x column: hour day week month quarter year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_grain: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x_axis_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_axis_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_y_axis_title: Option<String>,
+    /// A d3-format for the left axis' values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_axis_format: Option<String>,
+    /// A d3-format for the right axis' values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_y_axis_format: Option<String>,
+    /// Draw a legend (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_legend: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<QueryFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_range: Option<TimeRange>,
+    /// Most rows to query (default 10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_limit: Option<u64>,
+}
+
+impl MixedConfig {
+    /// The same query as an `xy` chart of all metrics, left ones first: the two axes share
+    /// one query and one shaping; only the picture tells them apart.
+    pub fn as_xy(&self) -> XyConfig {
+        XyConfig {
+            kind: "line".into(),
+            x: self.x.clone(),
+            metrics: self
+                .metrics
+                .iter()
+                .chain(&self.secondary_metrics)
+                .cloned()
+                .collect(),
+            group_by: self.group_by.clone(),
+            time_grain: self.time_grain.clone(),
+            stacked: false,
+            orientation: None,
+            x_axis_title: self.x_axis_title.clone(),
+            y_axis_title: self.y_axis_title.clone(),
+            y_axis_format: self.y_axis_format.clone(),
+            show_legend: self.show_legend,
+            order_desc: false,
+            filters: self.filters.clone(),
+            time_range: self.time_range.clone(),
+            row_limit: self.row_limit,
+        }
+    }
 }
 
 /// A table: aggregated (group_by + metrics) or raw rows (columns).
@@ -473,6 +554,7 @@ impl ChartConfig {
             "heatmap" => ChartConfig::Heatmap(variant(t, rest)?),
             "histogram" => ChartConfig::Histogram(variant(t, rest)?),
             "box_plot" => ChartConfig::BoxPlot(variant(t, rest)?),
+            "mixed_timeseries" => ChartConfig::MixedTimeseries(variant(t, rest)?),
             _ => ChartConfig::PivotTable(variant(t, rest)?),
         };
         config.check_options()?;
@@ -493,6 +575,7 @@ impl ChartConfig {
             ChartConfig::Heatmap(_) => "heatmap",
             ChartConfig::Histogram(_) => "histogram",
             ChartConfig::BoxPlot(_) => "box_plot",
+            ChartConfig::MixedTimeseries(_) => "mixed_timeseries",
         }
     }
 
@@ -513,6 +596,7 @@ impl ChartConfig {
             ChartConfig::Heatmap(c) => &c.filters,
             ChartConfig::Histogram(c) => &c.filters,
             ChartConfig::BoxPlot(c) => &c.filters,
+            ChartConfig::MixedTimeseries(c) => &c.filters,
         }
     }
 
@@ -529,6 +613,7 @@ impl ChartConfig {
             ChartConfig::Heatmap(c) => c.time_range.as_ref(),
             ChartConfig::Histogram(c) => c.time_range.as_ref(),
             ChartConfig::BoxPlot(c) => c.time_range.as_ref(),
+            ChartConfig::MixedTimeseries(c) => c.time_range.as_ref(),
         }
     }
 
@@ -546,6 +631,7 @@ impl ChartConfig {
             ChartConfig::Heatmap(c) => &mut c.filters,
             ChartConfig::Histogram(c) => &mut c.filters,
             ChartConfig::BoxPlot(c) => &mut c.filters,
+            ChartConfig::MixedTimeseries(c) => &mut c.filters,
         }
     }
 
@@ -582,6 +668,25 @@ impl ChartConfig {
                     );
                 }
                 check_format("config.y_axis_format", &c.y_axis_format)?;
+                in_range("config.row_limit", c.row_limit, 1, MAX_ROW_LIMIT)?;
+            }
+            ChartConfig::MixedTimeseries(c) => {
+                one_of("config.kind", &c.kind, MIXED_KINDS)?;
+                one_of("config.secondary_kind", &c.secondary_kind, MIXED_KINDS)?;
+                grain(&c.time_grain)?;
+                for (field, metrics, axis) in [
+                    ("config.metrics", &c.metrics, "left"),
+                    ("config.secondary_metrics", &c.secondary_metrics, "right"),
+                ] {
+                    if metrics.is_empty() {
+                        return Err(ToolError::invalid(format!(
+                            "{field}: give at least one metric for the {axis} axis (a chart with one axis is chart_type \"xy\")."
+                        ))
+                        .with_details(json!({"field": field})));
+                    }
+                }
+                check_format("config.y_axis_format", &c.y_axis_format)?;
+                check_format("config.secondary_y_axis_format", &c.secondary_y_axis_format)?;
                 in_range("config.row_limit", c.row_limit, 1, MAX_ROW_LIMIT)?;
             }
             ChartConfig::Table(c) => {
@@ -757,6 +862,20 @@ impl ChartConfig {
                     metric("config.metrics", m)?;
                 }
             }
+            ChartConfig::MixedTimeseries(c) => {
+                if let Some(x) = &c.x {
+                    col("config.x", x)?;
+                }
+                for g in &c.group_by {
+                    col("config.group_by", g)?;
+                }
+                for m in &c.metrics {
+                    metric("config.metrics", m)?;
+                }
+                for m in &c.secondary_metrics {
+                    metric("config.secondary_metrics", m)?;
+                }
+            }
             ChartConfig::Table(c) => {
                 for g in c.group_by.iter().chain(&c.columns) {
                     col(
@@ -871,6 +990,11 @@ pub fn examples(chart_type: &str) -> Vec<Value> {
             json!({"chart_type": "xy", "kind": "bar", "x": "category",
                    "metrics": [{"column": "quantity", "aggregate": "SUM", "label": "units"}],
                    "group_by": ["channel"], "stacked": true, "order_desc": true}),
+        ],
+        "mixed_timeseries" => vec![
+            json!({"chart_type": "mixed_timeseries", "x": "order_date", "time_grain": "month",
+                   "metrics": [revenue], "kind": "bar", "y_axis_format": "$,.0f",
+                   "secondary_metrics": [{"saved_metric": "orders"}], "secondary_kind": "line"}),
         ],
         "table" => vec![
             json!({"chart_type": "table", "mode": "aggregate", "group_by": ["region"],

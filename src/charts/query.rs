@@ -15,6 +15,7 @@ use crate::error::ToolError;
 use crate::query::builder::{Metric, QuerySpec};
 use crate::query::catalog::{Dataset, DatasetColumn};
 use crate::query::list::parse_time;
+use crate::render::model::SecondaryAxis;
 use crate::render::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};
 
 /// The result column of a time-bucketed x axis.
@@ -120,6 +121,7 @@ pub fn plan(
         ..QuerySpec::default()
     };
     let plan = match config {
+        ChartConfig::MixedTimeseries(c) => return plan(&ChartConfig::Xy(c.as_xy()), d, columns),
         ChartConfig::Xy(c) => {
             let x = match &c.x {
                 Some(x) => x.clone(),
@@ -388,6 +390,7 @@ pub fn shape(
     let mut notes = Notes::default();
     let data = match config {
         ChartConfig::Xy(c) => shape_xy(c, plan, columns, rows, &mut notes)?,
+        ChartConfig::MixedTimeseries(c) => shape_xy(&c.as_xy(), plan, columns, rows, &mut notes)?,
         ChartConfig::Pie(c) => {
             let d = index_of(columns, &c.dimension)?;
             let m = index_of(columns, &c.metric.label())?;
@@ -1080,6 +1083,7 @@ pub fn render_spec(
         ChartConfig::Heatmap(_) => ChartKind::Heatmap,
         ChartConfig::Histogram(_) => ChartKind::Bar,
         ChartConfig::BoxPlot(_) => ChartKind::BoxPlot,
+        ChartConfig::MixedTimeseries(c) => mixed_kind(&c.kind),
     };
     let mut spec = RenderSpec::new(title, kind);
     spec.width = width;
@@ -1148,8 +1152,47 @@ pub fn render_spec(
             spec.x_title = c.group_by.as_deref().map(humanize);
             spec.y_title = Some(humanize(&c.column));
         }
+        ChartConfig::MixedTimeseries(c) => {
+            spec.x_title = c.x_axis_title.clone().or_else(|| {
+                Some(match (&c.time_grain, &plan.x) {
+                    (Some(g), _) => humanize(g),
+                    (None, Some(x)) => humanize(x),
+                    (None, None) => String::new(),
+                })
+            });
+            let title =
+                |metrics: &[Metric]| (metrics.len() == 1).then(|| humanize(&metrics[0].label()));
+            spec.y_title = c.y_axis_title.clone().or_else(|| title(&c.metrics));
+            spec.y_format = c
+                .y_axis_format
+                .clone()
+                .or_else(|| c.metrics.first().and_then(&metric_format));
+            spec.show_legend = c.show_legend.unwrap_or(true);
+            spec.secondary = Some(SecondaryAxis {
+                metrics: c.secondary_metrics.len(),
+                of: c.metrics.len() + c.secondary_metrics.len(),
+                kind: mixed_kind(&c.secondary_kind),
+                y_title: c
+                    .secondary_y_axis_title
+                    .clone()
+                    .or_else(|| title(&c.secondary_metrics)),
+                y_format: c
+                    .secondary_y_axis_format
+                    .clone()
+                    .or_else(|| c.secondary_metrics.first().and_then(&metric_format)),
+            });
+        }
     }
     spec
+}
+
+/// How one axis of a mixed chart draws its metrics.
+fn mixed_kind(kind: &str) -> ChartKind {
+    match kind {
+        "bar" => ChartKind::Bar,
+        "area" => ChartKind::Area,
+        _ => ChartKind::Line,
+    }
 }
 
 #[cfg(test)]

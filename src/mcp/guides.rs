@@ -29,6 +29,9 @@ fn purpose(chart_type: &str) -> &'static str {
         "heatmap" => "a metric across two dimensions as coloured cells",
         "histogram" => "how a numeric column's values are distributed",
         "box_plot" => "a numeric column's spread (median, quartiles, whiskers) per group",
+        "mixed_timeseries" => {
+            "two metric groups over one x, each on its own y axis (e.g. revenue bars, order line)"
+        }
         _ => "",
     }
 }

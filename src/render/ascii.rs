@@ -85,6 +85,39 @@ pub fn render(spec: &RenderSpec, data: &ChartData, width: usize, height: usize) 
         head.push('\n');
     }
     let rows = height.saturating_sub(head.lines().count()).max(3);
+    // A mixed chart: the left axis' chart above the right axis' (one text chart has one
+    // value scale).
+    if let Some([(left, ldata), (right, rdata)]) = spec.split_axes(data) {
+        let untitled = |s: RenderSpec| RenderSpec {
+            title: String::new(),
+            ..s
+        };
+        if rows < 14 {
+            // Too few rows for two charts: the left one, and the right axis named.
+            let names: Vec<&str> = rdata.series.iter().map(|s| s.name.as_str()).collect();
+            if rows < 6 {
+                // Room for one tiny chart only (every text chart takes five lines at least).
+                return format!("{head}{}", render(&untitled(left), &ldata, width, rows));
+            }
+            let top = render(&untitled(left), &ldata, width, rows - 1);
+            let note = format!(
+                "Right axis: {} (not drawn: give 14 rows or more)",
+                names.join(", ")
+            );
+            return format!("{head}{top}{}\n", truncate_chars(&note, width));
+        }
+        // Two rows go to the "Left axis:" and "Right axis:" lines.
+        let rows = rows.saturating_sub(2);
+        let half = (rows / 2).max(3);
+        let top = render(&untitled(left), &ldata, width, half);
+        let bottom = render(
+            &untitled(right),
+            &rdata,
+            width,
+            rows.saturating_sub(half).max(3),
+        );
+        return format!("{head}Left axis:\n{top}Right axis:\n{bottom}");
+    }
     if !matches!(spec.kind, ChartKind::BigNumber)
         && let Err(e) = data.check_lengths()
     {

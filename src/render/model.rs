@@ -64,6 +64,62 @@ pub struct RenderSpec {
     /// Gauges: the dial's start and end (no end: a round number above the value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range: Option<(f64, Option<f64>)>,
+    /// Mixed charts: the series of the last metrics go on a right axis of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary: Option<SecondaryAxis>,
+}
+
+/// The right axis of a mixed chart: which series it holds and how they are drawn. The
+/// series are metric by metric, each metric with the same number of series (one per group),
+/// so the last `metrics` of `of` metrics are the last `metrics / of` of the series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondaryAxis {
+    pub metrics: usize,
+    pub of: usize,
+    /// Line, Bar or Area.
+    pub kind: ChartKind,
+    pub y_title: Option<String>,
+    pub y_format: Option<String>,
+}
+
+impl RenderSpec {
+    /// A mixed chart as two charts over the same x: the left axis' series (as drawn on the
+    /// left) and the right axis' (kind, title and format of the right axis). `None` for
+    /// any other chart.
+    pub fn split_axes(&self, data: &ChartData) -> Option<[(RenderSpec, ChartData); 2]> {
+        let sec = self.secondary.as_ref()?;
+        let first = sec.first(data.series.len());
+        let part = |series: &[Series]| ChartData {
+            series: series.to_vec(),
+            ..data.clone()
+        };
+        let left = RenderSpec {
+            secondary: None,
+            ..self.clone()
+        };
+        let right = RenderSpec {
+            kind: sec.kind,
+            y_title: sec.y_title.clone(),
+            y_format: sec.y_format.clone(),
+            stacked: false,
+            secondary: None,
+            ..self.clone()
+        };
+        Some([
+            (left, part(&data.series[..first])),
+            (right, part(&data.series[first..])),
+        ])
+    }
+}
+
+impl SecondaryAxis {
+    /// The index of the first series on this axis, among `series` series.
+    pub fn first(&self, series: usize) -> usize {
+        if self.of == 0 {
+            return series;
+        }
+        series - (series / self.of) * self.metrics.min(self.of)
+    }
 }
 
 impl RenderSpec {
@@ -81,6 +137,7 @@ impl RenderSpec {
             width: 800,
             height: 600,
             range: None,
+            secondary: None,
         }
     }
 

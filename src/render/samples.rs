@@ -8,7 +8,9 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use super::dashboard::{Placement, Tile};
-use super::model::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};
+use super::model::{
+    BigNumber, ChartData, ChartKind, RenderSpec, SecondaryAxis, Series, TableData, XAxis,
+};
 use super::table::TableLimits;
 use super::{RenderError, render_ascii, render_dashboard_png, render_png, render_table, vega_lite};
 
@@ -644,6 +646,40 @@ pub fn gallery() -> Vec<(String, RenderSpec, ChartData)> {
                 ],
             )],
         ),
+    ));
+    out.push((
+        "mixed_revenue_orders".into(),
+        {
+            let mut s = spec("Revenue and orders by month", ChartKind::Bar);
+            s.y_format = Some("$,.0f".into());
+            s.x_title = Some("Month".into());
+            s.y_title = Some("Revenue".into());
+            s.secondary = Some(SecondaryAxis {
+                metrics: 1,
+                of: 2,
+                kind: ChartKind::Line,
+                y_title: Some("Orders".into()),
+                y_format: Some(",d".into()),
+            });
+            s
+        },
+        {
+            let mut rng = Noise(41);
+            let months: Vec<NaiveDateTime> = (1..=12).map(|m| month(2024, m)).collect();
+            let revenue = (0..12)
+                .map(|i| Some(180e3 + 9e3 * f64::from(i) + rng.around(25e3)))
+                .collect();
+            let orders = (0..12)
+                .map(|i| Some((2_400.0 + 60.0 * f64::from(i) + rng.around(300.0)).round()))
+                .collect();
+            ChartData::series(
+                XAxis::Time(months),
+                vec![
+                    Series::new("revenue", revenue),
+                    Series::new("orders", orders),
+                ],
+            )
+        },
     ));
     out.push((
         "gauge_order_value".into(),

@@ -19,6 +19,65 @@ use super::table::{is_total_label, prepare};
 
 pub const SCHEMA: &str = "https://vega.github.io/schema/vega-lite/v5.json";
 
+/// A mixed chart: a layer per axis over the same x, each with its own y scale (the right
+/// one on the right) and colours that continue from the left layer's.
+fn mixed(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
+    let Some([(ls, ld), (rs, rd)]) = spec.split_axes(data) else {
+        return cartesian(spec, data);
+    };
+    let first = ld.series.len();
+    let mut layers: Vec<Map<String, Value>> = vec![cartesian(&ls, &ld), cartesian(&rs, &rd)];
+    let colours: Vec<&str> = PALETTE
+        .iter()
+        .cycle()
+        .skip(first)
+        .take(PALETTE.len())
+        .copied()
+        .collect();
+    match layers[1]
+        .get_mut("encoding")
+        .and_then(|e| e.get_mut("color"))
+    {
+        Some(color) => color["scale"] = json!({"range": colours}),
+        // One series: no colour channel, the mark takes the colour.
+        None => {
+            if let Some(mark) = layers[1].get_mut("mark") {
+                mark["color"] = json!(colours[0]);
+            }
+        }
+    }
+    if let Some(axis) = layers[1]
+        .get_mut("encoding")
+        .and_then(|e| e.pointer_mut("/y/axis"))
+    {
+        axis["orient"] = json!("right");
+        axis["grid"] = json!(false);
+    }
+    // One x scale for both layers: a bar layer's bands when there is one.
+    let bar_x = [&ls, &rs]
+        .iter()
+        .position(|s| s.kind == ChartKind::Bar)
+        .and_then(|i| layers[i].get("encoding").and_then(|e| e.get("x")).cloned());
+    if let Some(x) = bar_x {
+        for layer in &mut layers {
+            if let Some(e) = layer.get_mut("encoding") {
+                e["x"] = x.clone();
+            }
+        }
+    }
+    let mut out = Map::new();
+    // The left layer's rows at the top (as every spec has them); the right layer keeps its own.
+    if let Some(values) = layers[0].remove("data") {
+        out.insert("data".into(), values);
+    }
+    out.insert("layer".into(), json!(layers));
+    out.insert(
+        "resolve".into(),
+        json!({"scale": {"y": "independent", "color": "independent"}}),
+    );
+    out
+}
+
 /// Most rows a table spec carries inline; more would make the spec unwieldy to ship.
 pub const MAX_TABLE_ROWS: usize = 500;
 
@@ -37,6 +96,7 @@ pub fn spec(spec: &RenderSpec, data: &ChartData) -> Value {
         json!({"range": {"category": PALETTE}, "view": {"stroke": null}}),
     );
     let body = match spec.kind {
+        _ if spec.secondary.is_some() => mixed(spec, data),
         ChartKind::Line | ChartKind::Bar | ChartKind::Area | ChartKind::Scatter => {
             cartesian(spec, data)
         }

@@ -577,6 +577,66 @@ pub fn chart_from_superset_with(
         "xy"
     } else {
         match viz_type {
+            "mixed_timeseries" => {
+                let x = match p.p.get("x_axis").cloned() {
+                    Some(v) => p.column("x_axis", &v),
+                    None => p.str("granularity_sqla"),
+                }
+                .or(range_col);
+                // Query B's own filters and grouping are not kept apart: vizier draws both
+                // axes from one query.
+                let groups = p.columns("groupby");
+                let groups_b = p.columns("groupby_b");
+                if !groups_b.is_empty() && groups_b != groups {
+                    p.notes.push(
+                        "mixed_timeseries: query B's groupby differs from query A's; both axes use query A's".into(),
+                    );
+                }
+                if p.p
+                    .get("adhoc_filters_b")
+                    .and_then(Value::as_array)
+                    .is_some_and(|f| !f.is_empty())
+                {
+                    p.notes.push(
+                        "mixed_timeseries: query B's filters are not kept; both axes use query A's"
+                            .into(),
+                    );
+                }
+                let kind = |key: &str, area: &str, p: &mut Params| {
+                    let t = p.str(key).unwrap_or_default();
+                    if p.bool(area) == Some(true) {
+                        "area"
+                    } else if t == "bar" {
+                        "bar"
+                    } else {
+                        if !t.is_empty() && t != "line" {
+                            p.notes
+                                .push(format!("mixed_timeseries: {key} '{t}' is drawn as a line"));
+                        }
+                        "line"
+                    }
+                };
+                let (ka, kb) = (
+                    kind("seriesType", "area", &mut p),
+                    kind("seriesTypeB", "areaB", &mut p),
+                );
+                put("x", json!(x));
+                put("metrics", m(p.metrics("metrics")));
+                put("kind", json!(ka));
+                put("secondary_metrics", m(p.metrics("metrics_b")));
+                put("secondary_kind", json!(kb));
+                put("group_by", json!(groups));
+                put("time_grain", json!(p.grain()));
+                put("y_axis_format", json!(p.format("y_axis_format")));
+                put(
+                    "secondary_y_axis_format",
+                    json!(p.format("y_axis_format_secondary")),
+                );
+                put("y_axis_title", json!(p.str("y_axis_title")));
+                put("show_legend", json!(p.bool("show_legend")));
+                put("row_limit", json!(row_limit));
+                "mixed_timeseries"
+            }
             "pie" => {
                 let dims = p.columns("groupby");
                 if dims.len() > 1 {
@@ -948,11 +1008,13 @@ pub fn chart_to_superset(
         ChartConfig::Heatmap(h) => (&h.filters, &h.time_range, None),
         ChartConfig::Histogram(h) => (&h.filters, &h.time_range, h.row_limit),
         ChartConfig::BoxPlot(b) => (&b.filters, &b.time_range, b.row_limit),
+        ChartConfig::MixedTimeseries(x) => (&x.filters, &x.time_range, x.row_limit),
     };
     let (mut adhoc, mut qfilters) = filters_json(filters);
     let range_text = time_range_text(range);
     let range_col = match &c {
         ChartConfig::Xy(x) => x.x.as_deref().or(time_col),
+        ChartConfig::MixedTimeseries(x) => x.x.as_deref().or(time_col),
         ChartConfig::BigNumber(b) => b.x.as_deref().or(time_col),
         _ => time_col,
     };
@@ -1033,6 +1095,49 @@ pub fn chart_to_superset(
                 orderby.push(json!([metric_json(first), false]));
             }
             vt
+        }
+        ChartConfig::MixedTimeseries(x) => {
+            let xcol = x.x.as_deref().or(time_col).unwrap_or_default();
+            params["x_axis"] = json!(xcol);
+            params["metrics"] = json!(ms(&x.metrics));
+            params["metrics_b"] = json!(ms(&x.secondary_metrics));
+            params["groupby"] = json!(x.group_by);
+            params["groupby_b"] = json!(x.group_by);
+            params["adhoc_filters_b"] = params["adhoc_filters"].clone();
+            for (key, area, kind) in [
+                ("seriesType", "area", &x.kind),
+                ("seriesTypeB", "areaB", &x.secondary_kind),
+            ] {
+                params[key] = json!(if kind == "bar" { "bar" } else { "line" });
+                params[area] = json!(kind == "area");
+            }
+            params["yAxisIndex"] = json!(0);
+            params["yAxisIndexB"] = json!(1);
+            if let Some(g) = grain_iso(&x.time_grain) {
+                params["time_grain_sqla"] = json!(g);
+                extras["time_grain_sqla"] = json!(g);
+            }
+            for (k, v) in [
+                ("y_axis_format", &x.y_axis_format),
+                ("y_axis_format_secondary", &x.secondary_y_axis_format),
+                ("y_axis_title", &x.y_axis_title),
+            ] {
+                if let Some(v) = v {
+                    params[k] = json!(v);
+                }
+            }
+            if let Some(v) = x.show_legend {
+                params["show_legend"] = json!(v);
+            }
+            let mut axis = json!({"columnType": "BASE_AXIS", "sqlExpression": xcol, "label": xcol, "expressionType": "SQL"});
+            if let Some(g) = grain_iso(&x.time_grain) {
+                axis["timeGrain"] = json!(g);
+            }
+            columns.push(axis);
+            columns.extend(x.group_by.iter().map(|g| json!(g)));
+            // Query A's metrics here; query B (the right axis) is added below.
+            metrics = ms(&x.metrics);
+            "mixed_timeseries"
         }
         ChartConfig::Table(t) => {
             params["query_mode"] = json!(t.mode);
@@ -1247,8 +1352,15 @@ pub fn chart_to_superset(
         "series_limit": 0, "order_desc": true, "url_params": {}, "custom_params": {},
         "custom_form_data": {}, "time_range": range_text, "post_processing": post,
     });
+    let mut queries = vec![query];
+    if let ChartConfig::MixedTimeseries(x) = &c {
+        // Superset's mixed chart asks two queries: A (left axis) and B (right axis).
+        let mut b = queries[0].clone();
+        b["metrics"] = json!(ms(&x.secondary_metrics));
+        queries.push(b);
+    }
     let qc = json!({
-        "datasource": {"id": dataset_id, "type": "table"}, "force": false, "queries": [query],
+        "datasource": {"id": dataset_id, "type": "table"}, "force": false, "queries": queries,
         "form_data": params, "result_format": "json", "result_type": "full",
     });
     Ok((viz_type.into(), params, Some(qc.to_string())))
@@ -1885,5 +1997,43 @@ mod tests {
         );
         let (again, _) = layout_from_position(&pos, &ids);
         assert_eq!(again, layout);
+    }
+
+    #[test]
+    fn mixed_timeseries_goes_out_as_two_queries_and_comes_back() {
+        let config = json!({"chart_type": "mixed_timeseries", "x": "order_date", "time_grain": "month",
+            "metrics": [{"saved_metric": "revenue"}], "kind": "bar",
+            "secondary_metrics": [{"saved_metric": "orders"}], "secondary_kind": "area",
+            "secondary_y_axis_format": ",d"});
+        let (vt, p, qc) = chart_to_superset(&config, 3, None).expect("exports");
+        assert_eq!(vt, "mixed_timeseries");
+        assert_eq!(p["metrics"], json!(["revenue"]));
+        assert_eq!(p["metrics_b"], json!(["orders"]));
+        assert_eq!(
+            (
+                p["seriesType"].clone(),
+                p["seriesTypeB"].clone(),
+                p["areaB"].clone()
+            ),
+            (json!("bar"), json!("line"), json!(true))
+        );
+        assert_eq!(p["y_axis_format_secondary"], ",d");
+        let qc: Value = serde_json::from_str(&qc.expect("query context")).expect("json");
+        let queries = qc["queries"].as_array().expect("queries");
+        assert_eq!(queries.len(), 2, "query A and query B");
+        assert_eq!(queries[1]["metrics"], json!(["orders"]));
+        let back = chart_from_superset("mixed_timeseries", &p);
+        assert_eq!(back.chart_type, "mixed_timeseries", "{:?}", back.notes);
+        for key in [
+            "metrics",
+            "secondary_metrics",
+            "kind",
+            "secondary_kind",
+            "x",
+            "time_grain",
+        ] {
+            assert_eq!(back.config[key], config[key], "{key}: {}", back.config);
+        }
+        ChartConfig::parse(&back.config).expect("a config vizier draws");
     }
 }

@@ -210,6 +210,17 @@ fn default_name(c: &ChartConfig, d: &Dataset) -> String {
             Some(col) => format!("{} by {col}", metrics(&x.metrics)),
             None => format!("{} over time", metrics(&x.metrics)),
         },
+        ChartConfig::MixedTimeseries(x) => {
+            let both = format!(
+                "{} and {}",
+                metrics(&x.metrics),
+                metrics(&x.secondary_metrics)
+            );
+            match &x.x {
+                Some(col) => format!("{both} by {col}"),
+                None => format!("{both} over time"),
+            }
+        }
         ChartConfig::Pie(p) => format!("{} by {}", p.metric.label(), p.dimension),
         ChartConfig::BigNumber(b) => b.metric.label(),
         ChartConfig::Table(_) => format!("{} table", d.table_name),

@@ -198,6 +198,8 @@ async fn every_chart_type_on_a_postgres_source() {
         json!({"chart_type": "big_number", "metric": amount, "x": "sold_at", "time_grain": "quarter", "show_trendline": true, "compare_to_previous_period": true}),
         json!({"chart_type": "table", "group_by": ["region"], "metrics": [amount], "order_by": "amount", "order_desc": true}),
         json!({"chart_type": "pivot_table", "rows": ["region"], "columns": ["channel"], "metrics": [amount], "show_totals": true}),
+        json!({"chart_type": "mixed_timeseries", "x": "sold_at", "time_grain": "month", "metrics": [amount], "kind": "bar",
+               "secondary_metrics": [{"sql": "COUNT(*)", "label": "sales"}], "group_by": ["channel"]}),
     ];
     for config in configs {
         let r = app
@@ -243,6 +245,66 @@ async fn every_chart_type_on_a_postgres_source() {
             assert!((sum - total).abs() < 1e-6, "{config}: {sum} vs {total}");
         }
     }
+    app.stop().await;
+}
+
+/// A mixed chart: both axes from one query, every picture format drawing the right axis
+/// apart, and a config missing one axis refused with the fix.
+#[actix_web::test]
+async fn mixed_timeseries_draws_two_axes_in_every_format() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let config = json!({"chart_type": "mixed_timeseries", "x": "order_date", "time_grain": "quarter",
+        "metrics": [{"saved_metric": "revenue"}], "kind": "bar", "y_axis_format": "$,.0f",
+        "secondary_metrics": [{"saved_metric": "orders"}], "secondary_y_axis_title": "Orders"});
+    let r = app
+        .tool("get_chart_data", json!({"dataset_id": 7, "config": config}))
+        .await;
+    let data = ok(&r);
+    let columns = data["columns"].to_string();
+    assert!(
+        columns.contains("revenue") && columns.contains("orders"),
+        "{columns}"
+    );
+    for format in FORMATS {
+        let r = app
+            .tool(
+                "get_chart_preview",
+                json!({"dataset_id": 7, "config": config, "format": format}),
+            )
+            .await;
+        check_picture(format, &r, "mixed");
+        let p = &ok(&r)["preview"];
+        let text = p["content"].as_str().unwrap_or_default();
+        match format {
+            "svg" => assert!(
+                text.contains("orders (right axis)") && text.contains(">Orders<"),
+                "the right axis' legend entry and title: {text}"
+            ),
+            "ascii" => assert!(text.contains("Right axis:"), "{text}"),
+            "vega_lite" => {
+                let spec = &p["content"];
+                assert_eq!(spec["layer"].as_array().map(Vec::len), Some(2), "{spec}");
+                assert_eq!(spec["resolve"]["scale"]["y"], "independent", "{spec}");
+            }
+            _ => {}
+        }
+    }
+    let mut one_axis = config.clone();
+    one_axis["secondary_metrics"] = json!([]);
+    let r = app
+        .tool(
+            "get_chart_preview",
+            json!({"dataset_id": 7, "config": one_axis, "format": "png"}),
+        )
+        .await;
+    let e = err(&r);
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("config.secondary_metrics"),
+        "{e}"
+    );
     app.stop().await;
 }
 

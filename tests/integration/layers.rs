@@ -45,6 +45,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "sql/",
             "render/",
             "limits.rs",
+            "outage.rs",
             "observability/",
             "priority.rs",
             "output.rs",

@@ -542,12 +542,20 @@ def main():
     server = subprocess.Popen([a.vizier, "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "vizier.log"), "w"))
     try:
-        for _ in range(100):
+        # A debug build on a loaded 2-core machine may take a while to migrate and seed.
+        deadline = time.time() + 120
+        while True:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
                     break
             except requests.RequestException:
                 pass
+            if server.poll() is not None or time.time() > deadline:
+                with open(os.path.join(work, "vizier.log")) as f:
+                    print(f.read()[-3000:], flush=True)
+                check("vizier serve is ready", False,
+                      f"exited with {server.returncode}" if server.poll() is not None else "no 200 from /ready in 120 s")
+                finish()
             time.sleep(0.2)
         mcp = Mcp(f"http://127.0.0.1:{port}/mcp")
         ds_ids = {}

@@ -310,6 +310,7 @@ pub(crate) fn draw_chart(
         w,
         h,
         top,
+        first_color: 0,
     };
     match spec.kind {
         ChartKind::Line | ChartKind::Area | ChartKind::Scatter | ChartKind::Bar => {
@@ -356,6 +357,9 @@ struct Ctx<'a> {
     h: f64,
     /// Where the area below the title starts.
     top: f64,
+    /// The palette index of the first series (a mixed chart's right axis continues the
+    /// left axis' colours).
+    first_color: usize,
 }
 
 fn draw_title(svg: &mut Svg, th: &Theme, title: &str, w: f64) -> f64 {

@@ -3,12 +3,13 @@
 use super::legend::{LegendItem, Swatch, draw_legend, legend_height};
 use super::{AXIS, Anchor, Ctx, Font, GRID, MUTED, N, Svg, TEXT, Theme, ZERO, color, escape, typo};
 use crate::render::fonts::truncate_to_width;
-use crate::render::format::NumberFormat;
 use crate::render::format::format_value;
 use crate::render::format::tick_format;
+use crate::render::format::{NumberFormat, parse_optional};
 use crate::render::model::ChartKind;
 use crate::render::model::Series;
 use crate::render::model::XAxis;
+use crate::render::model::{ChartData, RenderSpec};
 use crate::render::scale::Grain;
 use crate::render::scale::Linear;
 use crate::render::scale::Ticks;
@@ -349,18 +350,87 @@ fn series_legend(ctx: &Ctx, swatch: Swatch) -> Vec<LegendItem> {
         .collect()
 }
 
-/// Lines, areas, scatter plots and vertical bars.
+fn swatch_of(kind: ChartKind) -> Swatch {
+    match kind {
+        ChartKind::Line => Swatch::Line,
+        ChartKind::Scatter => Swatch::Dot,
+        _ => Swatch::Square,
+    }
+}
+
+/// A mixed chart's two halves ([`RenderSpec::split_axes`]): the left axis' series and the
+/// right axis', each with its own kind and number format.
+struct Halves {
+    left: (RenderSpec, ChartData),
+    right: (RenderSpec, ChartData, Option<NumberFormat>),
+    first: usize,
+}
+
+impl Halves {
+    fn of(ctx: &Ctx) -> Option<Self> {
+        let [left, (spec, data)] = ctx.spec.split_axes(ctx.data)?;
+        let user = parse_optional(spec.y_format.as_deref()).ok().flatten();
+        Some(Self {
+            first: left.1.series.len(),
+            left,
+            right: (spec, data, user),
+        })
+    }
+
+    fn contexts<'a>(&'a self, ctx: &Ctx<'a>) -> (Ctx<'a>, Ctx<'a>) {
+        let sub = |spec, data, user, first_color| Ctx {
+            spec,
+            data,
+            user,
+            th: ctx.th,
+            w: ctx.w,
+            h: ctx.h,
+            top: ctx.top,
+            first_color,
+        };
+        (
+            sub(&self.left.0, &self.left.1, ctx.user, 0),
+            sub(
+                &self.right.0,
+                &self.right.1,
+                self.right.2.as_ref(),
+                self.first,
+            ),
+        )
+    }
+
+    /// Series of both axes, right ones marked, each with its axis' swatch.
+    fn legend(&self, ctx: &Ctx) -> Vec<LegendItem> {
+        if !ctx.spec.show_legend {
+            return Vec::new();
+        }
+        let left = self
+            .left
+            .1
+            .series
+            .iter()
+            .map(|s| (s.name.clone(), self.left.0.kind));
+        let right = (self.right.1.series.iter())
+            .map(|s| (format!("{} (right axis)", s.name), self.right.0.kind));
+        left.chain(right)
+            .enumerate()
+            .map(|(i, (name, kind))| LegendItem::new(color(i), name, swatch_of(kind)))
+            .collect()
+    }
+}
+
+/// Lines, areas, scatter plots and vertical bars; a mixed chart's two axes.
 pub(super) fn draw_xy(svg: &mut Svg, ctx: &Ctx) {
     let th = &ctx.th;
     let (w, h) = (ctx.w, ctx.h);
     let kind = ctx.spec.kind;
     let n = ctx.data.x.len();
-    let swatch = match kind {
-        ChartKind::Line => Swatch::Line,
-        ChartKind::Scatter => Swatch::Dot,
-        _ => Swatch::Square,
+    let halves = Halves::of(ctx);
+    let sides = halves.as_ref().map(|m| m.contexts(ctx));
+    let legend = match &halves {
+        Some(m) => m.legend(ctx),
+        None => series_legend(ctx, swatch_of(kind)),
     };
-    let legend = series_legend(ctx, swatch);
     let legend_h = legend_height(&legend, th, w - 2.0 * th.pad);
     let legend_y = ctx.top;
     let top = ctx.top
@@ -399,11 +469,34 @@ pub(super) fn draw_xy(svg: &mut Svg, ctx: &Ctx) {
     // Value ticks first, from an estimate of the plot height; their labels set the left
     // margin, which sets the plot width, which decides how the x labels fit.
     let est_h = (h - top - bottom - th.tick * 3.0).max(20.0);
-    let axis = value_axis(ctx, est_h, 64.0 * th.s);
+    let axis = value_axis(sides.as_ref().map_or(ctx, |(l, _)| l), est_h, 64.0 * th.s);
+    let right_axis = sides
+        .as_ref()
+        .map(|(_, r)| value_axis(r, est_h, 64.0 * th.s));
+    let right_title = (ctx.spec.secondary.as_ref())
+        .and_then(|sec| sec.y_title.as_deref())
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
     let tick_gap = th.tick * 0.6;
     let px = left + axis.label_width + tick_gap;
-    let layout = x_layout(kind, &ctx.data.x);
-    let right_pad = th.pad * 1.2;
+    // Bars of either axis need bands.
+    let any_bar = sides
+        .as_ref()
+        .is_some_and(|(l, r)| l.spec.kind == ChartKind::Bar || r.spec.kind == ChartKind::Bar);
+    let layout = x_layout(if any_bar { ChartKind::Bar } else { kind }, &ctx.data.x);
+    let right_pad = match &right_axis {
+        Some(a) => {
+            tick_gap
+                + a.label_width
+                + th.pad
+                + if right_title.is_some() {
+                    th.axis_title * 1.7
+                } else {
+                    0.0
+                }
+        }
+        None => th.pad * 1.2,
+    };
     let pw = (w - px - right_pad).max(10.0);
 
     let font = Font::new(th.tick, MUTED);
@@ -538,12 +631,44 @@ pub(super) fn draw_xy(svg: &mut Svg, ctx: &Ctx) {
         }
     }
 
-    // Data.
-    match kind {
-        ChartKind::Bar => draw_vbars(svg, ctx, plot, &yscale),
-        ChartKind::Line => draw_lines(svg, ctx, plot, &yscale, &xpos, false),
-        ChartKind::Area => draw_lines(svg, ctx, plot, &yscale, &xpos, true),
-        _ => draw_points(svg, ctx, &yscale, &xpos),
+    // Data: a mixed chart's bars first (sharing the bands), then its lines and areas.
+    if let (Some((l, r)), Some(a2)) = (&sides, &right_axis) {
+        let y2scale = Linear::new((a2.ticks.lo, a2.ticks.hi), (plot.y + plot.h, plot.y));
+        for (v, label) in a2.ticks.values.iter().zip(&a2.labels) {
+            svg.text(
+                plot.x + plot.w + tick_gap,
+                y2scale.map(*v),
+                label,
+                font,
+                Anchor::Start,
+            );
+        }
+        let bars = |c: &Ctx| {
+            if c.spec.kind == ChartKind::Bar {
+                c.data.series.len()
+            } else {
+                0
+            }
+        };
+        let slots = bars(l) + bars(r);
+        let sides = [(l, &yscale, 0), (r, &y2scale, bars(l))];
+        for (c, scale, slot0) in sides {
+            if c.spec.kind == ChartKind::Bar {
+                draw_vbars(svg, c, plot, scale, Some((slot0, slots)));
+            }
+        }
+        for (c, scale, _) in sides {
+            if c.spec.kind != ChartKind::Bar {
+                draw_lines(svg, c, plot, scale, &xpos, c.spec.kind == ChartKind::Area);
+            }
+        }
+    } else {
+        match kind {
+            ChartKind::Bar => draw_vbars(svg, ctx, plot, &yscale, None),
+            ChartKind::Line => draw_lines(svg, ctx, plot, &yscale, &xpos, false),
+            ChartKind::Area => draw_lines(svg, ctx, plot, &yscale, &xpos, true),
+            _ => draw_points(svg, ctx, &yscale, &xpos),
+        }
     }
 
     // Baseline on top of the data: the zero line where values cross it, else the axis.
@@ -575,6 +700,17 @@ pub(super) fn draw_xy(svg: &mut Svg, ctx: &Ctx) {
             -90.0,
         );
     }
+    if let Some(t) = right_title {
+        let t = truncate_to_width(t, axis_title.size, false, plot.h);
+        svg.text_rotated(
+            w - th.pad - th.axis_title * 0.5,
+            plot.y + plot.h / 2.0,
+            &t,
+            axis_title,
+            Anchor::Middle,
+            90.0,
+        );
+    }
     if !legend.is_empty() {
         draw_legend(svg, &legend, th, th.pad, legend_y, w - 2.0 * th.pad);
     }
@@ -588,11 +724,19 @@ fn clamp_label(cx: f64, width: f64, w: f64) -> f64 {
     )
 }
 
-fn draw_vbars(svg: &mut Svg, ctx: &Ctx, plot: Plot, yscale: &Linear) {
+/// `slots` (first, of): these series take bar slots first.. of `of` in each band (a mixed
+/// chart's two axes of bars share the bands); `None`: all the slots.
+fn draw_vbars(
+    svg: &mut Svg,
+    ctx: &Ctx,
+    plot: Plot,
+    yscale: &Linear,
+    slots: Option<(usize, usize)>,
+) {
     let th = &ctx.th;
     let series = &ctx.data.series;
     let n = ctx.data.x.len().max(1);
-    let m = series.len().max(1);
+    let (slot0, m) = slots.unwrap_or((0, series.len().max(1)));
     let band = plot.w / n as f64;
     let stacked = ctx.spec.stacked && m > 1;
     // Bars take 75% of their band (less padding when crowded), and never grow absurdly wide.
@@ -632,7 +776,7 @@ fn draw_vbars(svg: &mut Svg, ctx: &Ctx, plot: Plot, yscale: &Linear) {
             let x = if stacked {
                 gx
             } else {
-                gx + (bar_w + bar_gap) * j as f64 + bar_gap / 2.0
+                gx + (bar_w + bar_gap) * (slot0 + j) as f64 + bar_gap / 2.0
             };
             let (top, height) = (ya.min(yb), (ya - yb).abs());
             let tip = format!(
@@ -647,9 +791,9 @@ fn draw_vbars(svg: &mut Svg, ctx: &Ctx, plot: Plot, yscale: &Linear) {
                 N(top),
                 N(bar_w.max(0.5)),
                 N(height.max(0.0)),
-                color(j)
+                color(ctx.first_color + j)
             );
-            if !stacked && m == 1 {
+            if !stacked && m == 1 && slots.is_none() {
                 labels.push((
                     x + bar_w / 2.0,
                     if v >= 0.0 { top } else { top + height },
@@ -709,7 +853,7 @@ fn draw_lines(
     let width = if n > 300 { 1.6 * th.s } else { 2.2 * th.s };
     let mut lower = vec![0.0f64; n];
     for (j, s) in series.iter().enumerate() {
-        let c = color(j);
+        let c = color(ctx.first_color + j);
         let values: Vec<Option<f64>> = if stacked {
             (0..n)
                 .map(|i| Some(lower[i] + s.get(i).unwrap_or(0.0)))
@@ -830,7 +974,7 @@ fn draw_points(svg: &mut Svg, ctx: &Ctx, yscale: &Linear, xpos: &[Option<f64>]) 
     for (j, s) in ctx.data.series.iter().enumerate() {
         for (i, x) in xpos.iter().enumerate() {
             if let (Some(x), Some(v)) = (x, s.get(i)) {
-                svg.circle(*x, yscale.map(v), r, color(j), &extra);
+                svg.circle(*x, yscale.map(v), r, color(ctx.first_color + j), &extra);
             }
         }
     }
