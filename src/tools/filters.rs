@@ -30,12 +30,15 @@ use crate::charts::native_filters::{
 use crate::charts::picture::PreviewFormat;
 use crate::datasources::StatementPriority;
 use crate::db::MetaConn;
+use crate::db::charts::Chart;
+use crate::db::dashboards::Dashboard;
+use crate::db::datasets::{Dataset, DatasetColumn};
 use crate::db::models::new_uuid;
 use crate::db::schema::datasets;
 use crate::error::{ErrorKind, ToolError};
 use crate::output::{Image, WithImages};
 use crate::query::builder::QueryFilter;
-use crate::query::catalog::{Access, Chart, Dashboard, Dataset, DatasetColumn};
+use crate::query::catalog::Access;
 use crate::query::list::{DeletedState, Ident};
 use crate::with_conn;
 

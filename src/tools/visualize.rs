@@ -30,13 +30,15 @@ use crate::charts::config::{self, ChartConfig};
 use crate::charts::picture::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, PreviewFormat};
 use crate::charts::query::{self, Notes, Plan};
 use crate::datasources::StatementPriority;
+use crate::db::charts::Chart;
+use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric};
 use crate::db::models::{NewChart, new_uuid, now};
 use crate::db::schema::charts;
 use crate::error::{ErrorKind, ToolError};
 use crate::layout::{HeaderSize, Position};
 use crate::output::{Image, WithImages};
 use crate::query::builder::Metric;
-use crate::query::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
+use crate::query::catalog::Access;
 use crate::query::list::{DeletedState, Ident};
 use crate::render::{ChartData, Placement, RenderSpec, TableData, Tile};
 
@@ -739,26 +741,20 @@ async fn generate_chart(
             target.name.clone(),
             args.description.clone().unwrap_or_default(),
         );
-        let (name_r, description_r, config_r) = (&name, &description, config_json.to_string());
-        let chart_type = target.config.chart_type();
-        let dataset_id = target.dataset.id;
-        let (id, uuid) = crate::in_transaction!(&mut conn, |c| {
-            let uuid = new_uuid();
-            let new = NewChart {
-                uuid: uuid.clone(),
-                name: name_r,
-                chart_type,
-                dataset_id,
-                config: config_r,
-                description: description_r,
-                created_on: at,
-                changed_on: at,
-                created_by_fk: Some(user),
-                changed_by_fk: Some(user),
-            };
-            let id = super::shared::insert_owned_chart!(c, new, user);
-            Ok::<_, diesel::result::Error>((id, uuid))
-        })?;
+        let uuid = new_uuid();
+        let new = NewChart {
+            uuid: uuid.clone(),
+            name: &name,
+            chart_type: target.config.chart_type(),
+            dataset_id: target.dataset.id,
+            config: config_json.to_string(),
+            description: &description,
+            created_on: at,
+            changed_on: at,
+            created_by_fk: Some(user),
+            changed_by_fk: Some(user),
+        };
+        let id = Chart::create(&mut conn, &new, user).await?;
         ctx.app.invalidate_caches();
         let (url, url_expires_at) = chart_link(&ctx, id);
         Some(SavedChart {
