@@ -30,6 +30,15 @@ pub struct Chart {
     pub deleted_on: Option<NaiveDateTime>,
 }
 
+/// What [`Chart::save_live`] writes.
+#[derive(Debug)]
+pub struct ChartChanges<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub config: &'a str,
+    pub chart_type: &'a str,
+}
+
 /// Inside a transaction (`c`): insert a `NewChart` and make `user` its owner; evaluates to
 /// the new chart's id. Used by [`Chart::create`] and `Dashboard::duplicate`.
 macro_rules! insert_owned_chart {
@@ -95,6 +104,34 @@ impl Chart {
         in_transaction!(conn, |c| Ok::<_, diesel::result::Error>(
             insert_owned_chart!(c, new, owner)
         ))
+    }
+
+    /// Save `changes` to chart `id` if it is live, as `user` at `at`; whether it was.
+    pub async fn save_live(
+        conn: &mut MetaConn,
+        id: i32,
+        changes: &ChartChanges<'_>,
+        user: i32,
+        at: NaiveDateTime,
+    ) -> QueryResult<bool> {
+        let n = with_conn!(conn, |c| {
+            diesel::update(
+                charts::table
+                    .filter(charts::id.eq(id))
+                    .filter(charts::deleted_on.is_null()),
+            )
+            .set((
+                charts::name.eq(changes.name),
+                charts::description.eq(changes.description),
+                charts::config.eq(changes.config),
+                charts::chart_type.eq(changes.chart_type),
+                charts::changed_on.eq(at),
+                charts::changed_by_fk.eq(Some(user)),
+            ))
+            .execute(c)
+            .await
+        })?;
+        Ok(n > 0)
     }
 
     /// Whether `user` owns chart `id`.

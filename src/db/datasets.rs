@@ -102,6 +102,18 @@ impl Dataset {
         })
     }
 
+    /// The live datasets among `ids` (in no particular order).
+    pub async fn live_among(conn: &mut MetaConn, ids: Vec<i32>) -> QueryResult<Vec<Dataset>> {
+        with_conn!(conn, |c| {
+            datasets::table
+                .filter(datasets::id.eq_any(ids))
+                .filter(datasets::deleted_on.is_null())
+                .select(Dataset::as_select())
+                .load(c)
+                .await
+        })
+    }
+
     /// Whether dataset `id` exists and is live (not deleted).
     pub async fn is_live(conn: &mut MetaConn, id: i32) -> QueryResult<bool> {
         let n: i64 = with_conn!(conn, |c| {

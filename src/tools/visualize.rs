@@ -13,8 +13,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use futures::StreamExt as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -30,10 +28,9 @@ use crate::charts::config::{self, ChartConfig};
 use crate::charts::picture::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, PreviewFormat};
 use crate::charts::query::{self, Notes, Plan};
 use crate::datasources::StatementPriority;
-use crate::db::charts::Chart;
+use crate::db::charts::{Chart, ChartChanges};
 use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric};
 use crate::db::models::{NewChart, new_uuid, now};
-use crate::db::schema::charts;
 use crate::error::{ErrorKind, ToolError};
 use crate::layout::{HeaderSize, Position};
 use crate::output::{Image, WithImages};
@@ -838,32 +835,20 @@ async fn update_chart(
     let config_json = target.config.to_json();
     {
         let mut conn = ctx.app.db.conn().await?;
-        let (id, user, at) = (chart.id, ctx.principal.user_id, now());
-        let name = target.name.clone();
+        let id = chart.id;
         let description = args
             .description
             .clone()
             .unwrap_or(chart.description.clone());
         let config = config_json.to_string();
-        let chart_type = target.config.chart_type().to_string();
-        let changed: usize = crate::with_conn!(&mut conn, |c| {
-            diesel::update(
-                charts::table
-                    .filter(charts::id.eq(id))
-                    .filter(charts::deleted_on.is_null()),
-            )
-            .set((
-                charts::name.eq(&name),
-                charts::description.eq(&description),
-                charts::config.eq(&config),
-                charts::chart_type.eq(&chart_type),
-                charts::changed_on.eq(at),
-                charts::changed_by_fk.eq(Some(user)),
-            ))
-            .execute(c)
-            .await
-        })?;
-        if changed == 0 {
+        let changes = ChartChanges {
+            name: &target.name,
+            description: &description,
+            config: &config,
+            chart_type: target.config.chart_type(),
+        };
+        let saved = Chart::save_live(&mut conn, id, &changes, ctx.principal.user_id, now()).await?;
+        if !saved {
             return Err(ToolError::conflict(format!(
                 "Chart {id} was deleted while it was being changed."
             )));
