@@ -32,10 +32,10 @@ use crate::datasources::settings::SourceSettings;
 use crate::datasources::{
     ColumnMeta, QueryOptions, ResultSet, SourceConfig, SourceError, SourcePool, TableRef,
 };
+use crate::db::databases::Database;
 use crate::db::secrets::Cipher;
 use crate::error::{ErrorKind, ToolError};
 use crate::outage::Outage;
-use crate::query::catalog::Database;
 
 /// Seconds a caller is told to wait when a data source cannot be reached.
 const RETRY_AFTER_UNREACHABLE_SECS: u64 = 5;

@@ -12,9 +12,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::db::datasets::{DatasetColumn, DatasetMetric};
 use crate::error::{ToolError, closest};
 use crate::query::builder::{AGGREGATES, GRAINS, Metric, OPERATORS, QueryFilter, TimeRange};
-use crate::query::catalog::{DatasetColumn, DatasetMetric};
 
 /// The chart types, as `chart_type` spells them.
 pub const CHART_TYPES: &[&str] = &[

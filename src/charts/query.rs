@@ -11,9 +11,9 @@ use chrono::NaiveDateTime;
 use serde_json::{Value, json};
 
 use super::config::{ChartConfig, XyConfig};
+use crate::db::datasets::{Dataset, DatasetColumn};
 use crate::error::ToolError;
 use crate::query::builder::{Metric, QuerySpec};
-use crate::query::catalog::{Dataset, DatasetColumn};
 use crate::query::list::parse_time;
 use crate::render::model::SecondaryAxis;
 use crate::render::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};

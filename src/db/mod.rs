@@ -8,6 +8,11 @@
 //! The pool itself is owned by the `DbActor` (`src/actors/db.rs`); code here receives a
 //! checked-out [`MetaConn`] and runs queries on it with [`with_conn!`].
 
+pub mod api_keys;
+pub mod charts;
+pub mod dashboards;
+pub mod databases;
+pub mod datasets;
 pub mod models;
 pub mod rls;
 pub mod schema;

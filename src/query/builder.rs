@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::catalog::{Dataset, DatasetColumn, DatasetMetric};
+use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric};
 use crate::error::{ToolError, closest};
 use crate::sql::Dialect;
 

@@ -15,10 +15,13 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment};
 use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
-use serde::Serialize;
 
 use crate::auth::{Permission, Principal};
 use crate::db::MetaConn;
+use crate::db::charts::Chart;
+use crate::db::dashboards::Dashboard;
+use crate::db::databases::Database;
+use crate::db::datasets::Dataset;
 use crate::db::models::{QueryRecord, SavedQuery};
 use crate::db::schema::*;
 use crate::error::ToolError;
@@ -353,101 +356,6 @@ impl Access {
     pub fn sees_dataset(&self, id: i32) -> bool {
         self.all_datasources || self.datasets.contains(&id)
     }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = charts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct Chart {
-    pub id: i32,
-    pub uuid: String,
-    pub name: String,
-    pub chart_type: String,
-    pub dataset_id: i32,
-    pub config: String,
-    pub description: String,
-    pub created_on: NaiveDateTime,
-    pub changed_on: NaiveDateTime,
-    pub created_by_fk: Option<i32>,
-    pub changed_by_fk: Option<i32>,
-    pub deleted_on: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = dashboards, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct Dashboard {
-    pub id: i32,
-    pub uuid: String,
-    pub title: String,
-    pub slug: Option<String>,
-    pub description: String,
-    pub published: bool,
-    pub layout: String,
-    pub json_metadata: String,
-    pub version: i32,
-    pub created_on: NaiveDateTime,
-    pub changed_on: NaiveDateTime,
-    pub created_by_fk: Option<i32>,
-    pub changed_by_fk: Option<i32>,
-    pub deleted_on: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = datasets, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct Dataset {
-    pub id: i32,
-    pub uuid: String,
-    pub database_id: i32,
-    pub schema_name: Option<String>,
-    pub table_name: String,
-    pub sql: Option<String>,
-    pub description: String,
-    pub main_dttm_col: Option<String>,
-    pub extra: String,
-    pub created_on: NaiveDateTime,
-    pub changed_on: NaiveDateTime,
-    pub created_by_fk: Option<i32>,
-    pub changed_by_fk: Option<i32>,
-    pub deleted_on: Option<NaiveDateTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = databases, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct Database {
-    pub id: i32,
-    pub uuid: String,
-    pub name: String,
-    pub engine: String,
-    pub settings: String,
-    pub description: String,
-    pub created_on: NaiveDateTime,
-    pub changed_on: NaiveDateTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = dataset_columns, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct DatasetColumn {
-    pub id: i32,
-    pub dataset_id: i32,
-    pub column_name: String,
-    pub data_type: String,
-    pub is_temporal: bool,
-    pub is_groupable: bool,
-    pub is_filterable: bool,
-    pub expression: Option<String>,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
-#[diesel(table_name = dataset_metrics, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct DatasetMetric {
-    pub id: i32,
-    pub dataset_id: i32,
-    pub metric_name: String,
-    pub expression: String,
-    pub verbose_name: Option<String>,
-    pub description: String,
-    pub d3format: Option<String>,
-    pub changed_on: NaiveDateTime,
 }
 
 list_model! {

@@ -15,13 +15,16 @@ use super::bundle::{VERSION, write_zip};
 use super::mapping::{chart_to_superset, position_from_layout, sqlalchemy_uri};
 use crate::charts::native_filters::{self, NativeFilter};
 use crate::db::MetaConn;
+use crate::db::charts::Chart;
+use crate::db::dashboards::Dashboard;
+use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric};
 use crate::db::schema::{
     charts, dashboard_charts, dashboards, databases, dataset_columns, dataset_metrics, datasets,
 };
 use crate::db::secrets::Cipher;
 use crate::error::ToolError;
 use crate::layout::Layout;
-use crate::query::catalog::{Access, Chart, Dashboard, Dataset, DatasetColumn, DatasetMetric};
+use crate::query::catalog::Access;
 use crate::with_conn;
 
 /// What a bundle holds.

@@ -18,6 +18,7 @@ use super::bundle::{Bundle, DatasetFile, chart_uuids};
 use super::mapping::{MappedChart, chart_from_superset_with, layout_from_position, unsupported};
 use crate::charts::config::ChartConfig;
 use crate::db::MetaConn;
+use crate::db::datasets::{DatasetColumn, DatasetMetric};
 use crate::db::models::{new_uuid, now};
 use crate::db::schema::{
     chart_owners, charts, dashboard_charts, dashboard_owners, dashboards, databases,
@@ -25,7 +26,6 @@ use crate::db::schema::{
 };
 use crate::error::ToolError;
 use crate::in_transaction;
-use crate::query::catalog::{DatasetColumn, DatasetMetric};
 
 /// Where a bundle database goes.
 #[derive(Clone)]

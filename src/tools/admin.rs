@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -15,11 +14,11 @@ use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::datasources::settings::SourceSettings;
 use crate::datasources::{Engine, SourceConfig, SourcePool};
+use crate::db::api_keys::{ApiKey, NewApiKey};
+use crate::db::databases::Database;
 use crate::db::models::{NewDatabase, new_uuid, now};
 use crate::db::rls::{NewRlsRule, RlsRule};
-use crate::db::schema::databases;
 use crate::error::ToolError;
-use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -247,26 +246,20 @@ pub async fn register_source(
     let encrypted = cipher.encrypt(&args.url).map_err(ToolError::internal)?;
     let (at, uuid) = (now(), new_uuid());
     let settings_json = serde_json::to_string(&settings).map_err(ToolError::internal)?;
-    let id: i32 = with_conn!(conn, |c| {
-        diesel::insert_into(databases::table)
-            .values(NewDatabase {
-                uuid: uuid.clone(),
-                name: &name,
-                engine: engine.as_str(),
-                connection_encrypted: encrypted.clone(),
-                settings: settings_json.clone(),
-                description: args.description.as_deref().unwrap_or(""),
-                created_on: at,
-                changed_on: at,
-                created_by_fk: user,
-                changed_by_fk: user,
-                tenant,
-            })
-            .returning(databases::id)
-            .get_result(c)
-            .await
-    })
-    .map_err(|e| match e {
+    let new = NewDatabase {
+        uuid: uuid.clone(),
+        name: &name,
+        engine: engine.as_str(),
+        connection_encrypted: encrypted,
+        settings: settings_json,
+        description: args.description.as_deref().unwrap_or(""),
+        created_on: at,
+        changed_on: at,
+        created_by_fk: user,
+        changed_by_fk: user,
+        tenant,
+    };
+    let id = Database::create(conn, &new).await.map_err(|e| match e {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
@@ -597,8 +590,6 @@ pub async fn issue_api_key(
     created_by: Option<i32>,
     tenant: Option<&str>,
 ) -> Result<(String, i32, String), ToolError> {
-    use crate::db::schema::api_keys;
-    use diesel::ExpressionMethods;
     check_scopes(scopes)?;
     let user = crate::db::models::User::by_username(conn, username, tenant)
         .await?
@@ -608,23 +599,20 @@ pub async fn issue_api_key(
     let at = now();
     let expires = expires_in_days.map(|d| at + chrono::Duration::days(i64::from(d)));
     let scopes_text = scopes.join(" ");
-    let id: i32 = with_conn!(conn, |c| {
-        diesel::insert_into(api_keys::table)
-            .values((
-                api_keys::uuid.eq(new_uuid()),
-                api_keys::user_id.eq(user.id),
-                api_keys::name.eq(name),
-                api_keys::prefix.eq(&prefix),
-                api_keys::key_hash.eq(&hash),
-                api_keys::scopes.eq(&scopes_text),
-                api_keys::created_on.eq(at),
-                api_keys::created_by_fk.eq(created_by),
-                api_keys::expires_on.eq(expires),
-            ))
-            .returning(api_keys::id)
-            .get_result(c)
-            .await
-    })?;
+    let id = ApiKey::create(
+        conn,
+        &NewApiKey {
+            user_id: user.id,
+            name,
+            prefix: &prefix,
+            key_hash: &hash,
+            scopes: &scopes_text,
+            created_on: at,
+            created_by_fk: created_by,
+            expires_on: expires,
+        },
+    )
+    .await?;
     Ok((secret.expose().to_string(), id, prefix))
 }
 
@@ -683,29 +671,11 @@ pub struct KeyRevoked {
 }
 
 async fn revoke_api_key(ctx: ToolCtx, args: RevokeKeyArgs) -> Result<KeyRevoked, ToolError> {
-    use crate::db::schema::{api_keys, users};
-    use diesel::ExpressionMethods;
-    use diesel::QueryDsl as _;
     let mut conn = ctx.app.db.conn().await?;
-    let at = now();
     // With a tenant, only keys of the tenant's users.
-    let tenant = ctx.principal.tenant.clone();
-    let n = with_conn!(&mut conn, |c| {
-        let mut mine = users::table.select(users::id).into_boxed();
-        if let Some(t) = &tenant {
-            mine = mine.filter(users::tenant.eq(t.clone()));
-        }
-        diesel::update(
-            api_keys::table
-                .filter(api_keys::id.eq(args.id))
-                .filter(api_keys::revoked_on.is_null())
-                .filter(api_keys::user_id.eq_any(mine)),
-        )
-        .set(api_keys::revoked_on.eq(Some(at)))
-        .execute(c)
-        .await
-    })?;
-    if n == 0 {
+    let revoked =
+        ApiKey::revoke(&mut conn, args.id, ctx.principal.tenant.as_deref(), now()).await?;
+    if !revoked {
         return Err(ToolError::not_found("active API key", args.id));
     }
     Ok(KeyRevoked {
@@ -722,49 +692,14 @@ async fn list_api_keys(
     ctx: ToolCtx,
     _args: NoArgs,
 ) -> Result<serde_json::Map<String, serde_json::Value>, ToolError> {
-    use crate::db::schema::{api_keys, users};
-    use diesel::{ExpressionMethods, JoinOnDsl, QueryDsl};
     let mut conn = ctx.app.db.conn().await?;
-    type Row = (
-        i32,
-        String,
-        String,
-        String,
-        String,
-        chrono::NaiveDateTime,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-    );
-    let tenant = ctx.principal.tenant.clone();
-    let rows: Vec<Row> = with_conn!(&mut conn, |c| {
-        let mut q = api_keys::table
-            .inner_join(users::table.on(users::id.eq(api_keys::user_id)))
-            .into_boxed();
-        if let Some(t) = &tenant {
-            q = q.filter(users::tenant.eq(t.clone()));
-        }
-        q.order(api_keys::id)
-            .select((
-                api_keys::id,
-                api_keys::name,
-                api_keys::prefix,
-                users::username,
-                api_keys::scopes,
-                api_keys::created_on,
-                api_keys::expires_on,
-                api_keys::last_used_on,
-                api_keys::revoked_on,
-            ))
-            .load(c)
-            .await
-    })?;
+    let rows = ApiKey::list(&mut conn, ctx.principal.tenant.as_deref()).await?;
     let t = |x: Option<chrono::NaiveDateTime>| x.map(super::fmt_time);
     let items: Vec<serde_json::Value> = rows
         .into_iter()
-        .map(|(id, name, prefix, user, scopes, created, expires, used, revoked)| {
-            json!({"id": id, "name": name, "prefix": prefix, "username": user, "scopes": scopes.split_whitespace().collect::<Vec<_>>(),
-                   "created_on": super::fmt_time(created), "expires_on": t(expires), "last_used_on": t(used), "revoked_on": t(revoked)})
+        .map(|k| {
+            json!({"id": k.id, "name": k.name, "prefix": k.prefix, "username": k.username, "scopes": k.scopes.split_whitespace().collect::<Vec<_>>(),
+                   "created_on": super::fmt_time(k.created_on), "expires_on": t(k.expires_on), "last_used_on": t(k.last_used_on), "revoked_on": t(k.revoked_on)})
         })
         .collect();
     let mut out = serde_json::Map::new();

@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -15,12 +13,13 @@ use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::MetaConn;
-use crate::db::schema::{chart_owners, charts, dashboard_charts, dashboards, datasets};
+use crate::db::charts::Chart;
+use crate::db::dashboards::Dashboard;
+use crate::db::datasets::Dataset;
 use crate::error::{ErrorKind, ToolError};
-use crate::query::catalog::{self, Access, Chart};
+use crate::query::catalog::{self, Access};
 use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
-use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -137,14 +136,11 @@ pub async fn find(
     ident: &Ident,
     deleted: DeletedState,
 ) -> Result<Chart, ToolError> {
-    let row: Option<Chart> = with_conn!(conn, |c| {
-        let q = charts::table.select(Chart::as_select());
-        match ident {
-            Ident::Id(i) => q.filter(charts::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q.filter(charts::uuid.eq(u)).first(c).await.optional(),
-            Ident::Slug(_) => Ok(None),
-        }
-    })?;
+    let row = match ident {
+        Ident::Id(i) => Chart::by_id(conn, *i).await?,
+        Ident::Uuid(u) => Chart::by_uuid(conn, u).await?,
+        Ident::Slug(_) => None,
+    };
     let chart = row.ok_or_else(|| ToolError::not_found("chart", ident))?;
     if deleted == DeletedState::Exclude && chart.deleted_on.is_some() {
         return Err(ToolError::not_found("chart", ident).with_details(json!({
@@ -197,17 +193,7 @@ async fn get_chart_info(ctx: ToolCtx, args: GetChartArgs) -> Result<Map<String, 
         .await?
         .pop()
         .unwrap_or_default();
-    let id = chart.id;
-    let on: Vec<(i32, String)> = with_conn!(&mut conn, |c| {
-        dashboards::table
-            .inner_join(dashboard_charts::table)
-            .filter(dashboard_charts::chart_id.eq(id))
-            .filter(dashboards::deleted_on.is_null())
-            .select((dashboards::id, dashboards::title))
-            .order(dashboards::id)
-            .load(c)
-            .await
-    })?;
+    let on = Chart::dashboards_of(&mut conn, chart.id).await?;
     item.insert(
         "dashboards".into(),
         Value::Array(
@@ -234,16 +220,8 @@ pub async fn require_owner(
     if access.admin {
         return Ok(());
     }
-    let (id, uid) = (chart.id, access.user_id);
-    let owned: i64 = with_conn!(conn, |c| {
-        chart_owners::table
-            .filter(chart_owners::chart_id.eq(id))
-            .filter(chart_owners::user_id.eq(uid))
-            .count()
-            .get_result(c)
-            .await
-    })?;
-    if owned == 0 {
+    let id = chart.id;
+    if !Chart::is_owner(conn, id, access.user_id).await? {
         return Err(ToolError::new(
             ErrorKind::PermissionDenied,
             format!("Only the owners of chart {id} (or an admin) may change it."),
@@ -260,15 +238,7 @@ async fn delete_chart(ctx: ToolCtx, args: ChartIdent) -> Result<Deleted, ToolErr
     let chart = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
     require_owner(&mut conn, &access, &chart).await?;
     let (id, user, at) = (chart.id, ctx.principal.user_id, crate::db::models::now());
-    with_conn!(&mut conn, |c| {
-        diesel::update(charts::table.filter(charts::id.eq(id)))
-            .set((
-                charts::deleted_on.eq(Some(at)),
-                charts::deleted_by_fk.eq(Some(user)),
-            ))
-            .execute(c)
-            .await
-    })?;
+    Chart::trash(&mut conn, id, user, at).await?;
     Ok(Deleted {
         object_type: "chart".into(),
         id,
@@ -302,17 +272,8 @@ async fn restore_deleted(ctx: ToolCtx, args: RestoreArgs) -> Result<Deleted, Too
                     "Dashboard {ident} is not in the trash."
                 )));
             }
-            let id = d.id;
-            with_conn!(&mut conn, |c| {
-                diesel::update(dashboards::table.filter(dashboards::id.eq(id)))
-                    .set((
-                        dashboards::deleted_on.eq(None::<chrono::NaiveDateTime>),
-                        dashboards::deleted_by_fk.eq(None::<i32>),
-                    ))
-                    .execute(c)
-                    .await
-            })?;
-            id
+            Dashboard::restore(&mut conn, d.id).await?;
+            d.id
         }
         "chart" => {
             let ident = Ident::parse(&args.identifier, false)?;
@@ -324,29 +285,13 @@ async fn restore_deleted(ctx: ToolCtx, args: RestoreArgs) -> Result<Deleted, Too
                 )));
             }
             let id = chart.id;
-            let dataset_live: i64 = with_conn!(&mut conn, |c| {
-                datasets::table
-                    .filter(datasets::id.eq(chart.dataset_id))
-                    .filter(datasets::deleted_on.is_null())
-                    .count()
-                    .get_result(c)
-                    .await
-            })?;
-            if dataset_live == 0 {
+            if !Dataset::is_live(&mut conn, chart.dataset_id).await? {
                 return Err(ToolError::conflict(format!(
                     "Chart {id}'s dataset {} is deleted; restore it first.",
                     chart.dataset_id
                 )));
             }
-            with_conn!(&mut conn, |c| {
-                diesel::update(charts::table.filter(charts::id.eq(id)))
-                    .set((
-                        charts::deleted_on.eq(None::<chrono::NaiveDateTime>),
-                        charts::deleted_by_fk.eq(None::<i32>),
-                    ))
-                    .execute(c)
-                    .await
-            })?;
+            Chart::restore(&mut conn, id).await?;
             id
         }
         other => {

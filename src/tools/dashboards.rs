@@ -8,8 +8,6 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -19,14 +17,14 @@ use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::MetaConn;
+use crate::db::charts::Chart;
+use crate::db::dashboards::{Dashboard, DashboardChanges, VersionedError};
 use crate::db::models::{NewDashboard, new_uuid, now};
-use crate::db::schema::{charts, dashboard_charts, dashboard_owners, dashboards};
 use crate::error::ToolError;
 use crate::layout::{Layout, Position};
-use crate::query::catalog::{self, Access, Chart, Dashboard};
+use crate::query::catalog::{self, Access};
 use crate::query::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, Lit, Page};
 use crate::query::spec::ModelSpec;
-use crate::{in_transaction, with_conn};
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -115,29 +113,6 @@ pub fn register(r: &mut Registry) {
 
 fn spec() -> &'static ModelSpec {
     ModelSpec::find("dashboard").unwrap_or(&crate::query::spec::MODELS[0])
-}
-
-/// Inside a transaction on connection `$c`: put the charts on new dashboard `$id` and make
-/// `$user` its owner.
-macro_rules! link_charts_and_owner {
-    ($c:expr, $id:expr, $chart_ids:expr, $user:expr) => {
-        for chart_id in $chart_ids {
-            diesel::insert_into(dashboard_charts::table)
-                .values((
-                    dashboard_charts::dashboard_id.eq($id),
-                    dashboard_charts::chart_id.eq(chart_id),
-                ))
-                .execute($c)
-                .await?;
-        }
-        diesel::insert_into(dashboard_owners::table)
-            .values((
-                dashboard_owners::dashboard_id.eq($id),
-                dashboard_owners::user_id.eq($user),
-            ))
-            .execute($c)
-            .await?;
-    };
 }
 
 async fn list_dashboards(
@@ -229,29 +204,13 @@ pub async fn find(
     ident: &Ident,
     deleted: DeletedState,
 ) -> Result<Dashboard, ToolError> {
-    let row: Option<Dashboard> = with_conn!(conn, |c| {
-        let q = dashboards::table.select(Dashboard::as_select());
-        match ident {
-            Ident::Id(i) => q.filter(dashboards::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q.filter(dashboards::uuid.eq(u)).first(c).await.optional(),
-            // Slugs are unique per tenant: look only in the caller's (no tenant: the
-            // dashboards of none).
-            Ident::Slug(s) => match &access.tenant {
-                Some(t) => q
-                    .filter(dashboards::slug.eq(s))
-                    .filter(dashboards::tenant.eq(t))
-                    .first(c)
-                    .await
-                    .optional(),
-                None => q
-                    .filter(dashboards::slug.eq(s))
-                    .filter(dashboards::tenant.is_null())
-                    .first(c)
-                    .await
-                    .optional(),
-            },
-        }
-    })?;
+    let row = match ident {
+        Ident::Id(i) => Dashboard::by_id(conn, *i).await?,
+        Ident::Uuid(u) => Dashboard::by_uuid(conn, u).await?,
+        // Slugs are unique per tenant: look only in the caller's (no tenant: the
+        // dashboards of none).
+        Ident::Slug(s) => Dashboard::by_slug(conn, s, access.tenant.as_deref()).await?,
+    };
     let d = row.ok_or_else(|| ToolError::not_found("dashboard", ident))?;
     if deleted == DeletedState::Exclude && d.deleted_on.is_some() {
         return Err(
@@ -287,16 +246,7 @@ pub async fn require_owner(
     if access.admin {
         return Ok(());
     }
-    let uid = access.user_id;
-    let owned: i64 = with_conn!(conn, |c| {
-        dashboard_owners::table
-            .filter(dashboard_owners::dashboard_id.eq(d.id))
-            .filter(dashboard_owners::user_id.eq(uid))
-            .count()
-            .get_result(c)
-            .await
-    })?;
-    if owned == 0 {
+    if !Dashboard::is_owner(conn, d.id, access.user_id).await? {
         return Err(ToolError::new(
             crate::error::ErrorKind::PermissionDenied,
             format!(
@@ -357,29 +307,7 @@ pub struct LayoutSummary {
 }
 
 pub async fn charts_of(conn: &mut MetaConn, dashboard_id: i32) -> Result<Vec<Chart>, ToolError> {
-    Ok(with_conn!(conn, |c| {
-        charts::table
-            .inner_join(dashboard_charts::table)
-            .filter(dashboard_charts::dashboard_id.eq(dashboard_id))
-            .filter(charts::deleted_on.is_null())
-            .order(charts::id)
-            .select(Chart::as_select())
-            .load(c)
-            .await
-    })?)
-}
-
-async fn owners_of(conn: &mut MetaConn, dashboard_id: i32) -> Result<Vec<String>, ToolError> {
-    use crate::db::schema::users;
-    Ok(with_conn!(conn, |c| {
-        users::table
-            .inner_join(dashboard_owners::table)
-            .filter(dashboard_owners::dashboard_id.eq(dashboard_id))
-            .select(users::username)
-            .order(users::username)
-            .load(c)
-            .await
-    })?)
+    Ok(Dashboard::charts(conn, dashboard_id).await?)
 }
 
 async fn get_dashboard_info(ctx: ToolCtx, args: IdentArgs) -> Result<DashboardInfo, ToolError> {
@@ -388,7 +316,7 @@ async fn get_dashboard_info(ctx: ToolCtx, args: IdentArgs) -> Result<DashboardIn
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
     let charts = charts_of(&mut conn, d.id).await?;
-    let owners = owners_of(&mut conn, d.id).await?;
+    let owners = Dashboard::owners(&mut conn, d.id).await?;
     let users = catalog::usernames(
         &mut conn,
         [d.created_by_fk, d.changed_by_fk]
@@ -508,15 +436,7 @@ async fn unique_slug(
     base: &str,
 ) -> Result<String, ToolError> {
     let pattern = format!("{}%", crate::query::list::escape_like(base));
-    let taken: Vec<Option<String>> = with_conn!(conn, |c| {
-        let q = dashboards::table
-            .filter(dashboards::slug.like(pattern.clone()).escape('\\'))
-            .select(dashboards::slug);
-        match tenant {
-            Some(t) => q.filter(dashboards::tenant.eq(t)).load(c).await,
-            None => q.filter(dashboards::tenant.is_null()).load(c).await,
-        }
-    })?;
+    let taken = Dashboard::slugs_like(conn, tenant, &pattern).await?;
     let taken: std::collections::HashSet<String> = taken.into_iter().flatten().collect();
     if !taken.contains(base) {
         return Ok(base.to_string());
@@ -533,15 +453,7 @@ async fn visible_charts(
     access: &Access,
     ids: &[i32],
 ) -> Result<Vec<Chart>, ToolError> {
-    let wanted = ids.to_vec();
-    let rows: Vec<Chart> = with_conn!(conn, |c| {
-        charts::table
-            .filter(charts::id.eq_any(wanted))
-            .filter(charts::deleted_on.is_null())
-            .select(Chart::as_select())
-            .load(c)
-            .await
-    })?;
+    let rows = Chart::live_among(conn, ids.to_vec()).await?;
     for id in ids {
         let Some(ch) = rows.iter().find(|c| c.id == *id) else {
             return Err(ToolError::not_found("chart", id)
@@ -670,36 +582,28 @@ async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created,
         );
     }
     let user = ctx.principal.user_id;
-    let faults = ctx.app.config.faults.clone();
+    let faults = &ctx.app.config.faults;
     let at = now();
-    let layout_json = layout.to_json();
+    let uuid = new_uuid();
     let description = args.description.unwrap_or_default();
-    let (title_r, slug_r, ids_r) = (&title, &slug, &ids);
-    let tenant_r = ctx.principal.tenant.as_deref();
-    let (id, uuid) = in_transaction!(&mut conn, |c| {
-        let uuid = new_uuid();
-        let id: i32 = diesel::insert_into(dashboards::table)
-            .values(NewDashboard {
-                uuid: uuid.clone(),
-                title: title_r,
-                slug: Some(slug_r),
-                description: &description,
-                published: args.published,
-                layout: layout_json.clone(),
-                json_metadata: "{}".into(),
-                created_on: at,
-                changed_on: at,
-                created_by_fk: Some(user),
-                changed_by_fk: Some(user),
-                tenant: tenant_r,
-            })
-            .returning(dashboards::id)
-            .get_result(c)
-            .await?;
-        faults.check("generate_dashboard.after_dashboard")?;
-        link_charts_and_owner!(c, id, ids_r, user);
-        Ok::<_, ToolError>((id, uuid))
-    })?;
+    let new = NewDashboard {
+        uuid: uuid.clone(),
+        title: &title,
+        slug: Some(&slug),
+        description: &description,
+        published: args.published,
+        layout: layout.to_json(),
+        json_metadata: "{}".into(),
+        created_on: at,
+        changed_on: at,
+        created_by_fk: Some(user),
+        changed_by_fk: Some(user),
+        tenant: ctx.principal.tenant.as_deref(),
+    };
+    let id = Dashboard::create(&mut conn, &new, &ids, user, || {
+        faults.check("generate_dashboard.after_dashboard")
+    })
+    .await?;
     Ok(Created {
         id,
         uuid,
@@ -765,28 +669,12 @@ fn stale(d: &Dashboard) -> ToolError {
     .with_details(json!({"dashboard_id": d.id, "stale_version": d.version}))
 }
 
-/// Inside a transaction on connection `$c`: store a new layout for `$d` if its version is
-/// still `$d.version`, else return `conflict` from the enclosing closure.
-macro_rules! bump_layout {
-    ($c:expr, $d:expr, $layout:expr, $user:expr) => {{
-        let n = diesel::update(
-            dashboards::table
-                .filter(dashboards::id.eq($d.id))
-                .filter(dashboards::version.eq($d.version)),
-        )
-        .set((
-            dashboards::layout.eq($layout),
-            dashboards::version.eq($d.version + 1),
-            dashboards::changed_on.eq(now()),
-            dashboards::changed_by_fk.eq(Some($user)),
-        ))
-        .execute($c)
-        .await?;
-        if n == 0 {
-            return Err(stale($d));
-        }
-        $d.version + 1
-    }};
+/// A versioned write's refusal as the caller sees it: `conflict` when `d` was stale.
+fn versioned(d: &Dashboard, e: VersionedError) -> ToolError {
+    match e {
+        VersionedError::Stale => stale(d),
+        VersionedError::Query(e) => e.into(),
+    }
 }
 
 /// Save `d` with the given changes if its version is still `d.version` (one statement).
@@ -802,33 +690,17 @@ pub(super) async fn save_versioned(
     meta: &str,
     user: i32,
 ) -> Result<i32, ToolError> {
-    let at = now();
-    let id = d.id;
-    let version = d.version;
-    let n = with_conn!(c, |c| {
-        diesel::update(
-            dashboards::table
-                .filter(dashboards::id.eq(id))
-                .filter(dashboards::version.eq(version)),
-        )
-        .set((
-            dashboards::title.eq(title),
-            dashboards::description.eq(description),
-            dashboards::slug.eq(slug),
-            dashboards::published.eq(published),
-            dashboards::layout.eq(layout),
-            dashboards::json_metadata.eq(meta),
-            dashboards::version.eq(version + 1),
-            dashboards::changed_on.eq(at),
-            dashboards::changed_by_fk.eq(Some(user)),
-        ))
-        .execute(c)
+    let changes = DashboardChanges {
+        title,
+        description,
+        slug,
+        published,
+        layout,
+        json_metadata: meta,
+    };
+    Dashboard::save(c, d.id, d.version, &changes, user, now())
         .await
-    })?;
-    if n == 0 {
-        return Err(stale(d));
-    }
-    Ok(version + 1)
+        .map_err(|e| versioned(d, e))
 }
 
 async fn update_dashboard(ctx: ToolCtx, args: UpdateArgs) -> Result<Updated, ToolError> {
@@ -979,60 +851,37 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
     let slug = unique_slug(&mut conn, ctx.principal.tenant.as_deref(), &slugify(&title)).await?;
     let mut layout = Layout::parse(&d.layout)?;
     let user = ctx.principal.user_id;
-    let faults = ctx.app.config.faults.clone();
+    let faults = &ctx.app.config.faults;
     let at = now();
-    let copy_charts = args.duplicate_charts;
-    let (title_r, slug_r, d_r, charts_r) = (&title, &slug, &d, &charts);
-    let tenant_r = ctx.principal.tenant.as_deref();
-    let (id, uuid, chart_ids, layout) = in_transaction!(&mut conn, |c| {
-        let mut map = HashMap::new();
-        let mut chart_ids = Vec::new();
-        for ch in charts_r {
-            let new_id = if copy_charts {
-                let new = crate::db::models::NewChart {
-                    uuid: new_uuid(),
-                    name: &ch.name,
-                    chart_type: &ch.chart_type,
-                    dataset_id: ch.dataset_id,
-                    config: ch.config.clone(),
-                    description: &ch.description,
-                    created_on: at,
-                    changed_on: at,
-                    created_by_fk: Some(user),
-                    changed_by_fk: Some(user),
-                };
-                let nid = super::shared::insert_owned_chart!(c, new, user);
-                faults.check("duplicate_dashboard.after_chart")?;
-                nid
-            } else {
-                ch.id
-            };
-            map.insert(ch.id, new_id);
-            chart_ids.push(new_id);
-        }
-        layout.remap(&map);
-        let uuid = new_uuid();
-        let id: i32 = diesel::insert_into(dashboards::table)
-            .values(NewDashboard {
-                uuid: uuid.clone(),
-                title: title_r,
-                slug: Some(slug_r),
-                description: &d_r.description,
-                published: false,
-                layout: layout.to_json(),
-                json_metadata: d_r.json_metadata.clone(),
-                created_on: at,
-                changed_on: at,
-                created_by_fk: Some(user),
-                changed_by_fk: Some(user),
-                tenant: tenant_r,
-            })
-            .returning(dashboards::id)
-            .get_result(c)
-            .await?;
-        link_charts_and_owner!(c, id, &chart_ids, user);
-        Ok::<_, ToolError>((id, uuid, chart_ids, layout))
-    })?;
+    let uuid = new_uuid();
+    let new = NewDashboard {
+        uuid: uuid.clone(),
+        title: &title,
+        slug: Some(&slug),
+        description: &d.description,
+        published: false,
+        // Made from the copy's chart ids inside the transaction.
+        layout: String::new(),
+        json_metadata: d.json_metadata.clone(),
+        created_on: at,
+        changed_on: at,
+        created_by_fk: Some(user),
+        changed_by_fk: Some(user),
+        tenant: ctx.principal.tenant.as_deref(),
+    };
+    let (id, chart_ids) = Dashboard::duplicate(
+        &mut conn,
+        new,
+        &charts,
+        args.duplicate_charts,
+        user,
+        |map| {
+            layout.remap(map);
+            layout.to_json()
+        },
+        || faults.check("duplicate_dashboard.after_chart"),
+    )
+    .await?;
     Ok(Created {
         id,
         uuid,
@@ -1076,22 +925,16 @@ async fn add_chart(ctx: ToolCtx, args: AddChartArgs) -> Result<ChartPlaced, Tool
         )));
     }
     let position = layout.add(args.chart_id, args.target_tab.as_deref())?;
-    let user = ctx.principal.user_id;
-    let chart_id = args.chart_id;
-    let json = layout.to_json();
-    let d_r = &d;
-    let version = in_transaction!(&mut conn, |c| {
-        let v = bump_layout!(c, d_r, &json, user);
-        diesel::insert_into(dashboard_charts::table)
-            .values((
-                dashboard_charts::dashboard_id.eq(d_r.id),
-                dashboard_charts::chart_id.eq(chart_id),
-            ))
-            .on_conflict_do_nothing()
-            .execute(c)
-            .await?;
-        Ok::<_, ToolError>(v)
-    })?;
+    let version = Dashboard::add_chart(
+        &mut conn,
+        d.id,
+        d.version,
+        &layout.to_json(),
+        args.chart_id,
+        ctx.principal.user_id,
+    )
+    .await
+    .map_err(|e| versioned(&d, e))?;
     Ok(ChartPlaced {
         dashboard_id: d.id,
         version,
@@ -1116,31 +959,19 @@ async fn remove_chart(ctx: ToolCtx, args: RemoveChartArgs) -> Result<Updated, To
     let mut layout = Layout::parse(&d.layout)?;
     let in_layout = layout.remove(args.chart_id);
     let chart_id = args.chart_id;
-    let linked: i64 = with_conn!(&mut conn, |c| {
-        dashboard_charts::table
-            .filter(dashboard_charts::dashboard_id.eq(d.id))
-            .filter(dashboard_charts::chart_id.eq(chart_id))
-            .count()
-            .get_result(c)
-            .await
-    })?;
-    if !in_layout && linked == 0 {
+    if !in_layout && !Dashboard::links(&mut conn, d.id, chart_id).await? {
         return Err(ToolError::not_found("chart on this dashboard", chart_id));
     }
-    let user = ctx.principal.user_id;
-    let json = layout.to_json();
-    let d_r = &d;
-    let version = in_transaction!(&mut conn, |c| {
-        let v = bump_layout!(c, d_r, &json, user);
-        diesel::delete(
-            dashboard_charts::table
-                .filter(dashboard_charts::dashboard_id.eq(d_r.id))
-                .filter(dashboard_charts::chart_id.eq(chart_id)),
-        )
-        .execute(c)
-        .await?;
-        Ok::<_, ToolError>(v)
-    })?;
+    let version = Dashboard::remove_chart(
+        &mut conn,
+        d.id,
+        d.version,
+        &layout.to_json(),
+        chart_id,
+        ctx.principal.user_id,
+    )
+    .await
+    .map_err(|e| versioned(&d, e))?;
     Ok(Updated {
         id: d.id,
         version,
@@ -1155,15 +986,7 @@ async fn delete_dashboard(ctx: ToolCtx, args: IdentArgs) -> Result<Deleted, Tool
     let d = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
     require_owner(&mut conn, &access, &d).await?;
     let (id, user, at) = (d.id, ctx.principal.user_id, now());
-    with_conn!(&mut conn, |c| {
-        diesel::update(dashboards::table.filter(dashboards::id.eq(id)))
-            .set((
-                dashboards::deleted_on.eq(Some(at)),
-                dashboards::deleted_by_fk.eq(Some(user)),
-            ))
-            .execute(c)
-            .await
-    })?;
+    Dashboard::trash(&mut conn, id, user, at).await?;
     Ok(Deleted {
         object_type: "dashboard".into(),
         id,

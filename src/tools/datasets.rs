@@ -5,8 +5,6 @@
 
 use std::collections::HashMap;
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -17,13 +15,13 @@ use crate::actors::db::LazyConn;
 use crate::auth::Permission;
 use crate::datasources::settings::SourceSettings;
 use crate::db::MetaConn;
-use crate::db::schema::{databases, dataset_columns, dataset_metrics, datasets};
+use crate::db::databases::Database;
+use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric, MetricValues, Saved};
 use crate::error::{ErrorKind, ToolError};
 use crate::query::builder::dataset_source;
-use crate::query::catalog::{self, Access, Database, Dataset, DatasetColumn, DatasetMetric};
+use crate::query::catalog::{self, Access};
 use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
-use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -128,23 +126,8 @@ pub async fn columns_and_metrics(
     ),
     ToolError,
 > {
-    let ids2 = ids.clone();
-    let cols: Vec<DatasetColumn> = with_conn!(conn, |c| {
-        dataset_columns::table
-            .filter(dataset_columns::dataset_id.eq_any(ids))
-            .order(dataset_columns::id)
-            .select(DatasetColumn::as_select())
-            .load(c)
-            .await
-    })?;
-    let mets: Vec<DatasetMetric> = with_conn!(conn, |c| {
-        dataset_metrics::table
-            .filter(dataset_metrics::dataset_id.eq_any(ids2))
-            .order(dataset_metrics::id)
-            .select(DatasetMetric::as_select())
-            .load(c)
-            .await
-    })?;
+    let cols = DatasetColumn::of(conn, ids.clone()).await?;
+    let mets = DatasetMetric::of(conn, ids).await?;
     let mut cm: HashMap<i32, Vec<DatasetColumn>> = HashMap::new();
     for c in cols {
         cm.entry(c.dataset_id).or_default().push(c);
@@ -249,16 +232,11 @@ pub async fn find_dataset(
     access: &Access,
     ident: &Ident,
 ) -> Result<Dataset, ToolError> {
-    let row: Option<Dataset> = with_conn!(conn, |c| {
-        let q = datasets::table
-            .select(Dataset::as_select())
-            .filter(datasets::deleted_on.is_null());
-        match ident {
-            Ident::Id(i) => q.filter(datasets::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q.filter(datasets::uuid.eq(u)).first(c).await.optional(),
-            Ident::Slug(_) => Ok(None),
-        }
-    })?;
+    let row = match ident {
+        Ident::Id(i) => Dataset::live_by_id(conn, *i).await?,
+        Ident::Uuid(u) => Dataset::live_by_uuid(conn, u).await?,
+        Ident::Slug(_) => None,
+    };
     let d = row.ok_or_else(|| ToolError::not_found("dataset", ident))?;
     if !access.sees_dataset(d.id) {
         return Err(access.refuse(ToolError::new(
@@ -353,14 +331,11 @@ pub async fn find_database(
     access: &Access,
     ident: &Ident,
 ) -> Result<Database, ToolError> {
-    let row: Option<Database> = with_conn!(conn, |c| {
-        let q = databases::table.select(Database::as_select());
-        match ident {
-            Ident::Id(i) => q.filter(databases::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q.filter(databases::uuid.eq(u)).first(c).await.optional(),
-            Ident::Slug(_) => Ok(None),
-        }
-    })?;
+    let row = match ident {
+        Ident::Id(i) => Database::by_id(conn, *i).await?,
+        Ident::Uuid(u) => Database::by_uuid(conn, u).await?,
+        Ident::Slug(_) => None,
+    };
     let d = row.ok_or_else(|| ToolError::not_found("database", ident))?;
     let (_, visible) = catalog::list_databases(
         conn,
@@ -389,15 +364,7 @@ async fn get_database_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, 
     let d = find_database(&mut conn, &access, &ident).await?;
     let cols: Vec<&str> = database_spec().columns.iter().map(|c| c.name).collect();
     let mut item = render_database(&d, &cols);
-    let id = d.id;
-    let count: i64 = with_conn!(&mut conn, |c| {
-        datasets::table
-            .filter(datasets::database_id.eq(id))
-            .filter(datasets::deleted_on.is_null())
-            .count()
-            .get_result(c)
-            .await
-    })?;
+    let count = Database::dataset_count(&mut conn, d.id).await?;
     item.insert("dataset_count".into(), json!(count));
     item.insert("settings".into(), json!(SourceSettings::parse(&d.settings)));
     Ok(item)
@@ -558,51 +525,27 @@ pub async fn insert_dataset(
     columns: &[crate::datasources::ColumnMeta],
     user: i32,
 ) -> Result<(i32, String, Option<String>), ToolError> {
-    use crate::db::models::{NewDataset, NewDatasetColumn, new_uuid, now};
+    use crate::db::models::{NewDataset, new_uuid, now};
     let dttm = columns
         .iter()
         .find(|c| c.is_temporal)
         .map(|c| c.name.clone());
     let at = now();
     let uuid = new_uuid();
-    let (uuid_r, dttm_r) = (&uuid, &dttm);
-    let id = crate::in_transaction!(conn, |c| {
-        let id: i32 = diesel::insert_into(datasets::table)
-            .values(NewDataset {
-                uuid: uuid_r.clone(),
-                database_id,
-                schema_name: schema,
-                table_name,
-                sql,
-                description,
-                main_dttm_col: dttm_r.as_deref(),
-                created_on: at,
-                changed_on: at,
-                created_by_fk: Some(user),
-                changed_by_fk: Some(user),
-            })
-            .returning(datasets::id)
-            .get_result(c)
-            .await?;
-        for col in columns {
-            diesel::insert_into(dataset_columns::table)
-                .values(NewDatasetColumn {
-                    uuid: new_uuid(),
-                    dataset_id: id,
-                    column_name: &col.name,
-                    data_type: &col.data_type,
-                    is_temporal: col.is_temporal,
-                    description: "",
-                    created_on: at,
-                    changed_on: at,
-                    created_by_fk: Some(user),
-                    changed_by_fk: Some(user),
-                })
-                .execute(c)
-                .await?;
-        }
-        Ok::<_, ToolError>(id)
-    })?;
+    let new = NewDataset {
+        uuid: uuid.clone(),
+        database_id,
+        schema_name: schema,
+        table_name,
+        sql,
+        description,
+        main_dttm_col: dttm.as_deref(),
+        created_on: at,
+        changed_on: at,
+        created_by_fk: Some(user),
+        changed_by_fk: Some(user),
+    };
+    let id = Dataset::create(conn, &new, columns).await?;
     Ok((id, uuid, dttm))
 }
 
@@ -617,20 +560,8 @@ async fn create_dataset(
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (db, source) = source_for(&ctx, &mut conn, &access, &args.database_id).await?;
-    let (db_id, table, schema) = (db.id, args.table_name.clone(), args.schema.clone());
-    let existing: i64 = with_conn!(&mut conn, |c| {
-        let mut q = datasets::table
-            .filter(datasets::database_id.eq(db_id))
-            .filter(datasets::table_name.eq(&table))
-            .filter(datasets::sql.is_null())
-            .filter(datasets::deleted_on.is_null())
-            .into_boxed();
-        q = match &schema {
-            Some(s) => q.filter(datasets::schema_name.eq(s)),
-            None => q.filter(datasets::schema_name.is_null()),
-        };
-        q.count().get_result(c).await
-    })?;
+    let existing =
+        Dataset::count_physical(&mut conn, db.id, args.schema.as_deref(), &args.table_name).await?;
     if existing > 0 {
         return Err(ToolError::conflict(format!(
             "Table '{}' of database '{}' is a dataset already: find it with list_datasets.",
@@ -700,16 +631,7 @@ async fn create_virtual_dataset(
         .with_details(json!({"field": "sql"})));
     }
     let sql_text = crate::sql::to_sql(&checked.statement);
-    let (db_id, name) = (db.id, args.dataset_name.clone());
-    let existing: i64 = with_conn!(&mut conn, |c| {
-        datasets::table
-            .filter(datasets::database_id.eq(db_id))
-            .filter(datasets::table_name.eq(&name))
-            .filter(datasets::deleted_on.is_null())
-            .count()
-            .get_result(c)
-            .await
-    })?;
+    let existing = Dataset::count_named(&mut conn, db.id, &args.dataset_name).await?;
     if existing > 0 {
         return Err(ToolError::conflict(format!(
             "Database '{}' has a dataset named '{}' already.",
@@ -773,7 +695,7 @@ pub struct MetricSaved {
 }
 
 async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricSaved, ToolError> {
-    use crate::db::models::{NewDatasetMetric, new_uuid, now};
+    use crate::db::models::now;
     check_name("metric_name", &args.metric_name)?;
     if args.expression.trim().is_empty() || args.expression.len() > 10_000 {
         return Err(ToolError::invalid(
@@ -828,55 +750,25 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
         .first()
         .map(|c| c.data_type.clone())
         .unwrap_or_default();
-    let (dataset_id, name, at, user) =
-        (d.id, args.metric_name.clone(), now(), ctx.principal.user_id);
-    let existing: Option<i32> = with_conn!(&mut conn, |c| {
-        dataset_metrics::table
-            .filter(dataset_metrics::dataset_id.eq(dataset_id))
-            .filter(dataset_metrics::metric_name.eq(&name))
-            .select(dataset_metrics::id)
-            .first(c)
-            .await
-            .optional()
-    })?;
-    let action = match existing {
-        Some(id) => {
-            with_conn!(&mut conn, |c| {
-                diesel::update(dataset_metrics::table.filter(dataset_metrics::id.eq(id)))
-                    .set((
-                        dataset_metrics::expression.eq(&args.expression),
-                        dataset_metrics::verbose_name.eq(args.verbose_name.as_deref()),
-                        dataset_metrics::description.eq(args.description.as_deref().unwrap_or("")),
-                        dataset_metrics::d3format.eq(args.d3format.as_deref()),
-                        dataset_metrics::changed_on.eq(at),
-                        dataset_metrics::changed_by_fk.eq(Some(user)),
-                    ))
-                    .execute(c)
-                    .await
-            })?;
-            "updated"
-        }
-        None => {
-            with_conn!(&mut conn, |c| {
-                diesel::insert_into(dataset_metrics::table)
-                    .values(NewDatasetMetric {
-                        uuid: new_uuid(),
-                        dataset_id,
-                        metric_name: &name,
-                        expression: &args.expression,
-                        verbose_name: args.verbose_name.as_deref(),
-                        description: args.description.as_deref().unwrap_or(""),
-                        d3format: args.d3format.as_deref(),
-                        created_on: at,
-                        changed_on: at,
-                        created_by_fk: Some(user),
-                        changed_by_fk: Some(user),
-                    })
-                    .execute(c)
-                    .await
-            })?;
-            "created"
-        }
+    let dataset_id = d.id;
+    let values = MetricValues {
+        expression: &args.expression,
+        verbose_name: args.verbose_name.as_deref(),
+        description: args.description.as_deref().unwrap_or(""),
+        d3format: args.d3format.as_deref(),
+    };
+    let saved = DatasetMetric::save(
+        &mut conn,
+        dataset_id,
+        &args.metric_name,
+        &values,
+        ctx.principal.user_id,
+        now(),
+    )
+    .await?;
+    let action = match saved {
+        Saved::Created => "created",
+        Saved::Updated => "updated",
     };
     Ok(MetricSaved {
         dataset_id,

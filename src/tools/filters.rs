@@ -13,8 +13,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
@@ -30,14 +28,15 @@ use crate::charts::native_filters::{
 use crate::charts::picture::PreviewFormat;
 use crate::datasources::StatementPriority;
 use crate::db::MetaConn;
+use crate::db::charts::Chart;
+use crate::db::dashboards::Dashboard;
+use crate::db::datasets::{Dataset, DatasetColumn};
 use crate::db::models::new_uuid;
-use crate::db::schema::datasets;
 use crate::error::{ErrorKind, ToolError};
 use crate::output::{Image, WithImages};
 use crate::query::builder::QueryFilter;
-use crate::query::catalog::{Access, Chart, Dashboard, Dataset, DatasetColumn};
+use crate::query::catalog::Access;
 use crate::query::list::{DeletedState, Ident};
-use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -144,15 +143,7 @@ impl Scope {
         let mut ids: Vec<i32> = charts.iter().map(|c| c.dataset_id).collect();
         ids.sort_unstable();
         ids.dedup();
-        let ids2 = ids.clone();
-        let rows: Vec<Dataset> = with_conn!(conn, |c| {
-            datasets::table
-                .filter(datasets::id.eq_any(ids2))
-                .filter(datasets::deleted_on.is_null())
-                .select(Dataset::as_select())
-                .load(c)
-                .await
-        })?;
+        let rows = Dataset::live_among(conn, ids.clone()).await?;
         let (columns, _) = super::datasets::columns_and_metrics(conn, ids).await?;
         Ok(Self {
             charts,

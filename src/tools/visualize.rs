@@ -13,8 +13,6 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use futures::StreamExt as _;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -30,13 +28,14 @@ use crate::charts::config::{self, ChartConfig};
 use crate::charts::picture::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, PreviewFormat};
 use crate::charts::query::{self, Notes, Plan};
 use crate::datasources::StatementPriority;
+use crate::db::charts::{Chart, ChartChanges};
+use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric};
 use crate::db::models::{NewChart, new_uuid, now};
-use crate::db::schema::charts;
 use crate::error::{ErrorKind, ToolError};
 use crate::layout::{HeaderSize, Position};
 use crate::output::{Image, WithImages};
 use crate::query::builder::Metric;
-use crate::query::catalog::{Access, Chart, Dataset, DatasetColumn, DatasetMetric};
+use crate::query::catalog::Access;
 use crate::query::list::{DeletedState, Ident};
 use crate::render::{ChartData, Placement, RenderSpec, TableData, Tile};
 
@@ -750,26 +749,20 @@ async fn generate_chart(
             target.name.clone(),
             args.description.clone().unwrap_or_default(),
         );
-        let (name_r, description_r, config_r) = (&name, &description, config_json.to_string());
-        let chart_type = target.config.chart_type();
-        let dataset_id = target.dataset.id;
-        let (id, uuid) = crate::in_transaction!(&mut conn, |c| {
-            let uuid = new_uuid();
-            let new = NewChart {
-                uuid: uuid.clone(),
-                name: name_r,
-                chart_type,
-                dataset_id,
-                config: config_r,
-                description: description_r,
-                created_on: at,
-                changed_on: at,
-                created_by_fk: Some(user),
-                changed_by_fk: Some(user),
-            };
-            let id = super::shared::insert_owned_chart!(c, new, user);
-            Ok::<_, diesel::result::Error>((id, uuid))
-        })?;
+        let uuid = new_uuid();
+        let new = NewChart {
+            uuid: uuid.clone(),
+            name: &name,
+            chart_type: target.config.chart_type(),
+            dataset_id: target.dataset.id,
+            config: config_json.to_string(),
+            description: &description,
+            created_on: at,
+            changed_on: at,
+            created_by_fk: Some(user),
+            changed_by_fk: Some(user),
+        };
+        let id = Chart::create(&mut conn, &new, user).await?;
         ctx.app.invalidate_caches();
         let (url, url_expires_at) = chart_link(&ctx, id);
         Some(SavedChart {
@@ -853,32 +846,20 @@ async fn update_chart(
     let config_json = target.config.to_json();
     {
         let mut conn = ctx.app.db.conn().await?;
-        let (id, user, at) = (chart.id, ctx.principal.user_id, now());
-        let name = target.name.clone();
+        let id = chart.id;
         let description = args
             .description
             .clone()
             .unwrap_or(chart.description.clone());
         let config = config_json.to_string();
-        let chart_type = target.config.chart_type().to_string();
-        let changed: usize = crate::with_conn!(&mut conn, |c| {
-            diesel::update(
-                charts::table
-                    .filter(charts::id.eq(id))
-                    .filter(charts::deleted_on.is_null()),
-            )
-            .set((
-                charts::name.eq(&name),
-                charts::description.eq(&description),
-                charts::config.eq(&config),
-                charts::chart_type.eq(&chart_type),
-                charts::changed_on.eq(at),
-                charts::changed_by_fk.eq(Some(user)),
-            ))
-            .execute(c)
-            .await
-        })?;
-        if changed == 0 {
+        let changes = ChartChanges {
+            name: &target.name,
+            description: &description,
+            config: &config,
+            chart_type: target.config.chart_type(),
+        };
+        let saved = Chart::save_live(&mut conn, id, &changes, ctx.principal.user_id, now()).await?;
+        if !saved {
             return Err(ToolError::conflict(format!(
                 "Chart {id} was deleted while it was being changed."
             )));

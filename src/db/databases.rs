@@ -1,0 +1,75 @@
+//! Registered data sources as stored (their URL encrypted, never read here): the queries
+//! behind `register_database` (and `vizier database register`) and the database lookups of
+//! the dataset tools. They return `diesel::QueryResult`, converted at the tool boundary.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+
+use super::MetaConn;
+use super::models::NewDatabase;
+use super::schema::{databases, datasets};
+use crate::with_conn;
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = databases, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct Database {
+    pub id: i32,
+    pub uuid: String,
+    pub name: String,
+    pub engine: String,
+    pub settings: String,
+    pub description: String,
+    pub created_on: NaiveDateTime,
+    pub changed_on: NaiveDateTime,
+}
+
+impl Database {
+    /// Store `new`; returns its id. A taken name is diesel's unique violation.
+    pub async fn create(conn: &mut MetaConn, new: &NewDatabase<'_>) -> QueryResult<i32> {
+        with_conn!(conn, |c| {
+            diesel::insert_into(databases::table)
+                .values(new)
+                .returning(databases::id)
+                .get_result(c)
+                .await
+        })
+    }
+
+    /// The database with id `id`, if any.
+    pub async fn by_id(conn: &mut MetaConn, id: i32) -> QueryResult<Option<Database>> {
+        with_conn!(conn, |c| {
+            databases::table
+                .select(Database::as_select())
+                .filter(databases::id.eq(id))
+                .first(c)
+                .await
+                .optional()
+        })
+    }
+
+    /// The database with uuid `uuid`, if any.
+    pub async fn by_uuid(conn: &mut MetaConn, uuid: &str) -> QueryResult<Option<Database>> {
+        with_conn!(conn, |c| {
+            databases::table
+                .select(Database::as_select())
+                .filter(databases::uuid.eq(uuid))
+                .first(c)
+                .await
+                .optional()
+        })
+    }
+
+    /// How many live datasets database `id` has.
+    pub async fn dataset_count(conn: &mut MetaConn, id: i32) -> QueryResult<i64> {
+        with_conn!(conn, |c| {
+            datasets::table
+                .filter(datasets::database_id.eq(id))
+                .filter(datasets::deleted_on.is_null())
+                .count()
+                .get_result(c)
+                .await
+        })
+    }
+}
