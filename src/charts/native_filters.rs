@@ -665,4 +665,89 @@ mod tests {
         assert!(!all[0].covers(3, 5));
         assert_eq!(all[0].columns(), ["region"]);
     }
+
+    #[test]
+    fn values_read_as_a_filter_bar_shows_them() {
+        assert_eq!(
+            shown("select", &json!(["West", "East"])).as_deref(),
+            Some("West, East")
+        );
+        assert_eq!(shown("select", &json!(3)).as_deref(), Some("3"));
+        assert_eq!(shown("select", &json!([])), None);
+        assert_eq!(shown("select", &Value::Null), None);
+        assert_eq!(
+            shown(
+                "time_range",
+                &json!({"start": "2024-01-01", "end": "2025-01-01"})
+            )
+            .as_deref(),
+            Some("2024-01-01 to 2025-01-01")
+        );
+        assert_eq!(
+            shown("time_range", &json!(" : 2024-06-01")).as_deref(),
+            Some("before 2024-06-01")
+        );
+        assert_eq!(shown("time_range", &json!("No filter")), None);
+        assert_eq!(
+            shown("numeric_range", &json!([1, null])).as_deref(),
+            Some("≥ 1")
+        );
+        assert_eq!(
+            shown("numeric_range", &json!({"min": 1, "max": 5})).as_deref(),
+            Some("1 – 5")
+        );
+    }
+
+    #[test]
+    fn values_in_force_are_the_given_else_the_defaults() {
+        let filters = parsed(
+            json!([
+                {"id": "F1", "name": "Region", "filter_type": "filter_select", "multiple": false,
+                 "targets": [{"dataset_id": 7, "column": "region"}], "default_value": "West",
+                 "chart_ids": [1]},
+                {"id": "F2", "name": "Channel", "filter_type": "filter_select",
+                 "targets": [{"dataset_id": 7, "column": "channel"}], "default_value": null}
+            ])
+            .as_array()
+            .expect("list"),
+        );
+        let at_defaults = InForce::new(&filters, &[], "filters").expect("defaults");
+        let sources: Vec<&str> = at_defaults
+            .states
+            .iter()
+            .map(|s| s.source.as_str())
+            .collect();
+        assert_eq!(sources, ["default", "none"]);
+        let mut notes = Vec::new();
+        let conds = at_defaults
+            .conditions_for(1, 7, |_| true, &mut notes)
+            .expect("conditions");
+        assert_eq!(ops(&conds), [("eq".into(), json!("West"))]);
+        assert!(
+            at_defaults
+                .conditions_for(2, 7, |_| true, &mut notes)
+                .expect("none")
+                .is_empty()
+        );
+        let given = |id: &str, value: Value| FilterValue {
+            id: Some(id.into()),
+            column: None,
+            value,
+        };
+        let f = InForce::new(&filters, &[given("F2", json!("online"))], "filters").expect("given");
+        assert_eq!(f.states[1].source, "given");
+        let conds = f
+            .conditions_for(1, 7, |c| c != "region", &mut notes)
+            .expect("conditions");
+        assert_eq!(ops(&conds), [("eq".into(), json!("online"))]);
+        assert_eq!(notes.len(), 1, "a lost column is noted: {notes:?}");
+        let e = InForce::new(&filters, &[given("F9", json!(1))], "filters")
+            .err()
+            .expect("unknown");
+        assert_eq!(e.details["field"], "filters[0].id");
+        let e = InForce::new(&filters, &[given("F1", json!(["a", "b"]))], "filters")
+            .err()
+            .expect("single select");
+        assert!(e.message.contains("takes one value"), "{}", e.message);
+    }
 }

@@ -546,4 +546,54 @@ mod tests {
         assert!(svg.contains("<line"), "the divider is a rule");
         assert!(render_png("T", &[], &cells, 1200).is_ok());
     }
+
+    #[test]
+    fn native_filters_get_a_bar_under_the_title() {
+        let charts = vec![(
+            Placement {
+                x: 0,
+                y: 0,
+                w: 12,
+                h: 6,
+            },
+            bar("Revenue"),
+        )];
+        let filters = vec![
+            FilterChip {
+                name: "Region".into(),
+                value: Some("West, South".into()),
+            },
+            FilterChip {
+                name: "Sales channel".into(),
+                value: None,
+            },
+        ];
+        let (plain, plain_h) = render_svg("Sales", &[], &charts, 1200).unwrap();
+        let (svg, h) = render_svg("Sales", &filters, &charts, 1200).unwrap();
+        assert!(!plain.contains(">Filters<"), "no filters, no bar");
+        for text in [
+            ">Filters<",
+            ">Region<",
+            ">West, South<",
+            ">Sales channel<",
+            ">No filter<",
+        ] {
+            assert!(svg.contains(text), "{text} in {svg}");
+        }
+        assert!(
+            h > plain_h,
+            "the bar pushes the grid down: {h} vs {plain_h}"
+        );
+        // Many filters wrap onto more rows of the bar; a long value is cut to fit.
+        let many: Vec<FilterChip> = (0..12)
+            .map(|i| FilterChip {
+                name: format!("Filter {i}"),
+                value: Some("a value ".repeat(i + 1)),
+            })
+            .collect();
+        let (svg, taller) = render_svg("Sales", &many, &charts, 1200).unwrap();
+        assert!(taller > h, "{taller} vs {h}");
+        assert!(svg.contains(">Filter 11<") && svg.contains('…'), "{svg}");
+        assert!(render_png("Sales", &many, &charts, 1200).is_ok());
+    }
 }

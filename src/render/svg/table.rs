@@ -235,3 +235,57 @@ fn two_lines(text: &str, size: f64) -> Option<(String, String)> {
         .min_by(|x, y| x.0.total_cmp(&y.0))
         .map(|(_, a, b)| (a.to_string(), b.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::render::model::{ChartData, ChartKind, RenderSpec, TableData};
+
+    /// The example dashboard's pivot in half a dashboard's width: region rows, a column per
+    /// category and a total.
+    #[test]
+    fn a_tight_pivot_keeps_its_row_labels_whole() {
+        let categories = [
+            "Beauty",
+            "Clothing",
+            "Electronics",
+            "Grocery",
+            "Home & Kitchen",
+            "Sports & Outdoors",
+            "Total",
+        ];
+        let mut columns = vec!["region".to_string()];
+        columns.extend(categories.iter().map(|c| c.to_string()));
+        let rows = [
+            "Central Canada",
+            "Midwest",
+            "Northeast",
+            "Western Canada",
+            "Total",
+        ]
+        .iter()
+        .map(|r| {
+            let mut row = vec![json!(r)];
+            row.extend((0..categories.len()).map(|i| json!(1_372_060.61 + i as f64)));
+            row
+        })
+        .collect();
+        let mut spec = RenderSpec::new("Revenue by region and category", ChartKind::Pivot);
+        (spec.width, spec.height) = (760, 560);
+        let data = ChartData::table(TableData {
+            columns,
+            rows,
+            index_columns: 1,
+        });
+        let svg = crate::render::svg::render(&spec, &data).expect("drawn");
+        for label in ["Central Canada", "Western Canada", "Northeast"] {
+            assert!(svg.contains(&format!(">{label}<")), "{label} cut: {svg}");
+        }
+        assert!(
+            svg.contains(">Sports &amp;<") && svg.contains(">Outdoors<"),
+            "a long header takes two lines: {svg}"
+        );
+        assert!(!svg.contains("not shown"), "every column fits: {svg}");
+    }
+}
