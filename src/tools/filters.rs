@@ -3,8 +3,9 @@
 //! and `get_dashboard_data` (each chart's data under filter values, or at the filters'
 //! defaults).
 //!
-//! A filter value becomes chart filters (`charts::native_filters::conditions`) added to
-//! each chart in the filter's scope; the chart then runs through the one chart query path
+//! Values are settled and scoped by `charts::native_filters::InForce` (which
+//! `get_dashboard_screenshot` uses too): a value becomes chart filters added to each chart
+//! in the filter's scope; the chart then runs through the one chart query path
 //! (`visualize::resolve`, `visualize::run_query`), so row-level security and the caller's
 //! access apply exactly as for `get_chart_data`.
 
