@@ -6,6 +6,9 @@
 //! scope; its value turns into ordinary chart filters (`query::builder::QueryFilter`), so a
 //! filtered chart runs through the one chart query path like any other.
 
+use std::collections::HashMap;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -115,6 +118,254 @@ pub fn parsed(entries: &[Value]) -> Vec<NativeFilter> {
         .iter()
         .filter_map(|v| serde_json::from_value(v.clone()).ok())
         .collect()
+}
+
+/// A value a caller gives a filter, naming the filter by id or by column.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterValue {
+    /// Filter id (or column).
+    pub id: Option<String>,
+    pub column: Option<String>,
+    /// null: none.
+    pub value: Value,
+}
+
+/// A filter and the value in force.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FilterState {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub columns: Vec<String>,
+    pub value: Value,
+    /// given, default or none.
+    pub source: String,
+}
+
+impl FilterState {
+    /// The value as a filter bar shows it; `None` when the filter holds none.
+    pub fn shown(&self) -> Option<String> {
+        shown(&self.kind, &self.value)
+    }
+}
+
+/// The filter a given value names, by id or by column.
+fn named<'a>(
+    filters: &'a [NativeFilter],
+    v: &FilterValue,
+    field: &str,
+) -> Result<&'a NativeFilter, ToolError> {
+    let ids: Vec<&str> = filters.iter().map(|f| f.id.as_str()).collect();
+    match (&v.id, &v.column) {
+        (Some(id), _) => filters.iter().find(|f| &f.id == id).ok_or_else(|| {
+            ToolError::invalid_field(
+                &format!("{field}.id"),
+                format!("the dashboard has no filter '{id}'."),
+                &ids,
+                Some(id),
+            )
+        }),
+        (None, Some(col)) => {
+            let hits: Vec<&NativeFilter> = filters
+                .iter()
+                .filter(|f| f.columns().contains(&col.as_str()))
+                .collect();
+            match hits.as_slice() {
+                [one] => Ok(one),
+                [] => {
+                    let mut cols: Vec<&str> = filters.iter().flat_map(|f| f.columns()).collect();
+                    cols.dedup();
+                    Err(ToolError::invalid_field(
+                        &format!("{field}.column"),
+                        format!("no filter of the dashboard is on column '{col}'."),
+                        &cols,
+                        Some(col),
+                    ))
+                }
+                many => Err(bad(
+                    &format!("{field}.column"),
+                    format!(
+                        "{} filters are on '{col}'; name one by id: {}.",
+                        many.len(),
+                        many.iter()
+                            .map(|f| f.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )),
+            }
+        }
+        (None, None) => Err(bad(
+            field,
+            format!("name the filter by id or column; ids: {}.", ids.join(", ")),
+        )),
+    }
+}
+
+/// A dashboard's filters with the values in force: the given ones, else the defaults.
+pub struct InForce {
+    /// Every filter vizier applies, with its value and where the value came from.
+    pub states: Vec<FilterState>,
+    /// Filters left out (Superset kinds vizier does not apply, defaults that do not fit).
+    pub notes: Vec<String>,
+    /// (filter, kind, value) of each filter holding a value.
+    active: Vec<(NativeFilter, &'static str, Value)>,
+}
+
+impl InForce {
+    /// Check `values` (the argument `field`, a list) against `filters` and settle the value
+    /// of each filter.
+    pub fn new(
+        filters: &[NativeFilter],
+        values: &[FilterValue],
+        field: &str,
+    ) -> Result<Self, ToolError> {
+        let mut given: HashMap<&str, &Value> = HashMap::new();
+        for (i, v) in values.iter().enumerate() {
+            let field = format!("{field}[{i}]");
+            let f = named(filters, v, &field)?;
+            let Some(kind) = f.kind() else {
+                return Err(bad(
+                    &field,
+                    format!(
+                        "filter {} is a Superset '{}' filter vizier does not apply.",
+                        f.id, f.filter_type
+                    ),
+                ));
+            };
+            check_value(
+                kind,
+                f.multiple.unwrap_or(false),
+                &v.value,
+                &format!("{field}.value"),
+            )?;
+            if given.insert(&f.id, &v.value).is_some() {
+                return Err(bad(&field, format!("filter {} is given twice.", f.id)));
+            }
+        }
+        let mut out = Self {
+            states: Vec::new(),
+            notes: Vec::new(),
+            active: Vec::new(),
+        };
+        for f in filters {
+            let (mut value, mut source) = match given.get(f.id.as_str()) {
+                Some(v) => ((*v).clone(), "given"),
+                None => match &f.default_value {
+                    Some(v) if !v.is_null() => (v.clone(), "default"),
+                    _ => (Value::Null, "none"),
+                },
+            };
+            let Some(kind) = f.kind() else {
+                out.notes.push(format!(
+                    "filter {} ({}) is a Superset '{}' filter; vizier does not apply it.",
+                    f.id, f.name, f.filter_type
+                ));
+                continue;
+            };
+            if source == "default"
+                && let Err(e) =
+                    check_value(kind, f.multiple.unwrap_or(false), &value, "default_value")
+            {
+                out.notes.push(format!(
+                    "filter {} ({}): its default is left out: {}",
+                    f.id, f.name, e.message
+                ));
+                value = Value::Null;
+                source = "none";
+            }
+            out.states.push(FilterState {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                kind: kind.into(),
+                columns: f.columns().into_iter().map(str::to_owned).collect(),
+                value: value.clone(),
+                source: source.into(),
+            });
+            if !value.is_null() {
+                out.active.push((f.clone(), kind, value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The chart filters the values in force add to chart `chart_id` on `dataset_id`;
+    /// `has_column` says whether its dataset still has a column (a filter on a column it
+    /// lost is skipped, with a note).
+    pub fn conditions_for(
+        &self,
+        chart_id: i32,
+        dataset_id: i32,
+        has_column: impl Fn(&str) -> bool,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<QueryFilter>, ToolError> {
+        let mut out = Vec::new();
+        for (f, kind, value) in &self.active {
+            if !f.covers(chart_id, dataset_id) {
+                continue;
+            }
+            let Some(col) = f.column_on(dataset_id) else {
+                continue;
+            };
+            if !has_column(col) {
+                notes.push(format!(
+                    "chart {chart_id}: filter {} is on column '{col}', which its dataset no longer has; not applied.",
+                    f.id
+                ));
+                continue;
+            }
+            out.extend(conditions(
+                kind,
+                f.multiple.unwrap_or(false),
+                col,
+                value,
+                "value",
+            )?);
+        }
+        Ok(out)
+    }
+}
+
+/// A checked value of a filter of `kind` as a person reads it ("West, East",
+/// "2024-01-01 to 2024-07-01", "≥ 10"); `None` when it filters nothing.
+pub fn shown(kind: &str, value: &Value) -> Option<String> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.trim().to_string(),
+        other => other.to_string(),
+    };
+    let range = |lo: Option<String>, hi: Option<String>, to: &str, from: &str, until: &str| match (
+        lo, hi,
+    ) {
+        (Some(a), Some(b)) => Some(format!("{a} {to} {b}")),
+        (Some(a), None) => Some(format!("{from} {a}")),
+        (None, Some(b)) => Some(format!("{until} {b}")),
+        (None, None) => None,
+    };
+    match (kind, value) {
+        (_, Value::Null) => None,
+        ("time_range", Value::Object(o)) => {
+            let s = |k: &str| o.get(k).filter(|v| !v.is_null()).map(text);
+            range(s("start"), s("end"), "to", "from", "before")
+        }
+        ("time_range", Value::String(s)) if s.trim() == "No filter" => None,
+        ("time_range", Value::String(s)) => {
+            let (a, b) = s.split_once(" : ")?;
+            let part = |x: &str| Some(x.trim().to_string()).filter(|x| !x.is_empty());
+            range(part(a), part(b), "to", "from", "before")
+        }
+        ("numeric_range", Value::Array(a)) if a.len() == 2 => {
+            let n = |v: &Value| (!v.is_null()).then(|| text(v));
+            range(n(&a[0]), n(&a[1]), "–", "≥", "≤")
+        }
+        ("numeric_range", Value::Object(o)) => {
+            let n = |k: &str| o.get(k).filter(|v| !v.is_null()).map(text);
+            range(n("min"), n("max"), "–", "≥", "≤")
+        }
+        (_, Value::Array(items)) if items.is_empty() => None,
+        (_, Value::Array(items)) => Some(items.iter().map(text).collect::<Vec<_>>().join(", ")),
+        (_, v) => Some(text(v)),
+    }
 }
 
 fn bad(field: &str, message: String) -> ToolError {
@@ -413,5 +664,90 @@ mod tests {
         assert!(all[0].covers(3, 7));
         assert!(!all[0].covers(3, 5));
         assert_eq!(all[0].columns(), ["region"]);
+    }
+
+    #[test]
+    fn values_read_as_a_filter_bar_shows_them() {
+        assert_eq!(
+            shown("select", &json!(["West", "East"])).as_deref(),
+            Some("West, East")
+        );
+        assert_eq!(shown("select", &json!(3)).as_deref(), Some("3"));
+        assert_eq!(shown("select", &json!([])), None);
+        assert_eq!(shown("select", &Value::Null), None);
+        assert_eq!(
+            shown(
+                "time_range",
+                &json!({"start": "2024-01-01", "end": "2025-01-01"})
+            )
+            .as_deref(),
+            Some("2024-01-01 to 2025-01-01")
+        );
+        assert_eq!(
+            shown("time_range", &json!(" : 2024-06-01")).as_deref(),
+            Some("before 2024-06-01")
+        );
+        assert_eq!(shown("time_range", &json!("No filter")), None);
+        assert_eq!(
+            shown("numeric_range", &json!([1, null])).as_deref(),
+            Some("≥ 1")
+        );
+        assert_eq!(
+            shown("numeric_range", &json!({"min": 1, "max": 5})).as_deref(),
+            Some("1 – 5")
+        );
+    }
+
+    #[test]
+    fn values_in_force_are_the_given_else_the_defaults() {
+        let filters = parsed(
+            json!([
+                {"id": "F1", "name": "Region", "filter_type": "filter_select", "multiple": false,
+                 "targets": [{"dataset_id": 7, "column": "region"}], "default_value": "West",
+                 "chart_ids": [1]},
+                {"id": "F2", "name": "Channel", "filter_type": "filter_select",
+                 "targets": [{"dataset_id": 7, "column": "channel"}], "default_value": null}
+            ])
+            .as_array()
+            .expect("list"),
+        );
+        let at_defaults = InForce::new(&filters, &[], "filters").expect("defaults");
+        let sources: Vec<&str> = at_defaults
+            .states
+            .iter()
+            .map(|s| s.source.as_str())
+            .collect();
+        assert_eq!(sources, ["default", "none"]);
+        let mut notes = Vec::new();
+        let conds = at_defaults
+            .conditions_for(1, 7, |_| true, &mut notes)
+            .expect("conditions");
+        assert_eq!(ops(&conds), [("eq".into(), json!("West"))]);
+        assert!(
+            at_defaults
+                .conditions_for(2, 7, |_| true, &mut notes)
+                .expect("none")
+                .is_empty()
+        );
+        let given = |id: &str, value: Value| FilterValue {
+            id: Some(id.into()),
+            column: None,
+            value,
+        };
+        let f = InForce::new(&filters, &[given("F2", json!("online"))], "filters").expect("given");
+        assert_eq!(f.states[1].source, "given");
+        let conds = f
+            .conditions_for(1, 7, |c| c != "region", &mut notes)
+            .expect("conditions");
+        assert_eq!(ops(&conds), [("eq".into(), json!("online"))]);
+        assert_eq!(notes.len(), 1, "a lost column is noted: {notes:?}");
+        let e = InForce::new(&filters, &[given("F9", json!(1))], "filters")
+            .err()
+            .expect("unknown");
+        assert_eq!(e.details["field"], "filters[0].id");
+        let e = InForce::new(&filters, &[given("F1", json!(["a", "b"]))], "filters")
+            .err()
+            .expect("single select");
+        assert!(e.message.contains("takes one value"), "{}", e.message);
     }
 }

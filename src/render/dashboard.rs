@@ -3,6 +3,9 @@
 //! also hold markdown (drawn as formatted text, not markup: headings larger and bold, list
 //! items with bullets, emphasis and link markup dropped), a header line or a divider.
 //!
+//! A dashboard with native filters gets a filter bar under its title, as Superset's
+//! horizontal bar shows them: each filter's name over a box holding its value in force.
+//!
 //! Grid units: a column is 1/12 of the usable width; a row unit is 1/24 of the picture
 //! width, so a cell's shape does not depend on how tall the dashboard is. A chart that
 //! cannot be drawn (a bad number format, mismatched series) shows its error in its cell
@@ -61,6 +64,128 @@ impl Tile {
     }
 }
 
+/// A native filter as the filter bar shows it: its name and its value in force, as text
+/// (`None`: the filter holds no value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilterChip {
+    pub name: String,
+    pub value: Option<String>,
+}
+
+/// The filter bar laid out: its height, and each chip's x, row and width in pixels.
+struct FilterBar {
+    height: f64,
+    chips: Vec<(f64, usize, f64)>,
+    label: f64,
+    value: f64,
+    pad: f64,
+    line: f64,
+    box_h: f64,
+    row_gap: f64,
+}
+
+impl FilterBar {
+    /// Chips flow left to right after a "Filters" heading and wrap onto more rows; a chip
+    /// is as wide as its name or value (within bounds), a long value is cut to fit.
+    fn layout(filters: &[FilterChip], width: f64, th: &Theme) -> Self {
+        let label = th.tick * 0.9;
+        let value = th.tick;
+        let pad = th.pad * 0.75;
+        let line = label * 1.5;
+        let box_h = value * 2.0;
+        let row_gap = pad * 0.6;
+        let gap = th.pad;
+        let start = pad + super::fonts::text_width(FILTERS, value, true) + gap;
+        let right = width - pad;
+        let (min_w, max_w) = (
+            value * 7.0,
+            (value * 26.0).min(right - start).max(value * 7.0),
+        );
+        let mut chips = Vec::new();
+        let (mut x, mut row) = (start, 0usize);
+        for f in filters {
+            let text = f.value.as_deref().unwrap_or(NO_FILTER);
+            let natural = super::fonts::text_width(f.name.trim(), label, true)
+                .max(super::fonts::text_width(text, value, false) + 1.6 * value);
+            let cw = natural.clamp(min_w, max_w);
+            if x > start && x + cw > right {
+                x = start;
+                row += 1;
+            }
+            chips.push((x, row, cw));
+            x += cw + gap;
+        }
+        let rows = if filters.is_empty() { 0 } else { row + 1 };
+        let height = if rows == 0 {
+            0.0
+        } else {
+            2.0 * pad + rows as f64 * (line + box_h) + (rows - 1) as f64 * row_gap
+        };
+        Self {
+            height,
+            chips,
+            label,
+            value,
+            pad,
+            line,
+            box_h,
+            row_gap,
+        }
+    }
+
+    /// Draw the bar as a card at (`x`, `y`), `w` wide.
+    fn draw(&self, out: &mut Svg, filters: &[FilterChip], x: f64, y: f64, w: f64, radius: f64) {
+        let _ = writeln!(
+            out.out,
+            "<rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{h:.1}\" rx=\"{radius:.1}\" fill=\"#ffffff\" stroke=\"{CARD_BORDER}\" stroke-width=\"1\"/>",
+            h = self.height
+        );
+        let row_pitch = self.line + self.box_h + self.row_gap;
+        out.text(
+            x + self.pad,
+            y + self.pad + self.line + self.box_h / 2.0,
+            FILTERS,
+            Font::new(self.value, "#111827").bold(),
+            Anchor::Start,
+        );
+        for (f, &(cx, row, cw)) in filters.iter().zip(&self.chips) {
+            let top = y + self.pad + row as f64 * row_pitch;
+            let name = super::fonts::truncate_to_width(f.name.trim(), self.label, true, cw);
+            out.text(
+                x + cx,
+                top + self.line * 0.45,
+                &name,
+                Font::new(self.label, "#4b5563").bold(),
+                Anchor::Start,
+            );
+            let by = top + self.line;
+            let _ = writeln!(
+                out.out,
+                "<rect x=\"{bx:.1}\" y=\"{by:.1}\" width=\"{cw:.1}\" height=\"{bh:.1}\" rx=\"{r:.1}\" fill=\"#ffffff\" stroke=\"{DIVIDER}\" stroke-width=\"1\"/>",
+                bx = x + cx,
+                bh = self.box_h,
+                r = radius * 0.7,
+            );
+            let (text, font) = match &f.value {
+                Some(v) => (v.as_str(), Font::new(self.value, "#111827")),
+                None => (NO_FILTER, Font::new(self.value, "#6b7280")),
+            };
+            let text =
+                super::fonts::truncate_to_width(text, font.size, false, cw - 1.6 * self.value);
+            out.text(
+                x + cx + 0.8 * self.value,
+                by + self.box_h / 2.0,
+                &text,
+                font,
+                Anchor::Start,
+            );
+        }
+    }
+}
+
+const FILTERS: &str = "Filters";
+const NO_FILTER: &str = "No filter";
+
 /// Pixel geometry of the grid.
 struct Grid {
     margin: f64,
@@ -71,7 +196,8 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(width: f64, th: &Theme, has_title: bool) -> Self {
+    /// `above`: pixels taken under the title (by the filter bar).
+    fn new(width: f64, th: &Theme, has_title: bool, above: f64) -> Self {
         let margin = th.pad;
         let gutter = 12.0 * th.s;
         let pitch = (width - 2.0 * margin + gutter) / f64::from(COLUMNS);
@@ -79,7 +205,7 @@ impl Grid {
             margin + th.title * 1.4 + th.pad * 0.8
         } else {
             margin
-        };
+        } + above;
         Self {
             margin,
             gutter,
@@ -132,16 +258,25 @@ fn check(charts: &[(Placement, Tile)], width: u32) -> Result<(), RenderError> {
     Ok(())
 }
 
-/// The dashboard as an SVG document, with its height in pixels.
+/// The dashboard as an SVG document, with its height in pixels: `filters` in a filter bar
+/// under the title (none: no bar), then the grid.
 pub fn render_svg(
     title: &str,
+    filters: &[FilterChip],
     charts: &[(Placement, Tile)],
     width: u32,
 ) -> Result<(String, u32), RenderError> {
     check(charts, width)?;
     let w = f64::from(width);
     let th = Theme::new(w.min(1600.0), w.min(1600.0) * 0.75);
-    let grid = Grid::new(w, &th, !title.trim().is_empty());
+    let bar = FilterBar::layout(filters, w - 2.0 * th.pad, &th);
+    let gutter = 12.0 * th.s;
+    let above = if bar.height > 0.0 {
+        bar.height + gutter
+    } else {
+        0.0
+    };
+    let grid = Grid::new(w, &th, !title.trim().is_empty(), above);
     let rows = charts
         .iter()
         .map(|(p, _)| p.y.saturating_add(p.h))
@@ -165,6 +300,16 @@ pub fn render_svg(
             &text,
             font,
             Anchor::Start,
+        );
+    }
+    if bar.height > 0.0 {
+        bar.draw(
+            &mut out,
+            filters,
+            grid.margin,
+            grid.top - above,
+            w - 2.0 * grid.margin,
+            6.0 * th.s,
         );
     }
     if charts.is_empty() {
@@ -255,10 +400,11 @@ pub fn render_svg(
 /// The dashboard as a PNG `width` pixels wide.
 pub fn render_png(
     title: &str,
+    filters: &[FilterChip],
     charts: &[(Placement, Tile)],
     width: u32,
 ) -> Result<Vec<u8>, RenderError> {
-    let (svg, height) = render_svg(title, charts, width)?;
+    let (svg, height) = render_svg(title, filters, charts, width)?;
     png::rasterize(&svg, width, height)
 }
 
@@ -302,12 +448,12 @@ mod tests {
                 right,
             ),
         ];
-        let (svg, height) = render_svg("Sales", &charts, 1200).unwrap();
+        let (svg, height) = render_svg("Sales", &[], &charts, 1200).unwrap();
         assert!(svg.contains("Left") && svg.contains("Right") && svg.contains("Sales"));
         assert_eq!(svg.matches("<clipPath").count(), 2);
         // 8 row units of 1200/24 = 50 pixels, plus title and margins.
         assert!(height > 400 && height < 560, "{height}");
-        let png = render_png("Sales", &charts, 1200).unwrap();
+        let png = render_png("Sales", &[], &charts, 1200).unwrap();
         let pixmap = Pixmap::decode_png(&png).unwrap();
         assert_eq!((pixmap.width(), pixmap.height()), (1200, height));
     }
@@ -331,7 +477,7 @@ mod tests {
             },
             Tile::chart(*s, *d),
         )];
-        let (svg, _) = render_svg("", &charts, 800).unwrap();
+        let (svg, _) = render_svg("", &[], &charts, 800).unwrap();
         assert!(svg.contains("invalid number format"), "{svg}");
     }
 
@@ -347,7 +493,7 @@ mod tests {
             },
             b.clone(),
         )];
-        let e = render_svg("", &beyond, 1200).unwrap_err();
+        let e = render_svg("", &[], &beyond, 1200).unwrap_err();
         assert!(e.to_string().contains("12-column grid"), "{e}");
         let empty = vec![(
             Placement {
@@ -358,7 +504,7 @@ mod tests {
             },
             b.clone(),
         )];
-        assert!(render_svg("", &empty, 1200).is_err());
+        assert!(render_svg("", &[], &empty, 1200).is_err());
         let deep = vec![(
             Placement {
                 x: 0,
@@ -369,12 +515,12 @@ mod tests {
             b,
         )];
         assert!(
-            render_svg("", &deep, 1200)
+            render_svg("", &[], &deep, 1200)
                 .unwrap_err()
                 .to_string()
                 .contains("tall")
         );
-        let e = render_png("", &[], 100).unwrap_err();
+        let e = render_png("", &[], &[], 100).unwrap_err();
         assert!(e.to_string().contains("width 100"), "{e}");
     }
 
@@ -392,12 +538,62 @@ mod tests {
             (at(1, 1), Tile::Divider),
             (at(2, 4), Tile::Markdown("# Notes\n- **one** item".into())),
         ];
-        let (svg, _) = render_svg("T", &cells, 1200).unwrap();
+        let (svg, _) = render_svg("T", &[], &cells, 1200).unwrap();
         assert!(
             svg.contains(">Overview<") && svg.contains(">Notes<") && svg.contains(">one item<")
         );
         assert!(!svg.contains("**") && !svg.contains("# Notes"), "{svg}");
         assert!(svg.contains("<line"), "the divider is a rule");
-        assert!(render_png("T", &cells, 1200).is_ok());
+        assert!(render_png("T", &[], &cells, 1200).is_ok());
+    }
+
+    #[test]
+    fn native_filters_get_a_bar_under_the_title() {
+        let charts = vec![(
+            Placement {
+                x: 0,
+                y: 0,
+                w: 12,
+                h: 6,
+            },
+            bar("Revenue"),
+        )];
+        let filters = vec![
+            FilterChip {
+                name: "Region".into(),
+                value: Some("West, South".into()),
+            },
+            FilterChip {
+                name: "Sales channel".into(),
+                value: None,
+            },
+        ];
+        let (plain, plain_h) = render_svg("Sales", &[], &charts, 1200).unwrap();
+        let (svg, h) = render_svg("Sales", &filters, &charts, 1200).unwrap();
+        assert!(!plain.contains(">Filters<"), "no filters, no bar");
+        for text in [
+            ">Filters<",
+            ">Region<",
+            ">West, South<",
+            ">Sales channel<",
+            ">No filter<",
+        ] {
+            assert!(svg.contains(text), "{text} in {svg}");
+        }
+        assert!(
+            h > plain_h,
+            "the bar pushes the grid down: {h} vs {plain_h}"
+        );
+        // Many filters wrap onto more rows of the bar; a long value is cut to fit.
+        let many: Vec<FilterChip> = (0..12)
+            .map(|i| FilterChip {
+                name: format!("Filter {i}"),
+                value: Some("a value ".repeat(i + 1)),
+            })
+            .collect();
+        let (svg, taller) = render_svg("Sales", &many, &charts, 1200).unwrap();
+        assert!(taller > h, "{taller} vs {h}");
+        assert!(svg.contains(">Filter 11<") && svg.contains('…'), "{svg}");
+        assert!(render_png("Sales", &many, &charts, 1200).is_ok());
     }
 }

@@ -33,7 +33,7 @@ pub mod svg;
 pub mod table;
 pub mod vega;
 
-pub use dashboard::{Placement, Tile};
+pub use dashboard::{FilterChip, Placement, Tile};
 pub use model::{BigNumber, ChartData, ChartKind, RenderSpec, Series, TableData, XAxis};
 pub use table::TableLimits;
 
@@ -96,14 +96,16 @@ pub fn vega_lite(spec: &RenderSpec, data: &ChartData) -> serde_json::Value {
     vega::spec(spec, data)
 }
 
-/// Several charts (and markdown, headers, dividers) on a 12-column grid, with a dashboard title, as one PNG `width` pixels
+/// Several charts (and markdown, headers, dividers) on a 12-column grid, with a dashboard title
+/// and its filter bar, as one PNG `width` pixels
 /// wide (the height follows from the placements).
 pub fn render_dashboard_png(
     title: &str,
+    filters: &[FilterChip],
     charts: &[(Placement, Tile)],
     width: u32,
 ) -> Result<Vec<u8>, RenderError> {
-    dashboard::render_png(title, charts, width)
+    dashboard::render_png(title, filters, charts, width)
 }
 
 #[cfg(test)]

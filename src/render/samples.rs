@@ -902,7 +902,7 @@ pub fn write_samples(dir: &Path) -> Result<Vec<PathBuf>, RenderError> {
         let vl = serde_json::to_string_pretty(&vega_lite(&spec, &data)).unwrap_or_default();
         paths.push(write(dir.join(format!("{stem}.vl.json")), vl.as_bytes())?);
     }
-    let png = render_dashboard_png("Retail overview — 2024", &dashboard(), 1400)?;
+    let png = render_dashboard_png("Retail overview — 2024", &[], &dashboard(), 1400)?;
     paths.push(write(dir.join("dashboard_retail.png"), &png)?);
     Ok(paths)
 }

@@ -3,8 +3,9 @@
 //! and `get_dashboard_data` (each chart's data under filter values, or at the filters'
 //! defaults).
 //!
-//! A filter value becomes chart filters (`charts::native_filters::conditions`) added to
-//! each chart in the filter's scope; the chart then runs through the one chart query path
+//! Values are settled and scoped by `charts::native_filters::InForce` (which
+//! `get_dashboard_screenshot` uses too): a value becomes chart filters added to each chart
+//! in the filter's scope; the chart then runs through the one chart query path
 //! (`visualize::resolve`, `visualize::run_query`), so row-level security and the caller's
 //! access apply exactly as for `get_chart_data`.
 
@@ -23,7 +24,8 @@ use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::charts::config::MAX_ROW_LIMIT;
 use crate::charts::native_filters::{
-    self as nf, FilterTarget, KINDS, NativeFilter, conditions, is_numeric_type, stored_type,
+    self as nf, FilterState, FilterTarget, FilterValue, InForce, KINDS, NativeFilter,
+    is_numeric_type, stored_type,
 };
 use crate::charts::picture::PreviewFormat;
 use crate::datasources::StatementPriority;
@@ -502,16 +504,6 @@ async fn manage_native_filters(ctx: ToolCtx, args: ManageArgs) -> Result<Managed
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct FilterValue {
-    /// Filter id (or column).
-    pub id: Option<String>,
-    pub column: Option<String>,
-    /// null: none.
-    pub value: Value,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ApplyArgs {
     /// Dashboard id, uuid or slug.
     pub identifier: Value,
@@ -530,17 +522,6 @@ pub struct DataArgs {
     pub identifier: Value,
     /// Rows per chart.
     pub limit: Option<u64>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct FilterState {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub columns: Vec<String>,
-    pub value: Value,
-    /// given, default or none.
-    pub source: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -598,59 +579,6 @@ pub struct DashboardData {
     pub notes: Vec<String>,
 }
 
-/// The filter a given value names, by id or by column.
-fn named<'a>(
-    filters: &'a [NativeFilter],
-    v: &FilterValue,
-    field: &str,
-) -> Result<&'a NativeFilter, ToolError> {
-    let ids: Vec<&str> = filters.iter().map(|f| f.id.as_str()).collect();
-    match (&v.id, &v.column) {
-        (Some(id), _) => filters.iter().find(|f| &f.id == id).ok_or_else(|| {
-            ToolError::invalid_field(
-                &format!("{field}.id"),
-                format!("the dashboard has no filter '{id}'."),
-                &ids,
-                Some(id),
-            )
-        }),
-        (None, Some(col)) => {
-            let hits: Vec<&NativeFilter> = filters
-                .iter()
-                .filter(|f| f.columns().contains(&col.as_str()))
-                .collect();
-            match hits.as_slice() {
-                [one] => Ok(one),
-                [] => {
-                    let mut cols: Vec<&str> = filters.iter().flat_map(|f| f.columns()).collect();
-                    cols.dedup();
-                    Err(ToolError::invalid_field(
-                        &format!("{field}.column"),
-                        format!("no filter of the dashboard is on column '{col}'."),
-                        &cols,
-                        Some(col),
-                    ))
-                }
-                many => Err(invalid(
-                    &format!("{field}.column"),
-                    format!(
-                        "{} filters are on '{col}'; name one by id: {}.",
-                        many.len(),
-                        many.iter()
-                            .map(|f| f.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                )),
-            }
-        }
-        (None, None) => Err(invalid(
-            field,
-            format!("name the filter by id or column; ids: {}.", ids.join(", ")),
-        )),
-    }
-}
-
 /// Every chart of the dashboard under `values` (the rest at their defaults).
 async fn dashboard_data(
     ctx: &ToolCtx,
@@ -674,73 +602,8 @@ async fn dashboard_data(
     };
     let meta: Map<String, Value> = serde_json::from_str(&d.json_metadata).unwrap_or_default();
     let filters = nf::parsed(&nf::stored(&meta));
-    let mut given: HashMap<&str, &Value> = HashMap::new();
-    for (i, v) in values.iter().enumerate() {
-        let field = format!("filters[{i}]");
-        let f = named(&filters, v, &field)?;
-        let Some(kind) = f.kind() else {
-            return Err(invalid(
-                &field,
-                format!(
-                    "filter {} is a Superset '{}' filter vizier does not apply.",
-                    f.id, f.filter_type
-                ),
-            ));
-        };
-        nf::check_value(
-            kind,
-            f.multiple.unwrap_or(false),
-            &v.value,
-            &format!("{field}.value"),
-        )?;
-        if given.insert(&f.id, &v.value).is_some() {
-            return Err(invalid(&field, format!("filter {} is given twice.", f.id)));
-        }
-    }
-    let mut notes = Vec::new();
-    let mut states = Vec::new();
-    // (filter, kind, value) of every filter in force.
-    let mut active: Vec<(&NativeFilter, &str, Value)> = Vec::new();
-    for f in &filters {
-        let (value, source) = match given.get(f.id.as_str()) {
-            Some(v) => ((*v).clone(), "given"),
-            None => match &f.default_value {
-                Some(v) if !v.is_null() => (v.clone(), "default"),
-                _ => (Value::Null, "none"),
-            },
-        };
-        let Some(kind) = f.kind() else {
-            notes.push(format!(
-                "filter {} ({}) is a Superset '{}' filter; vizier does not apply it.",
-                f.id, f.name, f.filter_type
-            ));
-            continue;
-        };
-        let mut value = value;
-        let mut source = source;
-        if source == "default"
-            && let Err(e) =
-                nf::check_value(kind, f.multiple.unwrap_or(false), &value, "default_value")
-        {
-            notes.push(format!(
-                "filter {} ({}): its default is left out: {}",
-                f.id, f.name, e.message
-            ));
-            value = Value::Null;
-            source = "none";
-        }
-        states.push(FilterState {
-            id: f.id.clone(),
-            name: f.name.clone(),
-            kind: kind.into(),
-            columns: f.columns().into_iter().map(str::to_owned).collect(),
-            value: value.clone(),
-            source: source.into(),
-        });
-        if !value.is_null() {
-            active.push((f, kind, value));
-        }
-    }
+    let in_force = InForce::new(&filters, values, "filters")?;
+    let mut notes = in_force.notes.clone();
     let mut out = Vec::new();
     let mut images: Vec<Image> = Vec::new();
     for chart in &charts {
@@ -759,23 +622,12 @@ async fn dashboard_data(
             )
             .await?;
             item.name = Some(t.name.clone());
-            for (f, kind, value) in &active {
-                if !f.covers(chart.id, chart.dataset_id) {
-                    continue;
-                }
-                let Some(col) = f.column_on(chart.dataset_id) else {
-                    continue;
-                };
-                if !t.columns.iter().any(|c| c.column_name == col) {
-                    notes.push(format!(
-                        "chart {}: filter {} is on column '{col}', which its dataset no longer has; not applied.",
-                        chart.id, f.id
-                    ));
-                    continue;
-                }
-                let conds = conditions(kind, f.multiple.unwrap_or(false), col, value, "value")?;
-                item.filters.extend(conds);
-            }
+            item.filters = in_force.conditions_for(
+                chart.id,
+                chart.dataset_id,
+                |col| t.columns.iter().any(|c| c.column_name == col),
+                &mut notes,
+            )?;
             t.config.filters_mut().extend(item.filters.iter().cloned());
             if pictures {
                 let dr = drawable(ctx, &t, 800, 600).await?;
@@ -798,8 +650,7 @@ async fn dashboard_data(
                 item.executed_sql = Some(dr.executed_sql);
             } else {
                 let mut q =
-                    run_query(ctx, &t, false, limit, true, StatementPriority::Interactive)
-                        .await?;
+                    run_query(ctx, &t, false, limit, true, StatementPriority::Interactive).await?;
                 let mut columns: Vec<String> =
                     q.result.columns.iter().map(|c| c.name.clone()).collect();
                 crate::charts::query::without_helper_columns(&mut columns, &mut q.result.rows);
@@ -826,7 +677,7 @@ async fn dashboard_data(
         result: DashboardData {
             dashboard_id: d.id,
             dashboard_title: d.title,
-            filters: states,
+            filters: in_force.states,
             charts: out,
             notes,
         },

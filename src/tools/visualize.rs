@@ -25,6 +25,7 @@ use crate::actors::PoolKind;
 use crate::actors::screenshot::{RenderRefusal, Rendered};
 use crate::auth::Permission;
 use crate::charts::config::{self, ChartConfig};
+use crate::charts::native_filters::{self as nf, FilterState, FilterValue, InForce};
 use crate::charts::picture::{self, DEFAULT_HEIGHT, DEFAULT_WIDTH, PreviewFormat};
 use crate::charts::query::{self, Notes, Plan};
 use crate::datasources::StatementPriority;
@@ -37,7 +38,7 @@ use crate::output::{Image, WithImages};
 use crate::query::builder::Metric;
 use crate::query::catalog::Access;
 use crate::query::list::{DeletedState, Ident};
-use crate::render::{ChartData, Placement, RenderSpec, TableData, Tile};
+use crate::render::{ChartData, FilterChip, Placement, RenderSpec, TableData, Tile};
 
 /// Seconds a chart query may run.
 const CHART_TIMEOUT_SECS: u64 = 60;
@@ -79,7 +80,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_chart",
         "Create a chart",
-        "Build a chart from a dataset and a config (get_chart_type_schema); a preview unless save_chart. preview_formats: png, svg, ascii, table, vega_lite.",
+        "Build a chart from a dataset and a config (get_chart_type_schema); a preview unless save_chart.",
         PoolKind::Charts,
         Permission::CatalogWrite,
         Hints::WRITE,
@@ -101,7 +102,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "update_chart_preview",
         "Preview a chart change",
-        "Show what a chart would look like with config changes, without saving anything.",
+        "What a chart would look like with config changes; nothing is saved.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -110,7 +111,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_chart_data",
         "Chart data",
-        "A chart's data (saved: identifier; unsaved: dataset_id + config) as json or csv, with summary statistics.",
+        "A chart's data as json or csv, with summary statistics.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -119,7 +120,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_chart_sql",
         "Chart SQL",
-        "The SQL a chart runs, as it would run for you: row-level security and row limits applied.",
+        "The SQL a chart runs for you, with row-level security and row limits.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -128,7 +129,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_chart_preview",
         "Chart picture",
-        "A picture of a chart: png (image), svg, ascii (terminal chart), table (text) or vega_lite (spec with the data).",
+        "A picture of a chart: a PNG image, or svg, ascii, table or vega_lite text.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -137,7 +138,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "generate_explore_link",
         "Link to a chart page",
-        "A signed, expiring URL of a page with the chart and its data (as you see it), for people to open in a browser.",
+        "A signed, expiring URL of a page with the chart and its data (as you see it), for a browser.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -146,7 +147,7 @@ pub fn register(r: &mut Registry) {
     r.add(tool(
         "get_dashboard_screenshot",
         "Dashboard picture",
-        "One PNG of a whole dashboard: every chart drawn where its layout puts it, with titles.",
+        "One PNG of a dashboard: its filter bar, then each chart where its layout puts it.",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -641,7 +642,7 @@ fn default_formats() -> Vec<PreviewFormat> {
 pub struct GenerateArgs {
     /// Dataset id or uuid.
     pub dataset_id: Value,
-    /// The chart config; see get_chart_type_schema.
+    /// See get_chart_type_schema.
     pub config: Value,
     /// Chart name (default: made from the config).
     pub name: Option<String>,
@@ -910,7 +911,7 @@ async fn update_chart(
 pub struct UpdatePreviewArgs {
     /// Chart id or uuid.
     pub identifier: Value,
-    /// Config fields to try (merged into the saved config; nothing is saved).
+    /// Config fields to try, merged into the saved config.
     pub config: Value,
     #[serde(default = "default_formats")]
     pub preview_formats: Vec<PreviewFormat>,
@@ -1420,8 +1421,11 @@ impl ExploreClaim {
 pub struct DashboardShotArgs {
     /// Dashboard id, uuid or slug.
     pub identifier: Value,
-    /// Picture width in pixels, 400..=4000 (default 1600).
+    /// Pixels, 400..=4000 (default 1600).
     pub width: Option<u32>,
+    /// As apply_dashboard_filters.
+    #[serde(default)]
+    pub filters: Vec<FilterValue>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -1431,6 +1435,9 @@ pub struct DashboardShot {
     pub width: u32,
     pub charts: usize,
     pub bytes: usize,
+    /// The native filters in the picture's filter bar, with the values in force.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<FilterState>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
 }
@@ -1464,6 +1471,10 @@ async fn get_dashboard_screenshot(
         let layout = crate::layout::Layout::parse(&d.layout)?;
         (d, layout.positions())
     };
+    // The filter values in force, checked and scoped as apply_dashboard_filters does.
+    let meta: serde_json::Map<String, Value> =
+        serde_json::from_str(&dashboard.json_metadata).unwrap_or_default();
+    let in_force = InForce::new(&nf::parsed(&nf::stored(&meta)), &args.filters, "filters")?;
     // Rows stack: each starts below the tallest cell of the row before. Headers and
     // dividers take one row unit.
     let mut placements = Vec::new();
@@ -1491,10 +1502,11 @@ async fn get_dashboard_screenshot(
     // The charts' queries are most of a cold screenshot: run a few at once, in order.
     let started = std::time::Instant::now();
     let ctx = &ctx;
+    let in_force = &in_force;
     let ids: Vec<i32> = positions.iter().filter_map(Position::chart_id).collect();
     let mut drawn = futures::stream::iter(ids)
         .map(|id| async move {
-            let t = resolve(
+            let mut t = resolve(
                 ctx,
                 &ChartRef {
                     identifier: Some(json!(id)),
@@ -1502,7 +1514,15 @@ async fn get_dashboard_screenshot(
                 },
             )
             .await?;
-            drawable(ctx, &t, 800, 600).await
+            let mut skipped = Vec::new();
+            let conds = in_force.conditions_for(
+                id,
+                t.dataset.id,
+                |col| t.columns.iter().any(|c| c.column_name == col),
+                &mut skipped,
+            )?;
+            t.config.filters_mut().extend(conds);
+            drawable(ctx, &t, 800, 600).await.map(|d| (d, skipped))
         })
         .buffered(DASHBOARD_CHARTS_AT_ONCE)
         .collect::<Vec<_>>()
@@ -1510,12 +1530,15 @@ async fn get_dashboard_screenshot(
         .into_iter();
     let charts_ms = started.elapsed().as_millis() as u64;
     let mut placed = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes = in_force.notes.clone();
     for (p, placement) in positions.iter().zip(placements) {
         let c = &p.cell;
         let tile = match (c.chart_id, &c.markdown, &c.header) {
             (Some(id), _, _) => match drawn.next() {
-                Some(Ok(d)) => Tile::chart(d.spec, d.data),
+                Some(Ok((d, skipped))) => {
+                    notes.extend(skipped);
+                    Tile::chart(d.spec, d.data)
+                }
                 Some(Err(e)) => {
                     notes.push(format!("chart {id}: {}", e.message));
                     let mut spec =
@@ -1546,11 +1569,20 @@ async fn get_dashboard_screenshot(
         placed.push((placement, tile));
     }
     let title = dashboard.title.clone();
+    let bar: Vec<FilterChip> = in_force
+        .states
+        .iter()
+        .map(|f| FilterChip {
+            name: f.name.clone(),
+            value: f.shown(),
+        })
+        .collect();
     let key = {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         "dashboard".hash(&mut h);
         title.hash(&mut h);
         width.hash(&mut h);
+        serde_json::to_string(&bar).unwrap_or_default().hash(&mut h);
         serde_json::to_string(&placed)
             .unwrap_or_default()
             .hash(&mut h);
@@ -1563,7 +1595,7 @@ async fn get_dashboard_screenshot(
         .app
         .screenshots
         .render(key, move || {
-            crate::render::render_dashboard_png(&job_title, &placed, width)
+            crate::render::render_dashboard_png(&job_title, &bar, &placed, width)
                 .map(|bytes| Rendered {
                     bytes: bytes.into(),
                     mime: "image/png",
@@ -1590,6 +1622,7 @@ async fn get_dashboard_screenshot(
             width,
             charts,
             bytes: r.bytes.len(),
+            filters: in_force.states.clone(),
             notes,
         },
         images,

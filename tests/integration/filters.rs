@@ -458,3 +458,146 @@ async fn filter_tools_are_listed_by_default() {
     client.cancel().await.ok();
     app.stop().await;
 }
+
+/// The one PNG of a screenshot answer, decoded.
+fn picture(r: &rmcp::model::CallToolResult) -> resvg::tiny_skia::Pixmap {
+    use base64::Engine as _;
+    let pngs: Vec<Vec<u8>> = r
+        .content
+        .iter()
+        .filter_map(|c| c.as_image())
+        .map(|i| {
+            base64::engine::general_purpose::STANDARD
+                .decode(&i.data)
+                .expect("base64 image")
+        })
+        .collect();
+    assert_eq!(pngs.len(), 1, "one picture");
+    resvg::tiny_skia::Pixmap::decode_png(&pngs[0]).expect("a PNG")
+}
+
+/// Pixels of rows `from..` of a picture.
+fn rows_from(p: &resvg::tiny_skia::Pixmap, from: u32) -> &[u8] {
+    &p.data()[(from * p.width() * 4) as usize..]
+}
+
+/// get_dashboard_screenshot draws the native filter bar with the values in force and
+/// draws the charts under the values it is given, checked as apply_dashboard_filters
+/// checks them.
+#[actix_web::test]
+async fn dashboard_screenshot_draws_the_filter_bar_and_takes_values() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let shot = |args: Value| app.tool("get_dashboard_screenshot", args);
+    let r = shot(json!({"identifier": 1, "width": 800})).await;
+    let plain = ok(&r).clone();
+    assert!(
+        plain.get("filters").is_none(),
+        "no filters, no bar: {plain}"
+    );
+    let plain_h = picture(&r).height();
+
+    let r = app
+        .tool(
+            "manage_native_filters",
+            json!({"identifier": 1, "add": [
+                {"column": "region", "name": "Region", "multiple": false, "default_value": "West"},
+                {"column": "channel", "name": "Sales channel"}
+            ]}),
+        )
+        .await;
+    let added = ok(&r)["added"].clone();
+    let (region, channel) = (
+        added[0].as_str().expect("id"),
+        added[1].as_str().expect("id"),
+    );
+
+    // At the defaults: the bar lists both filters with the values in force.
+    let r = shot(json!({"identifier": 1, "width": 800})).await;
+    let v = ok(&r).clone();
+    assert!(v.get("notes").is_none(), "every chart drew: {v}");
+    let bar: Vec<(&str, &Value, &str)> = v["filters"]
+        .as_array()
+        .expect("the bar's filters")
+        .iter()
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or("?"),
+                &f["value"],
+                f["source"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bar,
+        [
+            ("Region", &json!("West"), "default"),
+            ("Sales channel", &Value::Null, "none")
+        ],
+        "{v}"
+    );
+    let defaults = picture(&r);
+    assert_eq!(defaults.width(), 800);
+    assert!(
+        defaults.height() > plain_h,
+        "the bar takes room above the charts: {} vs {plain_h}",
+        defaults.height()
+    );
+
+    // Given values replace the defaults and change the charts' data: the same grid, drawn
+    // differently below the bar.
+    let r = shot(json!({"identifier": 1, "width": 800, "filters": [
+        {"column": "region", "value": "Midwest"},
+        {"id": channel, "value": ["online", "store"]}
+    ]}))
+    .await;
+    let v = ok(&r).clone();
+    assert_eq!(v["filters"][0]["value"], "Midwest", "{v}");
+    assert_eq!(v["filters"][0]["source"], "given", "{v}");
+    assert_eq!(v["filters"][1]["value"], json!(["online", "store"]), "{v}");
+    let given = picture(&r);
+    assert_eq!(given.height(), defaults.height(), "same bar, same grid");
+    let charts_top = defaults.height() / 3;
+    assert_ne!(
+        rows_from(&given, charts_top),
+        rows_from(&defaults, charts_top),
+        "the charts show other data"
+    );
+    // null clears a default: all regions again.
+    let r =
+        shot(json!({"identifier": 1, "width": 800, "filters": [{"id": region, "value": null}]}))
+            .await;
+    assert_eq!(ok(&r)["filters"][0]["source"], "given");
+    assert_eq!(ok(&r)["filters"][0]["value"], Value::Null);
+    let cleared = picture(&r);
+    assert_eq!(cleared.height(), defaults.height());
+    assert_ne!(
+        rows_from(&cleared, charts_top),
+        rows_from(&defaults, charts_top)
+    );
+
+    // Bad values are refused as apply_dashboard_filters refuses them, naming the fix.
+    let r = shot(json!({"identifier": 1, "filters": [{"id": "NATIVE_FILTER-nope", "value": "x"}]}))
+        .await;
+    let e = err(&r);
+    assert_eq!(e["error_type"], "invalid_argument", "{e}");
+    assert_eq!(e["details"]["field"], "filters[0].id", "{e}");
+    assert_eq!(e["details"]["allowed"], json!([region, channel]), "{e}");
+    let r = shot(json!({"identifier": 1, "filters": [{"column": "regoin", "value": "x"}]})).await;
+    assert_eq!(err(&r)["details"]["suggestion"], "region");
+    let r =
+        shot(json!({"identifier": 1, "filters": [{"id": region, "value": ["West", "Midwest"]}]}))
+            .await;
+    let e = err(&r);
+    assert_eq!(e["details"]["field"], "filters[0].value", "{e}");
+    assert!(
+        e["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("make it multiple or give one"),
+        "{e}"
+    );
+    let r =
+        shot(json!({"identifier": 1, "filters": [{"column": "channel", "value": {"a": 1}}]})).await;
+    assert_eq!(err(&r)["details"]["field"], "filters[0].value");
+    app.stop().await;
+}
