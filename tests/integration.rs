@@ -10,6 +10,7 @@ mod integration {
     pub mod audit;
     pub mod auth;
     pub mod bad_input;
+    pub mod browser;
     pub mod catalog;
     pub mod charts;
     pub mod cli;

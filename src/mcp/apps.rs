@@ -40,6 +40,22 @@ const TOOL_VIEWS: [(&str, &str); 5] = [
     ("get_dashboard_screenshot", DASHBOARD_VIEW),
 ];
 
+/// HTML-escape text.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The page of a view: `kind` is `chart` or `dashboard`; `data` (JSON) is what a page that
 /// is not inside a host starts from (the explore page), else null.
 pub fn page(kind: &str, title: &str, data: &Value) -> String {
@@ -52,7 +68,7 @@ pub fn page(kind: &str, title: &str, data: &Value) -> String {
          <body data-view=\"{kind}\"><div id=\"app\"><p class=\"note\">Loading…</p></div>\
          <script id=\"vizier-data\" type=\"application/json\">{data}</script>\
          <script>{VIEW_JS}</script></body></html>",
-        title = super::explore::escape(title),
+        title = escape(title),
     )
 }
 
@@ -219,5 +235,13 @@ mod tests {
         }
         let html = page("chart", "x", &json!({"s": "</script><b>"}));
         assert!(!html.contains("</script><b>"));
+    }
+
+    #[test]
+    fn escape_covers_html_metacharacters() {
+        assert_eq!(
+            escape("<script>alert('x') & \"y\"</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
+        );
     }
 }

@@ -4,66 +4,53 @@
 //! The key is the capability: a claim (creator, chart, expiry) signed with the server's
 //! key (see `tools::visualize::sign_claim`). The page runs the chart's query as the link's
 //! creator, so row-level security and dataset access are theirs, checked again now (a
-//! deactivated creator or a deleted chart ends the link). The page is self-contained: the
-//! chart is inline SVG, there are no scripts, and the Content-Security-Policy forbids
-//! loading anything.
+//! deactivated creator or a deleted chart ends the link).
+//!
+//! The page is the MCP Apps chart view ([`super::apps::page`]: the same script and styles)
+//! outside a host: the view gets inline the payload a host would have it fetch through
+//! `view_chart`, so hover values, legend toggles and the data tab are the view's own. The
+//! page is self-contained, and its Content-Security-Policy runs only the view's script
+//! (by hash) and loads nothing.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
+use base64::Engine as _;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::apps::{self, VIEW_JS};
 use crate::auth::{Principal, Who};
 use crate::error::ToolError;
 use crate::tools::ToolCtx;
 use crate::tools::state::AppState;
-use crate::tools::visualize::{EXPLORE_PAGE, ExplorePage, verify_claim};
+use crate::tools::visualize::{ChartView, EXPLORE_PAGE, verify_claim};
 
 /// Rows shown in the page's data table.
 const TABLE_ROWS: usize = 500;
 
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// The page's policy: the view's script, named by its hash (the data it reads is JSON, not
+/// run); its inline styles; the data: images a drawn SVG may hold; nothing from anywhere.
+static CSP: LazyLock<String> = LazyLock::new(|| {
+    let hash = ring::digest::digest(&ring::digest::SHA256, VIEW_JS.as_bytes());
+    format!(
+        "default-src 'none'; script-src 'sha256-{}'; style-src 'unsafe-inline'; img-src data:; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
+});
 
-/// HTML-escape text.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · vizier</title><style>{STYLE}</style></head><body>{body}</body></html>",
-        escape(title)
-    );
+/// The chart view as a page, starting from `data`: a chart view, or `{error, title}`.
+fn page(status: StatusCode, title: &str, data: &Value) -> HttpResponse {
     HttpResponse::build(status)
-        .insert_header(("Content-Security-Policy", CSP))
+        .insert_header(("Content-Security-Policy", CSP.as_str()))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("Cache-Control", "no-store"))
         .content_type("text/html; charset=utf-8")
-        .body(html)
+        .body(apps::page("chart", &format!("{title} · vizier"), data))
 }
-
-const STYLE: &str = "body{font-family:'DejaVu Sans',system-ui,sans-serif;margin:0;background:#f3f4f6;color:#1f2933}\
-main{max-width:1000px;margin:24px auto;padding:0 16px}\
-.card{background:#fff;border:1px solid #e2e5ea;border-radius:8px;padding:16px;margin-bottom:16px}\
-h1{font-size:22px;margin:0 0 4px}p.meta{color:#616e7c;font-size:13px;margin:0 0 12px}\
-svg{max-width:100%;height:auto}table{border-collapse:collapse;font-size:13px;width:100%}\
-th,td{border-bottom:1px solid #e2e5ea;padding:4px 8px;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}\
-th{background:#f8f9fa;position:sticky;top:0}.scroll{max-height:480px;overflow:auto}";
 
 fn error_page(e: &ToolError) -> HttpResponse {
     // A page has no caller to authenticate again: an unknown or deactivated creator
@@ -75,11 +62,10 @@ fn error_page(e: &ToolError) -> HttpResponse {
     page(
         status,
         "Chart unavailable",
-        &format!(
-            "<main><div class=\"card\"><h1>This chart cannot be shown</h1><p>{}</p><p class=\"meta\">error id {}</p></div></main>",
-            escape(&e.message),
-            escape(&e.error_id)
-        ),
+        &json!({
+            "title": "This chart cannot be shown",
+            "error": format!("{} (error id {})", e.message, e.error_id),
+        }),
     )
 }
 
@@ -98,10 +84,10 @@ pub async fn explore_page(app: web::Data<Arc<AppState>>, key: web::Path<String>)
             return page(
                 status,
                 "Link not valid",
-                &format!(
-                    "<main><div class=\"card\"><h1>This link is not valid</h1><p>{}. Ask for a new link (generate_explore_link).</p></div></main>",
-                    escape(why)
-                ),
+                &json!({
+                    "title": "This link is not valid",
+                    "error": format!("{why}. Ask for a new link (generate_explore_link)."),
+                }),
             );
         }
     };
@@ -185,58 +171,10 @@ async fn render(
             elapsed: started.elapsed(),
         },
     );
-    let shown: ExplorePage = serde_json::from_value(outcome?.json).map_err(ToolError::internal)?;
-    let mut table = String::from("<table><thead><tr>");
-    for c in &shown.columns {
-        table.push_str(&format!("<th>{}</th>", escape(c)));
-    }
-    table.push_str("</tr></thead><tbody>");
-    for row in &shown.rows {
-        table.push_str("<tr>");
-        for v in row {
-            let (class, text) = match v {
-                serde_json::Value::Number(n) => (" class=\"n\"", n.to_string()),
-                serde_json::Value::Null => ("", String::new()),
-                serde_json::Value::String(s) => ("", s.clone()),
-                other => ("", other.to_string()),
-            };
-            table.push_str(&format!("<td{class}>{}</td>", escape(&text)));
-        }
-        table.push_str("</tr>");
-    }
-    table.push_str("</tbody></table>");
-    let more = if shown.row_count > shown.rows.len() {
-        format!(
-            "<p class=\"meta\">Showing {} of {} rows.</p>",
-            shown.rows.len(),
-            shown.row_count
-        )
-    } else {
-        String::new()
-    };
-    let body = format!(
-        "<main><div class=\"card\"><h1 id=\"title\">{title}</h1><p class=\"meta\">{kind} chart on dataset {dataset} · {rows} rows · as seen by {user}</p>\
-         <div id=\"chart\">{svg}</div></div>\
-         <div class=\"card\"><h2>Data</h2><div class=\"scroll\" id=\"data\">{table}</div>{more}</div></main>",
-        title = escape(&shown.title),
-        kind = escape(&shown.chart_type),
-        dataset = escape(&shown.dataset),
-        rows = shown.row_count,
-        svg = shown.svg,
-        user = escape(&claim.u),
-    );
-    Ok(page(StatusCode::OK, &shown.title, &body))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escape_covers_html_metacharacters() {
-        assert_eq!(
-            escape("<script>alert('x') & \"y\"</script>"),
-            "&lt;script&gt;alert(&#39;x&#39;) &amp; &quot;y&quot;&lt;/script&gt;"
-        );
-    }
+    let mut view: ChartView = serde_json::from_value(outcome?.json).map_err(ToolError::internal)?;
+    // Rows are the creator's (row-level security): say whose.
+    view.notes
+        .push(format!("Data as {} sees it (the link's creator).", claim.u));
+    let data = serde_json::to_value(&view).map_err(ToolError::internal)?;
+    Ok(page(StatusCode::OK, &view.page.title, &data))
 }

@@ -52,7 +52,7 @@ pub fn register(r: &mut Registry) {
     r.add_internal(tool(
         EXPLORE_PAGE,
         "Explore page",
-        "The chart of an explore link, drawn as SVG, with its data.",
+        "The chart of an explore link, as the chart view draws it (SVG, Vega-Lite, data).",
         PoolKind::Charts,
         Permission::CatalogRead,
         Hints::READ,
@@ -1190,7 +1190,8 @@ async fn get_chart_preview(
 /// The internal tool behind `/explore/{key}` (see [`Registry::internal`]).
 pub const EXPLORE_PAGE: &str = "explore_page";
 
-/// What the explore page shows of a chart: its picture as SVG and its data.
+/// A chart's picture as SVG and its data, as the chart view (in a host or on the explore
+/// page) shows them; [`ChartView`] adds the rest.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ExplorePage {
     pub title: String,
@@ -1212,12 +1213,10 @@ pub struct ExplorePageArgs {
     pub table_rows: usize,
 }
 
-async fn explore_page(ctx: ToolCtx, args: ExplorePageArgs) -> Result<ExplorePage, ToolError> {
+/// The explore page is the chart view outside a host: it gets what `view_chart` answers.
+async fn explore_page(ctx: ToolCtx, args: ExplorePageArgs) -> Result<ChartView, ToolError> {
     let target = resolve(&ctx, &args.chart).await?;
-    let d = drawable(&ctx, &target, 960, 540).await?;
-    let data = Arc::new(d.data.clone());
-    let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
-    Ok(explore_page_of(&target, &d, &svg, args.table_rows))
+    chart_view(&ctx, &target, args.table_rows).await
 }
 
 /// A drawn chart as the explore page and the views show it: SVG and the first `rows` rows.
@@ -1294,14 +1293,19 @@ async fn view_chart(ctx: ToolCtx, args: ChartViewArgs) -> Result<ChartView, Tool
     let mut target = resolve(&ctx, &args.chart).await?;
     target.config = with_filters(&target.config, &args.filters)?;
     target.config.check(&target.columns, &target.metrics)?;
-    let d = drawable(&ctx, &target, 960, 540).await?;
-    let data = Arc::new(d.data.clone());
-    let svg = draw(&ctx, PreviewFormat::Svg, &d.spec, &data).await?;
-    let vega = draw(&ctx, PreviewFormat::VegaLite, &d.spec, &data).await?;
-    let vega_lite = serde_json::from_slice(&vega.bytes).map_err(ToolError::internal)?;
     let rows = args.table_rows.unwrap_or(200).min(VIEW_MAX_ROWS);
+    chart_view(&ctx, &target, rows).await
+}
+
+/// `target` drawn as the chart view shows it, with its first `rows` rows of data.
+async fn chart_view(ctx: &ToolCtx, target: &Target, rows: usize) -> Result<ChartView, ToolError> {
+    let d = drawable(ctx, target, 960, 540).await?;
+    let data = Arc::new(d.data.clone());
+    let svg = draw(ctx, PreviewFormat::Svg, &d.spec, &data).await?;
+    let vega = draw(ctx, PreviewFormat::VegaLite, &d.spec, &data).await?;
+    let vega_lite = serde_json::from_slice(&vega.bytes).map_err(ToolError::internal)?;
     Ok(ChartView {
-        page: explore_page_of(&target, &d, &svg, rows),
+        page: explore_page_of(target, &d, &svg, rows),
         chart_id: target.chart.as_ref().map(|c| c.id),
         dataset_id: target.dataset.id,
         vega_lite,

@@ -9,6 +9,7 @@ use base64::Engine as _;
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Value, json};
 
+use super::browser;
 use super::support::*;
 use crate::both_backends;
 
@@ -631,23 +632,71 @@ async fn a_full_render_queue_refuses_at_once_and_other_tools_carry_on() {
     app.stop().await;
 }
 
+/// The explore page is the MCP Apps chart view outside a host: the same script and styles,
+/// fed inline with what `view_chart` answers; in a real browser the chart draws, hovering
+/// shows a value, the legend hides a series and the data tab shows the rows.
 #[actix_web::test]
 async fn the_explore_page_renders_in_a_real_browser() {
     let app = TestApp::start(Backend::Sqlite).await.expect("app");
-    let r = app
-        .tool(
-            "generate_explore_link",
-            json!({"identifier": 2, "expires_in_minutes": 5}),
-        )
-        .await;
-    let v = ok(&r);
-    let url = v["url"].as_str().expect("url").to_string();
+    let link = |identifier: i64| {
+        let app = &app;
+        async move {
+            let r = app
+                .tool(
+                    "generate_explore_link",
+                    json!({"identifier": identifier, "expires_in_minutes": 5}),
+                )
+                .await;
+            ok(&r)["url"].as_str().expect("url").to_string()
+        }
+    };
+    let url = link(2).await;
     assert!(url.starts_with(&format!("{}/explore/", app.base)), "{url}");
     let path = url.strip_prefix(&app.base).expect("path").to_string();
-    let (status, body) = app.get(&path).await;
-    assert_eq!(status, 200, "{body}");
-    assert!(body.contains("<svg") && body.contains("<table>"), "{body}");
-    assert!(body.contains("Revenue by category"));
+    let resp = http_client().get(&url).send().await.expect("GET");
+    assert_eq!(resp.status().as_u16(), 200);
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_string();
+    let body = resp.text().await.expect("body");
+    // Only the view's own script runs, and nothing is loaded from anywhere.
+    assert!(csp.starts_with("default-src 'none';"), "{csp}");
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    for outside in ["http", "*", "'self'", "unsafe-eval"] {
+        assert!(!csp.contains(outside), "{csp}");
+    }
+    assert!(
+        body.contains(vizier::mcp::apps::VIEW_JS),
+        "not the view's script"
+    );
+    assert!(
+        body.contains(vizier::mcp::apps::VIEW_CSS),
+        "not the view's styles"
+    );
+    // The chart and its data are inline: what view_chart answers a host's view, and a
+    // note on whose rows they are.
+    let inline = body
+        .split_once("<script id=\"vizier-data\" type=\"application/json\">")
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(data, _)| data.replace("<\\/", "</"))
+        .expect("the page's data element");
+    let mut shown: Value = serde_json::from_str(&inline).expect("inline JSON");
+    assert_eq!(shown["title"], "Revenue by category");
+    assert!(shown["svg"].as_str().is_some_and(|s| s.starts_with("<svg")));
+    assert_eq!(shown["rows"].as_array().map(Vec::len), Some(6), "{shown}");
+    let notes = shown["notes"].as_array_mut().expect("notes");
+    assert_eq!(
+        notes.pop(),
+        Some(json!("Data as admin sees it (the link's creator)."))
+    );
+    let view = app
+        .tool(
+            "view_chart",
+            json!({"chart": {"identifier": 2}, "table_rows": 500}),
+        )
+        .await;
+    assert_eq!(&shown, ok(&view));
     // A tampered or truncated key is refused.
     let tampered = format!("{}x", &path[..path.len() - 1]);
     let (status, _) = app.get(&tampered).await;
@@ -655,13 +704,7 @@ async fn the_explore_page_renders_in_a_real_browser() {
     let (status, _) = app.get("/explore/not-a-key").await;
     assert_eq!(status, 403);
 
-    let chromium = ["chromium", "chromium-browser"].into_iter().find(|b| {
-        std::process::Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok()
-    });
-    let Some(chromium) = chromium else {
+    let Some(chromium) = browser::find_chromium() else {
         assert!(
             std::env::var("CI").is_err(),
             "chromium is missing in CI: .ci/run installs it"
@@ -671,38 +714,124 @@ async fn the_explore_page_renders_in_a_real_browser() {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");
-    let shot = dir.path().join("explore.png");
-    let out = tokio::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            &format!("--user-data-dir={}", dir.path().join("profile").display()),
-            "--window-size=1100,1000",
-            &format!("--screenshot={}", shot.display()),
-            &url,
-        ])
-        .output()
-        .await
-        .expect("chromium runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let png = std::fs::read(&shot).expect("screenshot written");
+    let mut b = browser::Browser::launch(chromium, 1100, 1000).await;
+    b.goto(&url).await;
+    b.wait_for("document.querySelector('svg.vz-chart')").await;
+    let bars = b
+        .eval("document.querySelectorAll('svg.vz-chart g[data-series] rect').length")
+        .await;
+    assert_eq!(bars, json!(6));
+    let png = b.screenshot(&dir.path().join("explore.png")).await;
     assert_eq!(png_size(&png), (1100, 1000));
+    // The bars are drawn: many pixels of the chart's first colour (an error page has none).
+    let bar_pixels = pixels_of(&png, [0x4e, 0x79, 0xa7]);
+    assert!(bar_pixels > 50_000, "{bar_pixels} pixels of bars");
+    // Hovering a bar shows its category and value.
+    b.hover("svg.vz-chart rect.vz-hit").await;
+    b.wait_for("!document.querySelector('.vz-tip').hidden")
+        .await;
+    let tip = b.eval("document.querySelector('.vz-tip').innerText").await;
+    let tip = tip.as_str().expect("tip text");
+    assert!(tip.starts_with("Electronics\n"), "{tip}");
+    // Revenue 10,487,603.55, written in the browser's locale without decimals.
+    let value = tip.lines().nth(1).and_then(|l| l.rsplit_once(": "));
+    let digits = value.map(|(_, v)| v.chars().filter(char::is_ascii_digit).collect::<String>());
+    assert_eq!(digits.as_deref(), Some("10487604"), "{tip}");
+    // The data tab shows every row.
+    b.click(".vz-tabs button[data-tab=\"data\"]").await;
+    b.wait_for("!document.querySelector('.vz-tab-data').hidden")
+        .await;
+    let rows = b
+        .eval("Array.from(document.querySelectorAll('.vz-tab-data tbody tr')).map(r => r.cells[0].innerText)")
+        .await;
+    assert_eq!(rows.as_array().map(Vec::len), Some(6), "{rows}");
+    assert_eq!(rows[0], "Beauty", "{rows}");
+    assert_eq!(
+        b.eval("document.querySelector('.vz-tab-chart').hidden")
+            .await,
+        json!(true)
+    );
+
+    // A chart of several series: the legend hides one, and hovering no longer names it.
+    let charts = app
+        .tool(
+            "list_charts",
+            json!({"filters": [{"col": "slice_name", "opr": "eq", "value": "Weekly orders by segment"}]}),
+        )
+        .await;
+    let weekly = ok(&charts)["items"][0]["id"].as_i64().expect("chart id");
+    b.goto(&link(weekly).await).await;
+    b.wait_for("document.querySelector('svg.vz-chart')").await;
+    let series = "Array.from(document.querySelectorAll('svg.vz-chart g[data-series]')).map(g => g.dataset.series)";
+    assert_eq!(
+        b.eval(series).await,
+        json!(["Consumer", "Corporate", "Home Office"])
+    );
+    let png = b.screenshot(&dir.path().join("explore-series.png")).await;
     // A page with a chart has many colors; an error page or a blank one has few.
     assert!(
         png.len() > 30_000,
         "the screenshot shows the chart ({} bytes)",
         png.len()
     );
-    if let Ok(dir) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
-        std::fs::copy(&shot, std::path::Path::new(&dir).join("explore.png")).ok();
+    let hit = "svg.vz-chart rect.vz-hit[data-index=\"20\"]";
+    b.hover(hit).await;
+    b.wait_for("/Corporate: [0-9]/.test(document.querySelector('.vz-tip').innerText)")
+        .await;
+    b.click(".vz-legend button[data-series=\"Corporate\"]")
+        .await;
+    b.wait_for("document.querySelectorAll('svg.vz-chart g[data-series]').length === 2")
+        .await;
+    assert_eq!(b.eval(series).await, json!(["Consumer", "Home Office"]));
+    assert_eq!(
+        b.eval("document.querySelector('.vz-legend button[data-series=\"Corporate\"]').getAttribute('aria-pressed')")
+            .await,
+        json!("false")
+    );
+    b.hover(hit).await;
+    b.wait_for("!document.querySelector('.vz-tip').hidden")
+        .await;
+    let tip = b.eval("document.querySelector('.vz-tip').innerText").await;
+    let tip = tip.as_str().expect("tip text");
+    assert!(
+        tip.contains("Consumer: ") && !tip.contains("Corporate"),
+        "{tip}"
+    );
+    b.screenshot(&dir.path().join("explore-hidden-series.png"))
+        .await;
+    // Shown again on a second click.
+    b.click(".vz-legend button[data-series=\"Corporate\"]")
+        .await;
+    b.wait_for("document.querySelectorAll('svg.vz-chart g[data-series]').length === 3")
+        .await;
+    // No script error, and nothing the page's policy refused.
+    assert_eq!(b.problems, Vec::<String>::new());
+    b.close().await;
+    if let Ok(to) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
+        for name in [
+            "explore.png",
+            "explore-series.png",
+            "explore-hidden-series.png",
+        ] {
+            std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
+        }
     }
     app.stop().await;
+}
+
+/// How many pixels of an RGB(A) PNG have exactly this colour.
+fn pixels_of(png: &[u8], rgb: [u8; 3]) -> usize {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .expect("png");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("frame");
+    let step = info.color_type.samples();
+    assert!(step >= 3, "{:?}", info.color_type);
+    buf[..info.buffer_size()]
+        .chunks_exact(step)
+        .filter(|p| p[..3] == rgb)
+        .count()
 }
 
 /// The explore page is a call like any other: run through the charts pool as the link's

@@ -4,7 +4,8 @@
 // Inside a host the view speaks the extension's JSON-RPC over postMessage: ui/initialize,
 // then the host sends the tool's arguments and result; the view asks vizier for data only
 // through the host's tools/call (app-only tool `view_chart`, and the dashboard tools), so
-// every call is the user's own. Outside a host (the explore page) the data is inline.
+// every call is the user's own. Outside a host (the explore page) the payload is inline, in
+// the JSON element #vizier-data: a chart as view_chart answers it, or {error, title}.
 (function () {
   'use strict';
   var kind = document.body.getAttribute('data-view');
@@ -551,8 +552,9 @@
   }
 
   if (inline) {
-    // The explore page: the chart is in the page.
-    show(inline.error ? errorBox(inline.error) : chartCard(inline, { width: 960, height: 480 }));
+    // The explore page: the chart is in the page, which is all the window.
+    document.documentElement.className = 'vz-page';
+    show(inline.error ? errorBox(inline.error, inline.title) : chartCard(inline, { width: 960, height: 480 }));
   } else if (window.parent !== window) {
     request('ui/initialize', { appInfo: { name: 'vizier-' + kind + '-view', version: '1' }, appCapabilities: {},
       protocolVersion: '2026-01-26' }).then(function () {
