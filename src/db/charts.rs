@@ -63,29 +63,7 @@ macro_rules! insert_owned_chart {
 pub(crate) use insert_owned_chart;
 
 impl Chart {
-    /// The chart with id `id`, deleted or not, if any.
-    pub async fn by_id(conn: &mut MetaConn, id: i32) -> QueryResult<Option<Chart>> {
-        with_conn!(conn, |c| {
-            charts::table
-                .select(Chart::as_select())
-                .filter(charts::id.eq(id))
-                .first(c)
-                .await
-                .optional()
-        })
-    }
-
-    /// The chart with uuid `uuid`, deleted or not, if any.
-    pub async fn by_uuid(conn: &mut MetaConn, uuid: &str) -> QueryResult<Option<Chart>> {
-        with_conn!(conn, |c| {
-            charts::table
-                .select(Chart::as_select())
-                .filter(charts::uuid.eq(uuid))
-                .first(c)
-                .await
-                .optional()
-        })
-    }
+    crate::id_and_uuid_lookups!(Chart, charts, "chart");
 
     /// The live charts among `ids` (in no particular order).
     pub async fn live_among(conn: &mut MetaConn, ids: Vec<i32>) -> QueryResult<Vec<Chart>> {

@@ -115,29 +115,7 @@ macro_rules! link_charts_and_owner {
 }
 
 impl Dashboard {
-    /// The dashboard with id `id`, deleted or not, if any.
-    pub async fn by_id(conn: &mut MetaConn, id: i32) -> QueryResult<Option<Dashboard>> {
-        with_conn!(conn, |c| {
-            dashboards::table
-                .select(Dashboard::as_select())
-                .filter(dashboards::id.eq(id))
-                .first(c)
-                .await
-                .optional()
-        })
-    }
-
-    /// The dashboard with uuid `uuid`, deleted or not, if any.
-    pub async fn by_uuid(conn: &mut MetaConn, uuid: &str) -> QueryResult<Option<Dashboard>> {
-        with_conn!(conn, |c| {
-            dashboards::table
-                .select(Dashboard::as_select())
-                .filter(dashboards::uuid.eq(uuid))
-                .first(c)
-                .await
-                .optional()
-        })
-    }
+    crate::id_and_uuid_lookups!(Dashboard, dashboards, "dashboard");
 
     /// The dashboard of `tenant` (`None`: of no tenant) with slug `slug`, deleted or not,
     /// if any. Slugs are unique per tenant.

@@ -37,29 +37,7 @@ impl Database {
         })
     }
 
-    /// The database with id `id`, if any.
-    pub async fn by_id(conn: &mut MetaConn, id: i32) -> QueryResult<Option<Database>> {
-        with_conn!(conn, |c| {
-            databases::table
-                .select(Database::as_select())
-                .filter(databases::id.eq(id))
-                .first(c)
-                .await
-                .optional()
-        })
-    }
-
-    /// The database with uuid `uuid`, if any.
-    pub async fn by_uuid(conn: &mut MetaConn, uuid: &str) -> QueryResult<Option<Database>> {
-        with_conn!(conn, |c| {
-            databases::table
-                .select(Database::as_select())
-                .filter(databases::uuid.eq(uuid))
-                .first(c)
-                .await
-                .optional()
-        })
-    }
+    crate::id_and_uuid_lookups!(Database, databases, "database");
 
     /// How many live datasets database `id` has.
     pub async fn dataset_count(conn: &mut MetaConn, id: i32) -> QueryResult<i64> {

@@ -226,6 +226,43 @@ macro_rules! in_transaction {
 /// that leaves columns to their defaults there) runs one statement per row, all inside one
 /// blocking task: a batch costs one thread hop, not one per row. Used by the writers that
 /// batch records off the call path (query history, audit log).
+/// `by_id` and `by_uuid` of a model whose table has `id` and `uuid` columns, inside the
+/// model's `impl`: `id_and_uuid_lookups!(Chart, charts, "chart")`.
+#[macro_export]
+macro_rules! id_and_uuid_lookups {
+    ($model:ty, $table:ident, $what:literal) => {
+        #[doc = concat!("The ", $what, " with id `id`, if any (one in the trash too).")]
+        pub async fn by_id(
+            conn: &mut $crate::db::MetaConn,
+            id: i32,
+        ) -> ::diesel::QueryResult<Option<$model>> {
+            $crate::with_conn!(conn, |c| {
+                $table::table
+                    .select(<$model>::as_select())
+                    .filter($table::id.eq(id))
+                    .first(c)
+                    .await
+                    .optional()
+            })
+        }
+
+        #[doc = concat!("The ", $what, " with uuid `uuid`, if any (one in the trash too).")]
+        pub async fn by_uuid(
+            conn: &mut $crate::db::MetaConn,
+            uuid: &str,
+        ) -> ::diesel::QueryResult<Option<$model>> {
+            $crate::with_conn!(conn, |c| {
+                $table::table
+                    .select(<$model>::as_select())
+                    .filter($table::uuid.eq(uuid))
+                    .first(c)
+                    .await
+                    .optional()
+            })
+        }
+    };
+}
+
 #[macro_export]
 macro_rules! insert_batch {
     ($conn:expr, $table:path, $rows:expr) => {{
