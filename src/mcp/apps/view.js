@@ -149,8 +149,9 @@
   function ticks(lo, hi, n) {
     var span = hi - lo || 1, step = Math.pow(10, Math.floor(Math.log10(span / n)));
     [1, 2, 2.5, 5, 10].some(function (m) { if (span / (step * m) <= n) { step *= m; return true; } return false; });
-    var out = [];
-    for (var t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Math.round(t * 1e9) / 1e9);
+    // Nice bounds at or beyond the data, so the largest value sits under a labelled line.
+    var out = [], last = Math.ceil(hi / step - 1e-9) * step;
+    for (var t = Math.floor(lo / step + 1e-9) * step; t <= last + step * 1e-9; t += step) out.push(Math.round(t * 1e9) / 1e9);
     return out;
   }
 
