@@ -13,6 +13,7 @@ pub mod charts;
 pub mod dashboards;
 pub mod databases;
 pub mod datasets;
+pub mod history;
 pub mod models;
 pub mod rls;
 pub mod schema;
@@ -231,7 +232,7 @@ macro_rules! in_transaction {
 #[macro_export]
 macro_rules! id_and_uuid_lookups {
     ($model:ty, $table:ident, $what:literal) => {
-        #[doc = concat!("The ", $what, " with id `id`, if any (one in the trash too).")]
+        #[doc = concat!("The ", $what, " with id `id`, if any (deleted or not, where the model can be).")]
         pub async fn by_id(
             conn: &mut $crate::db::MetaConn,
             id: i32,
@@ -246,7 +247,7 @@ macro_rules! id_and_uuid_lookups {
             })
         }
 
-        #[doc = concat!("The ", $what, " with uuid `uuid`, if any (one in the trash too).")]
+        #[doc = concat!("The ", $what, " with uuid `uuid`, if any (deleted or not, where the model can be).")]
         pub async fn by_uuid(
             conn: &mut $crate::db::MetaConn,
             uuid: &str,

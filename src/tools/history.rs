@@ -5,8 +5,6 @@
 //! is written in batches by the `HistoryWriter` actor, so a run shows up within a few
 //! hundred milliseconds of returning.
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -17,13 +15,12 @@ use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::datasources::ResultSet;
 use crate::db::MetaConn;
+use crate::db::history::NewSaved;
 use crate::db::models::{NewQueryRecord, QueryRecord, SavedQuery, new_uuid, now};
-use crate::db::schema::{query_history, saved_queries};
 use crate::error::{ErrorKind, ToolError};
 use crate::query::catalog::{self, Access};
 use crate::query::list::{Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
-use crate::with_conn;
 
 /// SQL longer than this is stored cut, with a marker: history is for finding a query again.
 const MAX_STORED_SQL: usize = 16 * 1024;
@@ -201,18 +198,11 @@ pub struct IdentArgs {
 async fn get_query_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, Value>, ToolError> {
     let ident = Ident::parse(&args.identifier, false)?;
     let mut conn = ctx.app.db.conn().await?;
-    let row: Option<QueryRecord> = with_conn!(&mut conn, |c| {
-        let q = query_history::table.select(QueryRecord::as_select());
-        match &ident {
-            Ident::Id(i) => q.filter(query_history::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q
-                .filter(query_history::uuid.eq(u))
-                .first(c)
-                .await
-                .optional(),
-            Ident::Slug(_) => Ok(None),
-        }
-    })?;
+    let row: Option<QueryRecord> = match &ident {
+        Ident::Id(i) => QueryRecord::by_id(&mut conn, *i).await?,
+        Ident::Uuid(u) => QueryRecord::by_uuid(&mut conn, u).await?,
+        Ident::Slug(_) => None,
+    };
     let q = row.ok_or_else(|| ToolError::not_found("query", &ident))?;
     let scope = scope(&ctx, &mut conn).await?;
     if !scope.covers_database(q.database_id) {
@@ -276,26 +266,18 @@ async fn save_sql_query(ctx: ToolCtx, args: SaveArgs) -> Result<Saved, ToolError
         crate::sql::check(super::shared::dialect(source.engine), &args.sql, &policy)
             .map_err(super::shared::sql_error)?;
     }
-    let (user, at, uuid) = (ctx.principal.user_id, now(), new_uuid());
-    let db_id = db.id;
-    let id: i32 = with_conn!(&mut conn, |c| {
-        diesel::insert_into(saved_queries::table)
-            .values((
-                saved_queries::uuid.eq(&uuid),
-                saved_queries::database_id.eq(db_id),
-                saved_queries::schema_name.eq(args.schema.as_deref()),
-                saved_queries::label.eq(&label),
-                saved_queries::description.eq(args.description.as_deref().unwrap_or("")),
-                saved_queries::sql.eq(&args.sql),
-                saved_queries::created_on.eq(at),
-                saved_queries::changed_on.eq(at),
-                saved_queries::created_by_fk.eq(Some(user)),
-                saved_queries::changed_by_fk.eq(Some(user)),
-            ))
-            .returning(saved_queries::id)
-            .get_result(c)
-            .await
-    })?;
+    let (id, uuid) = SavedQuery::create(
+        &mut conn,
+        NewSaved {
+            database_id: db.id,
+            schema: args.schema.as_deref(),
+            label: &label,
+            description: args.description.as_deref().unwrap_or(""),
+            sql: &args.sql,
+            user_id: ctx.principal.user_id,
+        },
+    )
+    .await?;
     Ok(Saved {
         id,
         uuid,
@@ -352,18 +334,11 @@ async fn get_saved_query_info(
 ) -> Result<Map<String, Value>, ToolError> {
     let ident = Ident::parse(&args.identifier, false)?;
     let mut conn = ctx.app.db.conn().await?;
-    let row: Option<SavedQuery> = with_conn!(&mut conn, |c| {
-        let q = saved_queries::table.select(SavedQuery::as_select());
-        match &ident {
-            Ident::Id(i) => q.filter(saved_queries::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q
-                .filter(saved_queries::uuid.eq(u))
-                .first(c)
-                .await
-                .optional(),
-            Ident::Slug(_) => Ok(None),
-        }
-    })?;
+    let row: Option<SavedQuery> = match &ident {
+        Ident::Id(i) => SavedQuery::by_id(&mut conn, *i).await?,
+        Ident::Uuid(u) => SavedQuery::by_uuid(&mut conn, u).await?,
+        Ident::Slug(_) => None,
+    };
     let s = row.ok_or_else(|| ToolError::not_found("saved query", &ident))?;
     let scope = scope(&ctx, &mut conn).await?;
     if !scope.covers_database(s.database_id) {
