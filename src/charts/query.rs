@@ -1065,6 +1065,18 @@ pub fn render_spec(
     height: u32,
     metric_format: impl Fn(&Metric) -> Option<String>,
 ) -> RenderSpec {
+    spec_of(config, plan, title, width, height, &metric_format)
+}
+
+/// [`render_spec`], not generic, so that a mixed chart can ask it for its xy form.
+fn spec_of(
+    config: &ChartConfig,
+    plan: &Plan,
+    title: &str,
+    width: u32,
+    height: u32,
+    metric_format: &dyn Fn(&Metric) -> Option<String>,
+) -> RenderSpec {
     let kind = match config {
         ChartConfig::Xy(c) => match c.kind.as_str() {
             "bar" => ChartKind::Bar,
@@ -1153,21 +1165,21 @@ pub fn render_spec(
             spec.y_title = Some(humanize(&c.column));
         }
         ChartConfig::MixedTimeseries(c) => {
-            spec.x_title = c.x_axis_title.clone().or_else(|| {
-                Some(match (&c.time_grain, &plan.x) {
-                    (Some(g), _) => humanize(g),
-                    (None, Some(x)) => humanize(x),
-                    (None, None) => String::new(),
-                })
-            });
+            // The x axis, the left format and the legend as the same chart drawn as xy.
+            let xy = spec_of(
+                &ChartConfig::Xy(c.as_xy()),
+                plan,
+                title,
+                width,
+                height,
+                metric_format,
+            );
             let title =
                 |metrics: &[Metric]| (metrics.len() == 1).then(|| humanize(&metrics[0].label()));
+            spec.x_title = xy.x_title;
+            spec.y_format = xy.y_format;
+            spec.show_legend = xy.show_legend;
             spec.y_title = c.y_axis_title.clone().or_else(|| title(&c.metrics));
-            spec.y_format = c
-                .y_axis_format
-                .clone()
-                .or_else(|| c.metrics.first().and_then(&metric_format));
-            spec.show_legend = c.show_legend.unwrap_or(true);
             spec.secondary = Some(SecondaryAxis {
                 metrics: c.secondary_metrics.len(),
                 of: c.metrics.len() + c.secondary_metrics.len(),

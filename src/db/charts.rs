@@ -139,36 +139,5 @@ impl Chart {
         })
     }
 
-    /// Move chart `id` to the trash, as `user` at `at`.
-    pub async fn trash(
-        conn: &mut MetaConn,
-        id: i32,
-        user: i32,
-        at: NaiveDateTime,
-    ) -> QueryResult<()> {
-        with_conn!(conn, |c| {
-            diesel::update(charts::table.filter(charts::id.eq(id)))
-                .set((
-                    charts::deleted_on.eq(Some(at)),
-                    charts::deleted_by_fk.eq(Some(user)),
-                ))
-                .execute(c)
-                .await
-        })?;
-        Ok(())
-    }
-
-    /// Take chart `id` out of the trash.
-    pub async fn restore(conn: &mut MetaConn, id: i32) -> QueryResult<()> {
-        with_conn!(conn, |c| {
-            diesel::update(charts::table.filter(charts::id.eq(id)))
-                .set((
-                    charts::deleted_on.eq(None::<NaiveDateTime>),
-                    charts::deleted_by_fk.eq(None::<i32>),
-                ))
-                .execute(c)
-                .await
-        })?;
-        Ok(())
-    }
+    crate::trash_and_restore!(charts, "chart");
 }

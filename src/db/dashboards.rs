@@ -373,36 +373,5 @@ impl Dashboard {
         })
     }
 
-    /// Move dashboard `id` to the trash, as `user` at `at`.
-    pub async fn trash(
-        conn: &mut MetaConn,
-        id: i32,
-        user: i32,
-        at: NaiveDateTime,
-    ) -> QueryResult<()> {
-        with_conn!(conn, |c| {
-            diesel::update(dashboards::table.filter(dashboards::id.eq(id)))
-                .set((
-                    dashboards::deleted_on.eq(Some(at)),
-                    dashboards::deleted_by_fk.eq(Some(user)),
-                ))
-                .execute(c)
-                .await
-        })?;
-        Ok(())
-    }
-
-    /// Take dashboard `id` out of the trash.
-    pub async fn restore(conn: &mut MetaConn, id: i32) -> QueryResult<()> {
-        with_conn!(conn, |c| {
-            diesel::update(dashboards::table.filter(dashboards::id.eq(id)))
-                .set((
-                    dashboards::deleted_on.eq(None::<NaiveDateTime>),
-                    dashboards::deleted_by_fk.eq(None::<i32>),
-                ))
-                .execute(c)
-                .await
-        })?;
-        Ok(())
-    }
+    crate::trash_and_restore!(dashboards, "dashboard");
 }

@@ -264,6 +264,49 @@ macro_rules! id_and_uuid_lookups {
     };
 }
 
+/// `trash` and `restore` of a model whose table has `deleted_on` and `deleted_by_fk`, inside
+/// the model's `impl`: `trash_and_restore!(charts, "chart")`.
+#[macro_export]
+macro_rules! trash_and_restore {
+    ($table:ident, $what:literal) => {
+        #[doc = concat!("Move ", $what, " `id` to the trash, as `user` at `at`.")]
+        pub async fn trash(
+            conn: &mut $crate::db::MetaConn,
+            id: i32,
+            user: i32,
+            at: ::chrono::NaiveDateTime,
+        ) -> ::diesel::QueryResult<()> {
+            $crate::with_conn!(conn, |c| {
+                ::diesel::update($table::table.filter($table::id.eq(id)))
+                    .set((
+                        $table::deleted_on.eq(Some(at)),
+                        $table::deleted_by_fk.eq(Some(user)),
+                    ))
+                    .execute(c)
+                    .await
+            })?;
+            Ok(())
+        }
+
+        #[doc = concat!("Take ", $what, " `id` out of the trash.")]
+        pub async fn restore(
+            conn: &mut $crate::db::MetaConn,
+            id: i32,
+        ) -> ::diesel::QueryResult<()> {
+            $crate::with_conn!(conn, |c| {
+                ::diesel::update($table::table.filter($table::id.eq(id)))
+                    .set((
+                        $table::deleted_on.eq(None::<::chrono::NaiveDateTime>),
+                        $table::deleted_by_fk.eq(None::<i32>),
+                    ))
+                    .execute(c)
+                    .await
+            })?;
+            Ok(())
+        }
+    };
+}
+
 #[macro_export]
 macro_rules! insert_batch {
     ($conn:expr, $table:path, $rows:expr) => {{
