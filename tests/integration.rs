@@ -14,6 +14,7 @@ mod integration {
     pub mod catalog;
     pub mod charts;
     pub mod cli;
+    pub mod dataset_updates;
     pub mod datasources;
     pub mod exposure;
     pub mod filters;

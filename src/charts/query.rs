@@ -1364,6 +1364,7 @@ mod tests {
             created_by_fk: None,
             changed_by_fk: None,
             deleted_on: None,
+            cache_timeout: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::MetaConn;
 use super::models::{NewDataset, NewDatasetColumn, NewDatasetMetric, new_uuid};
-use super::schema::{dataset_columns, dataset_metrics, datasets};
+use super::schema::{dataset_columns, dataset_metrics, dataset_owners, datasets, users};
 use crate::datasources::ColumnMeta;
 use crate::{in_transaction, with_conn};
 
@@ -30,6 +30,8 @@ pub struct Dataset {
     pub created_by_fk: Option<i32>,
     pub changed_by_fk: Option<i32>,
     pub deleted_on: Option<NaiveDateTime>,
+    /// Seconds its chart data stays cached: `None` the server's default, 0 never.
+    pub cache_timeout: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
@@ -75,7 +77,167 @@ pub enum Saved {
     Updated,
 }
 
+/// What `update_dataset` changes in one transaction; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct DatasetChanges {
+    pub fields: DatasetFields,
+    /// Replaces the owners listed besides the creator.
+    pub owners: Option<Vec<i32>>,
+    pub columns: Vec<ColumnChange>,
+}
+
+/// The dataset's own fields [`DatasetChanges`] sets.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = datasets)]
+pub struct DatasetFields {
+    pub description: Option<String>,
+    /// `Some(None)` returns to the server's default.
+    pub cache_timeout: Option<Option<i32>>,
+    /// The whole new `extra` JSON (verbose names live there).
+    pub extra: Option<String>,
+}
+
+/// A column's fields a [`ColumnChange::Update`] sets.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = dataset_columns)]
+pub struct ColumnFields {
+    pub description: Option<String>,
+    pub is_temporal: Option<bool>,
+    pub is_filterable: Option<bool>,
+    pub is_groupable: Option<bool>,
+    /// Calculated columns only.
+    pub expression: Option<String>,
+    pub data_type: Option<String>,
+}
+
+/// One column change of [`DatasetChanges`].
+#[derive(Debug)]
+pub enum ColumnChange {
+    /// Change column `id`.
+    Update { id: i32, fields: ColumnFields },
+    /// A new calculated column (`expression` is set).
+    Add {
+        column_name: String,
+        fields: ColumnFields,
+    },
+    /// Remove calculated column `id`.
+    Remove { id: i32 },
+}
+
 impl Dataset {
+    /// Apply `changes` to dataset `id` as `user` at `at`, all or nothing.
+    pub async fn update(
+        conn: &mut MetaConn,
+        id: i32,
+        changes: DatasetChanges,
+        user: i32,
+        at: NaiveDateTime,
+    ) -> QueryResult<()> {
+        in_transaction!(conn, |c| {
+            let stamp = (
+                datasets::changed_on.eq(at),
+                datasets::changed_by_fk.eq(Some(user)),
+            );
+            diesel::update(datasets::table.filter(datasets::id.eq(id)))
+                .set((stamp, &changes.fields))
+                .execute(c)
+                .await?;
+            if let Some(owners) = &changes.owners {
+                diesel::delete(dataset_owners::table.filter(dataset_owners::dataset_id.eq(id)))
+                    .execute(c)
+                    .await?;
+                for u in owners {
+                    diesel::insert_into(dataset_owners::table)
+                        .values((
+                            dataset_owners::dataset_id.eq(id),
+                            dataset_owners::user_id.eq(u),
+                        ))
+                        .execute(c)
+                        .await?;
+                }
+            }
+            for change in &changes.columns {
+                match change {
+                    ColumnChange::Update { id: col, fields } => {
+                        let stamp = (
+                            dataset_columns::changed_on.eq(at),
+                            dataset_columns::changed_by_fk.eq(Some(user)),
+                        );
+                        diesel::update(dataset_columns::table.filter(dataset_columns::id.eq(col)))
+                            .set((stamp, fields))
+                            .execute(c)
+                            .await?;
+                    }
+                    ColumnChange::Add {
+                        column_name,
+                        fields,
+                    } => {
+                        let new = NewDatasetColumn {
+                            uuid: new_uuid(),
+                            dataset_id: id,
+                            column_name,
+                            data_type: fields.data_type.as_deref().unwrap_or(""),
+                            is_temporal: fields.is_temporal.unwrap_or(false),
+                            description: fields.description.as_deref().unwrap_or(""),
+                            created_on: at,
+                            changed_on: at,
+                            created_by_fk: Some(user),
+                            changed_by_fk: Some(user),
+                        };
+                        diesel::insert_into(dataset_columns::table)
+                            .values((
+                                new,
+                                dataset_columns::expression.eq(&fields.expression),
+                                dataset_columns::is_filterable
+                                    .eq(fields.is_filterable.unwrap_or(true)),
+                                dataset_columns::is_groupable
+                                    .eq(fields.is_groupable.unwrap_or(true)),
+                            ))
+                            .execute(c)
+                            .await?;
+                    }
+                    ColumnChange::Remove { id: col } => {
+                        diesel::delete(dataset_columns::table.filter(dataset_columns::id.eq(col)))
+                            .execute(c)
+                            .await?;
+                    }
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+    }
+
+    /// The ids and usernames of dataset `id`'s owners listed besides its creator, by
+    /// username.
+    pub async fn listed_owners(conn: &mut MetaConn, id: i32) -> QueryResult<Vec<(i32, String)>> {
+        with_conn!(conn, |c| {
+            users::table
+                .inner_join(dataset_owners::table)
+                .filter(dataset_owners::dataset_id.eq(id))
+                .select((users::id, users::username))
+                .order(users::username)
+                .load(c)
+                .await
+        })
+    }
+
+    /// Whether `user` owns dataset `d`: its creator or one of its listed owners.
+    pub async fn is_owned_by(conn: &mut MetaConn, d: &Dataset, user: i32) -> QueryResult<bool> {
+        if d.created_by_fk == Some(user) {
+            return Ok(true);
+        }
+        let id = d.id;
+        let n: i64 = with_conn!(conn, |c| {
+            dataset_owners::table
+                .filter(dataset_owners::dataset_id.eq(id))
+                .filter(dataset_owners::user_id.eq(user))
+                .count()
+                .get_result(c)
+                .await
+        })?;
+        Ok(n > 0)
+    }
+
     /// The live (not deleted) dataset with id `id`, if any.
     pub async fn live_by_id(conn: &mut MetaConn, id: i32) -> QueryResult<Option<Dataset>> {
         with_conn!(conn, |c| {
@@ -203,6 +365,14 @@ impl Dataset {
 }
 
 impl DatasetColumn {
+    /// A calculated column: an SQL expression over the dataset's columns, not a column of
+    /// the table or query itself.
+    pub fn is_calculated(&self) -> bool {
+        self.expression
+            .as_deref()
+            .is_some_and(|e| !e.trim().is_empty())
+    }
+
     /// The columns of the datasets `ids`, by id.
     pub async fn of(conn: &mut MetaConn, ids: Vec<i32>) -> QueryResult<Vec<DatasetColumn>> {
         with_conn!(conn, |c| {

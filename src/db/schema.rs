@@ -163,6 +163,14 @@ diesel::table! {
         changed_by_fk -> Nullable<Integer>,
         deleted_on -> Nullable<Timestamp>,
         deleted_by_fk -> Nullable<Integer>,
+        cache_timeout -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    dataset_owners (dataset_id, user_id) {
+        dataset_id -> Integer,
+        user_id -> Integer,
     }
 }
 
@@ -290,6 +298,8 @@ diesel::joinable!(dashboard_owners -> dashboards (dashboard_id));
 diesel::joinable!(dashboard_owners -> users (user_id));
 diesel::joinable!(dataset_columns -> datasets (dataset_id));
 diesel::joinable!(dataset_metrics -> datasets (dataset_id));
+diesel::joinable!(dataset_owners -> datasets (dataset_id));
+diesel::joinable!(dataset_owners -> users (user_id));
 diesel::joinable!(datasets -> databases (database_id));
 diesel::joinable!(query_history -> databases (database_id));
 diesel::joinable!(query_history -> users (user_id));
@@ -314,6 +324,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     databases,
     dataset_columns,
     dataset_metrics,
+    dataset_owners,
     datasets,
     query_history,
     rls_rule_datasets,

@@ -165,6 +165,22 @@ impl User {
         })
     }
 
+    /// The users whose id is among `ids` or whose username is among `names` (of every
+    /// tenant: the caller narrows them).
+    pub async fn among(
+        conn: &mut MetaConn,
+        ids: Vec<i32>,
+        names: Vec<String>,
+    ) -> QueryResult<Vec<User>> {
+        with_conn!(conn, |c| {
+            users::table
+                .filter(users::id.eq_any(ids).or(users::username.eq_any(names)))
+                .select(User::as_select())
+                .load(c)
+                .await
+        })
+    }
+
     /// The users matching `f` by username, `limit` of them from `offset`, and how many
     /// match in all.
     pub async fn page(

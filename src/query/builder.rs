@@ -247,10 +247,18 @@ pub fn build(
     let mut select: Vec<String> = Vec::new();
     let mut group: Vec<String> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
+    // A column in SQL: its quoted name, or its expression when it is a calculated column.
+    let refer = |c: &DatasetColumn| column_sql(dialect, c);
+    let by_name = |name: &str| {
+        columns
+            .iter()
+            .find(|c| c.column_name == name)
+            .map_or_else(|| q(name), refer)
+    };
     let time_col = match (&spec.time_column, &d.main_dttm_col) {
-        (Some(c), _) => Some(column(columns, c, "time_column")?.column_name.clone()),
+        (Some(c), _) => Some(refer(column(columns, c, "time_column")?)),
         (None, Some(c)) if spec.time_grain.is_some() || spec.time_range.is_some() => {
-            Some(c.clone())
+            Some(by_name(c))
         }
         (None, _) if spec.time_grain.is_some() || spec.time_range.is_some() => {
             return Err(ToolError::invalid(
@@ -261,15 +269,20 @@ pub fn build(
         _ => None,
     };
     if let (Some(grain), Some(tc)) = (&spec.time_grain, &time_col) {
-        let e = grain_expr(dialect, grain, &q(tc))?;
+        let e = grain_expr(dialect, grain, tc)?;
         select.push(format!("{e} AS {}", q("__timestamp")));
         group.push(e);
         labels.push("__timestamp".into());
     }
     for c in &spec.columns {
         let col = column(columns, c, "columns")?;
-        select.push(q(&col.column_name));
-        group.push(q(&col.column_name));
+        let e = refer(col);
+        select.push(if col.is_calculated() {
+            format!("{e} AS {}", q(&col.column_name))
+        } else {
+            e.clone()
+        });
+        group.push(e);
         labels.push(col.column_name.clone());
     }
     for m in &spec.metrics {
@@ -301,8 +314,8 @@ pub fn build(
                 let col = column(columns, c, "metrics")?;
                 let agg = aggregate.to_ascii_uppercase();
                 let expr = match agg.as_str() {
-                    "COUNT_DISTINCT" => format!("COUNT(DISTINCT {})", q(&col.column_name)),
-                    a if AGGREGATES.contains(&a) => format!("{a}({})", q(&col.column_name)),
+                    "COUNT_DISTINCT" => format!("COUNT(DISTINCT {})", refer(col)),
+                    a if AGGREGATES.contains(&a) => format!("{a}({})", refer(col)),
                     other => {
                         return Err(ToolError::invalid_field(
                             "metrics.aggregate",
@@ -362,7 +375,7 @@ pub fn build(
             }
             continue;
         }
-        let col = q(&column(columns, &f.col, "filters.col")?.column_name);
+        let col = refer(column(columns, &f.col, "filters.col")?);
         let need = |f: &QueryFilter| {
             f.value.clone().filter(|v| !v.is_null()).ok_or_else(|| {
                 ToolError::invalid(format!(
@@ -443,7 +456,7 @@ pub fn build(
             if let Some(b) = bound {
                 wheres.push(format!(
                     "{} {op} {}",
-                    q(tc),
+                    tc,
                     literal(dialect, &Value::String(b), "time_range")?
                 ));
             }
@@ -493,6 +506,15 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::MySql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// Column `c` in SQL: its quoted name, or for a calculated column its expression in
+/// parentheses (as Superset substitutes them).
+pub fn column_sql(dialect: Dialect, c: &DatasetColumn) -> String {
+    match c.expression.as_deref().map(str::trim) {
+        Some(e) if c.is_calculated() => format!("({e})"),
+        _ => quote_ident(dialect, &c.column_name),
     }
 }
 

@@ -46,7 +46,7 @@ pub struct ListArgs {
     pub created_by_me: bool,
     #[serde(default)]
     pub changed_by_me: bool,
-    /// Soft-deleted objects; default exclude.
+    /// Trashed objects; default exclude.
     #[schemars(extend("enum" = ["exclude", "include", "only"]))]
     pub deleted_state: Option<String>,
 }

@@ -135,6 +135,10 @@ pub struct DatasetFile {
     pub schema: Option<String>,
     #[serde(default)]
     pub sql: Option<String>,
+    /// Superset's seconds: -1 bypasses the cache, 0 is its default (never expires in
+    /// Flask-Caching), more is a lifetime. See [`crate::superset::import`] for vizier's.
+    #[serde(default)]
+    pub cache_timeout: Option<i64>,
     pub uuid: String,
     pub database_uuid: String,
     #[serde(default)]

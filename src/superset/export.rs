@@ -365,7 +365,8 @@ pub async fn export(
         let v = json!({
             "table_name": d.table_name, "main_dttm_col": d.main_dttm_col,
             "description": if d.description.is_empty() { Value::Null } else { json!(d.description) },
-            "default_endpoint": null, "offset": 0, "cache_timeout": null,
+            "default_endpoint": null, "offset": 0,
+            "cache_timeout": super::mapping::cache_timeout_to_superset(d.cache_timeout),
             "schema": d.schema_name, "sql": d.sql, "params": null, "template_params": null,
             "filter_select_enabled": true, "fetch_values_predicate": null, "extra": null,
             "normalize_columns": false, "always_filter_main_dttm": false,

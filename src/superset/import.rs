@@ -326,6 +326,8 @@ pub async fn import(
                 datasets::description.eq(d.description.as_deref().unwrap_or("")),
                 datasets::main_dttm_col.eq(d.main_dttm_col.as_deref()),
                 datasets::extra.eq(&extra),
+                datasets::cache_timeout
+                    .eq(super::mapping::cache_timeout_from_superset(d.cache_timeout)),
                 datasets::changed_on.eq(at),
                 datasets::changed_by_fk.eq(user),
             );

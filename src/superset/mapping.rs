@@ -1740,6 +1740,25 @@ pub fn position_from_layout(
     Value::Object(nodes)
 }
 
+/// A dataset's `cache_timeout` from Superset's to vizier's meaning: Superset's -1 (bypass
+/// the cache) is vizier's 0 (never cached); its 0 or nothing is the server's default (vizier
+/// keeps nothing forever); a positive lifetime stays, up to a year.
+pub fn cache_timeout_from_superset(t: Option<i64>) -> Option<i32> {
+    match t {
+        Some(t) if t < 0 => Some(0),
+        Some(t) if t > 0 => Some(i32::try_from(t.min(31_536_000)).unwrap_or(31_536_000)),
+        _ => None,
+    }
+}
+
+/// The inverse of [`cache_timeout_from_superset`].
+pub fn cache_timeout_to_superset(t: Option<i32>) -> Option<i64> {
+    match t {
+        Some(0) => Some(-1),
+        other => other.map(i64::from),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

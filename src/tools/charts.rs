@@ -161,7 +161,7 @@ pub async fn find(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetChartArgs {
-    /// Chart id or uuid.
+    /// Id or uuid.
     pub identifier: Value,
     /// Extra fields, e.g. ["config", "created_by"]; see get_schema(model=chart).
     #[serde(default)]
@@ -208,7 +208,7 @@ async fn get_chart_info(ctx: ToolCtx, args: GetChartArgs) -> Result<Map<String, 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChartIdent {
-    /// Chart id or uuid.
+    /// Id or uuid.
     pub identifier: Value,
 }
 

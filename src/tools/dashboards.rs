@@ -262,7 +262,7 @@ pub async fn require_owner(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
 }
 
@@ -618,13 +618,14 @@ async fn generate_dashboard(ctx: ToolCtx, args: GenerateArgs) -> Result<Created,
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
     pub dashboard_title: Option<String>,
     pub description: Option<String>,
     pub slug: Option<String>,
     pub published: Option<bool>,
-    /// A full new layout of charts already on the dashboard.
+    /// A full new layout (generate_dashboard's shape) of charts already on the dashboard.
+    #[schemars(with = "Option<Map<String, Value>>")]
     pub layout: Option<Layout>,
     /// Merged into the metadata (null removes a key).
     pub json_metadata: Option<Map<String, Value>>,
@@ -818,7 +819,7 @@ async fn update_dashboard(ctx: ToolCtx, args: UpdateArgs) -> Result<Updated, Too
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DuplicateArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
     /// Title of the copy; "<title> (copy)" when omitted.
     pub dashboard_title: Option<String>,
@@ -896,7 +897,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddChartArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub dashboard_id: Value,
     pub chart_id: i32,
     /// Title of the tab to place it in (dashboards with tabs).
@@ -945,7 +946,7 @@ async fn add_chart(ctx: ToolCtx, args: AddChartArgs) -> Result<ChartPlaced, Tool
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveChartArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub dashboard_id: Value,
     pub chart_id: i32,
 }

@@ -80,6 +80,20 @@ pub fn register(r: &mut Registry) {
         update_dataset_metric,
     ));
     r.add(tool(
+        "update_dataset",
+        "Change a dataset",
+        "Change a dataset's description, owners, cache timeout and columns; a new column_name with \
+         an expression adds a calculated column.",
+        PoolKind::Catalog,
+        Permission::CatalogWrite,
+        Hints {
+            read_only: false,
+            destructive: false,
+            idempotent: true,
+        },
+        update_dataset,
+    ));
+    r.add(tool(
         "list_databases",
         "List databases",
         "Data sources you can access (never their credentials); see get_schema(model=database).",
@@ -139,9 +153,10 @@ pub async fn columns_and_metrics(
     Ok((cm, mm))
 }
 
-fn column_json(c: &DatasetColumn) -> Value {
+fn column_json(c: &DatasetColumn, verbose: &Map<String, Value>) -> Value {
     json!({
-        "column_name": c.column_name, "type": c.data_type, "is_temporal": c.is_temporal,
+        "column_name": c.column_name, "verbose_name": verbose.get(&c.column_name),
+        "type": c.data_type, "is_temporal": c.is_temporal,
         "is_groupable": c.is_groupable, "is_filterable": c.is_filterable,
         "expression": c.expression, "description": c.description,
     })
@@ -189,7 +204,10 @@ async fn render_datasets(
                     "main_dttm_col" => json!(d.main_dttm_col),
                     "columns" => Value::Array(
                         cm.get(&d.id)
-                            .map(|v| v.iter().map(column_json).collect())
+                            .map(|v| {
+                                let verbose = verbose_names(&d.extra);
+                                v.iter().map(|c| column_json(c, &verbose)).collect()
+                            })
                             .unwrap_or_default(),
                     ),
                     "metrics" => Value::Array(
@@ -260,13 +278,18 @@ async fn get_dataset_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, V
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let d = find_dataset(&mut conn, &access, &ident).await?;
+    dataset_info(&mut conn, &d).await
+}
+
+/// Everything get_dataset_info says of dataset `d`.
+async fn dataset_info(conn: &mut MetaConn, d: &Dataset) -> Result<Map<String, Value>, ToolError> {
     let cols: Vec<&str> = dataset_spec().columns.iter().map(|c| c.name).collect();
-    let mut item = render_datasets(&mut conn, std::slice::from_ref(&d), &cols)
+    let mut item = render_datasets(conn, std::slice::from_ref(d), &cols)
         .await?
         .pop()
         .unwrap_or_default();
     let users = catalog::usernames(
-        &mut conn,
+        conn,
         [d.created_by_fk, d.changed_by_fk]
             .into_iter()
             .flatten()
@@ -281,6 +304,18 @@ async fn get_dataset_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, V
         "changed_by".into(),
         json!(d.changed_by_fk.and_then(|u| users.get(&u))),
     );
+    let mut owners: Vec<String> = d
+        .created_by_fk
+        .and_then(|u| users.get(&u).cloned())
+        .into_iter()
+        .collect();
+    for (_, name) in Dataset::listed_owners(conn, d.id).await? {
+        if !owners.contains(&name) {
+            owners.push(name);
+        }
+    }
+    item.insert("owners".into(), json!(owners));
+    item.insert("cache_timeout".into(), json!(d.cache_timeout));
     Ok(item)
 }
 
@@ -455,7 +490,7 @@ fn check_name(field: &str, value: &str) -> Result<(), ToolError> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetTableArgs {
-    /// Database id or uuid.
+    /// Id or uuid.
     pub database_id: Value,
     /// Table or view name; omit to list the tables and views.
     pub table_name: Option<String>,
@@ -492,7 +527,7 @@ async fn get_table(ctx: ToolCtx, args: GetTableArgs) -> Result<Map<String, Value
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateDatasetArgs {
-    /// Database id or uuid.
+    /// Id or uuid.
     pub database_id: Value,
     /// The table or view to register.
     pub table_name: String,
@@ -598,7 +633,7 @@ async fn create_dataset(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVirtualArgs {
-    /// Database id or uuid.
+    /// Id or uuid.
     pub database_id: Value,
     /// A read-only query (SELECT/WITH); its result columns become the dataset's columns.
     pub sql: String,
@@ -671,7 +706,7 @@ async fn create_virtual_dataset(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricArgs {
-    /// Dataset id or uuid.
+    /// Id or uuid.
     pub dataset_id: Value,
     /// The metric's name (an existing one is changed).
     pub metric_name: String,
@@ -706,50 +741,11 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let d = find_dataset(&mut conn, &access, &Ident::parse(&args.dataset_id, false)?).await?;
-    if !access.admin && d.created_by_fk != Some(ctx.principal.user_id) {
-        return Err(ToolError::new(
-            ErrorKind::PermissionDenied,
-            format!(
-                "Only the creator of dataset {} (or an admin) may change its metrics.",
-                d.id
-            ),
-        )
-        .with_details(json!({"missing": "ownership"})));
-    }
+    check_owner(&mut conn, &access, &d).await?;
     let (db, source) = source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?;
-    let dialect = super::shared::dialect(source.engine);
-    // Validate the expression in place: as a query the guard accepts, which the database
-    // can prepare against the dataset's columns.
-    let probe = format!(
-        "SELECT {} AS vizier_metric FROM {}",
-        args.expression,
-        dataset_source(dialect, &d)
-    );
-    let checked = crate::sql::check(
-        dialect,
-        &probe,
-        &crate::sql::GuardPolicy { allow_dml: false },
-    )
-    .map_err(|e| {
-        let mut err = super::shared::sql_error(e);
-        err.details["field"] = json!("expression");
-        err
-    })?;
-    let columns = source
-        .describe_query(crate::sql::to_sql(&checked.statement))
-        .await
-        .map_err(|e| {
-            ToolError {
-                message: format!("expression: {} (database '{}')", e.message, db.name),
-                ..e
-            }
-            .with_details(json!({"field": "expression"}))
-        })?;
-    let result_type = columns
-        .as_slice()
-        .first()
-        .map(|c| c.data_type.clone())
-        .unwrap_or_default();
+    let result_type = check_expression(&db, &source, &d, &args.expression, false, "expression")
+        .await?
+        .data_type;
     let dataset_id = d.id;
     let values = MetricValues {
         expression: &args.expression,
@@ -777,6 +773,339 @@ async fn update_dataset_metric(ctx: ToolCtx, args: MetricArgs) -> Result<MetricS
         action: action.into(),
         result_type,
     })
+}
+
+/// Refuse unless the caller owns dataset `d` (its creator or a listed owner) or is an admin.
+async fn check_owner(conn: &mut MetaConn, access: &Access, d: &Dataset) -> Result<(), ToolError> {
+    if access.admin || Dataset::is_owned_by(conn, d, access.user_id).await? {
+        return Ok(());
+    }
+    Err(ToolError::new(
+        ErrorKind::PermissionDenied,
+        format!(
+            "Only the owners of dataset {} (or an admin) may change it or its metrics.",
+            d.id
+        ),
+    )
+    .with_details(json!({"missing": "ownership", "dataset_id": d.id})))
+}
+
+/// Check `expr` in place over dataset `d`: as a query the SQL guard accepts, which the
+/// database can prepare against the dataset's columns (no rows are read). `per_row`: it
+/// must be a row-level expression (a calculated column), so the probe also groups by it.
+/// The type the database gives it, or an error naming `field`.
+async fn check_expression(
+    db: &Database,
+    source: &crate::actors::datasource::Source,
+    d: &Dataset,
+    expr: &str,
+    per_row: bool,
+    field: &str,
+) -> Result<crate::datasources::ColumnMeta, ToolError> {
+    let dialect = super::shared::dialect(source.engine);
+    let mut probe = format!(
+        "SELECT {expr} AS vizier_probe FROM {}",
+        dataset_source(dialect, d)
+    );
+    if per_row {
+        probe.push_str(&format!(" GROUP BY {expr}"));
+    }
+    let checked = crate::sql::check(
+        dialect,
+        &probe,
+        &crate::sql::GuardPolicy { allow_dml: false },
+    )
+    .map_err(|e| {
+        let mut err = super::shared::sql_error(e);
+        err.message = format!("{field}: {}", err.message);
+        err.details["field"] = json!(field);
+        err
+    })?;
+    let columns = source
+        .describe_query(crate::sql::to_sql(&checked.statement))
+        .await
+        .map_err(|e| {
+            let mut err = ToolError {
+                message: format!("{field}: {} (database '{}')", e.message, db.name),
+                ..e
+            };
+            if !err.details.is_object() {
+                err.details = json!({});
+            }
+            err.details["field"] = json!(field);
+            err
+        })?;
+    columns.into_iter().next().ok_or_else(|| {
+        ToolError::invalid(format!("{field}: the expression gives no column."))
+            .with_details(json!({"field": field}))
+    })
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDatasetArgs {
+    /// Id or uuid.
+    pub dataset_id: Value,
+    pub description: Option<String>,
+    /// User ids or usernames, replacing the owners (the creator stays).
+    pub owners: Option<Vec<Value>>,
+    /// Seconds; 0: never cached; null: the server default.
+    #[serde(default, deserialize_with = "some_or_null")]
+    pub cache_timeout: Option<Option<i32>>,
+    pub columns: Option<Vec<ColumnUpdate>>,
+}
+
+/// A present field, `null` included: `Some(None)` for null, `None` when absent.
+fn some_or_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnUpdate {
+    pub column_name: String,
+    /// "" removes it.
+    pub verbose_name: Option<String>,
+    pub description: Option<String>,
+    pub is_dttm: Option<bool>,
+    pub filterable: Option<bool>,
+    pub groupby: Option<bool>,
+    /// Row-level SQL; calculated columns only.
+    pub expression: Option<String>,
+    /// Removes a calculated column.
+    pub remove: Option<bool>,
+}
+
+/// The verbose names kept in a dataset's `extra`, by column.
+fn verbose_names(extra: &str) -> Map<String, Value> {
+    serde_json::from_str::<Value>(extra)
+        .ok()
+        .and_then(|v| v.get("verbose_names").and_then(Value::as_object).cloned())
+        .unwrap_or_default()
+}
+
+const MAX_CACHE_TIMEOUT: i32 = 31_536_000;
+
+async fn update_dataset(
+    ctx: ToolCtx,
+    args: UpdateDatasetArgs,
+) -> Result<Map<String, Value>, ToolError> {
+    use crate::db::datasets::{ColumnChange, ColumnFields, DatasetChanges, DatasetFields};
+    use crate::db::models::User;
+    if let Some(d) = &args.description
+        && d.len() > 10_000
+    {
+        return Err(
+            ToolError::invalid("description: at most 10,000 characters.")
+                .with_details(json!({"field": "description"})),
+        );
+    }
+    if let Some(Some(t)) = args.cache_timeout
+        && !(0..=MAX_CACHE_TIMEOUT).contains(&t)
+    {
+        return Err(ToolError::invalid(format!(
+            "cache_timeout: {t} is out of range; give seconds from 0 (never cached) to \
+             {MAX_CACHE_TIMEOUT}, or null for the server's default."
+        ))
+        .with_details(json!({"field": "cache_timeout"})));
+    }
+    let mut conn = ctx.app.db.conn().await?;
+    let access = Access::load(&mut conn, &ctx.principal).await?;
+    let d = find_dataset(&mut conn, &access, &Ident::parse(&args.dataset_id, false)?).await?;
+    check_owner(&mut conn, &access, &d).await?;
+    let mut changes = DatasetChanges {
+        fields: DatasetFields {
+            description: args.description,
+            cache_timeout: args.cache_timeout,
+            extra: None,
+        },
+        ..Default::default()
+    };
+    if let Some(owners) = &args.owners {
+        let mut ids = Vec::new();
+        let mut names = Vec::new();
+        for o in owners {
+            match o {
+                Value::Number(n) => {
+                    ids.push(n.as_i64().and_then(|i| i32::try_from(i).ok()).unwrap_or(0))
+                }
+                Value::String(s) => names.push(s.clone()),
+                _ => {
+                    return Err(ToolError::invalid(
+                        "owners: give user ids (numbers) or usernames (strings).",
+                    )
+                    .with_details(json!({"field": "owners"})));
+                }
+            }
+        }
+        let found: Vec<User> = User::among(&mut conn, ids.clone(), names.clone())
+            .await?
+            .into_iter()
+            .filter(|u| u.active && u.tenant == access.tenant)
+            .collect();
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|i| !found.iter().any(|u| u.id == **i))
+            .map(i32::to_string)
+            .chain(
+                names
+                    .iter()
+                    .filter(|n| !found.iter().any(|u| &u.username == *n))
+                    .cloned(),
+            )
+            .collect();
+        if !missing.is_empty() {
+            return Err(ToolError::invalid(format!(
+                "owners: no active user {}; see list_users.",
+                missing.join(", ")
+            ))
+            .with_details(json!({"field": "owners", "unknown": missing})));
+        }
+        let mut owners: Vec<i32> = found
+            .iter()
+            .map(|u| u.id)
+            .filter(|id| Some(*id) != d.created_by_fk)
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        changes.owners = Some(owners);
+    }
+    let updates = args.columns.unwrap_or_default();
+    if !updates.is_empty() {
+        let (columns, _) = columns_and_metrics_of(&mut conn, d.id).await?;
+        let mut verbose = verbose_names(&d.extra);
+        let mut seen: Vec<&str> = Vec::new();
+        let mut probe = None;
+        for u in &updates {
+            let name = u.column_name.as_str();
+            let field = |f: &str| format!("columns.{f}");
+            if seen.contains(&name) {
+                return Err(ToolError::invalid(format!(
+                    "columns: '{name}' is given twice; give each column once."
+                ))
+                .with_details(json!({"field": "columns.column_name"})));
+            }
+            seen.push(name);
+            let existing = columns.iter().find(|c| c.column_name == name);
+            let main_time = d.main_dttm_col.as_deref() == Some(name);
+            let removing = u.remove == Some(true);
+            if main_time && (removing || u.is_dttm == Some(false)) {
+                return Err(ToolError::invalid(format!(
+                    "columns: '{name}' is the dataset's main time column; it stays temporal \
+                     and cannot be removed."
+                ))
+                .with_details(json!({"field": field("is_dttm")})));
+            }
+            if let Some(v) = &u.verbose_name {
+                if v.len() > 255 {
+                    return Err(ToolError::invalid(
+                        "columns.verbose_name: at most 255 characters.",
+                    )
+                    .with_details(json!({"field": field("verbose_name")})));
+                }
+                if v.is_empty() || removing {
+                    verbose.remove(name);
+                } else {
+                    verbose.insert(name.to_string(), json!(v));
+                }
+            } else if removing {
+                verbose.remove(name);
+            }
+            let expression = match u.expression.as_deref().map(str::trim) {
+                Some("") => {
+                    return Err(ToolError::invalid(
+                        "columns.expression: give an SQL expression, or remove: true to remove \
+                         a calculated column.",
+                    )
+                    .with_details(json!({"field": field("expression")})));
+                }
+                Some(e) if e.len() > 10_000 => {
+                    return Err(ToolError::invalid(
+                        "columns.expression: at most 10,000 characters.",
+                    )
+                    .with_details(json!({"field": field("expression")})));
+                }
+                other => other,
+            };
+            let mut fields = ColumnFields {
+                description: u.description.clone(),
+                is_temporal: u.is_dttm,
+                is_filterable: u.filterable,
+                is_groupable: u.groupby,
+                expression: expression.map(str::to_string),
+                data_type: None,
+            };
+            if let Some(e) = expression {
+                if existing.is_some_and(|c| !c.is_calculated()) {
+                    return Err(ToolError::invalid(format!(
+                        "columns: '{name}' is a column of the table or query; an expression \
+                         makes a calculated column under a new column_name."
+                    ))
+                    .with_details(json!({"field": field("expression")})));
+                }
+                if probe.is_none() {
+                    probe =
+                        Some(source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?);
+                }
+                let (db, source) = probe.as_ref().expect("just set");
+                let meta = check_expression(db, source, &d, e, true, &field("expression")).await?;
+                fields.is_temporal = fields.is_temporal.or(Some(meta.is_temporal));
+                fields.data_type = Some(meta.data_type);
+            }
+            let change = match (existing, removing) {
+                (Some(c), true) if c.is_calculated() => ColumnChange::Remove { id: c.id },
+                (Some(_), true) => {
+                    return Err(ToolError::invalid(format!(
+                        "columns: '{name}' is a column of the table or query; only calculated \
+                         columns can be removed (set filterable and groupby to false to hide it)."
+                    ))
+                    .with_details(json!({"field": field("remove")})));
+                }
+                (Some(c), false) => ColumnChange::Update { id: c.id, fields },
+                (None, false) if fields.expression.is_some() => {
+                    check_name("columns.column_name", name)?;
+                    ColumnChange::Add {
+                        column_name: name.to_string(),
+                        fields,
+                    }
+                }
+                (None, _) => {
+                    let names: Vec<&str> = columns.iter().map(|c| c.column_name.as_str()).collect();
+                    return Err(ToolError::invalid_field(
+                        "columns.column_name",
+                        format!(
+                            "'{name}' is not a column of the dataset (give an expression to add \
+                             a calculated column); columns: {}.",
+                            names.join(", ")
+                        ),
+                        &names,
+                        Some(name),
+                    ));
+                }
+            };
+            changes.columns.push(change);
+        }
+        let mut extra = serde_json::from_str::<Value>(&d.extra)
+            .ok()
+            .filter(Value::is_object)
+            .unwrap_or_else(|| json!({}));
+        extra["verbose_names"] = Value::Object(verbose);
+        changes.fields.extra = Some(extra.to_string());
+    }
+    Dataset::update(
+        &mut conn,
+        d.id,
+        changes,
+        ctx.principal.user_id,
+        crate::db::models::now(),
+    )
+    .await?;
+    let d = find_dataset(&mut conn, &access, &Ident::Id(d.id)).await?;
+    dataset_info(&mut conn, &d).await
 }
 
 /// The columns and saved metrics of one dataset.

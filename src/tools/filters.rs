@@ -103,7 +103,7 @@ pub struct FilterSpec {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManageArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
     #[serde(default)]
     pub add: Vec<FilterSpec>,
@@ -505,7 +505,7 @@ async fn manage_native_filters(ctx: ToolCtx, args: ManageArgs) -> Result<Managed
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
     #[serde(default)]
     pub filters: Vec<FilterValue>,
@@ -518,7 +518,7 @@ pub struct ApplyArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DataArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
     /// Rows per chart.
     pub limit: Option<u64>,

@@ -227,7 +227,7 @@ async fn get_query_info(ctx: ToolCtx, args: IdentArgs) -> Result<Map<String, Val
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SaveArgs {
-    /// Database id or uuid.
+    /// Id or uuid.
     pub database_id: Value,
     pub label: String,
     pub sql: String,

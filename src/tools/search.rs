@@ -430,6 +430,8 @@ mod tests {
             ("api keys", "list_api_keys"),
             ("audit log of calls", "list_audit_log"),
             ("add saved metric to dataset", "update_dataset_metric"),
+            ("calculated column on a dataset", "update_dataset"),
+            ("change dataset owners", "update_dataset"),
             ("revenue by month", "query_dataset"),
             ("make a revenue chart by month", "generate_chart"),
         ] {

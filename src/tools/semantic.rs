@@ -121,7 +121,7 @@ impl From<&DatasetMetric> for MetricOut {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
 }
 
@@ -215,7 +215,7 @@ async fn get_dashboard_datasets(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DimensionsArgs {
-    /// Dataset id or uuid.
+    /// Id or uuid.
     pub dataset_id: Value,
     /// Saved metric names.
     #[serde(default)]

@@ -71,7 +71,7 @@ pub fn register(r: &mut Registry) {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExecuteSqlArgs {
-    /// Database id or uuid.
+    /// Id or uuid.
     pub database_id: Value,
     /// One SQL statement.
     pub sql: String,
@@ -373,7 +373,7 @@ async fn execute_sql(ctx: ToolCtx, args: ExecuteSqlArgs) -> Result<SqlResult, To
         original: args.sql.clone(),
         fit_to_response: true,
         priority: StatementPriority::Interactive,
-        cached: false,
+        cache_for: None,
     };
     run_sql(&ctx, conn, &source, &text, run).await
 }
@@ -393,8 +393,9 @@ pub struct Run {
     pub fit_to_response: bool,
     /// Whose CPU time the statement takes (the chart tools run theirs in the background).
     pub priority: StatementPriority,
-    /// Serve and keep the rows in the chart data cache (chart queries).
-    pub cached: bool,
+    /// Serve and keep the rows in the chart data cache for this long (chart queries;
+    /// see [`super::chart_data::rows_ttl`]); `None` runs the statement every time.
+    pub cache_for: Option<Duration>,
 }
 
 /// Everything the statement that runs is made from: the SQL as sent (after templating), the
@@ -669,8 +670,9 @@ pub async fn run_sql(
         });
     }
     let session_settings = session_settings(ctx, settings);
-    let cache = match (&ctx.app.chart_data, run.cached, prepared.kind) {
-        (Some(cache), true, StatementKind::Query) => Some((
+    let cache = match (&ctx.app.chart_data, run.cache_for, prepared.kind) {
+        (Some(cache), Some(ttl), StatementKind::Query) => Some((
+            ttl,
             cache,
             super::chart_data::ChartDataKey {
                 database_id: run.database_id,
@@ -684,7 +686,10 @@ pub async fn run_sql(
         _ => None,
     };
     let started = std::time::Instant::now();
-    let hit = cache.as_ref().and_then(|(c, key)| c.get(key));
+    let hit = cache
+        .as_ref()
+        .and_then(|(_, c, key)| c.get(key))
+        .map(|v| v.rows);
     let rs = match hit {
         // Nothing ran, so nothing goes to the query history.
         Some(rows) => ResultSet {
@@ -713,8 +718,9 @@ pub async fn run_sql(
                 started.elapsed(),
             );
             let rs = outcome?;
-            if let Some((c, key)) = cache {
-                c.insert(key, std::sync::Arc::new(rs.clone()));
+            if let Some((ttl, c, key)) = cache {
+                let rows = std::sync::Arc::new(rs.clone());
+                c.insert(key, super::chart_data::CachedRows { rows, ttl });
             }
             // Rows cached before this change are stale now.
             if prepared.kind == StatementKind::Dml
@@ -770,7 +776,7 @@ pub async fn run_sql(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryDatasetArgs {
-    /// Dataset id or uuid.
+    /// Id or uuid.
     pub dataset_id: Value,
     #[serde(flatten)]
     pub spec: crate::query::builder::QuerySpec,
@@ -822,7 +828,7 @@ async fn query_dataset(ctx: ToolCtx, args: QueryDatasetArgs) -> Result<SqlResult
         original: text.clone(),
         fit_to_response: true,
         priority: StatementPriority::Interactive,
-        cached: false,
+        cache_for: None,
     };
     run_sql(&ctx, conn, &source, &text, run).await
 }

@@ -347,7 +347,7 @@ pub async fn run_query(
         original: text.clone(),
         fit_to_response,
         priority,
-        cached: true,
+        cache_for: super::chart_data::rows_ttl(&ctx.app.config.cache, t.dataset.cache_timeout),
     };
     let mut result = run_sql(ctx, conn, &source, &text, run).await?;
     let names: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
@@ -640,7 +640,7 @@ fn default_formats() -> Vec<PreviewFormat> {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GenerateArgs {
-    /// Dataset id or uuid.
+    /// Id or uuid.
     pub dataset_id: Value,
     /// See get_chart_type_schema.
     pub config: Value,
@@ -786,7 +786,7 @@ async fn generate_chart(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateArgs {
-    /// Chart id or uuid.
+    /// Id or uuid.
     pub identifier: Value,
     /// Merged into the saved config; null removes a field; a new chart_type replaces it.
     pub config: Option<Value>,
@@ -909,7 +909,7 @@ async fn update_chart(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePreviewArgs {
-    /// Chart id or uuid.
+    /// Id or uuid.
     pub identifier: Value,
     /// Config fields to try, merged into the saved config.
     pub config: Value,
@@ -1423,7 +1423,7 @@ impl ExploreClaim {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardShotArgs {
-    /// Dashboard id, uuid or slug.
+    /// Id, uuid or slug.
     pub identifier: Value,
     /// Pixels, 400..=4000 (default 1600).
     pub width: Option<u32>,
