@@ -221,12 +221,6 @@ macro_rules! in_transaction {
     }};
 }
 
-/// Insert `rows` (an owned `Vec`, or an `Arc<Vec>` the caller keeps) into `table` in one
-/// transaction; the number inserted.
-/// PostgreSQL takes them as one multi-row INSERT. SQLite (diesel has no multi-row INSERT
-/// that leaves columns to their defaults there) runs one statement per row, all inside one
-/// blocking task: a batch costs one thread hop, not one per row. Used by the writers that
-/// batch records off the call path (query history, audit log).
 /// `by_id` and `by_uuid` of a model whose table has `id` and `uuid` columns, inside the
 /// model's `impl`: `id_and_uuid_lookups!(Chart, charts, "chart")`.
 #[macro_export]
@@ -307,6 +301,12 @@ macro_rules! trash_and_restore {
     };
 }
 
+/// Insert `rows` (an owned `Vec`, or an `Arc<Vec>` the caller keeps) into `table` in one
+/// transaction; the number inserted.
+/// PostgreSQL takes them as one multi-row INSERT. SQLite (diesel has no multi-row INSERT
+/// that leaves columns to their defaults there) runs one statement per row, all inside one
+/// blocking task: a batch costs one thread hop, not one per row. Used by the writers that
+/// batch records off the call path (query history, audit log).
 #[macro_export]
 macro_rules! insert_batch {
     ($conn:expr, $table:path, $rows:expr) => {{

@@ -2055,4 +2055,30 @@ mod tests {
         }
         ChartConfig::parse(&back.config).expect("a config vizier draws");
     }
+
+    #[test]
+    fn cache_timeouts_keep_their_meaning_both_ways() {
+        // Superset: -1 bypasses the cache, 0/None is its default, N seconds a lifetime.
+        for (superset, vizier) in [
+            (Some(-1), Some(0)),
+            (None, None),
+            (Some(0), None),
+            (Some(300), Some(300)),
+        ] {
+            assert_eq!(
+                cache_timeout_from_superset(superset),
+                vizier,
+                "{superset:?}"
+            );
+        }
+        assert_eq!(
+            cache_timeout_from_superset(Some(10_000_000_000)),
+            Some(31_536_000),
+            "capped at a year"
+        );
+        for vizier in [None, Some(0), Some(1), Some(3600)] {
+            let there = cache_timeout_to_superset(vizier);
+            assert_eq!(cache_timeout_from_superset(there), vizier, "{vizier:?}");
+        }
+    }
 }
