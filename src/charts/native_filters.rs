@@ -41,6 +41,31 @@ pub fn kind_of(filter_type: &str) -> Option<&'static str> {
     }
 }
 
+/// Dashboard metadata (JSON text) with its filters' chart scopes moved by `map` (a chart's
+/// id to its copy's), for a copy of the dashboard; charts not in `map` stay as they were.
+/// Metadata that is not a JSON object, or filters that are not readable, stay unchanged.
+pub fn remap_charts(json_metadata: &str, map: &std::collections::HashMap<i32, i32>) -> String {
+    let Ok(Value::Object(mut meta)) = serde_json::from_str::<Value>(json_metadata) else {
+        return json_metadata.to_string();
+    };
+    if let Some(Value::Array(filters)) = meta.get_mut(KEY) {
+        for f in filters {
+            if let Some(Value::Array(ids)) = f.get_mut("chart_ids") {
+                for id in ids.iter_mut() {
+                    if let Some(new) = id
+                        .as_i64()
+                        .and_then(|i| i32::try_from(i).ok())
+                        .and_then(|i| map.get(&i))
+                    {
+                        *id = json!(new);
+                    }
+                }
+            }
+        }
+    }
+    Value::Object(meta).to_string()
+}
+
 /// One column of one dataset a filter applies to.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FilterTarget {
@@ -749,5 +774,21 @@ mod tests {
             .err()
             .expect("single select");
         assert!(e.message.contains("takes one value"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_copys_filters_scope_the_copied_charts() {
+        let meta = json!({"refresh_frequency": 0, "native_filters": [
+            {"id": "F1", "name": "Region", "filter_type": "filter_select",
+             "targets": [{"dataset_id": 7, "column": "region"}], "chart_ids": [1, 2, 9]},
+            {"id": "F2", "name": "Imported", "filter_type": "filter_select",
+             "targets": [{"dataset_id": 7, "column": "channel"}]}
+        ]});
+        let map: HashMap<i32, i32> = [(1, 11), (2, 12)].into_iter().collect();
+        let out: Value = serde_json::from_str(&remap_charts(&meta.to_string(), &map)).unwrap();
+        assert_eq!(out["native_filters"][0]["chart_ids"], json!([11, 12, 9]));
+        assert!(out["native_filters"][1].get("chart_ids").is_none());
+        assert_eq!(out["refresh_frequency"], 0);
+        assert_eq!(remap_charts("not json", &map), "not json");
     }
 }

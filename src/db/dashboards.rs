@@ -237,16 +237,16 @@ impl Dashboard {
 
     /// Store `new` as a copy showing `charts` (or, with `copy_charts`, copies of them
     /// owned by `owner`, made at `new.created_on`), owned by `owner`, in one transaction
-    /// (which `after_chart`, run after each chart copy, may fail). Its layout is what
-    /// `layout` makes of the map from each chart's id to its id on the copy. Returns the
-    /// copy's id and its chart ids in the order of `charts`.
+    /// (which `after_chart`, run after each chart copy, may fail). Its layout and metadata
+    /// are what `remap` makes of the map from each chart's id to its id on the copy.
+    /// Returns the copy's id and its chart ids in the order of `charts`.
     pub async fn duplicate<E>(
         conn: &mut MetaConn,
         mut new: NewDashboard<'_>,
         charts: &[Chart],
         copy_charts: bool,
         owner: i32,
-        layout: impl FnOnce(&HashMap<i32, i32>) -> String + Send,
+        remap: impl FnOnce(&HashMap<i32, i32>) -> (String, String) + Send,
         after_chart: impl Fn() -> Result<(), E> + Send + Sync,
     ) -> Result<(i32, Vec<i32>), E>
     where
@@ -279,7 +279,7 @@ impl Dashboard {
                 map.insert(ch.id, new_id);
                 chart_ids.push(new_id);
             }
-            new.layout = layout(&map);
+            (new.layout, new.json_metadata) = remap(&map);
             let id: i32 = diesel::insert_into(dashboards::table)
                 .values(&new)
                 .returning(dashboards::id)

@@ -316,7 +316,11 @@ async fn register(
                 description: "Revenue, orders and margins of the example retail business across regions, channels and categories.",
                 published: true,
                 layout: layout.to_string(),
-                json_metadata: json!({"refresh_frequency": 0}).to_string(),
+                json_metadata: json!({
+                    "refresh_frequency": 0,
+                    "native_filters": example_filters(sales, &chart_ids),
+                })
+                .to_string(),
                 created_on: at,
                 changed_on: at,
                 created_by_fk: owner,
@@ -347,6 +351,29 @@ async fn register(
         Ok::<(), diesel::result::Error>(())
     })?;
     Ok(())
+}
+
+/// The example dashboard's native filters in their stored form (`charts::native_filters`,
+/// as manage_native_filters writes it): region and sales channel (several values each) and
+/// the order date, on every chart (all are on `sales`), none set by default.
+fn example_filters(sales: i32, chart_ids: &[i32]) -> serde_json::Value {
+    let filter = |id: &str, name: &str, filter_type: &str, column: &str| {
+        let mut f = json!({
+            "id": format!("NATIVE_FILTER-example-{id}"), "name": name,
+            "filter_type": filter_type,
+            "targets": [{"dataset_id": sales, "column": column}],
+            "default_value": null, "chart_ids": chart_ids,
+        });
+        if filter_type == "filter_select" {
+            f["multiple"] = json!(true);
+        }
+        f
+    };
+    json!([
+        filter("region", "Region", "filter_select", "region"),
+        filter("channel", "Sales channel", "filter_select", "channel"),
+        filter("date", "Order date", "filter_time", "order_date"),
+    ])
 }
 
 /// (name, chart_type, config, description) of the example charts, in dashboard order.

@@ -863,7 +863,7 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
         published: false,
         // Made from the copy's chart ids inside the transaction.
         layout: String::new(),
-        json_metadata: d.json_metadata.clone(),
+        json_metadata: String::new(),
         created_on: at,
         changed_on: at,
         created_by_fk: Some(user),
@@ -878,7 +878,8 @@ async fn duplicate_dashboard(ctx: ToolCtx, args: DuplicateArgs) -> Result<Create
         user,
         |map| {
             layout.remap(map);
-            layout.to_json()
+            let meta = crate::charts::native_filters::remap_charts(&d.json_metadata, map);
+            (layout.to_json(), meta)
         },
         || faults.check("duplicate_dashboard.after_chart"),
     )

@@ -40,8 +40,48 @@ fn total(rows: &Value) -> f64 {
 }
 
 async fn native_filters(app: &TestApp) {
-    // The example dashboard (id 1) has seven charts on `sales` (dataset 7); add one on
-    // `orders` (dataset 5), which has a channel and a time column but no region.
+    // The example dashboard (id 1) comes with three filters on `sales`, none set; with no
+    // values given, every chart draws unfiltered. This test starts from none.
+    let r = app
+        .tool("get_dashboard_info", json!({"identifier": 1}))
+        .await;
+    let info = ok(&r).clone();
+    let example: Vec<(String, String)> = info["filters"]
+        .as_array()
+        .expect("filters")
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("name"), s("filter_type"))
+        })
+        .collect();
+    assert_eq!(
+        example,
+        [
+            ("Region".into(), "filter_select".into()),
+            ("Sales channel".into(), "filter_select".into()),
+            ("Order date".into(), "filter_time".into())
+        ],
+        "{info}"
+    );
+    let r = app
+        .tool(
+            "apply_dashboard_filters",
+            json!({"identifier": 1, "filters": []}),
+        )
+        .await;
+    let applied = ok(&r).to_string();
+    assert!(!applied.contains("\"is_error\":true"), "{applied}");
+    let r = app
+        .tool(
+            "manage_native_filters",
+            json!({"identifier": 1, "remove": ["NATIVE_FILTER-example-region",
+                   "NATIVE_FILTER-example-channel", "NATIVE_FILTER-example-date"]}),
+        )
+        .await;
+    assert_eq!(ok(&r)["filters"], json!([]), "removed");
+    // Seven charts on `sales` (dataset 7); add one on `orders` (dataset 5), which has a
+    // channel and a time column but no region.
     let r = app
         .tool(
             "generate_chart",
@@ -363,6 +403,45 @@ async fn native_filters(app: &TestApp) {
         .await;
     assert_eq!(err(&r)["error_type"], "permission_denied");
     nobody.stop().await;
+
+    // A copy with its own charts: its filters scope the copied charts, not the originals.
+    let r = app
+        .tool(
+            "duplicate_dashboard",
+            json!({"identifier": 1, "duplicate_charts": true}),
+        )
+        .await;
+    let copy = ok(&r).clone();
+    let copied: Vec<i64> = copy["chart_ids"]
+        .as_array()
+        .expect("chart ids")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    let r = app
+        .tool("get_dashboard_info", json!({"identifier": copy["id"]}))
+        .await;
+    let info = ok(&r).clone();
+    let filters = info["filters"].as_array().expect("filters");
+    assert_eq!(filters.len(), 3, "{info}");
+    for f in filters {
+        let scope: Vec<i64> = f["chart_ids"]
+            .as_array()
+            .expect("scope")
+            .iter()
+            .filter_map(Value::as_i64)
+            .collect();
+        assert!(!scope.is_empty(), "{f}");
+        assert!(scope.iter().all(|c| copied.contains(c)), "{f} vs {copied:?}");
+    }
+    let r = app
+        .tool("get_dashboard_data", json!({"identifier": copy["id"]}))
+        .await;
+    assert_eq!(
+        ok(&r)["charts"].as_array().map(Vec::len),
+        Some(copied.len()),
+        "every copied chart answers"
+    );
 }
 
 /// Native filters change only through manage_native_filters: a json_metadata patch that
@@ -488,6 +567,29 @@ fn rows_from(p: &resvg::tiny_skia::Pixmap, from: u32) -> &[u8] {
 async fn dashboard_screenshot_draws_the_filter_bar_and_takes_values() {
     let app = TestApp::start(Backend::Sqlite).await.expect("app");
     let shot = |args: Value| app.tool("get_dashboard_screenshot", args);
+    // The example dashboard's own filters: a bar of three, none set.
+    let r = shot(json!({"identifier": 1, "width": 800})).await;
+    let example = ok(&r).clone();
+    let names: Vec<(&str, &str)> = example["filters"]
+        .as_array()
+        .expect("the example's bar")
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap_or("?"), f["source"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(
+        names,
+        [("Region", "none"), ("Sales channel", "none"), ("Order date", "none")],
+        "{example}"
+    );
+    let example_h = picture(&r).height();
+    let r = app
+        .tool(
+            "manage_native_filters",
+            json!({"identifier": 1, "remove": ["NATIVE_FILTER-example-region",
+                   "NATIVE_FILTER-example-channel", "NATIVE_FILTER-example-date"]}),
+        )
+        .await;
+    ok(&r);
     let r = shot(json!({"identifier": 1, "width": 800})).await;
     let plain = ok(&r).clone();
     assert!(
@@ -495,6 +597,7 @@ async fn dashboard_screenshot_draws_the_filter_bar_and_takes_values() {
         "no filters, no bar: {plain}"
     );
     let plain_h = picture(&r).height();
+    assert!(example_h > plain_h, "{example_h} vs {plain_h}");
 
     let r = app
         .tool(
