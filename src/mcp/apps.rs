@@ -57,26 +57,53 @@ fn escape(s: &str) -> String {
 }
 
 /// The page of a view: `kind` is `chart` or `dashboard`; `data` (JSON) is what a page that
-/// is not inside a host starts from (the explore page), else null.
-pub fn page(kind: &str, title: &str, data: &Value) -> String {
+/// is not inside a host starts from (the explore page), else null. `fallback` (HTML, built
+/// by vizier from escaped text) is what a browser without JavaScript shows instead; empty
+/// for none.
+pub fn page(kind: &str, title: &str, data: &Value, fallback: &str) -> String {
     // `</` inside a script would end it; JSON never needs it.
     let data = data.to_string().replace("</", "<\\/");
+    let fallback = if fallback.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<noscript><style>#app{{display:none}}</style><div class=\"vz-static\">{fallback}</div></noscript>"
+        )
+    };
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><style>{VIEW_CSS}</style></head>\
-         <body data-view=\"{kind}\"><div id=\"app\"><p class=\"note\">Loading…</p></div>\
+         <body data-view=\"{kind}\"><div id=\"app\"><p class=\"note\">Loading…</p></div>{fallback}\
          <script id=\"vizier-data\" type=\"application/json\">{data}</script>\
          <script>{VIEW_JS}</script></body></html>",
         title = escape(title),
     )
 }
 
+/// A chart as a browser without JavaScript sees it: vizier's SVG (drawn by vizier from
+/// escaped text, with the chart's title) and a note.
+pub fn static_chart(svg: &str) -> String {
+    format!(
+        "{svg}<p class=\"note\">A picture of the chart: turn on JavaScript for hover values, \
+         legend toggles and the data table.</p>"
+    )
+}
+
+/// A page's error as a browser without JavaScript sees it.
+pub fn static_error(title: &str, message: &str) -> String {
+    format!(
+        "<div class=\"vz-error\" role=\"alert\"><strong>{}</strong><p>{}</p></div>",
+        escape(title),
+        escape(message)
+    )
+}
+
 /// The HTML of the view at `uri`.
 pub fn view_html(uri: &str) -> Option<String> {
     match uri {
-        CHART_VIEW => Some(page("chart", "Chart · vizier", &Value::Null)),
-        DASHBOARD_VIEW => Some(page("dashboard", "Dashboard · vizier", &Value::Null)),
+        CHART_VIEW => Some(page("chart", "Chart · vizier", &Value::Null, "")),
+        DASHBOARD_VIEW => Some(page("dashboard", "Dashboard · vizier", &Value::Null, "")),
         _ => None,
     }
 }
@@ -233,8 +260,12 @@ mod tests {
                 assert!(!html.contains(outside), "{uri} refers outside: {outside}");
             }
         }
-        let html = page("chart", "x", &json!({"s": "</script><b>"}));
+        let html = page("chart", "x", &json!({"s": "</script><b>"}), "");
         assert!(!html.contains("</script><b>"));
+        assert!(!html.contains("<noscript>"));
+        let html = page("chart", "x", &Value::Null, &static_error("<b>", "a & b"));
+        assert!(html.contains("<noscript><style>#app{display:none}</style>"));
+        assert!(html.contains("<strong>&lt;b&gt;</strong><p>a &amp; b</p>"));
     }
 
     #[test]

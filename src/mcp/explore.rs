@@ -10,7 +10,8 @@
 //! outside a host: the view gets inline the payload a host would have it fetch through
 //! `view_chart`, so hover values, legend toggles and the data tab are the view's own. The
 //! page is self-contained, and its Content-Security-Policy runs only the view's script
-//! (by hash) and loads nothing.
+//! (by hash) and loads nothing. A browser without JavaScript sees the chart as vizier's
+//! SVG, inline in a `<noscript>` (inline SVG needs nothing the policy refuses).
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -41,15 +42,31 @@ static CSP: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The chart view as a page, starting from `data`: a chart view, or `{error, title}`.
-fn page(status: StatusCode, title: &str, data: &Value) -> HttpResponse {
+/// The chart view as a page, starting from `data`: a chart view, or `{error, title}`;
+/// `fallback` is what a browser without JavaScript shows.
+fn page(status: StatusCode, title: &str, data: &Value, fallback: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header(("Content-Security-Policy", CSP.as_str()))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Referrer-Policy", "no-referrer"))
         .insert_header(("Cache-Control", "no-store"))
         .content_type("text/html; charset=utf-8")
-        .body(apps::page("chart", &format!("{title} · vizier"), data))
+        .body(apps::page(
+            "chart",
+            &format!("{title} · vizier"),
+            data,
+            fallback,
+        ))
+}
+
+/// A page that shows an error, with and without JavaScript.
+fn error(status: StatusCode, page_title: &str, title: &str, message: &str) -> HttpResponse {
+    page(
+        status,
+        page_title,
+        &json!({"title": title, "error": message}),
+        &apps::static_error(title, message),
+    )
 }
 
 fn error_page(e: &ToolError) -> HttpResponse {
@@ -59,13 +76,11 @@ fn error_page(e: &ToolError) -> HttpResponse {
         crate::error::ErrorKind::Unauthenticated => StatusCode::FORBIDDEN,
         _ => StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
     };
-    page(
+    error(
         status,
         "Chart unavailable",
-        &json!({
-            "title": "This chart cannot be shown",
-            "error": format!("{} (error id {})", e.message, e.error_id),
-        }),
+        "This chart cannot be shown",
+        &format!("{} (error id {})", e.message, e.error_id),
     )
 }
 
@@ -81,13 +96,11 @@ pub async fn explore_page(app: web::Data<Arc<AppState>>, key: web::Path<String>)
             } else {
                 StatusCode::FORBIDDEN
             };
-            return page(
+            return error(
                 status,
                 "Link not valid",
-                &json!({
-                    "title": "This link is not valid",
-                    "error": format!("{why}. Ask for a new link (generate_explore_link)."),
-                }),
+                "This link is not valid",
+                &format!("{why}. Ask for a new link (generate_explore_link)."),
             );
         }
     };
@@ -176,5 +189,7 @@ async fn render(
     view.notes
         .push(format!("Data as {} sees it (the link's creator).", claim.u));
     let data = serde_json::to_value(&view).map_err(ToolError::internal)?;
-    Ok(page(StatusCode::OK, &view.page.title, &data))
+    // Without JavaScript, the same chart as vizier's picture.
+    let fallback = apps::static_chart(&view.page.svg);
+    Ok(page(StatusCode::OK, &view.page.title, &data, &fallback))
 }

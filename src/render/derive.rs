@@ -3,7 +3,7 @@
 //! big number, value ranges). SVG, ASCII, Vega-Lite and the table format all read them here,
 //! so each shows the same picture, and no format reaches into another for them.
 
-use super::format::format_value;
+use super::format::{format_delta, format_value, parse_optional};
 use super::model::{BigNumber, ChartData, RenderSpec, XAxis};
 use super::scale::{nice_ticks, time_category_labels};
 
@@ -101,6 +101,66 @@ pub(crate) fn big_number_of(data: &ChartData) -> Option<BigNumber> {
             .copied(),
         comparison_label: None,
     })
+}
+
+/// A big number as text, as the Vega-Lite spec and the interactive views show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headline {
+    /// The value, formatted; `None` when there is no (finite) value.
+    pub value: Option<String>,
+    /// The change from the comparison value: arrow and delta, e.g. "▲ +12.3%".
+    pub change: Option<String>,
+    /// What the change is against, e.g. "vs previous month ($1,200)".
+    pub against: Option<String>,
+    /// "up", "down" or "flat".
+    pub direction: &'static str,
+    /// The trendline's finite values, oldest first.
+    pub trend: Vec<f64>,
+}
+
+/// The big number of a chart as text, in the chart's number format.
+pub fn headline(spec: &RenderSpec, data: &ChartData) -> Headline {
+    let user = parse_optional(spec.y_format.as_deref()).ok().flatten();
+    let b = big_number_of(data);
+    let value = b.as_ref().and_then(|b| b.value).filter(|v| v.is_finite());
+    let previous = b
+        .as_ref()
+        .and_then(|b| b.previous)
+        .filter(|v| v.is_finite());
+    let mut out = Headline {
+        value: value.map(|v| format_value(user.as_ref(), v)),
+        change: None,
+        against: None,
+        direction: "flat",
+        trend: b
+            .as_ref()
+            .map(|b| {
+                b.trendline
+                    .iter()
+                    .copied()
+                    .filter(|v| v.is_finite())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    if let (Some(v), Some(p)) = (value, previous) {
+        let (arrow, direction) = if v > p {
+            ("▲", "up")
+        } else if v < p {
+            ("▼", "down")
+        } else {
+            ("■", "flat")
+        };
+        out.direction = direction;
+        out.change = Some(format!("{arrow} {}", format_delta(user.as_ref(), v, p)));
+        out.against = Some(
+            match b.as_ref().and_then(|b| b.comparison_label.as_deref()) {
+                Some(l) => format!("{l} ({})", format_value(user.as_ref(), p)),
+                None => format!("vs {}", format_value(user.as_ref(), p)),
+            },
+        );
+    }
+    out
 }
 
 /// The x labels of a one-series chart.

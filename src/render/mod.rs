@@ -319,6 +319,40 @@ mod tests {
         assert!(svg.contains("fill-opacity=\"0.14\""), "trend area");
     }
 
+    #[test]
+    fn a_headline_is_the_big_number_as_text() {
+        let mut spec = RenderSpec::new("Revenue", ChartKind::BigNumber);
+        spec.y_format = Some("$,.0f".into());
+        let data = ChartData::big_number(BigNumber {
+            value: Some(900.0),
+            trendline: vec![1000.0, f64::NAN, 900.0],
+            previous: Some(1000.0),
+            comparison_label: Some("vs last week".into()),
+        });
+        let h = derive::headline(&spec, &data);
+        assert_eq!(h.value.as_deref(), Some("$900"));
+        assert!(
+            h.change
+                .as_deref()
+                .is_some_and(|c| c.starts_with("▼ ") && c.ends_with("10.0%"))
+        );
+        assert_eq!(h.against.as_deref(), Some("vs last week ($1,000)"));
+        assert_eq!((h.direction, h.trend), ("down", vec![1000.0, 900.0]));
+        let none = derive::headline(
+            &spec,
+            &ChartData::big_number(BigNumber {
+                value: None,
+                trendline: Vec::new(),
+                previous: Some(1.0),
+                comparison_label: None,
+            }),
+        );
+        assert_eq!(
+            (none.value, none.change, none.direction),
+            (None, None, "flat")
+        );
+    }
+
     /// Writes the sample gallery; set `RENDER_SAMPLES_DIR` to keep the files, e.g.
     /// `RENDER_SAMPLES_DIR=/tmp/samples cargo test --release --lib render::tests::samples_are_written`.
     #[test]

@@ -9,10 +9,10 @@
 use serde_json::{Map, Value, json};
 
 use super::derive::{
-    PALETTE, big_number_of, gauge_of, items_of, labels_of, pie_slices, slice_color, treemap_tiles,
-    waterfall_steps,
+    PALETTE, big_number_of, gauge_of, headline, items_of, labels_of, pie_slices, slice_color,
+    treemap_tiles, waterfall_steps,
 };
-use super::format::{format_delta, format_value, parse_optional};
+use super::format::{format_value, parse_optional};
 use super::model::{ChartData, ChartKind, RenderSpec, XAxis};
 use super::scale::{Grain, grain_of};
 use super::table::{is_total_label, prepare};
@@ -556,39 +556,18 @@ fn pie(spec: &RenderSpec, data: &ChartData, donut: bool) -> Map<String, Value> {
 }
 
 fn big_number(spec: &RenderSpec, data: &ChartData) -> Map<String, Value> {
-    let user = parse_optional(spec.y_format.as_deref()).ok().flatten();
     let b = big_number_of(data);
     let value = b.as_ref().and_then(|b| b.value).filter(|v| v.is_finite());
     let previous = b
         .as_ref()
         .and_then(|b| b.previous)
         .filter(|v| v.is_finite());
-    let (delta_text, direction) = match (value, previous) {
-        (Some(v), Some(p)) => {
-            let arrow = if v > p {
-                "▲"
-            } else if v < p {
-                "▼"
-            } else {
-                "■"
-            };
-            let against = match b.as_ref().and_then(|b| b.comparison_label.clone()) {
-                Some(l) => format!("{l} ({})", format_value(user.as_ref(), p)),
-                None => format!("vs {}", format_value(user.as_ref(), p)),
-            };
-            (
-                format!("{arrow} {}  {against}", format_delta(user.as_ref(), v, p)),
-                if v > p {
-                    "up"
-                } else if v < p {
-                    "down"
-                } else {
-                    "flat"
-                },
-            )
-        }
-        _ => (String::new(), "flat"),
+    let h = headline(spec, data);
+    let delta_text = match (&h.change, &h.against) {
+        (Some(change), Some(against)) => format!("{change}  {against}"),
+        _ => String::new(),
     };
+    let direction = h.direction;
     let mut text = json!({"field": "value", "type": "quantitative"});
     if let (Some(f), Some(o)) = (spec.y_format.as_deref(), text.as_object_mut()) {
         o.insert("format".into(), json!(f));

@@ -1256,6 +1256,71 @@ pub struct ChartView {
     /// The chart as Vega-Lite, with its data inline (the view draws from it).
     pub vega_lite: Value,
     pub notes: Vec<String>,
+    /// A big number as text (the view shows it as text, which reads at any size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub big_number: Option<BigNumberView>,
+    /// A pivot table's cells as text (the view shows them as a table with row headers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pivot: Option<PivotView>,
+}
+
+/// A big number's figures as text, in the chart's number format.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct BigNumberView {
+    /// The value; none when there is no data.
+    pub value: Option<String>,
+    /// The change from the comparison value, e.g. "▲ +12.3%".
+    pub change: Option<String>,
+    /// What the change is against, e.g. "vs previous month ($1,200)".
+    pub against: Option<String>,
+    /// "up", "down" or "flat".
+    pub direction: String,
+    /// The trendline, oldest first.
+    pub trend: Vec<f64>,
+}
+
+/// A pivot table as the picture shows it: headers and cells as text.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PivotView {
+    pub columns: Vec<String>,
+    /// How many leading columns label the rows.
+    pub index_columns: usize,
+    /// The first rows of cells (the view's `table_rows`).
+    pub rows: Vec<Vec<String>>,
+    /// Right-aligned (numeric) columns.
+    pub numeric: Vec<bool>,
+    pub row_count: usize,
+}
+
+/// What the view draws as text rather than from Vega-Lite: a big number, a pivot table.
+fn text_parts(d: &Drawable, rows: usize) -> (Option<BigNumberView>, Option<PivotView>) {
+    match d.spec.kind {
+        crate::render::ChartKind::BigNumber => {
+            let h = crate::render::derive::headline(&d.spec, &d.data);
+            let view = BigNumberView {
+                value: h.value,
+                change: h.change,
+                against: h.against,
+                direction: h.direction.to_string(),
+                trend: h.trend,
+            };
+            (Some(view), None)
+        }
+        crate::render::ChartKind::Pivot => {
+            let mut p = crate::render::table::prepare(&d.spec, &d.data);
+            let row_count = p.rows.len();
+            p.rows.truncate(rows);
+            let view = PivotView {
+                columns: p.columns,
+                index_columns: p.index_columns,
+                rows: p.rows,
+                numeric: p.numeric,
+                row_count,
+            };
+            (None, Some(view))
+        }
+        _ => (None, None),
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -1304,12 +1369,15 @@ async fn chart_view(ctx: &ToolCtx, target: &Target, rows: usize) -> Result<Chart
     let svg = draw(ctx, PreviewFormat::Svg, &d.spec, &data).await?;
     let vega = draw(ctx, PreviewFormat::VegaLite, &d.spec, &data).await?;
     let vega_lite = serde_json::from_slice(&vega.bytes).map_err(ToolError::internal)?;
+    let (big_number, pivot) = text_parts(&d, rows);
     Ok(ChartView {
         page: explore_page_of(target, &d, &svg, rows),
         chart_id: target.chart.as_ref().map(|c| c.id),
         dataset_id: target.dataset.id,
         vega_lite,
         notes: d.notes.0.clone(),
+        big_number,
+        pivot,
     })
 }
 

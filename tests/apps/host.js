@@ -8,11 +8,11 @@ import { AppBridge, PostMessageTransport } from '@modelcontextprotocol/ext-apps/
 
 window.toolCalls = [];
 
-window.startView = async function (src, toolArgs, toolResult) {
+window.startView = async function (src, toolArgs, toolResult, width) {
   const frame = document.createElement('iframe');
   frame.id = 'view';
   frame.setAttribute('sandbox', 'allow-scripts');
-  frame.style.cssText = 'width:1000px;height:900px;border:1px solid #ccc';
+  frame.style.cssText = `width:${width || 1000}px;height:900px;border:1px solid #ccc`;
   document.body.appendChild(frame);
   const bridge = new AppBridge(
     null,

@@ -4,8 +4,10 @@
 //   node run.mjs MCP_URL ADMIN_KEY GAMMA_KEY OUT_DIR
 // Checks, each printed as PASS/FAIL: the tools point at the views, the views are readable,
 // the chart draws (screenshot in OUT_DIR), hover shows a value, a legend click hides a
-// series, the data tab shows rows, a dashboard filter change calls the app-only tool and
-// every chart on the filtered dataset updates, and a caller without access sees the error.
+// series, the data tab shows rows, a pie's slices hover and hide, a pivot is a table, a
+// 320 px frame keeps a bar chart's x labels apart, a dashboard filter change calls the
+// app-only tool and every chart on the filtered dataset updates, and a caller without
+// access sees the error.
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
@@ -73,7 +75,7 @@ const browser = await chromium.launch({
 browser.on('disconnected', () => browserFaults.push('chromium exited during the run'));
 
 // A page hosting one view; the view's tools/call go to vizier as `client`.
-async function host(client, html, args, result) {
+async function host(client, html, args, result, width) {
   const page = await browser.newPage({ viewport: { width: 1040, height: 1000 } });
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -87,7 +89,7 @@ async function host(client, html, args, result) {
   await page.addScriptTag({ content: bundle });
   let timer;
   await Promise.race([
-    page.evaluate(([a, r]) => window.startView('http://apps-view.test/view.html', a, r), [args, result]),
+    page.evaluate(([a, r, w]) => window.startView('http://apps-view.test/view.html', a, r, w), [args, result, width]),
     new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(
       'the view did not complete ui/initialize and take the tool result within 30 s')), 30000); }),
   ]).finally(() => clearTimeout(timer));
@@ -173,6 +175,73 @@ await check('chart view: draws, hover shows a value, legend hides a series, data
   await view.locator('.vz-tabs button[data-tab="data"]').click();
   const rows = await view.locator('.vz-data tbody tr').count();
   assert.ok(rows >= 100, `data tab shows ${rows} rows`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+await check('chart view: a pie hovers and hides slices, a pivot is a table, a 320 px frame keeps x labels apart', async () => {
+  const id = (name) => charts.find((c) => c.slice_name === name).id;
+  // The pie: hover names a slice's value and share; the legend hides a slice and the rest
+  // fill the pie; a second click brings it back.
+  let args = { identifier: id('Sales channel share'), format: 'svg' };
+  let result = await admin.callTool({ name: 'get_chart_preview', arguments: args });
+  let { page, view, errors } = await host(admin, chartHtml, args, result);
+  await view.locator('svg.vz-chart g[data-series] path').first().waitFor({ timeout: 60000 });
+  const slices = () => view.locator('svg.vz-chart g[data-series]').evaluateAll((gs) =>
+    gs.map((g) => [g.getAttribute('data-series'), g.querySelector('path').getAttribute('d')]));
+  const before = await slices();
+  assert.ok(before.length >= 3, JSON.stringify(before));
+  // The share printed on the first slice: a point on it (its box's centre may be the hole).
+  const on = await view.locator('svg.vz-chart g[data-series] .vz-share').first().boundingBox();
+  await page.mouse.move(on.x + on.width / 2, on.y + on.height / 2);
+  const tip = view.locator('.vz-tip');
+  await tip.waitFor({ state: 'visible' });
+  const text = await tip.innerText();
+  assert.match(text, new RegExp(`^${before[0][0]}\\n[\\d,.]+ · [\\d.]+%`), text);
+  await shot(page, view, 'pie-view.png');
+  await view.locator(`.vz-legend button[data-series="${before[0][0]}"]`).click();
+  const after = await slices();
+  assert.equal(after.length, before.length - 1);
+  for (const [name, d] of after) assert.notEqual(d, before.find((b) => b[0] === name)[1], `${name} kept its shape`);
+  await shot(page, view, 'pie-hidden-slice.png');
+  await view.locator(`.vz-legend button[data-series="${before[0][0]}"]`).click();
+  assert.deepEqual(await slices(), before);
+  assert.deepEqual(errors, []);
+  await page.close();
+  // The pivot: an HTML table with column headers and row headers.
+  args = { identifier: id('Revenue by region and category'), format: 'svg' };
+  result = await admin.callTool({ name: 'get_chart_preview', arguments: args });
+  ({ page, view, errors } = await host(admin, chartHtml, args, result));
+  await view.locator('.vz-plot table').waitFor({ timeout: 60000 });
+  const heads = await view.locator('.vz-plot thead th').allInnerTexts();
+  assert.ok(heads.includes('Electronics') && heads.at(-1) === 'Total', heads.join('|'));
+  const rowHeads = await view.locator('.vz-plot tbody th[scope="row"]').allInnerTexts();
+  assert.ok(rowHeads.length >= 3 && rowHeads.at(-1) === 'Total', rowHeads.join('|'));
+  assert.equal(await view.locator('.vz-plot svg').count(), 0);
+  await shot(page, view, 'pivot-view.png');
+  assert.deepEqual(errors, []);
+  await page.close();
+  // A bar chart of many categories in a 320 px frame: no two x labels touch.
+  const datasetId = (await admin.callTool({ name: 'view_chart', arguments: { chart: { identifier: chartId } } })).structuredContent.dataset_id;
+  args = { dataset_id: datasetId, config: { chart_type: 'xy', kind: 'bar', x: 'subcategory',
+    metrics: [{ saved_metric: 'revenue' }], order_desc: true }, format: 'svg' };
+  result = await admin.callTool({ name: 'get_chart_preview', arguments: args });
+  assert.ok(!result.isError, JSON.stringify(result.content));
+  ({ page, view, errors } = await host(admin, chartHtml, args, result, 320));
+  await view.locator('svg.vz-chart text.vz-x').first().waitFor({ timeout: 60000 });
+  await page.waitForTimeout(300);
+  const boxes = await view.locator('svg.vz-chart text.vz-x').evaluateAll((ts) => ts.map((t) => {
+    const r = t.getBoundingClientRect(), s = t.ownerSVGElement.getBoundingClientRect();
+    return [t.textContent, r.left, r.right, s.left, s.right];
+  }));
+  const bars = await view.locator('svg.vz-chart rect.vz-hit').count();
+  assert.ok(bars >= 20 && boxes.length >= 2 && boxes.length < bars, `${boxes.length} labels for ${bars} bars`);
+  for (const b of boxes) assert.ok(b[1] >= b[3] - 0.5 && b[2] <= b[4] + 0.5, `outside the chart: ${b}`);
+  for (let i = 1; i < boxes.length; i++) assert.ok(boxes[i - 1][2] <= boxes[i][1], `overlap: ${boxes[i - 1]} / ${boxes[i]}`);
+  await view.locator('svg.vz-chart rect.vz-hit').nth(1).hover();
+  await view.locator('.vz-tip').waitFor({ state: 'visible' });
+  assert.match(await view.locator('.vz-tip').innerText(), /\$?[\d,.]+/);
+  await shot(page, view, 'narrow-bar-view.png');
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -176,6 +176,16 @@ impl Browser {
         self.send(session, method, params).await
     }
 
+    /// Turns the page's JavaScript off, as in a browser without it (the protocol's own
+    /// `eval` still works).
+    pub async fn disable_scripts(&mut self) {
+        self.page(
+            "Emulation.setScriptExecutionDisabled",
+            json!({"value": true}),
+        )
+        .await;
+    }
+
     /// Opens `url` and waits until it has loaded.
     pub async fn goto(&mut self, url: &str) {
         let r = self.page("Page.navigate", json!({"url": url})).await;

@@ -679,6 +679,17 @@ async fn the_explore_page_renders_in_a_real_browser() {
         body.contains(vizier::mcp::apps::VIEW_CSS),
         "not the view's styles"
     );
+    // Without JavaScript, the chart as vizier's SVG and a note.
+    let fallback = body
+        .split_once("<noscript>")
+        .and_then(|(_, rest)| rest.split_once("</noscript>"))
+        .map(|(inside, _)| inside)
+        .expect("a noscript fallback");
+    assert!(
+        fallback.contains("<svg") && fallback.contains("</svg>"),
+        "{fallback}"
+    );
+    assert!(fallback.contains("turn on JavaScript"), "{fallback}");
     // The chart and its data are inline: what view_chart answers a host's view, and a
     // note on whose rows they are.
     let inline = body
@@ -817,6 +828,315 @@ async fn the_explore_page_renders_in_a_real_browser() {
             "explore.png",
             "explore-series.png",
             "explore-hidden-series.png",
+        ] {
+            std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
+        }
+    }
+    app.stop().await;
+}
+
+/// The chart view in a real browser for the chart types drawn as text or by the view: a
+/// pie answers hover with its slice's value and share and hides a slice from the legend
+/// (the rest fill the pie); a pivot is an HTML table with its column and row headers; a
+/// big number is text that fits a narrow frame; a bar chart of many categories in a 320 px
+/// frame labels its x axis without overlaps (first and last label shown, hover names
+/// every bar); and without JavaScript the page shows vizier's SVG under the same policy.
+#[actix_web::test]
+async fn the_chart_view_draws_pies_pivots_big_numbers_and_narrow_charts() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let charts = app
+        .tool(
+            "list_charts",
+            json!({"page_size": 50, "select_columns": ["id", "slice_name"]}),
+        )
+        .await;
+    let id_of = |name: &str| {
+        ok(&charts)["items"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["slice_name"] == name))
+            .and_then(|c| c["id"].as_i64())
+            .unwrap_or_else(|| panic!("no chart {name}"))
+    };
+    let link = |args: Value| {
+        let app = &app;
+        async move {
+            let r = app.tool("generate_explore_link", args).await;
+            ok(&r)["url"].as_str().expect("url").to_string()
+        }
+    };
+    let pie = link(json!({"identifier": id_of("Sales channel share")})).await;
+    let pivot = link(json!({"identifier": id_of("Revenue by region and category")})).await;
+    let big = link(json!({"identifier": id_of("This month's revenue")})).await;
+    let dataset = ok(&app
+        .tool("view_chart", json!({"chart": {"identifier": 2}}))
+        .await)["dataset_id"]
+        .as_i64()
+        .expect("dataset id");
+    let bars = link(
+        json!({"dataset_id": dataset, "config": {"chart_type": "xy", "kind": "bar",
+        "x": "subcategory", "metrics": [{"saved_metric": "revenue"}], "order_desc": true}}),
+    )
+    .await;
+    // What view_chart answers a big number and a pivot: their text.
+    let view = app
+        .tool(
+            "view_chart",
+            json!({"chart": {"identifier": id_of("Revenue by region and category")}}),
+        )
+        .await;
+    let p = &ok(&view)["pivot"];
+    assert_eq!(p["index_columns"], 1, "{p}");
+    assert_eq!(
+        p["columns"].as_array().and_then(|c| c.last()),
+        Some(&json!("Total")),
+        "{p}"
+    );
+    let view = app
+        .tool(
+            "view_chart",
+            json!({"chart": {"identifier": id_of("This month's revenue")}}),
+        )
+        .await;
+    let b = &ok(&view)["big_number"];
+    assert!(
+        b["value"].as_str().is_some_and(|v| v.starts_with('$')),
+        "{b}"
+    );
+    assert!(b["change"].as_str().is_some_and(|c| c.contains('%')), "{b}");
+    assert!(b["trend"].as_array().is_some_and(|t| t.len() > 2), "{b}");
+    // The page's source carries the picture for browsers without JavaScript.
+    let (status, body) = app.get(pie.strip_prefix(&app.base).expect("path")).await;
+    assert_eq!(status, 200);
+    let noscript = body.split_once("<noscript>").map(|(_, r)| r).unwrap_or("");
+    assert!(
+        noscript
+            .split_once("</noscript>")
+            .is_some_and(|(inside, _)| inside.contains("<svg")),
+        "no noscript SVG"
+    );
+
+    let Some(chromium) = browser::find_chromium() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromium is missing in CI: .ci/run installs it"
+        );
+        eprintln!("NOTE: chromium is not installed: the browser half of this test was NOT run");
+        app.stop().await;
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let mut b = browser::Browser::launch(chromium, 1000, 800).await;
+
+    // A pie: slices, hover, legend.
+    b.goto(&pie).await;
+    b.wait_for("document.querySelector('svg.vz-chart g[data-series] path')")
+        .await;
+    let slices = "Array.from(document.querySelectorAll('svg.vz-chart g[data-series]')).map(g => [g.dataset.series, g.querySelector('path').getAttribute('d')])";
+    let before = b.eval(slices).await;
+    let before = before.as_array().expect("slices").clone();
+    assert!(before.len() >= 3, "{before:?}");
+    let first = before[0][0].as_str().expect("name").to_string();
+    // The share printed on the first slice: a point on it (its box's centre may be the hole).
+    b.hover("svg.vz-chart g[data-series] .vz-share").await;
+    b.wait_for("!document.querySelector('.vz-tip').hidden")
+        .await;
+    let tip = b.eval("document.querySelector('.vz-tip').innerText").await;
+    let tip = tip.as_str().expect("tip");
+    assert!(tip.starts_with(&format!("{first}\n")), "{tip}");
+    assert!(
+        tip.contains('%')
+            && tip
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.chars().any(|c| c.is_ascii_digit())),
+        "{tip}"
+    );
+    b.screenshot(&dir.path().join("explore-pie.png")).await;
+    b.click(&format!(".vz-legend button[data-series={}]", json!(first)))
+        .await;
+    b.wait_for(&format!(
+        "document.querySelectorAll('svg.vz-chart g[data-series]').length === {}",
+        before.len() - 1
+    ))
+    .await;
+    let after = b.eval(slices).await;
+    let after = after.as_array().expect("slices").clone();
+    assert!(after.iter().all(|s| s[0] != json!(first)), "{after:?}");
+    for s in &after {
+        let was = before
+            .iter()
+            .find(|t| t[0] == s[0])
+            .expect("a slice of before");
+        assert_ne!(was[1], s[1], "slice {} kept its shape", s[0]);
+    }
+    b.screenshot(&dir.path().join("explore-pie-hidden.png"))
+        .await;
+    b.click(&format!(".vz-legend button[data-series={}]", json!(first)))
+        .await;
+    b.wait_for(&format!(
+        "document.querySelectorAll('svg.vz-chart g[data-series]').length === {}",
+        before.len()
+    ))
+    .await;
+    assert_eq!(b.eval(slices).await, json!(before));
+    b.click(".vz-tabs button[data-tab=\"data\"]").await;
+    b.wait_for("document.querySelectorAll('.vz-tab-data tbody tr').length > 0")
+        .await;
+
+    // A pivot: a table with its headers, not a picture.
+    b.goto(&pivot).await;
+    b.wait_for("document.querySelector('.vz-plot table')").await;
+    assert_eq!(
+        b.eval("document.querySelectorAll('.vz-plot svg').length")
+            .await,
+        json!(0)
+    );
+    let heads = b
+        .eval("Array.from(document.querySelectorAll('.vz-plot thead th')).map(t => t.innerText)")
+        .await;
+    let heads: Vec<&str> = heads
+        .as_array()
+        .expect("heads")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        heads.contains(&"Electronics") && heads.last() == Some(&"Total"),
+        "{heads:?}"
+    );
+    let rows = b
+        .eval("Array.from(document.querySelectorAll('.vz-plot tbody tr')).map(r => [r.cells[0].tagName, r.cells[0].getAttribute('scope'), r.cells[0].innerText, r.cells.length])")
+        .await;
+    let rows = rows.as_array().expect("rows");
+    assert!(rows.len() >= 3, "{rows:?}");
+    for r in rows {
+        assert_eq!(
+            (&r[0], &r[1], &r[3]),
+            (&json!("TH"), &json!("row"), &json!(heads.len())),
+            "{r}"
+        );
+    }
+    assert_eq!(rows.last().map(|r| &r[2]), Some(&json!("Total")));
+    b.screenshot(&dir.path().join("explore-pivot.png")).await;
+
+    // A big number: its value as text.
+    b.goto(&big).await;
+    b.wait_for("document.querySelector('.vz-big-value')").await;
+    let value = b
+        .eval("document.querySelector('.vz-big-value').innerText")
+        .await;
+    assert!(
+        value
+            .as_str()
+            .is_some_and(|v| v.starts_with('$') && v.len() > 3),
+        "{value}"
+    );
+    assert_eq!(
+        b.eval("document.querySelectorAll('.vz-big .note strong, .vz-big svg.vz-spark').length")
+            .await,
+        json!(2)
+    );
+    b.screenshot(&dir.path().join("explore-big-number.png"))
+        .await;
+    assert_eq!(b.problems, Vec::<String>::new());
+    b.close().await;
+
+    // A 320 px frame.
+    let mut b = browser::Browser::launch(chromium, 320, 640).await;
+    b.goto(&bars).await;
+    // Drawn again at the frame's width (not a wider drawing scaled down).
+    b.wait_for("document.querySelector('svg.vz-chart text.vz-x') && Number(document.querySelector('svg.vz-chart').getAttribute('width')) <= 300").await;
+    let labels = b
+        .eval("(() => { const s = document.querySelector('svg.vz-chart').getBoundingClientRect(); \
+               return Array.from(document.querySelectorAll('svg.vz-chart text.vz-x')).map(t => { \
+               const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.right, s.left, s.right]; }); })()")
+        .await;
+    let labels = labels.as_array().expect("labels").clone();
+    let categories = b
+        .eval("Array.from(document.querySelectorAll('svg.vz-chart rect.vz-hit')).length")
+        .await;
+    let categories = categories.as_u64().expect("bars") as usize;
+    assert!(categories >= 20, "{categories} bars");
+    assert!(labels.len() >= 2 && labels.len() < categories, "{labels:?}");
+    let f = |v: &Value| v.as_f64().expect("a number");
+    for l in &labels {
+        assert!(
+            f(&l[1]) >= f(&l[3]) - 0.5 && f(&l[2]) <= f(&l[4]) + 0.5,
+            "outside the chart: {l}"
+        );
+    }
+    for pair in labels.windows(2) {
+        assert!(
+            f(&pair[0][2]) <= f(&pair[1][1]),
+            "x labels overlap: {} and {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    let hovered = |i: usize| format!("svg.vz-chart rect.vz-hit[data-index=\"{i}\"]");
+    // The categories in the chart's order, from the page's data.
+    let names = b
+        .eval("JSON.parse(document.getElementById('vizier-data').textContent).vega_lite.data.values.map(v => v.x)")
+        .await;
+    // Long names are cut with an ellipsis.
+    for (label, name) in [
+        (&labels[0][0], &names[0]),
+        (&labels[labels.len() - 1][0], &names[categories - 1]),
+    ] {
+        let (label, name) = (label.as_str().expect("label"), name.as_str().expect("name"));
+        assert!(
+            name.starts_with(label.trim_end_matches('…')),
+            "{label} is not {name}"
+        );
+    }
+    b.screenshot(&dir.path().join("explore-narrow-bar.png"))
+        .await;
+    b.hover(&hovered(1)).await;
+    b.wait_for(&format!(
+        "document.querySelector('.vz-tip').innerText.startsWith({})",
+        names[1]
+    ))
+    .await;
+    // The big number fits the frame.
+    b.goto(&big).await;
+    b.wait_for("document.querySelector('.vz-big-value')").await;
+    let fits = b
+        .eval("(() => { const e = document.querySelector('.vz-big-value'); const r = e.getBoundingClientRect(); \
+               return e.scrollWidth <= e.clientWidth && r.left >= 0 && r.right <= 320 && r.height >= 20; })()")
+        .await;
+    assert_eq!(fits, json!(true));
+    b.screenshot(&dir.path().join("explore-narrow-big-number.png"))
+        .await;
+    assert_eq!(b.problems, Vec::<String>::new());
+    b.close().await;
+
+    // No JavaScript: the noscript picture, under the page's policy.
+    let mut b = browser::Browser::launch(chromium, 1000, 800).await;
+    b.disable_scripts().await;
+    b.goto(&link(json!({"identifier": 2})).await).await;
+    let picture = b
+        .eval("(() => { const s = document.querySelector('.vz-static svg'); const r = s && s.getBoundingClientRect(); \
+               return r ? [r.width, r.height, document.getElementById('app').offsetHeight] : null; })()")
+        .await;
+    assert!(
+        f(&picture[0]) > 500.0 && f(&picture[1]) > 250.0,
+        "{picture}"
+    );
+    assert_eq!(picture[2], json!(0), "the loading note is hidden");
+    let png = b.screenshot(&dir.path().join("explore-noscript.png")).await;
+    let bar_pixels = pixels_of(&png, [0x4e, 0x79, 0xa7]);
+    assert!(bar_pixels > 20_000, "{bar_pixels} pixels of bars");
+    assert_eq!(b.problems, Vec::<String>::new());
+    b.close().await;
+    if let Ok(to) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
+        for name in [
+            "explore-pie.png",
+            "explore-pie-hidden.png",
+            "explore-pivot.png",
+            "explore-big-number.png",
+            "explore-narrow-bar.png",
+            "explore-narrow-big-number.png",
+            "explore-noscript.png",
         ] {
             std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
         }

@@ -115,16 +115,19 @@
 
   // ---- chart drawing ----------------------------------------------------------------------
   // Long-form values from vizier's Vega-Lite spec: {x, series, value} (cartesian) or
-  // {category, value} (pie). Other chart types show vizier's own SVG.
+  // {category, value} (a pie: its arcs are the first layer). Big numbers and pivots come
+  // as text; other chart types show vizier's own SVG.
   function model(view) {
     var vl = view.vega_lite || {};
     var values = (vl.data && vl.data.values) || [];
     var mark = vl.mark && (vl.mark.type || vl.mark);
     var colors = (vl.config && vl.config.range && vl.config.range.category) || PALETTE;
+    var arcs = !mark && vl.layer && vl.layer[0];
     if (!values.length) return null;
-    if (mark === 'arc') {
-      return { type: 'pie', colors: colors, series: values.map(function (v) { return label(v.category); }),
-        values: values, donut: !!(vl.mark.innerRadius) };
+    if (arcs && arcs.mark && arcs.mark.type === 'arc') {
+      var scale = (arcs.encoding && arcs.encoding.color && arcs.encoding.color.scale) || {};
+      return { type: 'pie', colors: scale.range || colors, series: values.map(function (v) { return label(v.category); }),
+        values: values, donut: !!arcs.mark.innerRadius };
     }
     if (['line', 'bar', 'area', 'point'].indexOf(mark) < 0 || !('x' in values[0])) return null;
     var series = [], xs = [], seen = {}, sseen = {};
@@ -153,6 +156,34 @@
     var out = [], last = Math.ceil(hi / step - 1e-9) * step;
     for (var t = Math.floor(lo / step + 1e-9) * step; t <= last + step * 1e-9; t += step) out.push(Math.round(t * 1e9) / 1e9);
     return out;
+  }
+
+  var canvas;
+  function textWidth(s) {
+    canvas = canvas || document.createElement('canvas').getContext('2d');
+    canvas.font = '11px "DejaVu Sans", system-ui, sans-serif';
+    return canvas.measureText(s).width;
+  }
+  // The x labels that fit without touching: every k-th for the smallest k, the first and
+  // the last always (the last in place of the one before it when they would touch), each
+  // kept inside the picture. Hover still names every x.
+  function xLabels(xs, x, w) {
+    var n = xs.length, k, j, picked;
+    var text = xs.map(function (v) { var s = label(v); return s.length > 12 ? s.slice(0, 11) + '…' : s; });
+    var half = text.map(function (s) { return textWidth(s) / 2 + 3; });
+    function at(j) { return Math.min(Math.max(x(j), half[j]), w - half[j]); }
+    function clear(a, b) { return at(b) - half[b] >= at(a) + half[a]; }
+    for (k = 1; k < Math.max(n, 2); k++) {
+      picked = [];
+      for (j = 0; j < n; j += k) picked.push(j);
+      var last = picked[picked.length - 1];
+      if (last !== n - 1) {
+        if (!clear(last, n - 1) && picked.length > 1) picked.pop();
+        if (clear(picked[picked.length - 1], n - 1)) picked.push(n - 1);
+      }
+      if (picked.every(function (j, i) { return !i || clear(picked[i - 1], j); })) break;
+    }
+    return picked.map(function (j) { return { x: at(j), text: text[j] }; });
   }
 
   function drawCartesian(m, hidden, w, h, tip) {
@@ -187,12 +218,9 @@
       tx.textContent = short(t);
       svg.appendChild(tx);
     });
-    var every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor(pw / 70))));
-    m.xs.forEach(function (xv, j) {
-      if (j % every) return;
-      var tx = sv('text', { x: x(j), y: h - pad.b + 16, 'text-anchor': 'middle', 'class': 'vz-axis' });
-      var s = label(xv);
-      tx.textContent = s.length > 12 ? s.slice(0, 11) + '…' : s;
+    xLabels(m.xs, x, w).forEach(function (l) {
+      var tx = sv('text', { x: l.x, y: h - pad.b + 16, 'text-anchor': 'middle', 'class': 'vz-axis vz-x' });
+      tx.textContent = l.text;
       svg.appendChild(tx);
     });
     var base = [], baseNeg = [];
@@ -273,10 +301,17 @@
       var g = sv('g', { 'data-series': label(v.category) });
       var path = sv('path', { d: d, fill: m.colors[i % m.colors.length], stroke: '#fff', 'data-value': v.value });
       path.addEventListener('mousemove', function (ev) {
-        tip(ev, [label(v.category) + ': ' + fmt(v.value), (v.value / total * 100).toFixed(1) + '%']);
+        tip(ev, [label(v.category), fmt(v.value) + ' · ' + (v.value / total * 100).toFixed(1) + '%']);
       });
       path.addEventListener('mouseleave', function () { tip(null); });
       g.appendChild(path);
+      if (da >= 0.3) {
+        // The share on the slice, when it has room.
+        var mid = a + da / 2, at = (inner ? (r + inner) / 2 : r * 0.64);
+        var t = sv('text', { x: cx + at * Math.cos(mid), y: cy + at * Math.sin(mid) + 4, 'class': 'vz-share' });
+        t.textContent = Math.round(v.value / total * 100) + '%';
+        g.appendChild(t);
+      }
       svg.appendChild(g);
       a = a2;
     });
@@ -293,6 +328,40 @@
     });
     box.addEventListener('mouseleave', function () { tip(null); });
     return box;
+  }
+
+  // A big number as text, which reads at any size: value, change, trend.
+  function bigNumber(b) {
+    var box = el('div', { 'class': 'vz-big' }, [
+      el('div', { 'class': 'vz-big-value', text: b.value === null ? 'No data' : b.value }),
+      b.change ? el('div', { 'class': 'note' }, [el('strong', { 'class': 'vz-' + b.direction, text: b.change }),
+        document.createTextNode(' ' + (b.against || ''))]) : null]);
+    if (b.trend.length > 1) {
+      var lo = Math.min.apply(null, b.trend), hi = Math.max.apply(null, b.trend), n = b.trend.length - 1;
+      var d = b.trend.map(function (v, i) {
+        return (i ? 'L' : 'M') + (i / n * 100).toFixed(2) + ',' + (28 - (v - lo) / (hi - lo || 1) * 26).toFixed(2);
+      }).join('');
+      var spark = sv('svg', { 'class': 'vz-spark', viewBox: '0 0 100 30', preserveAspectRatio: 'none', role: 'img' });
+      spark.appendChild(sv('path', { d: d + 'L100,30L0,30Z', fill: PALETTE[0], 'fill-opacity': 0.14 }));
+      spark.appendChild(sv('path', { d: d, fill: 'none', stroke: PALETTE[0], 'stroke-width': 2, 'vector-effect': 'non-scaling-stroke' }));
+      box.appendChild(spark);
+    }
+    return box;
+  }
+
+  // A pivot table as a table: column headers along the top, row headers down the side.
+  function pivot(p) {
+    var head = el('tr', {}, p.columns.map(function (c, i) {
+      return el('th', { scope: 'col', 'class': p.numeric[i] ? 'n' : '', text: c });
+    }));
+    var body = p.rows.map(function (r) {
+      return el('tr', /^total$/i.test(r[0]) ? { 'class': 'vz-total' } : {}, r.map(function (v, i) {
+        return i < p.index_columns ? el('th', { scope: 'row', text: v }) : el('td', { 'class': p.numeric[i] ? 'n' : '', text: v });
+      }));
+    });
+    var more = p.row_count > p.rows.length
+      ? el('p', { 'class': 'note', text: 'Showing ' + p.rows.length + ' of ' + p.row_count + ' rows.' }) : null;
+    return el('div', { 'class': 'vz-data vz-pivot' }, [el('table', {}, [el('thead', {}, [head]), el('tbody', {}, body)]), more]);
   }
 
   function table(view) {
@@ -335,6 +404,8 @@
         t.style.maxHeight = h + 'px';
         plot.appendChild(t);
       }
+      else if (!m && view.pivot) plot.appendChild(pivot(view.pivot)).style.maxHeight = h + 'px';
+      else if (!m && view.big_number) plot.appendChild(bigNumber(view.big_number)).style.minHeight = Math.min(h, 200) + 'px';
       else if (!m) plot.appendChild(drawSvg(view, tip));
       else plot.appendChild(m.type === 'pie' ? drawPie(m, hidden, w, h, tip) : drawCartesian(m, hidden, w, h, tip));
     }
