@@ -1047,11 +1047,12 @@ async fn update_dataset(
                     ))
                     .with_details(json!({"field": field("expression")})));
                 }
-                if probe.is_none() {
-                    probe =
-                        Some(source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?);
-                }
-                let (db, source) = probe.as_ref().expect("just set");
+                // The data source, started once for all the columns' expressions.
+                let found = match probe.take() {
+                    Some(found) => found,
+                    None => source_for(&ctx, &mut conn, &access, &json!(d.database_id)).await?,
+                };
+                let (db, source) = &*probe.insert(found);
                 let meta = check_expression(db, source, &d, e, true, &field("expression")).await?;
                 fields.is_temporal = fields.is_temporal.or(Some(meta.is_temporal));
                 fields.data_type = Some(meta.data_type);
