@@ -18,17 +18,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use tokio::sync::oneshot;
 
 use super::db::Db;
 use super::inbox::{Inbox, Offer};
 use super::spool::{Spool, Step, step};
-use crate::db::models::{NewAuditEntry, now};
-use crate::db::schema::audit_log;
+use crate::db::models::{AuditEntry, NewAuditEntry, now};
 use crate::observability::audit::{CallRecord, entry};
-use crate::with_conn;
 
 /// How often waiting records are written.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
@@ -179,7 +175,9 @@ impl AuditWriter {
 /// Write `batch`; the number of rows written.
 async fn insert(db: &Db, batch: Vec<NewAuditEntry>) -> Result<usize, String> {
     let mut conn = db.conn().await.map_err(|e| e.message)?;
-    crate::insert_batch!(&mut conn, audit_log::table, batch).map_err(|e| e.to_string())
+    NewAuditEntry::insert_batch(&mut conn, batch)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Delete rows created before `cutoff`, a chunk at a time; the number deleted.
@@ -188,19 +186,9 @@ async fn delete_before(db: &Db, cutoff: chrono::NaiveDateTime) -> Result<usize, 
     loop {
         // A connection per chunk: a long sweep never holds one for long.
         let mut conn = db.conn().await.map_err(|e| e.message)?;
-        let n = with_conn!(&mut conn, |c| {
-            let old: Vec<i32> = audit_log::table
-                .select(audit_log::id)
-                .filter(audit_log::created_on.lt(cutoff))
-                .limit(SWEEP_CHUNK)
-                .load(c)
-                .await
-                .map_err(|e| e.to_string())?;
-            diesel::delete(audit_log::table.filter(audit_log::id.eq_any(old)))
-                .execute(c)
-                .await
-        })
-        .map_err(|e| e.to_string())?;
+        let n = AuditEntry::delete_before(&mut conn, cutoff, SWEEP_CHUNK)
+            .await
+            .map_err(|e| e.to_string())?;
         total += n;
         if (n as i64) < SWEEP_CHUNK {
             return Ok(total);

@@ -15,7 +15,6 @@ use super::db::Db;
 use super::inbox::{Inbox, Offer};
 use super::spool::{Spool, Step, step};
 use crate::db::models::NewQueryRecord;
-use crate::db::schema::query_history;
 
 /// How often waiting records are written.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(200);
@@ -69,7 +68,8 @@ impl HistoryWriter {
                     let db = db.clone();
                     async move {
                         let mut conn = db.conn().await.map_err(|e| e.message)?;
-                        crate::insert_batch!(&mut conn, query_history::table, rows)
+                        NewQueryRecord::insert_batch(&mut conn, rows)
+                            .await
                             .map_err(|e| e.to_string())
                     }
                 },

@@ -9,16 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-
 use super::jwt::JwtVerifier;
 use super::{Principal, PrincipalCache, Who};
 use crate::actors::Db;
 use crate::config::Config;
-use crate::db::schema::{api_keys, users};
+use crate::db::api_keys::ApiKey;
+use crate::db::models::User;
 use crate::error::{ErrorKind, ToolError};
-use crate::with_conn;
 
 /// What authenticating a caller reads: the configuration, the metadata store, the JWT
 /// verifier and the caches of principals and recently used API keys (borrowed from the app
@@ -187,18 +184,10 @@ async fn tenant_of(
             }
             let mut conn = app.db.conn().await.map_err(store_unavailable)?;
             let id = principal.user_id;
-            let bound: usize = with_conn!(&mut conn, |c2| {
-                diesel::update(
-                    users::table
-                        .filter(users::id.eq(id))
-                        .filter(users::tenant.is_null()),
-                )
-                .set(users::tenant.eq(Some(&c)))
-                .execute(c2)
+            let bound = User::bind_tenant(&mut conn, id, &c)
                 .await
-            })
-            .map_err(|e| store_unavailable(ToolError::from(e)))?;
-            if bound == 1 {
+                .map_err(|e| store_unavailable(ToolError::from(e)))?;
+            if bound {
                 tracing::info!(user = %user, tenant = %c, "recorded a user's tenant from a token");
             }
             app.principals.forget(id).await;
@@ -267,61 +256,36 @@ async fn verify_api_key(
     };
     let (prefix, secret) =
         super::api_keys::parse(key).ok_or_else(|| invalid("the API key is malformed"))?;
-    let prefix = prefix.to_string();
     let mut conn = app.db.conn().await.map_err(store_unavailable)?;
-    type Row = (
-        i32,
-        String,
-        String,
-        Option<chrono::NaiveDateTime>,
-        Option<chrono::NaiveDateTime>,
-        i32,
-    );
-    let row: Option<Row> = with_conn!(&mut conn, |c| {
-        api_keys::table
-            .filter(api_keys::prefix.eq(&prefix))
-            .select((
-                api_keys::id,
-                api_keys::key_hash,
-                api_keys::scopes,
-                api_keys::expires_on,
-                api_keys::revoked_on,
-                api_keys::user_id,
-            ))
-            .first(c)
-            .await
-            .optional()
-    })
-    .map_err(|e| store_unavailable(ToolError::from(e)))?;
-    let (id, hash, scopes, expires, revoked, user_id) =
-        row.ok_or_else(|| invalid("unknown API key"))?;
-    if !super::api_keys::verify(secret, &hash) {
+    let stored = ApiKey::stored_by_prefix(&mut conn, prefix)
+        .await
+        .map_err(|e| store_unavailable(ToolError::from(e)))?
+        .ok_or_else(|| invalid("unknown API key"))?;
+    if !super::api_keys::verify(secret, &stored.key_hash) {
         return Err(invalid("unknown API key"));
     }
-    if revoked.is_some() {
+    if stored.revoked_on.is_some() {
         return Err(invalid("the API key was revoked"));
     }
     let now = crate::db::models::now();
-    if expires.is_some_and(|e| e <= now) {
+    if stored.expires_on.is_some_and(|e| e <= now) {
         return Err(AuthFailure::Invalid {
             reason: "expired",
             description: "the API key expired".into(),
         });
     }
-    if app.api_key_touched.get(&id).is_none() {
-        app.api_key_touched.insert(id, ());
-        let result: Result<usize, diesel::result::Error> = with_conn!(&mut conn, |c| {
-            diesel::update(api_keys::table.filter(api_keys::id.eq(id)))
-                .set(api_keys::last_used_on.eq(Some(now)))
-                .execute(c)
-                .await
-        });
-        if let Err(e) = result {
+    if app.api_key_touched.get(&stored.id).is_none() {
+        app.api_key_touched.insert(stored.id, ());
+        if let Err(e) = ApiKey::mark_used(&mut conn, stored.id, now).await {
             tracing::warn!(error = %e, "could not record API key use");
         }
     }
-    let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
-    Ok((user_id, (!scopes.is_empty()).then_some(scopes)))
+    let scopes: Vec<String> = stored
+        .scopes
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    Ok((stored.user_id, (!scopes.is_empty()).then_some(scopes)))
 }
 
 /// A cache of API key ids whose `last_used_on` was written recently.

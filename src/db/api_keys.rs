@@ -39,7 +39,46 @@ pub struct NewApiKey<'a> {
     pub expires_on: Option<NaiveDateTime>,
 }
 
+/// What checking a presented key needs of the stored one.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct StoredKey {
+    pub id: i32,
+    pub key_hash: String,
+    /// Space-separated scopes; empty: the user's roles decide.
+    pub scopes: String,
+    pub expires_on: Option<NaiveDateTime>,
+    pub revoked_on: Option<NaiveDateTime>,
+    pub user_id: i32,
+}
+
 impl ApiKey {
+    /// The key with prefix `prefix` as stored (revoked and expired ones too), if any.
+    pub async fn stored_by_prefix(
+        conn: &mut MetaConn,
+        prefix: &str,
+    ) -> QueryResult<Option<StoredKey>> {
+        with_conn!(conn, |c| {
+            api_keys::table
+                .filter(api_keys::prefix.eq(prefix))
+                .select(StoredKey::as_select())
+                .first(c)
+                .await
+                .optional()
+        })
+    }
+
+    /// Record that key `id` was used at `at`.
+    pub async fn mark_used(conn: &mut MetaConn, id: i32, at: NaiveDateTime) -> QueryResult<()> {
+        with_conn!(conn, |c| {
+            diesel::update(api_keys::table.filter(api_keys::id.eq(id)))
+                .set(api_keys::last_used_on.eq(Some(at)))
+                .execute(c)
+                .await
+        })?;
+        Ok(())
+    }
+
     /// Store `new`; returns its id.
     pub async fn create(conn: &mut MetaConn, new: &NewApiKey<'_>) -> QueryResult<i32> {
         with_conn!(conn, |c| {

@@ -114,8 +114,30 @@ macro_rules! link_charts_and_owner {
     };
 }
 
+/// How a caller names a dashboard.
+#[derive(Debug, Clone, Copy)]
+pub enum DashboardKey<'a> {
+    Id(i32),
+    Uuid(&'a str),
+    Slug(&'a str),
+}
+
 impl Dashboard {
     crate::id_and_uuid_lookups!(Dashboard, dashboards, "dashboard");
+
+    /// The id of the live (not deleted) dashboard `key` names, of any tenant, if any.
+    pub async fn live_id(conn: &mut MetaConn, key: DashboardKey<'_>) -> QueryResult<Option<i32>> {
+        with_conn!(conn, |c| {
+            let q = dashboards::table
+                .select(dashboards::id)
+                .filter(dashboards::deleted_on.is_null());
+            match key {
+                DashboardKey::Id(i) => q.filter(dashboards::id.eq(i)).first(c).await.optional(),
+                DashboardKey::Uuid(u) => q.filter(dashboards::uuid.eq(u)).first(c).await.optional(),
+                DashboardKey::Slug(s) => q.filter(dashboards::slug.eq(s)).first(c).await.optional(),
+            }
+        })
+    }
 
     /// The dashboard of `tenant` (`None`: of no tenant) with slug `slug`, deleted or not,
     /// if any. Slugs are unique per tenant.

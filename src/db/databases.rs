@@ -25,6 +25,16 @@ pub struct Database {
     pub changed_on: NaiveDateTime,
 }
 
+/// A registered database's id, uuid, name and tenant: what identifies it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = databases, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct DatabaseKey {
+    pub id: i32,
+    pub uuid: String,
+    pub name: String,
+    pub tenant: Option<String>,
+}
+
 impl Database {
     /// Store `new`; returns its id. A taken name is diesel's unique violation.
     pub async fn create(conn: &mut MetaConn, new: &NewDatabase<'_>) -> QueryResult<i32> {
@@ -38,6 +48,16 @@ impl Database {
     }
 
     crate::id_and_uuid_lookups!(Database, databases, "database");
+
+    /// The keys of every registered database, of every tenant.
+    pub async fn all_keys(conn: &mut MetaConn) -> QueryResult<Vec<DatabaseKey>> {
+        with_conn!(conn, |c| {
+            databases::table
+                .select(DatabaseKey::as_select())
+                .load(c)
+                .await
+        })
+    }
 
     /// How many live datasets database `id` has.
     pub async fn dataset_count(conn: &mut MetaConn, id: i32) -> QueryResult<i64> {

@@ -276,6 +276,24 @@ impl Dataset {
         })
     }
 
+    /// The live datasets, by id; only those among `among` when given.
+    pub async fn all_live(
+        conn: &mut MetaConn,
+        among: Option<Vec<i32>>,
+    ) -> QueryResult<Vec<Dataset>> {
+        with_conn!(conn, |c| {
+            let mut q = datasets::table
+                .filter(datasets::deleted_on.is_null())
+                .order(datasets::id)
+                .select(Dataset::as_select())
+                .into_boxed();
+            if let Some(ids) = among {
+                q = q.filter(datasets::id.eq_any(ids));
+            }
+            q.load(c).await
+        })
+    }
+
     /// Whether dataset `id` exists and is live (not deleted).
     pub async fn is_live(conn: &mut MetaConn, id: i32) -> QueryResult<bool> {
         let n: i64 = with_conn!(conn, |c| {

@@ -1,15 +1,26 @@
-//! Queries on the SQL history and the saved queries.
+//! Queries on the SQL history and the saved queries: the batches the `HistoryWriter`
+//! (`actors::history`) writes, and `save_query`.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::MetaConn;
-use super::models::{QueryRecord, SavedQuery, new_uuid, now};
+use super::models::{NewQueryRecord, QueryRecord, SavedQuery, new_uuid, now};
 use super::schema::{query_history, saved_queries};
 use crate::with_conn;
 
 impl QueryRecord {
     crate::id_and_uuid_lookups!(QueryRecord, query_history, "query");
+}
+
+impl NewQueryRecord {
+    /// Write `batch` in one transaction (see [`crate::insert_batch!`]); the number written.
+    pub async fn insert_batch(
+        conn: &mut MetaConn,
+        batch: Vec<NewQueryRecord>,
+    ) -> QueryResult<usize> {
+        crate::insert_batch!(conn, query_history::table, batch)
+    }
 }
 
 /// What `save_query` stores.

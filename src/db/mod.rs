@@ -9,6 +9,7 @@
 //! checked-out [`MetaConn`] and runs queries on it with [`with_conn!`].
 
 pub mod api_keys;
+pub mod audit;
 pub mod charts;
 pub mod dashboards;
 pub mod databases;

@@ -41,6 +41,10 @@ pub struct NewRlsRule<'a> {
 /// the database's engine).
 pub type RuleTarget = (i32, i32, Option<String>, String);
 
+/// A rule on one table: (rule id, filter type, group key, clause, the table's schema, the
+/// table's name).
+pub type RuleOnTable = (i32, String, Option<String>, String, Option<String>, String);
+
 impl RlsRule {
     /// The datasets among `ids` that exist, with what a rule on them needs to know.
     pub async fn targets(conn: &mut MetaConn, ids: Vec<i32>) -> QueryResult<Vec<RuleTarget>> {
@@ -53,6 +57,30 @@ impl RlsRule {
                     datasets::database_id,
                     datasets::sql,
                     databases::engine,
+                ))
+                .load(c)
+                .await
+        })
+    }
+
+    /// The rules on the physical (not virtual) datasets of database `database_id`, one row
+    /// per rule and dataset.
+    pub async fn on_tables_of(
+        conn: &mut MetaConn,
+        database_id: i32,
+    ) -> QueryResult<Vec<RuleOnTable>> {
+        with_conn!(conn, |c| {
+            rls_rules::table
+                .inner_join(rls_rule_datasets::table.inner_join(datasets::table))
+                .filter(datasets::database_id.eq(database_id))
+                .filter(datasets::sql.is_null())
+                .select((
+                    rls_rules::id,
+                    rls_rules::filter_type,
+                    rls_rules::group_key,
+                    rls_rules::clause,
+                    datasets::schema_name,
+                    datasets::table_name,
                 ))
                 .load(c)
                 .await

@@ -14,7 +14,7 @@ use diesel::sql_types::{Nullable, Text};
 use diesel_async::RunQueryDsl;
 
 use super::MetaConn;
-use super::models::{User, UserChanges, new_uuid, now};
+use super::models::{NewRole, NewRolePermission, NewUser, User, UserChanges, new_uuid, now};
 use super::schema::{
     databases, datasets, rls_rule_roles, rls_rules, role_permissions, roles, user_roles, users,
 };
@@ -246,6 +246,65 @@ impl User {
         Ok(held.into_iter().collect())
     }
 
+    /// The id of user `username` of `tenant` (`None`: of no tenant), created active with
+    /// role `role` (an id) in one transaction when there is none.
+    pub async fn ensure_holding(
+        conn: &mut MetaConn,
+        username: &str,
+        role: i32,
+        tenant: Option<&str>,
+    ) -> QueryResult<i32> {
+        let at = now();
+        in_transaction!(conn, |c| {
+            let mut same_name = users::table
+                .filter(users::username.eq(username))
+                .into_boxed();
+            same_name = match tenant {
+                Some(t) => same_name.filter(users::tenant.eq(t)),
+                None => same_name.filter(users::tenant.is_null()),
+            };
+            let existing: Option<i32> = same_name.select(users::id).first(c).await.optional()?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+            let id: i32 = diesel::insert_into(users::table)
+                .values(NewUser {
+                    uuid: new_uuid(),
+                    username,
+                    email: None,
+                    first_name: username,
+                    last_name: "",
+                    active: true,
+                    created_on: at,
+                    changed_on: at,
+                    tenant,
+                })
+                .returning(users::id)
+                .get_result(c)
+                .await?;
+            diesel::insert_into(user_roles::table)
+                .values((user_roles::user_id.eq(id), user_roles::role_id.eq(role)))
+                .execute(c)
+                .await?;
+            Ok::<i32, diesel::result::Error>(id)
+        })
+    }
+
+    /// Bind user `id` to `tenant` if it belongs to no tenant yet; whether it was bound now.
+    pub async fn bind_tenant(conn: &mut MetaConn, id: i32, tenant: &str) -> QueryResult<bool> {
+        let n = with_conn!(conn, |c| {
+            diesel::update(
+                users::table
+                    .filter(users::id.eq(id))
+                    .filter(users::tenant.is_null()),
+            )
+            .set(users::tenant.eq(Some(tenant)))
+            .execute(c)
+            .await
+        })?;
+        Ok(n == 1)
+    }
+
     /// Create `new` holding `roles`, as `caller` (`None`: an operator's command), in one
     /// transaction; returns its id. A taken username is diesel's unique violation.
     pub async fn create(
@@ -366,6 +425,63 @@ macro_rules! roles_matching {
 }
 
 impl Role {
+    /// Create those of `wanted` (name, description, grants) that are missing as shared
+    /// roles (of no tenant), and the grants they miss, in one transaction.
+    pub async fn ensure_shared(
+        conn: &mut MetaConn,
+        wanted: &[(&str, &str, &[&str])],
+    ) -> QueryResult<()> {
+        let at = now();
+        in_transaction!(conn, |c| {
+            for (name, description, grants) in wanted {
+                // A tenant's role of the same name is another role (names are unique per
+                // tenant, on (tenant, name): no conflict target names that index, so any
+                // conflict is ignored, as when another replica starting at the same time
+                // inserted it first).
+                diesel::insert_into(roles::table)
+                    .values(NewRole {
+                        uuid: new_uuid(),
+                        name,
+                        description,
+                        created_on: at,
+                        changed_on: at,
+                        tenant: None,
+                    })
+                    .on_conflict_do_nothing()
+                    .execute(c)
+                    .await?;
+                let id: i32 = roles::table
+                    .filter(roles::name.eq(name))
+                    .filter(roles::tenant.is_null())
+                    .select(roles::id)
+                    .first(c)
+                    .await?;
+                for grant in *grants {
+                    let exists: i64 = role_permissions::table
+                        .filter(role_permissions::role_id.eq(id))
+                        .filter(role_permissions::permission.eq(grant))
+                        .filter(role_permissions::object_id.is_null())
+                        .count()
+                        .get_result(c)
+                        .await?;
+                    if exists == 0 {
+                        diesel::insert_into(role_permissions::table)
+                            .values(NewRolePermission {
+                                role_id: id,
+                                permission: grant,
+                                object_type: None,
+                                object_id: None,
+                                created_on: at,
+                            })
+                            .execute(c)
+                            .await?;
+                    }
+                }
+            }
+            Ok::<(), diesel::result::Error>(())
+        })
+    }
+
     /// The role with id `id` (diesel's `NotFound` when there is none).
     pub async fn find(conn: &mut MetaConn, id: i32) -> QueryResult<Role> {
         with_conn!(conn, |c| {

@@ -6,8 +6,6 @@
 //! response cache (only catalog-pool tools are cacheable): every call reads the table.
 
 use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -15,11 +13,10 @@ use serde_json::{Map, Value, json};
 use super::{Hints, Registry, ToolCtx, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
+use crate::db::audit::AuditFilter;
 use crate::db::models::AuditEntry;
-use crate::db::schema::audit_log;
 use crate::error::ToolError;
 use crate::query::list::{NamedFilters, Page, parse_time};
-use crate::with_conn;
 
 /// Entries per page unless asked otherwise.
 const DEFAULT_PAGE_SIZE: i64 = 20;
@@ -83,17 +80,11 @@ pub struct AuditItem {
     pub duration_ms: f64,
 }
 
-/// Validated filters.
+/// Validated filters and the page asked for.
 #[derive(Debug, Default, PartialEq)]
 struct Filters {
-    user: Option<String>,
-    tool: Option<String>,
-    outcome: Option<String>,
-    since: Option<NaiveDateTime>,
-    until: Option<NaiveDateTime>,
-    request_id: Option<String>,
-    /// The caller's tenant: only its calls.
-    tenant: Option<String>,
+    /// The rows wanted; `tenant` is the caller's (only its calls).
+    matching: AuditFilter,
     page: i64,
     page_size: i64,
 }
@@ -183,13 +174,15 @@ impl AuditArgs {
             ));
         }
         Ok(Filters {
-            user: text("user", self.user)?,
-            tool: text("tool", self.tool)?,
-            outcome,
-            since,
-            until,
-            request_id: text("request_id", self.request_id)?,
-            tenant: None,
+            matching: AuditFilter {
+                user: text("user", self.user)?,
+                tool: text("tool", self.tool)?,
+                outcome,
+                since,
+                until,
+                request_id: text("request_id", self.request_id)?,
+                tenant: None,
+            },
             page,
             page_size,
         })
@@ -198,14 +191,15 @@ impl AuditArgs {
 
 impl Filters {
     fn applied(&self) -> Map<String, Value> {
+        let m = &self.matching;
         let t = |x: &Option<NaiveDateTime>| x.map(fmt_millis);
         let pairs = [
-            ("user", self.user.clone()),
-            ("tool", self.tool.clone()),
-            ("outcome", self.outcome.clone()),
-            ("since", t(&self.since)),
-            ("until", t(&self.until)),
-            ("request_id", self.request_id.clone()),
+            ("user", m.user.clone()),
+            ("tool", m.tool.clone()),
+            ("outcome", m.outcome.clone()),
+            ("since", t(&m.since)),
+            ("until", t(&m.until)),
+            ("request_id", m.request_id.clone()),
         ];
         pairs
             .into_iter()
@@ -220,58 +214,18 @@ fn fmt_millis(t: NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// The rows matching `f`, as a boxed query on whichever backend `conn` is.
-macro_rules! filtered {
-    ($f:expr) => {{
-        let f: &Filters = $f;
-        let mut q = audit_log::table.into_boxed();
-        if let Some(v) = &f.user {
-            q = q.filter(audit_log::username.eq(v));
-        }
-        if let Some(v) = &f.tool {
-            q = q.filter(audit_log::tool.eq(v));
-        }
-        if let Some(v) = &f.outcome {
-            q = q.filter(audit_log::outcome.eq(v));
-        }
-        if let Some(v) = f.since {
-            q = q.filter(audit_log::created_on.ge(v));
-        }
-        if let Some(v) = f.until {
-            q = q.filter(audit_log::created_on.le(v));
-        }
-        if let Some(v) = &f.request_id {
-            q = q.filter(audit_log::request_id.eq(v));
-        }
-        if let Some(v) = &f.tenant {
-            q = q.filter(audit_log::tenant.eq(v));
-        }
-        q
-    }};
-}
-
 async fn list_audit_log(
     ctx: ToolCtx,
     args: AuditArgs,
 ) -> Result<Page<AuditItem, NamedFilters>, ToolError> {
     let mut f = args.validate()?;
-    f.tenant = ctx.principal.tenant.clone();
+    f.matching.tenant = ctx.principal.tenant.clone();
     let mut conn = ctx.app.db.conn().await?;
     let offset = (f.page - 1).saturating_mul(f.page_size);
-    let (total_count, rows): (i64, Vec<AuditEntry>) = with_conn!(&mut conn, |c| {
-        let total: i64 = filtered!(&f).count().get_result(c).await?;
-        let rows = filtered!(&f)
-            .order((audit_log::created_on.desc(), audit_log::id.desc()))
-            .limit(f.page_size)
-            .offset(offset)
-            .select(AuditEntry::as_select())
-            .load(c)
-            .await?;
-        (total, rows)
-    });
+    let (rows, total_count) = AuditEntry::page(&mut conn, &f.matching, f.page_size, offset).await?;
     // A well-formed outcome no call ever had is most likely a typo: say so, with the
     // closest known one (outcomes of error types newer than this list match their rows).
-    if let Some(o) = f.outcome.as_deref()
+    if let Some(o) = f.matching.outcome.as_deref()
         && total_count == 0
         && !KNOWN_OUTCOMES.contains(&o)
     {
@@ -353,8 +307,8 @@ mod tests {
         .validate()
         .expect("valid");
         assert_eq!((f.page, f.page_size), (1, DEFAULT_PAGE_SIZE));
-        assert_eq!(f.user.as_deref(), Some("alice"));
-        assert_eq!(f.tool, None, "an empty string is no filter");
+        assert_eq!(f.matching.user.as_deref(), Some("alice"));
+        assert_eq!(f.matching.tool, None, "an empty string is no filter");
         let applied = f.applied();
         assert_eq!(applied["since"], "2026-11-21T00:00:00.000Z");
         assert_eq!(applied["until"], "2026-11-21T11:00:00.000Z");

@@ -6,8 +6,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -17,12 +15,10 @@ use super::{Hints, Registry, ToolCtx, fmt_time, tool};
 use crate::actors::PoolKind;
 use crate::auth::Permission;
 use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric};
-use crate::db::schema::datasets;
 use crate::error::ToolError;
 use crate::query::catalog::{self, Access};
 use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
-use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
     r.add(
@@ -169,16 +165,7 @@ async fn get_dashboard_datasets(
         }
     }
     let ids: Vec<i32> = by_dataset.keys().copied().collect();
-    let ids2 = ids.clone();
-    let rows: Vec<Dataset> = with_conn!(&mut conn, |c| {
-        datasets::table
-            .filter(datasets::id.eq_any(ids2))
-            .filter(datasets::deleted_on.is_null())
-            .order(datasets::id)
-            .select(Dataset::as_select())
-            .load(c)
-            .await
-    })?;
+    let rows = Dataset::all_live(&mut conn, Some(ids.clone())).await?;
     let (cm, mm) = columns_and_metrics(&mut conn, ids).await?;
     Ok(DashboardDatasets {
         dashboard_id: d.id,
@@ -336,18 +323,8 @@ async fn get_compatible_metrics(
             vec![find_dataset(&mut conn, &access, &ident).await?]
         }
         None => {
-            let (all, visible) = (access.all_datasources, access.datasets.clone());
-            with_conn!(&mut conn, |c| {
-                let mut q = datasets::table
-                    .filter(datasets::deleted_on.is_null())
-                    .order(datasets::id)
-                    .select(Dataset::as_select())
-                    .into_boxed();
-                if !all {
-                    q = q.filter(datasets::id.eq_any(visible));
-                }
-                q.load(c).await
-            })?
+            let visible = (!access.all_datasources).then(|| access.datasets.clone());
+            Dataset::all_live(&mut conn, visible).await?
         }
     };
     let ids: Vec<i32> = candidates.iter().map(|d| d.id).collect();

@@ -11,8 +11,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -25,13 +23,12 @@ use crate::actors::db::LazyConn;
 use crate::auth::{Permission, Principal};
 use crate::datasources::{QueryOptions, ResultSet, StatementPriority};
 use crate::db::MetaConn;
-use crate::db::schema::{datasets, rls_rule_datasets, rls_rule_roles, rls_rules, roles};
+use crate::db::rls;
 use crate::error::ToolError;
 use crate::query::catalog::Access;
 use crate::sql::{
     self, Dialect, GuardPolicy, RlsRule, SqlError, StatementKind, TableName, TemplateContext,
 };
-use crate::with_conn;
 
 pub const DEFAULT_LIMIT: u64 = 1000;
 pub const MAX_LIMIT: u64 = 10_000;
@@ -177,35 +174,12 @@ async fn rls_rules_for(
     dialect: Dialect,
 ) -> Result<Vec<RlsRule>, ToolError> {
     let template = &template_context(principal, Map::new());
-    type Row = (i32, String, Option<String>, String, Option<String>, String);
-    let rows: Vec<Row> = with_conn!(conn, |c| {
-        rls_rules::table
-            .inner_join(rls_rule_datasets::table.inner_join(datasets::table))
-            .filter(datasets::database_id.eq(database_id))
-            .filter(datasets::sql.is_null())
-            .select((
-                rls_rules::id,
-                rls_rules::filter_type,
-                rls_rules::group_key,
-                rls_rules::clause,
-                datasets::schema_name,
-                datasets::table_name,
-            ))
-            .load(c)
-            .await
-    })?;
+    let rows = rls::RlsRule::on_tables_of(conn, database_id).await?;
     if rows.is_empty() {
         return Ok(vec![]);
     }
     let ids: Vec<i32> = rows.iter().map(|r| r.0).collect();
-    let rule_roles: Vec<(i32, String)> = with_conn!(conn, |c| {
-        rls_rule_roles::table
-            .inner_join(roles::table)
-            .filter(rls_rule_roles::rls_rule_id.eq_any(ids))
-            .select((rls_rule_roles::rls_rule_id, roles::name))
-            .load(c)
-            .await
-    })?;
+    let rule_roles = rls::RlsRule::roles_of(conn, ids).await?;
     let mut by_rule: HashMap<i32, Vec<String>> = HashMap::new();
     for (id, role) in rule_roles {
         by_rule.entry(id).or_default().push(role);

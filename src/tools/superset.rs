@@ -8,8 +8,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -20,7 +18,8 @@ use crate::auth::Permission;
 use crate::config::Config;
 use crate::datasources::{Engine, SourceConfig, SourcePool};
 use crate::db::MetaConn;
-use crate::db::schema::{dashboards, databases};
+use crate::db::dashboards::{Dashboard, DashboardKey};
+use crate::db::databases::Database;
 use crate::db::secrets::Cipher;
 use crate::error::ToolError;
 use crate::query::catalog::Access;
@@ -29,7 +28,6 @@ use crate::superset::bundle::{Bundle, Limits};
 use crate::superset::export::Exported;
 use crate::superset::import::{DbTarget, Report};
 use crate::superset::mapping::{SourceUrl, source_url};
-use crate::with_conn;
 
 pub fn register(r: &mut Registry) {
     r.add(tool(
@@ -162,17 +160,7 @@ async fn targets(
     tenant: Option<&str>,
 ) -> Result<HashMap<String, DbTarget>, ToolError> {
     let tenant_s = tenant.map(str::to_owned);
-    let known: Vec<(i32, String, String, Option<String>)> = with_conn!(conn, |c| {
-        databases::table
-            .select((
-                databases::id,
-                databases::uuid,
-                databases::name,
-                databases::tenant,
-            ))
-            .load(c)
-            .await
-    })?;
+    let known = Database::all_keys(conn).await?;
     for key in urls.keys() {
         if !bundle
             .databases
@@ -198,9 +186,9 @@ async fn targets(
     let mut out = HashMap::new();
     for (path, d) in &bundle.databases {
         let key = d.uuid.to_ascii_lowercase();
-        let by_uuid = known.iter().find(|k| k.1.eq_ignore_ascii_case(&key));
+        let by_uuid = known.iter().find(|k| k.uuid.eq_ignore_ascii_case(&key));
         if let Some(k) = by_uuid
-            && k.3 != tenant_s
+            && k.tenant != tenant_s
         {
             return Err(ToolError::conflict(format!(
                 "bundle: database {key} exists in vizier outside your tenant."
@@ -208,8 +196,8 @@ async fn targets(
         }
         let by_name = known
             .iter()
-            .find(|k| k.2 == d.database_name && k.3 == tenant_s);
-        let existing = by_uuid.or(by_name).map(|k| k.0);
+            .find(|k| k.name == d.database_name && k.tenant == tenant_s);
+        let existing = by_uuid.or(by_name).map(|k| k.id);
         let given = urls.get(&d.database_name).or_else(|| {
             urls.iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(&key))
@@ -427,16 +415,12 @@ pub async fn export_for_cli(
     dashboard: &str,
 ) -> Result<(Vec<u8>, Exported), ToolError> {
     let ident = Ident::parse(&Value::String(dashboard.to_string()), true)?;
-    let id: Option<i32> = with_conn!(conn, |c| {
-        let q = dashboards::table
-            .select(dashboards::id)
-            .filter(dashboards::deleted_on.is_null());
-        match &ident {
-            Ident::Id(i) => q.filter(dashboards::id.eq(*i)).first(c).await.optional(),
-            Ident::Uuid(u) => q.filter(dashboards::uuid.eq(u)).first(c).await.optional(),
-            Ident::Slug(s) => q.filter(dashboards::slug.eq(s)).first(c).await.optional(),
-        }
-    })?;
+    let key = match &ident {
+        Ident::Id(i) => DashboardKey::Id(*i),
+        Ident::Uuid(u) => DashboardKey::Uuid(u),
+        Ident::Slug(s) => DashboardKey::Slug(s),
+    };
+    let id = Dashboard::live_id(conn, key).await?;
     let id = id.ok_or_else(|| ToolError::not_found("dashboard", &ident))?;
     crate::superset::export::export(conn, cipher, &[id], &[], None).await
 }
