@@ -432,7 +432,10 @@ async fn native_filters(app: &TestApp) {
             .filter_map(Value::as_i64)
             .collect();
         assert!(!scope.is_empty(), "{f}");
-        assert!(scope.iter().all(|c| copied.contains(c)), "{f} vs {copied:?}");
+        assert!(
+            scope.iter().all(|c| copied.contains(c)),
+            "{f} vs {copied:?}"
+        );
     }
     let r = app
         .tool("get_dashboard_data", json!({"identifier": copy["id"]}))
@@ -574,11 +577,20 @@ async fn dashboard_screenshot_draws_the_filter_bar_and_takes_values() {
         .as_array()
         .expect("the example's bar")
         .iter()
-        .map(|f| (f["name"].as_str().unwrap_or("?"), f["source"].as_str().unwrap_or("?")))
+        .map(|f| {
+            (
+                f["name"].as_str().unwrap_or("?"),
+                f["source"].as_str().unwrap_or("?"),
+            )
+        })
         .collect();
     assert_eq!(
         names,
-        [("Region", "none"), ("Sales channel", "none"), ("Order date", "none")],
+        [
+            ("Region", "none"),
+            ("Sales channel", "none"),
+            ("Order date", "none")
+        ],
         "{example}"
     );
     let example_h = picture(&r).height();
