@@ -245,7 +245,10 @@
       while (hz && s.length > 2 && textWidth(s) > w * 0.4 - 12) s = s.slice(0, -2) + '…';
       return s;
     });
-    if (hz) pad.l = Math.max.apply(null, names.map(textWidth)) + 12;
+    if (hz) {
+      pad.l = Math.max.apply(null, names.map(textWidth)) + 12;
+      pad.r = Math.max(12, textWidth(sc[0].f(sc[0].ticks[sc[0].ticks.length - 1])) / 2 + 4);
+    }
     var pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
     var band = (hz ? ph : pw) / Math.max(n, 1);
     function x(j) { return (hz ? pad.t : pad.l) + band * (j + 0.5); }
@@ -267,7 +270,7 @@
       });
       if (two && m.axis[a].title) {
         var tx = sv('text', { 'class': 'vz-axis vz-title', 'text-anchor': 'middle',
-          transform: 'translate(' + (a ? w - 6 : 12) + ',' + (pad.t + ph / 2) + ') rotate(' + (a ? 90 : -90) + ')' });
+          transform: 'translate(' + (a ? w - 14 : 12) + ',' + (pad.t + ph / 2) + ') rotate(' + (a ? 90 : -90) + ')' });
         tx.textContent = m.axis[a].title;
         svg.appendChild(tx);
       }
