@@ -1144,6 +1144,207 @@ async fn the_chart_view_draws_pies_pivots_big_numbers_and_narrow_charts() {
     app.stop().await;
 }
 
+/// Horizontal bars and a mixed chart's two axes are drawn by the view, not shown as
+/// vizier's SVG: hover names a value, the legend hides a series and shows it again, the
+/// names down a horizontal chart never overlap, and a mixed chart ticks both its axes.
+#[actix_web::test]
+async fn the_chart_view_draws_horizontal_bars_and_both_axes_of_a_mixed_chart() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    let link = |args: Value| {
+        let app = &app;
+        async move {
+            let r = app.tool("generate_explore_link", args).await;
+            ok(&r)["url"].as_str().expect("url").to_string()
+        }
+    };
+    let across = link(
+        json!({"dataset_id": 7, "config": {"chart_type": "xy", "kind": "bar",
+        "orientation": "horizontal", "x": "subcategory", "group_by": ["channel"],
+        "metrics": [{"saved_metric": "revenue"}], "order_desc": true}}),
+    )
+    .await;
+    let mixed = link(
+        json!({"dataset_id": 7, "config": {"chart_type": "mixed_timeseries",
+        "x": "order_date", "time_grain": "month", "metrics": [{"saved_metric": "revenue"}],
+        "kind": "bar", "y_axis_format": "$,.0f", "y_axis_title": "Revenue",
+        "secondary_metrics": [{"saved_metric": "orders"}], "secondary_kind": "line",
+        "secondary_y_axis_title": "Orders"}}),
+    )
+    .await;
+    let Some(chromium) = browser::find_chromium() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "chromium is missing in CI: .ci/run installs it"
+        );
+        eprintln!("NOTE: chromium is not installed: this test was NOT run");
+        app.stop().await;
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let mut b = browser::Browser::launch(chromium, 1000, 800).await;
+    let series = "Array.from(document.querySelectorAll('svg.vz-chart g[data-series]')).map(g => g.dataset.series)";
+    let f = |v: &Value| v.as_f64().expect("a number");
+
+    // Bars across: drawn marks, wider than tall, names down the left without overlaps.
+    b.goto(&across).await;
+    b.wait_for("document.querySelector('svg.vz-chart g[data-series] rect')")
+        .await;
+    assert_eq!(
+        b.eval("document.querySelectorAll('.vz-svg').length").await,
+        json!(0),
+        "the static picture instead of the drawn chart"
+    );
+    let shape = b
+        .eval("Array.from(document.querySelectorAll('svg.vz-chart g[data-series] rect')).map(r => [Number(r.getAttribute('width')), Number(r.getAttribute('height'))])")
+        .await;
+    let shape = shape.as_array().expect("bars").clone();
+    let longest = shape.iter().map(|s| f(&s[0])).fold(0.0, f64::max);
+    assert!(
+        longest > 300.0 && shape.iter().all(|s| f(&s[1]) < 30.0),
+        "bars do not grow to the right: {shape:?}"
+    );
+    let names = b
+        .eval("Array.from(document.querySelectorAll('svg.vz-chart text.vz-x')).map(t => { const r = t.getBoundingClientRect(); return [t.textContent, r.top, r.bottom, r.left]; })")
+        .await;
+    let names = names.as_array().expect("names").clone();
+    let rows = b
+        .eval("document.querySelectorAll('svg.vz-chart rect.vz-hit').length")
+        .await;
+    assert!(rows.as_u64().expect("rows") >= 20, "{rows} categories");
+    assert!(names.len() >= 2, "{names:?}");
+    for pair in names.windows(2) {
+        assert!(
+            f(&pair[0][2]) <= f(&pair[1][1]) && f(&pair[0][1]) < f(&pair[1][1]),
+            "names overlap: {} and {}",
+            pair[0],
+            pair[1]
+        );
+    }
+    let first = b
+        .eval("JSON.parse(document.getElementById('vizier-data').textContent).vega_lite.data.values[0].x")
+        .await;
+    assert_eq!(names[0][0], first, "the first category on top");
+    assert!(f(&names[0][3]) >= 0.0, "{names:?}");
+    b.hover("svg.vz-chart rect.vz-hit[data-index=\"0\"]").await;
+    b.wait_for("!document.querySelector('.vz-tip').hidden")
+        .await;
+    let tip = b.eval("document.querySelector('.vz-tip').innerText").await;
+    let tip = tip.as_str().expect("tip").to_string();
+    assert!(
+        tip.starts_with(&format!("{}\n", first.as_str().expect("name")))
+            && tip
+                .lines()
+                .skip(1)
+                .any(|l| l.contains(": ") && l.chars().any(|c| c.is_ascii_digit())),
+        "{tip}"
+    );
+    b.screenshot(&dir.path().join("explore-horizontal-bar.png"))
+        .await;
+    let all = b.eval(series).await;
+    let all = all.as_array().expect("series").clone();
+    assert!(all.len() >= 2, "{all:?}");
+    let hide = format!(".vz-legend button[data-series={}]", all[0]);
+    b.click(&hide).await;
+    b.wait_for(&format!(
+        "document.querySelectorAll('svg.vz-chart g[data-series]').length === {}",
+        all.len() - 1
+    ))
+    .await;
+    assert!(
+        b.eval(series)
+            .await
+            .as_array()
+            .expect("series")
+            .iter()
+            .all(|s| *s != all[0]),
+        "{} is still drawn",
+        all[0]
+    );
+    b.click(&hide).await;
+    b.wait_for(&format!(
+        "document.querySelectorAll('svg.vz-chart g[data-series]').length === {}",
+        all.len()
+    ))
+    .await;
+    assert_eq!(b.eval(series).await, json!(all));
+
+    // A mixed chart: revenue bars on the left in dollars, order lines on the right.
+    b.goto(&mixed).await;
+    b.wait_for("document.querySelector('svg.vz-chart g[data-series] circle')")
+        .await;
+    assert_eq!(
+        b.eval("document.querySelectorAll('.vz-svg').length").await,
+        json!(0),
+        "the static picture instead of the drawn chart"
+    );
+    let axis = |a: u8| {
+        format!(
+            "Array.from(document.querySelectorAll('svg.vz-chart text.vz-y{a}')).map(t => [t.textContent, t.getBoundingClientRect().left])"
+        )
+    };
+    let left = b.eval(&axis(0)).await;
+    let right = b.eval(&axis(1)).await;
+    let (left, right) = (
+        left.as_array().expect("left"),
+        right.as_array().expect("right"),
+    );
+    assert!(left.len() >= 3 && right.len() >= 3, "{left:?} {right:?}");
+    assert!(
+        left.iter()
+            .all(|t| t[0].as_str().is_some_and(|s| s.starts_with('$'))),
+        "{left:?}"
+    );
+    assert!(
+        right
+            .iter()
+            .all(|t| !t[0].as_str().unwrap_or("$").contains('$')
+                && f(&t[1]) > f(&left[0][1]) + 500.0),
+        "{right:?}"
+    );
+    let titles = b
+        .eval("Array.from(document.querySelectorAll('svg.vz-chart text.vz-title')).map(t => t.textContent)")
+        .await;
+    assert_eq!(titles, json!(["Revenue", "Orders"]));
+    let legend = b
+        .eval("Array.from(document.querySelectorAll('.vz-legend button')).map(b => b.innerText)")
+        .await;
+    assert_eq!(legend, json!(["revenue", "orders (right axis)"]));
+    b.hover("svg.vz-chart rect.vz-hit[data-index=\"2\"]").await;
+    b.wait_for("!document.querySelector('.vz-tip').hidden")
+        .await;
+    let tip = b.eval("document.querySelector('.vz-tip').innerText").await;
+    let tip = tip.as_str().expect("tip").to_string();
+    let lines: Vec<&str> = tip.lines().collect();
+    assert!(
+        lines.len() == 3
+            && lines[1].starts_with("revenue: ")
+            && lines[2].starts_with("orders (right axis): ")
+            && lines[2].chars().any(|c| c.is_ascii_digit()),
+        "{tip}"
+    );
+    b.screenshot(&dir.path().join("explore-mixed.png")).await;
+    let hide = ".vz-legend button[data-series=\"orders (right axis)\"]";
+    b.click(hide).await;
+    b.wait_for("document.querySelectorAll('svg.vz-chart g[data-series]').length === 1 && !document.querySelector('svg.vz-chart text.vz-y1')")
+        .await;
+    assert_eq!(b.eval(series).await, json!(["revenue"]));
+    b.click(hide).await;
+    b.wait_for("document.querySelectorAll('svg.vz-chart text.vz-y1').length > 2")
+        .await;
+    assert_eq!(
+        b.eval(series).await,
+        json!(["revenue", "orders (right axis)"])
+    );
+    assert_eq!(b.problems, Vec::<String>::new());
+    b.close().await;
+    if let Ok(to) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
+        for name in ["explore-horizontal-bar.png", "explore-mixed.png"] {
+            std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
+        }
+    }
+    app.stop().await;
+}
+
 /// How many pixels of an RGB(A) PNG have exactly this colour.
 fn pixels_of(png: &[u8], rgb: [u8; 3]) -> usize {
     let mut reader = png::Decoder::new(std::io::Cursor::new(png))

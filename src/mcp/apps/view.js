@@ -114,7 +114,8 @@
   if (window.ResizeObserver) new ResizeObserver(resized).observe(document.body);
 
   // ---- chart drawing ----------------------------------------------------------------------
-  // Long-form values from vizier's Vega-Lite spec: {x, series, value} (cartesian) or
+  // Long-form values from vizier's Vega-Lite spec: {x, series, value} (cartesian, bars
+  // across when x is on the y channel; a mixed chart has a layer per y axis) or
   // {category, value} (a pie: its arcs are the first layer). Big numbers and pivots come
   // as text; other chart types show vizier's own SVG.
   function model(view) {
@@ -129,24 +130,47 @@
       return { type: 'pie', colors: scale.range || colors, series: values.map(function (v) { return label(v.category); }),
         values: values, donut: !!arcs.mark.innerRadius };
     }
-    if (['line', 'bar', 'area', 'point'].indexOf(mark) < 0 || !('x' in values[0])) return null;
-    var series = [], xs = [], seen = {}, sseen = {};
-    values.forEach(function (v) {
-      var s = v.series === undefined ? (view.title || 'value') : String(v.series);
-      if (!sseen[s]) { sseen[s] = 1; series.push(s); }
-      var k = JSON.stringify(v.x);
-      if (!(k in seen)) { seen[k] = xs.length; xs.push(v.x); }
+    // The layers: the chart itself, or a mixed chart's left and right axis.
+    var layers = mark ? [{ mark: vl.mark, encoding: vl.encoding, data: vl.data }]
+      : vl.resolve && vl.layer && vl.layer.length === 2 ? vl.layer : [];
+    var series = [], kinds = [], axes = [], cols = [], xs = [], seen = {}, cells = [];
+    var ok = layers.length && layers.every(function (l, a) {
+      var t = l.mark && (l.mark.type || l.mark), c = l.encoding && l.encoding.color;
+      var own = (c && c.scale && c.scale.range) || (l.mark && l.mark.color ? [l.mark.color] : colors), names = [];
+      var vs = a ? ((l.data && l.data.values) || []) : values;
+      if (['line', 'bar', 'area', 'point'].indexOf(t) < 0 || !vs.length || !('x' in vs[0])) return false;
+      vs.forEach(function (v) {
+        var s = (v.series === undefined ? (view.title || 'value') : String(v.series)) + (a ? ' (right axis)' : '');
+        if (names.indexOf(s) < 0) { names.push(s); series.push(s); kinds.push(t); axes.push(a); cols.push(own[(names.length - 1) % own.length]); }
+        var k = JSON.stringify(v.x);
+        if (!(k in seen)) { seen[k] = xs.length; xs.push(v.x); }
+        cells.push([series.indexOf(s), seen[k], v.value]);
+      });
+      return true;
     });
+    if (!ok) return null;
     var grid = series.map(function () { return xs.map(function () { return null; }); });
-    values.forEach(function (v) {
-      var s = v.series === undefined ? (view.title || 'value') : String(v.series);
-      grid[series.indexOf(s)][seen[JSON.stringify(v.x)]] = v.value;
-    });
-    var enc = vl.encoding || {};
-    var horizontal = enc.y && enc.y.field === 'x';
-    var valueEnc = horizontal ? enc.x : enc.y;
-    return { type: mark, colors: colors, series: series, xs: xs, grid: grid, horizontal: horizontal,
-      stacked: !!(valueEnc && valueEnc.stack === 'zero') };
+    cells.forEach(function (c) { grid[c[0]][c[1]] = c[2]; });
+    var enc = layers[0].encoding || {};
+    var horizontal = !!(enc.y && enc.y.field === 'x');
+    return { type: 'xy', colors: cols, series: series, kinds: kinds, axes: axes, xs: xs, grid: grid, horizontal: horizontal,
+      axis: layers.map(function (l) {
+        var e = l.encoding || {}, v = (horizontal ? e.x : e.y) || {};
+        return { stacked: v.stack === 'zero', format: v.axis && v.axis.format, title: v.title };
+      }) };
+  }
+
+  // Tick text in the axis' d3 format when it has one of the common ones ($ , .N f d % s).
+  function tickFormat(f) {
+    var p = /^(\$)?(,)?(?:\.(\d+))?(~?)([fdrs%]?)$/.exec(f || '');
+    if (!f || !p) return short;
+    return function (v) {
+      var o = { useGrouping: !!p[2], maximumFractionDigits: p[3] ? +p[3] : (p[5] === 'd' ? 0 : 2) };
+      if (p[3] && !p[4] && p[5] !== 's') o.minimumFractionDigits = +p[3];
+      if (p[5] === 's') o.notation = 'compact';
+      var t = new Intl.NumberFormat('en-US', o).format(p[5] === '%' ? v * 100 : v);
+      return (p[1] ? (t[0] === '-' ? '-$' + t.slice(1) : '$' + t) : t) + (p[5] === '%' ? '%' : '');
+    };
   }
 
   function ticks(lo, hi, n) {
@@ -186,85 +210,132 @@
     return picked.map(function (j) { return { x: at(j), text: text[j] }; });
   }
 
+  // Bars up or across, lines, areas and points; a mixed chart's right-axis series on a
+  // scale of their own, ticked on the right.
   function drawCartesian(m, hidden, w, h, tip) {
     var svg = sv('svg', { 'class': 'vz-chart', viewBox: '0 0 ' + w + ' ' + h, width: w, height: h, role: 'img' });
-    var pad = { l: 56, r: 12, t: 10, b: 34 };
-    var pw = w - pad.l - pad.r, ph = h - pad.t - pad.b, n = m.xs.length;
+    var n = m.xs.length, hz = m.horizontal, two = m.axis.length > 1;
     var shown = m.series.map(function (s, i) { return hidden[s] ? -1 : i; }).filter(function (i) { return i >= 0; });
-    var lo = 0, hi = 0;
-    m.xs.forEach(function (_, j) {
-      var pos = 0, neg = 0;
-      shown.forEach(function (i) {
-        var v = m.grid[i][j];
-        if (v === null) return;
-        if (m.stacked) { if (v >= 0) pos += v; else neg += v; } else { hi = Math.max(hi, v); lo = Math.min(lo, v); }
+    // Each axis' range over its visible series (stacks summed), widened to nice ticks.
+    var sc = m.axis.map(function (ax, a) {
+      var on = shown.filter(function (i) { return m.axes[i] === a; });
+      var lo = 0, hi = 0, all = [];
+      m.xs.forEach(function (_, j) {
+        var pos = 0, neg = 0;
+        on.forEach(function (i) {
+          var v = m.grid[i][j];
+          if (v === null) return;
+          all.push(v);
+          if (ax.stacked) { if (v >= 0) pos += v; else neg += v; } else { hi = Math.max(hi, v); lo = Math.min(lo, v); }
+        });
+        if (ax.stacked) { hi = Math.max(hi, pos); lo = Math.min(lo, neg); }
       });
-      if (m.stacked) { hi = Math.max(hi, pos); lo = Math.min(lo, neg); }
+      if (all.length && on.every(function (i) { return m.kinds[i] === 'point'; })) { lo = Math.min.apply(null, all); hi = Math.max.apply(null, all); }
+      if (hi === lo) hi = lo + 1;
+      var t = ticks(lo, hi, 5), f = tickFormat(ax.format);
+      return { on: on, ticks: t, f: f, lo: Math.min(lo, t[0]), hi: Math.max(hi, t[t.length - 1]),
+        width: Math.max.apply(null, t.map(function (v) { return textWidth(f(v)); })) };
     });
-    if (m.type === 'point' || m.type === 'line') {
-      var all = [];
-      shown.forEach(function (i) { m.grid[i].forEach(function (v) { if (v !== null) all.push(v); }); });
-      if (all.length && m.type === 'point') { lo = Math.min.apply(null, all); hi = Math.max.apply(null, all); }
+    var pad = { l: 56, r: 12, t: 10, b: 34 };
+    pad.l = Math.max(56, sc[0].width + (two ? 26 : 10));
+    if (two) pad.r = sc[1].width + 26;
+    // Across: the categories down the left, cut to fit two fifths of the width.
+    var names = m.xs.map(function (v) {
+      var s = label(v);
+      while (hz && s.length > 2 && textWidth(s) > w * 0.4 - 12) s = s.slice(0, -2) + '…';
+      return s;
+    });
+    if (hz) {
+      pad.l = Math.max.apply(null, names.map(textWidth)) + 12;
+      pad.r = Math.max(12, textWidth(sc[0].f(sc[0].ticks[sc[0].ticks.length - 1])) / 2 + 4);
     }
-    if (hi === lo) hi = lo + 1;
-    var yt = ticks(lo, hi, 5);
-    lo = Math.min(lo, yt[0]); hi = Math.max(hi, yt[yt.length - 1]);
-    function y(v) { return pad.t + ph - (v - lo) / (hi - lo) * ph; }
-    var band = pw / Math.max(n, 1);
-    function x(j) { return pad.l + band * (j + 0.5); }
-    yt.forEach(function (t) {
-      svg.appendChild(sv('line', { x1: pad.l, x2: w - pad.r, y1: y(t), y2: y(t), stroke: t === 0 ? '#9ca3af' : '#e5e7eb' }));
-      var tx = sv('text', { x: pad.l - 6, y: y(t) + 4, 'text-anchor': 'end', 'class': 'vz-axis' });
-      tx.textContent = short(t);
-      svg.appendChild(tx);
+    var pw = w - pad.l - pad.r, ph = h - pad.t - pad.b;
+    var band = (hz ? ph : pw) / Math.max(n, 1);
+    function x(j) { return (hz ? pad.t : pad.l) + band * (j + 0.5); }
+    function val(a, v) {
+      var f = (v - sc[a].lo) / (sc[a].hi - sc[a].lo);
+      return hz ? pad.l + f * pw : pad.t + ph - f * ph;
+    }
+    var gridAxis = sc[0].on.length || !two ? 0 : 1;
+    sc.forEach(function (s, a) {
+      if (a !== gridAxis && !s.on.length) return;
+      s.ticks.forEach(function (t) {
+        var p = val(a, t), stroke = a !== gridAxis ? 'none' : t === 0 ? '#9ca3af' : '#e5e7eb';
+        svg.appendChild(sv('line', hz ? { x1: p, x2: p, y1: pad.t, y2: pad.t + ph, stroke: stroke }
+          : { x1: pad.l, x2: w - pad.r, y1: p, y2: p, stroke: stroke }));
+        var tx = sv('text', hz ? { x: p, y: h - pad.b + 16, 'text-anchor': 'middle', 'class': 'vz-axis vz-v' }
+          : { x: a ? w - pad.r + 6 : pad.l - 6, y: p + 4, 'text-anchor': a ? 'start' : 'end', 'class': 'vz-axis vz-y' + a });
+        tx.textContent = s.f(t);
+        svg.appendChild(tx);
+      });
+      if (two && m.axis[a].title) {
+        var tx = sv('text', { 'class': 'vz-axis vz-title', 'text-anchor': 'middle',
+          transform: 'translate(' + (a ? w - 14 : 12) + ',' + (pad.t + ph / 2) + ') rotate(' + (a ? 90 : -90) + ')' });
+        tx.textContent = m.axis[a].title;
+        svg.appendChild(tx);
+      }
     });
-    xLabels(m.xs, x, w).forEach(function (l) {
-      var tx = sv('text', { x: l.x, y: h - pad.b + 16, 'text-anchor': 'middle', 'class': 'vz-axis vz-x' });
-      tx.textContent = l.text;
-      svg.appendChild(tx);
+    if (hz) {
+      // Every k-th name, k as small as keeps them 14 px apart.
+      for (var j = 0, k = Math.ceil(14 / band); j < n; j += k) {
+        var tx = sv('text', { x: pad.l - 6, y: x(j) + 4, 'text-anchor': 'end', 'class': 'vz-axis vz-x' });
+        tx.textContent = names[j];
+        svg.appendChild(tx);
+      }
+    } else {
+      xLabels(m.xs, x, w).forEach(function (l) {
+        var tx = sv('text', { x: l.x, y: h - pad.b + 16, 'text-anchor': 'middle', 'class': 'vz-axis vz-x' });
+        tx.textContent = l.text;
+        svg.appendChild(tx);
+      });
+    }
+    var base = m.axis.map(function () { return m.xs.map(function () { return 0; }); });
+    var baseNeg = m.axis.map(function () { return m.xs.map(function () { return 0; }); });
+    // A band slot per visible bar series (one per stack).
+    var groups = [];
+    shown.forEach(function (i) {
+      var g = m.axis[m.axes[i]].stacked ? 'a' + m.axes[i] : 's' + i;
+      if (m.kinds[i] === 'bar' && groups.indexOf(g) < 0) groups.push(g);
     });
-    var base = [], baseNeg = [];
-    m.xs.forEach(function () { base.push(0); baseNeg.push(0); });
-    var slot = band * 0.8 / (m.stacked ? 1 : Math.max(shown.length, 1));
+    var slot = band * 0.8 / Math.max(groups.length, 1);
     // Areas' fills under every series' line, so no band covers a line.
     var fills = sv('g', { 'class': 'vz-fills' });
     svg.appendChild(fills);
-    shown.forEach(function (i, k) {
+    shown.forEach(function (i) {
       var g = sv('g', { 'data-series': m.series[i] });
-      var color = m.colors[i % m.colors.length];
-      var row = m.grid[i];
-      if (m.type === 'bar') {
+      var color = m.colors[i], row = m.grid[i], a = m.axes[i], stacked = m.axis[a].stacked, kind = m.kinds[i];
+      if (kind === 'bar') {
+        var off = groups.indexOf(stacked ? 'a' + a : 's' + i) * slot;
         row.forEach(function (v, j) {
           if (v === null) return;
-          var y0, y1, bx;
-          if (m.stacked) {
-            var b = v >= 0 ? base : baseNeg;
-            y0 = b[j]; y1 = b[j] + v; b[j] = y1; bx = x(j) - band * 0.4;
-          } else { y0 = 0; y1 = v; bx = x(j) - band * 0.4 + slot * k; }
-          g.appendChild(sv('rect', { x: bx, y: Math.min(y(y0), y(y1)), width: Math.max(slot - 1, 1),
-            height: Math.max(Math.abs(y(y0) - y(y1)), 1), fill: color, 'data-value': v, 'data-x': label(m.xs[j]) }));
+          var v0 = 0, v1 = v;
+          if (stacked) { var b = v >= 0 ? base[a] : baseNeg[a]; v0 = b[j]; v1 = b[j] + v; b[j] = v1; }
+          var at = x(j) - band * 0.4 + off, p0 = Math.min(val(a, v0), val(a, v1)), len = Math.max(Math.abs(val(a, v0) - val(a, v1)), 1);
+          var r = hz ? { x: p0, y: at, width: len, height: Math.max(slot - 1, 1) } : { x: at, y: p0, width: Math.max(slot - 1, 1), height: len };
+          r.fill = color; r['data-value'] = v; r['data-x'] = label(m.xs[j]);
+          g.appendChild(sv('rect', r));
         });
       } else {
         var d = '', on = false, pts = [];
         row.forEach(function (v, j) {
           if (v === null) { on = false; return; }
-          var yy = v, y0 = Math.max(lo, 0);
-          if (m.stacked) { y0 = base[j]; yy = base[j] + v; base[j] = yy; }
-          d += (on ? 'L' : 'M') + x(j).toFixed(1) + ',' + y(yy).toFixed(1);
+          var yy = v, y0 = Math.max(sc[a].lo, 0);
+          if (stacked) { y0 = base[a][j]; yy = base[a][j] + v; base[a][j] = yy; }
+          d += (on ? 'L' : 'M') + x(j).toFixed(1) + ',' + val(a, yy).toFixed(1);
           on = true;
           pts.push([j, yy, v, y0]);
         });
-        if (m.type !== 'point') {
+        if (kind !== 'point') {
           g.appendChild(sv('path', { d: d, fill: 'none', stroke: color, 'stroke-width': 2 }));
-          if (m.type === 'area' && pts.length) {
+          if (kind === 'area' && pts.length) {
             // The band between this series and the one below it (or the axis).
-            var a = 'M' + pts.map(function (p) { return x(p[0]).toFixed(1) + ',' + y(p[1]).toFixed(1); }).join('L') + 'L' +
-              pts.slice().reverse().map(function (p) { return x(p[0]).toFixed(1) + ',' + y(p[3]).toFixed(1); }).join('L') + 'Z';
-            fills.appendChild(sv('path', { d: a, fill: color, 'fill-opacity': 0.3, 'class': 'vz-area', 'data-of': m.series[i] }));
+            var ar = 'M' + pts.map(function (p) { return x(p[0]).toFixed(1) + ',' + val(a, p[1]).toFixed(1); }).join('L') + 'L' +
+              pts.slice().reverse().map(function (p) { return x(p[0]).toFixed(1) + ',' + val(a, p[3]).toFixed(1); }).join('L') + 'Z';
+            fills.appendChild(sv('path', { d: ar, fill: color, 'fill-opacity': 0.3, 'class': 'vz-area', 'data-of': m.series[i] }));
           }
         }
         pts.forEach(function (p) {
-          g.appendChild(sv('circle', { cx: x(p[0]), cy: y(p[1]), r: m.type === 'point' ? 4 : (n <= 40 ? 3 : 1.5),
+          g.appendChild(sv('circle', { cx: x(p[0]), cy: val(a, p[1]), r: kind === 'point' ? 4 : (n <= 40 ? 3 : 1.5),
             fill: color, 'data-value': p[2], 'data-x': label(m.xs[p[0]]) }));
         });
       }
@@ -272,7 +343,11 @@
     });
     // One hover band per x: every visible series' value there.
     m.xs.forEach(function (xv, j) {
-      var r = sv('rect', { x: pad.l + band * j, y: pad.t, width: band, height: ph, fill: 'transparent', 'class': 'vz-hit', 'data-index': j });
+      var r = sv('rect', hz ? { x: pad.l, y: pad.t + band * j, width: pw, height: band }
+        : { x: pad.l + band * j, y: pad.t, width: band, height: ph });
+      r.setAttribute('fill', 'transparent');
+      r.setAttribute('class', 'vz-hit');
+      r.setAttribute('data-index', j);
       r.addEventListener('mousemove', function (ev) {
         var lines = [label(xv)];
         shown.forEach(function (i) { lines.push(m.series[i] + ': ' + fmt(m.grid[i][j])); });
