@@ -1224,6 +1224,20 @@ async fn the_chart_view_draws_horizontal_bars_and_both_axes_of_a_mixed_chart() {
         .eval("JSON.parse(document.getElementById('vizier-data').textContent).vega_lite.data.values[0].x")
         .await;
     assert_eq!(names[0][0], first, "the first category on top");
+    // The value labels along the bottom sit side by side without touching.
+    let values = b
+        .eval("Array.from(document.querySelectorAll('svg.vz-chart text.vz-v')).map(t => { const r = t.getBoundingClientRect(); return [t.textContent, r.left, r.right]; })")
+        .await;
+    let values = values.as_array().expect("value labels").clone();
+    assert!(values.len() >= 2, "{values:?}");
+    for pair in values.windows(2) {
+        assert!(
+            f(&pair[0][2]) <= f(&pair[1][1]),
+            "value labels overlap: {} and {}",
+            pair[0],
+            pair[1]
+        );
+    }
     assert!(f(&names[0][3]) >= 0.0, "{names:?}");
     b.hover("svg.vz-chart rect.vz-hit[data-index=\"0\"]").await;
     b.wait_for("!document.querySelector('.vz-tip').hidden")

@@ -259,14 +259,20 @@
     var gridAxis = sc[0].on.length || !two ? 0 : 1;
     sc.forEach(function (s, a) {
       if (a !== gridAxis && !s.on.length) return;
-      s.ticks.forEach(function (t) {
+      // Across, the value labels sit side by side: every k-th, so none touch.
+      var every = 1;
+      if (hz && s.ticks.length > 1) {
+        var gap = Math.abs(val(a, s.ticks[1]) - val(a, s.ticks[0]));
+        every = Math.max(1, Math.ceil((s.width + 8) / Math.max(gap, 1)));
+      }
+      s.ticks.forEach(function (t, ti) {
         var p = val(a, t), stroke = a !== gridAxis ? 'none' : t === 0 ? '#9ca3af' : '#e5e7eb';
         svg.appendChild(sv('line', hz ? { x1: p, x2: p, y1: pad.t, y2: pad.t + ph, stroke: stroke }
           : { x1: pad.l, x2: w - pad.r, y1: p, y2: p, stroke: stroke }));
         var tx = sv('text', hz ? { x: p, y: h - pad.b + 16, 'text-anchor': 'middle', 'class': 'vz-axis vz-v' }
           : { x: a ? w - pad.r + 6 : pad.l - 6, y: p + 4, 'text-anchor': a ? 'start' : 'end', 'class': 'vz-axis vz-y' + a });
         tx.textContent = s.f(t);
-        svg.appendChild(tx);
+        if (ti % every === 0) svg.appendChild(tx);
       });
       if (two && m.axis[a].title) {
         var tx = sv('text', { 'class': 'vz-axis vz-title', 'text-anchor': 'middle',
