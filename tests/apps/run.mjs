@@ -294,6 +294,22 @@ await check('dashboard view: layout, native filter re-queries through view_chart
   const after = await cells.evaluateAll((cs) => cs.map((c) => c.querySelector('.vz-data')?.textContent));
   const changed = after.filter((t, i) => t !== before[i]).length;
   assert.equal(changed, n, `charts whose data changed: ${changed} of ${n}`);
+  // The example's order date filter: two dates, applied as gte (from) and lt (to).
+  const timeFilter = info0.filters.find((f) => f.filter_type === 'filter_time');
+  assert.ok(timeFilter, `the example has a time filter: ${JSON.stringify(info0.filters)}`);
+  const from = view.locator(`input[data-filter="${timeFilter.id}"][data-end="from"]`);
+  assert.equal(await from.getAttribute('type'), 'date');
+  const calls1 = await page.evaluate(() => window.toolCalls.length);
+  await from.fill('2025-01-01');
+  for (let i = 0; i < 120; i++) {
+    const done = await page.evaluate((k) => window.toolCalls.slice(k).filter((c) => c.name === 'view_chart').length, calls1);
+    if (done >= n && (await view.locator('.vz-cell[data-state="ready"]').count()) === n) break;
+    await page.waitForTimeout(500);
+  }
+  const dated = (await page.evaluate((k) => window.toolCalls.slice(k), calls1)).filter((c) => c.name === 'view_chart'
+    && c.arguments.filters?.some((f) => f.col === 'order_date' && f.opr === 'gte' && f.value === '2025-01-01'));
+  assert.equal(dated.length, n, 'every chart re-queried from 2025-01-01');
+  assert.equal(await view.locator('.vz-cell[data-state="ready"]').count(), n);
   await shot(page, view, 'dashboard-filtered.png');
   assert.deepEqual(errors, []);
   await page.close();

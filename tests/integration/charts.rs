@@ -1666,38 +1666,8 @@ async fn chart_data_is_cached_for_its_ttl_and_a_ttl_of_0_turns_it_off() {
             .start()
             .await
             .expect("app");
-        let path = dir.path().join("tills.db");
-        let conn = rusqlite::Connection::open(&path).expect("open");
-        conn.execute_batch(
-            "CREATE TABLE tills (till TEXT NOT NULL, amount REAL NOT NULL);
-             INSERT INTO tills VALUES ('a', 1.0), ('b', 2.0);",
-        )
-        .expect("schema");
-        let r = app
-            .tool(
-                "register_database",
-                json!({"database_name": "tills", "url": format!("sqlite://{}", path.display())}),
-            )
-            .await;
-        let db = ok(&r)["id"].clone();
-        let r = app
-            .tool(
-                "create_dataset",
-                json!({"database_id": db, "table_name": "tills"}),
-            )
-            .await;
-        let ds = ok(&r)["id"].clone();
-        let config = json!({"chart_type": "pie", "dimension": "till",
-            "metric": {"column": "amount", "aggregate": "SUM", "label": "amount"}});
-        let total = |r: &CallToolResult| -> f64 {
-            ok(r)["rows"]
-                .as_array()
-                .expect("rows")
-                .iter()
-                .map(|row| row[1].as_f64().expect("amount"))
-                .sum()
-        };
-        let args = json!({"dataset_id": ds, "config": config});
+        let (_, args, conn) = tills(&app, dir.path()).await;
+        let total = tills_total;
         let r = app.tool("get_chart_data", args.clone()).await;
         assert_eq!(total(&r), 3.0);
         // The data changes behind vizier's back.

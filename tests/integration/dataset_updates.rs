@@ -271,38 +271,8 @@ async fn a_datasets_cache_timeout_governs_its_chart_data() {
         .start()
         .await
         .expect("app");
-    let path = dir.path().join("tills.db");
-    let conn = rusqlite::Connection::open(&path).expect("open");
-    conn.execute_batch(
-        "CREATE TABLE tills (till TEXT NOT NULL, amount REAL NOT NULL);
-         INSERT INTO tills VALUES ('a', 1.0), ('b', 2.0);",
-    )
-    .expect("schema");
-    let r = app
-        .tool(
-            "register_database",
-            json!({"database_name": "tills", "url": format!("sqlite://{}", path.display())}),
-        )
-        .await;
-    let db = ok(&r)["id"].clone();
-    let r = app
-        .tool(
-            "create_dataset",
-            json!({"database_id": db, "table_name": "tills"}),
-        )
-        .await;
-    let ds = ok(&r)["id"].clone();
-    let config = json!({"chart_type": "pie", "dimension": "till",
-        "metric": {"column": "amount", "aggregate": "SUM", "label": "amount"}});
-    let args = json!({"dataset_id": ds, "config": config});
-    let total = |r: &rmcp::model::CallToolResult| -> f64 {
-        ok(r)["rows"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .map(|row| row[1].as_f64().expect("amount"))
-            .sum()
-    };
+    let (ds, args, conn) = tills(&app, dir.path()).await;
+    let total = tills_total;
     // Never cached: a change behind vizier's back shows at once.
     let r = app
         .tool(

@@ -39,6 +39,18 @@ fn total(rows: &Value) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Take the example dashboard's own three filters off it.
+async fn remove_example_filters(app: &TestApp) {
+    let r = app
+        .tool(
+            "manage_native_filters",
+            json!({"identifier": 1, "remove": ["NATIVE_FILTER-example-region",
+                   "NATIVE_FILTER-example-channel", "NATIVE_FILTER-example-date"]}),
+        )
+        .await;
+    assert_eq!(ok(&r)["filters"], json!([]), "removed");
+}
+
 async fn native_filters(app: &TestApp) {
     // The example dashboard (id 1) comes with three filters on `sales`, none set; with no
     // values given, every chart draws unfiltered. This test starts from none.
@@ -72,14 +84,7 @@ async fn native_filters(app: &TestApp) {
         .await;
     let applied = ok(&r).to_string();
     assert!(!applied.contains("\"is_error\":true"), "{applied}");
-    let r = app
-        .tool(
-            "manage_native_filters",
-            json!({"identifier": 1, "remove": ["NATIVE_FILTER-example-region",
-                   "NATIVE_FILTER-example-channel", "NATIVE_FILTER-example-date"]}),
-        )
-        .await;
-    assert_eq!(ok(&r)["filters"], json!([]), "removed");
+    remove_example_filters(app).await;
     // Seven charts on `sales` (dataset 7); add one on `orders` (dataset 5), which has a
     // channel and a time column but no region.
     let r = app
@@ -594,14 +599,7 @@ async fn dashboard_screenshot_draws_the_filter_bar_and_takes_values() {
         "{example}"
     );
     let example_h = picture(&r).height();
-    let r = app
-        .tool(
-            "manage_native_filters",
-            json!({"identifier": 1, "remove": ["NATIVE_FILTER-example-region",
-                   "NATIVE_FILTER-example-channel", "NATIVE_FILTER-example-date"]}),
-        )
-        .await;
-    ok(&r);
+    remove_example_filters(&app).await;
     let r = shot(json!({"identifier": 1, "width": 800})).await;
     let plain = ok(&r).clone();
     assert!(

@@ -496,3 +496,45 @@ pub fn mysql_url() -> Option<String> {
         }
     }
 }
+
+/// A SQLite database of tills ('a' 1.0, 'b' 2.0) in `dir`, registered with `app` (whose
+/// `datasources.sqlite_dirs` allows `dir`) with a dataset on its table; its dataset id, the
+/// arguments of a pie of the amount by till for get_chart_data, and a connection to change
+/// the rows behind vizier's back.
+pub async fn tills(app: &TestApp, dir: &std::path::Path) -> (Value, Value, rusqlite::Connection) {
+    let path = dir.join("tills.db");
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "CREATE TABLE tills (till TEXT NOT NULL, amount REAL NOT NULL);
+         INSERT INTO tills VALUES ('a', 1.0), ('b', 2.0);",
+    )
+    .expect("schema");
+    let r = app
+        .tool(
+            "register_database",
+            json!({"database_name": "tills", "url": format!("sqlite://{}", path.display())}),
+        )
+        .await;
+    let db = ok(&r)["id"].clone();
+    let r = app
+        .tool(
+            "create_dataset",
+            json!({"database_id": db, "table_name": "tills"}),
+        )
+        .await;
+    let ds = ok(&r)["id"].clone();
+    let config = json!({"chart_type": "pie", "dimension": "till",
+        "metric": {"column": "amount", "aggregate": "SUM", "label": "amount"}});
+    let args = json!({"dataset_id": ds, "config": config});
+    (ds, args, conn)
+}
+
+/// The sum of the amounts in a tills pie's rows (see [`tills`]).
+pub fn tills_total(r: &CallToolResult) -> f64 {
+    ok(r)["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row[1].as_f64().expect("amount"))
+        .sum()
+}

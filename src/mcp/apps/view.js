@@ -599,13 +599,18 @@
       (info.charts || []).forEach(function (c) { charts[c.id] = c; });
       var filters = (info.filters || []).filter(function (f) { return f && f.targets && f.targets.length && f.targets[0].column; });
       var cells = {};
+      // A select holds its chosen values; a time or numeric range its two ends.
+      function kindOf(f) { return f.filter_type === 'filter_time' ? 'time' : f.filter_type === 'filter_range' ? 'range' : 'select'; }
       function filtersFor(chart) {
         var out = [];
         filters.forEach(function (f) {
-          var v = values[f.id];
-          if (!v || !v.length) return;
+          var v = values[f.id], kind = kindOf(f);
+          if (!v || (kind === 'select' && !v.length)) return;
           f.targets.forEach(function (t) {
-            if (t.dataset_id === chart.datasource_id) out.push({ col: t.column, opr: 'in', value: v });
+            if (t.dataset_id !== chart.datasource_id) return;
+            if (kind === 'select') { out.push({ col: t.column, opr: 'in', value: v }); return; }
+            if (v[0] !== null) out.push({ col: t.column, opr: 'gte', value: v[0] });
+            if (v[1] !== null) out.push({ col: t.column, opr: kind === 'time' ? 'lt' : 'lte', value: v[1] });
           });
         });
         return out;
@@ -628,18 +633,48 @@
           }).then(resized);
       }
       var bar = el('div', { 'class': 'vz-filters' });
+      function reload(f) {
+        var targets = f.targets.map(function (x) { return x.dataset_id; });
+        Object.keys(cells).forEach(function (id) {
+          if (charts[id] && targets.indexOf(charts[id].datasource_id) >= 0) load(Number(id));
+        });
+      }
+      // A time or numeric range: two inputs, either end may stay empty.
+      function rangeInputs(f, kind) {
+        var dv = f.default_value, ends = [null, null];
+        if (kind === 'time' && dv && typeof dv === 'object' && !Array.isArray(dv)) ends = [dv.start || null, dv.end || null];
+        if (kind === 'range' && Array.isArray(dv)) ends = [dv[0] === undefined ? null : dv[0], dv[1] === undefined ? null : dv[1]];
+        if (ends[0] !== null || ends[1] !== null) values[f.id] = ends.slice();
+        var type = kind === 'time' ? 'date' : 'number';
+        return ['from', 'to'].map(function (end, i) {
+          var input = el('input', { type: type, 'data-filter': f.id, 'data-end': end,
+            'aria-label': (f.name || f.targets[0].column) + ' ' + end });
+          if (ends[i] !== null) input.value = String(ends[i]).slice(0, kind === 'time' ? 10 : undefined);
+          input.addEventListener('change', function () {
+            var v = values[f.id] || [null, null];
+            v[i] = input.value === '' ? null : kind === 'range' ? Number(input.value) : input.value;
+            values[f.id] = v;
+            reload(f);
+          });
+          return input;
+        });
+      }
       filters.forEach(function (f) {
-        var t = f.targets[0];
+        var t = f.targets[0], kind = kindOf(f);
+        if (kind !== 'select') {
+          var inputs = rangeInputs(f, kind);
+          bar.appendChild(el('label', { 'class': 'vz-filter' }, [el('span', { text: f.name || t.column }),
+            el('span', { 'class': 'vz-range' }, [inputs[0], el('span', { text: '–' }), inputs[1]])]));
+          return;
+        }
         var sel = el('select', { 'data-filter': f.id, 'aria-label': f.name || t.column },
           [el('option', { value: '', text: 'All' })]);
         var dv = f.default_value;
         if (Array.isArray(dv) && dv.length) values[f.id] = dv.map(String);
+        else if (dv !== null && dv !== undefined && !Array.isArray(dv)) values[f.id] = [String(dv)];
         sel.addEventListener('change', function () {
           values[f.id] = sel.value === '' ? [] : [sel.value];
-          var targets = f.targets.map(function (x) { return x.dataset_id; });
-          Object.keys(cells).forEach(function (id) {
-            if (charts[id] && targets.indexOf(charts[id].datasource_id) >= 0) load(Number(id));
-          });
+          reload(f);
         });
         // The choices: the column's values, through the same chart data path.
         callTool('view_chart', { chart: { dataset_id: t.dataset_id, config: {
