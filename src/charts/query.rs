@@ -208,6 +208,15 @@ pub fn plan(
             if let Some(g) = &c.time_grain {
                 spec.time_column = x.clone();
                 spec.time_grain = Some(g.clone());
+                // As an xy chart over time asks: the same query (and cached rows) serve
+                // a big number and a line of the same metric and grain.
+                if let Some(x) = x.as_ref().filter(|x| is_temporal(columns, x)) {
+                    spec.metrics.push(Metric::Column {
+                        column: x.clone(),
+                        aggregate: "MAX".into(),
+                        label: Some(LATEST_COLUMN.into()),
+                    });
+                }
             } else if x.is_some() {
                 spec.time_column = x.clone();
             }
@@ -426,6 +435,18 @@ pub fn shape(
                     .filter_map(|r| Some((time(&r[t])?, number(&r[m])?)))
                     .collect();
                 points.sort_by_key(|p| p.0);
+                if let (Some(last), Some(ends), Some(grain)) = (
+                    points.last(),
+                    data_ends(columns, rows),
+                    c.time_grain.as_deref(),
+                ) && unfinished(last.0, ends, grain)
+                {
+                    notes.0.push(format!(
+                        "The latest {grain} (from {}) is unfinished: the data ends on {}.",
+                        last.0.format("%Y-%m-%d"),
+                        ends.format("%Y-%m-%d")
+                    ));
+                }
                 let value = points.last().map(|p| p.1);
                 let previous = if c.compare_to_previous_period && points.len() >= 2 {
                     Some(points[points.len() - 2].1)
@@ -736,16 +757,13 @@ fn shape_xy(
     // A last time bucket the data stops inside of (the current week, a time range ending
     // mid-month) would draw as a drop: it is left out, and said so.
     if as_time && order.len() >= 2 {
-        let latest = columns
-            .iter()
-            .position(|c| c == LATEST_COLUMN)
-            .and_then(|li| rows.iter().filter_map(|r| time(&r[li])).max());
         let last = order[order.len() - 1];
         let start = time(&Value::String(keys[last].clone()));
-        if let (Some(latest), Some(start), Some(grain)) =
-            (latest, start, plan.spec.time_grain.as_deref())
-            && let Some(end) = period_end(start, grain)
-            && latest.date() < end.date() - chrono::Duration::days(1)
+        if let (Some(latest), Some(start), Some(grain)) = (
+            data_ends(columns, rows),
+            start,
+            plan.spec.time_grain.as_deref(),
+        ) && unfinished(start, latest, grain)
         {
             order.pop();
             notes.0.push(format!(
@@ -910,6 +928,19 @@ fn shape_heatmap(
 
 /// The start of the period after the one starting at `start` (grains of a day or more;
 /// `None` for hours, whose buckets are not judged).
+/// Where the data ends: the latest instant in [`LATEST_COLUMN`], when the query asked for it.
+fn data_ends(columns: &[String], rows: &[Vec<Value>]) -> Option<NaiveDateTime> {
+    let li = columns.iter().position(|c| c == LATEST_COLUMN)?;
+    rows.iter().filter_map(|r| r.get(li).and_then(time)).max()
+}
+
+/// Whether data ending at `latest` stops inside the `grain` bucket starting at `start`
+/// (more than a day before the bucket's end).
+fn unfinished(start: NaiveDateTime, latest: NaiveDateTime, grain: &str) -> bool {
+    period_end(start, grain)
+        .is_some_and(|end| latest.date() < end.date() - chrono::Duration::days(1))
+}
+
 fn period_end(start: NaiveDateTime, grain: &str) -> Option<NaiveDateTime> {
     use chrono::Months;
     match grain {
@@ -1346,6 +1377,51 @@ mod tests {
         let b = data.big_number.unwrap();
         assert_eq!((b.value, b.previous), (Some(12.0), Some(10.0)));
         assert_eq!(b.trendline, vec![10.0, 12.0]);
+    }
+
+    #[test]
+    fn a_big_number_asks_what_a_line_of_its_metric_and_grain_asks() {
+        let columns = [DatasetColumn {
+            id: 1,
+            dataset_id: 1,
+            column_name: "d".into(),
+            data_type: "TIMESTAMP".into(),
+            is_temporal: true,
+            is_groupable: true,
+            is_filterable: true,
+            expression: None,
+            description: String::new(),
+        }];
+        let big = ChartConfig::parse(&json!({"chart_type": "big_number",
+            "metric": {"saved_metric": "m"}, "x": "d", "time_grain": "month",
+            "show_trendline": true, "compare_to_previous_period": true}))
+        .unwrap();
+        let line = ChartConfig::parse(&json!({"chart_type": "xy", "kind": "line", "x": "d",
+            "time_grain": "month", "metrics": [{"saved_metric": "m"}]}))
+        .unwrap();
+        let (b, l) = (
+            plan(&big, &dataset(), &columns).unwrap(),
+            plan(&line, &dataset(), &columns).unwrap(),
+        );
+        assert_eq!(format!("{:?}", b.spec), format!("{:?}", l.spec));
+        assert_eq!(b.limit, l.limit);
+        // The data stops mid-February: the headline is February's, said to be unfinished.
+        let rows = vec![
+            vec![json!("2024-01-01"), json!(10), json!("2024-01-31 20:00:00")],
+            vec![json!("2024-02-01"), json!(4), json!("2024-02-10 09:00:00")],
+        ];
+        let names = cols(&[TIME_COLUMN, "m", LATEST_COLUMN]);
+        let (data, notes) = shape(&big, &b, &names, &rows).unwrap();
+        let n = data.big_number.unwrap();
+        assert_eq!((n.value, n.previous), (Some(4.0), Some(10.0)));
+        assert_eq!(
+            notes.0,
+            ["The latest month (from 2024-02-01) is unfinished: the data ends on 2024-02-10."]
+        );
+        // A whole last month says nothing.
+        let rows = vec![rows[0].clone()];
+        let (_, notes) = shape(&big, &b, &names, &rows).unwrap();
+        assert!(notes.0.is_empty(), "{:?}", notes.0);
     }
 
     fn dataset() -> Dataset {

@@ -2,21 +2,113 @@
 //! `cache_timeout` or `cache.chart_data_ttl_ms`, and shared by chart data, previews, screenshots and explore pages (see [`ChartDataKey`] for
 //! what makes two queries' rows the same).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::datasources::ResultSet;
 
-/// The rows of chart queries, each kept for its dataset's time (see [`CachedRows`]).
-pub type ChartDataCache = moka::sync::Cache<ChartDataKey, CachedRows>;
+/// The rows of chart queries, each kept for its dataset's time (see [`CachedRows`]), and
+/// the queries running now by key: a miss while the same query runs waits for it rather
+/// than running it again, so a dashboard opened by many callers at once (or two charts
+/// asking for the same rows) costs the source one query.
+pub struct ChartDataCache {
+    rows: moka::sync::Cache<ChartDataKey, CachedRows>,
+    running: Mutex<HashMap<ChartDataKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// What [`ChartDataCache::lookup`] found.
+pub enum Lookup<'a> {
+    /// Cached rows (maybe just stored by the call this one waited for).
+    Hit(Arc<ResultSet>),
+    /// Nothing cached: run the query. With a [`Turn`], this caller runs it for everyone
+    /// who asks meanwhile (store the rows, then drop the turn); without one, the call it
+    /// waited for failed or stored nothing, and this caller runs its own.
+    Miss(Option<Turn<'a>>),
+}
+
+/// The right to run a key's query while later callers of the key wait; they are let go
+/// when it is dropped (after the rows are stored, or on failure or cancellation).
+pub struct Turn<'a> {
+    cache: &'a ChartDataCache,
+    key: ChartDataKey,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.cache.running.lock() {
+            running.remove(&self.key);
+        }
+        // `_held` is released after this: the waiters find the rows in the cache.
+    }
+}
+
+impl ChartDataCache {
+    /// Cached rows of `key`, if any.
+    pub fn get(&self, key: &ChartDataKey) -> Option<Arc<ResultSet>> {
+        self.rows.get(key).map(|v| v.rows)
+    }
+
+    /// Keep `rows` for `ttl`.
+    pub fn insert(&self, key: ChartDataKey, rows: Arc<ResultSet>, ttl: Duration) {
+        self.rows.insert(key, CachedRows { rows, ttl });
+    }
+
+    /// Forget every cached result (queries running now still store theirs).
+    pub fn invalidate_all(&self) {
+        self.rows.invalidate_all();
+    }
+
+    /// The rows of `key`: cached, or stored by the same query running now (waited for),
+    /// or a miss that this caller answers (see [`Lookup`]).
+    pub async fn lookup(&self, key: &ChartDataKey) -> Lookup<'_> {
+        if let Some(rows) = self.get(key) {
+            return Lookup::Hit(rows);
+        }
+        let running = {
+            let Ok(mut running) = self.running.lock() else {
+                // A poisoned map only loses the sharing, never the call.
+                return Lookup::Miss(None);
+            };
+            match running.get(key) {
+                Some(gate) => gate.clone(),
+                None => {
+                    // Stored between the first look and now (a turn stores before it
+                    // leaves the map).
+                    if let Some(rows) = self.get(key) {
+                        return Lookup::Hit(rows);
+                    }
+                    let gate = Arc::new(tokio::sync::Mutex::new(()));
+                    let Ok(held) = gate.clone().try_lock_owned() else {
+                        return Lookup::Miss(None);
+                    };
+                    running.insert(key.clone(), gate);
+                    return Lookup::Miss(Some(Turn {
+                        cache: self,
+                        key: key.clone(),
+                        _held: held,
+                    }));
+                }
+            }
+        };
+        drop(running.lock().await);
+        metrics::counter!("vizier_chart_data_waits_total").increment(1);
+        match self.get(key) {
+            Some(rows) => Lookup::Hit(rows),
+            None => Lookup::Miss(None),
+        }
+    }
+}
 
 /// A chart query's rows and how long they stay: the dataset's `cache_timeout`, else
 /// `cache.chart_data_ttl_ms`.
 #[derive(Clone, Debug)]
-pub struct CachedRows {
-    pub rows: std::sync::Arc<ResultSet>,
-    pub ttl: Duration,
+struct CachedRows {
+    rows: Arc<ResultSet>,
+    ttl: Duration,
 }
 
 /// Each entry expires its own `ttl` after it was stored.
@@ -81,12 +173,13 @@ pub struct ChartDataKey {
 
 /// The chart data cache `cache` configures, or none when its TTL is 0.
 pub fn chart_data_cache(cache: &crate::config::CacheConfig) -> Option<ChartDataCache> {
-    (cache.chart_data_ttl_ms > 0).then(|| {
-        moka::sync::Cache::builder()
+    (cache.chart_data_ttl_ms > 0).then(|| ChartDataCache {
+        rows: moka::sync::Cache::builder()
             .max_capacity(cache.chart_data_max_bytes)
             .weigher(|_, v: &CachedRows| rows_weight(&v.rows))
             .expire_after(PerEntry)
-            .build()
+            .build(),
+        running: Mutex::default(),
     })
 }
 
@@ -129,7 +222,7 @@ mod tests {
     fn each_entry_expires_after_its_own_time() {
         let config = crate::config::CacheConfig::default();
         let cache = chart_data_cache(&config).expect("on by default");
-        let rows = std::sync::Arc::new(ResultSet {
+        let rows = Arc::new(ResultSet {
             columns: Vec::new(),
             rows: Vec::new(),
             truncated: false,
@@ -138,8 +231,7 @@ mod tests {
         });
         for (sql, ttl) in [("short", 100), ("long", 60_000)] {
             let ttl = Duration::from_millis(ttl);
-            let rows = rows.clone();
-            cache.insert(key(sql), CachedRows { rows, ttl });
+            cache.insert(key(sql), rows.clone(), ttl);
         }
         assert!(cache.get(&key("short")).is_some());
         std::thread::sleep(Duration::from_millis(300));
@@ -148,9 +240,63 @@ mod tests {
         // Stored again after everything was dropped: the new time counts.
         cache.invalidate_all();
         let ttl = Duration::from_millis(100);
-        cache.insert(key("long"), CachedRows { rows, ttl });
+        cache.insert(key("long"), rows, ttl);
         std::thread::sleep(Duration::from_millis(300));
         assert!(cache.get(&key("long")).is_none(), "the new time counts");
+    }
+
+    fn empty_rows() -> Arc<ResultSet> {
+        Arc::new(ResultSet {
+            columns: Vec::new(),
+            rows: vec![vec![Value::from(1)]],
+            truncated: false,
+            rows_affected: None,
+            execution_time_ms: 0.0,
+        })
+    }
+
+    #[tokio::test]
+    async fn a_miss_while_the_same_query_runs_waits_for_its_rows() {
+        let cache = chart_data_cache(&crate::config::CacheConfig::default()).expect("on");
+        let Lookup::Miss(Some(turn)) = cache.lookup(&key("q")).await else {
+            panic!("the first miss runs the query");
+        };
+        // A second caller waits while the turn is held ...
+        let q = key("q");
+        let waiting = cache.lookup(&q);
+        tokio::pin!(waiting);
+        assert!(
+            futures::poll!(waiting.as_mut()).is_pending(),
+            "the second caller waits"
+        );
+        // ... and is answered with the rows the first stored.
+        cache.insert(key("q"), empty_rows(), Duration::from_secs(60));
+        drop(turn);
+        assert!(matches!(waiting.await, Lookup::Hit(_)));
+        // Another key is not held up.
+        assert!(matches!(
+            cache.lookup(&key("other")).await,
+            Lookup::Miss(Some(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_failed_turn_lets_each_waiter_run_its_own_query() {
+        let cache = chart_data_cache(&crate::config::CacheConfig::default()).expect("on");
+        let Lookup::Miss(Some(turn)) = cache.lookup(&key("q")).await else {
+            panic!("the first miss runs the query");
+        };
+        let q = key("q");
+        let waiting = cache.lookup(&q);
+        tokio::pin!(waiting);
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        drop(turn); // failed or cancelled: nothing stored
+        assert!(matches!(waiting.await, Lookup::Miss(None)));
+        // The key is free again: the next miss takes a turn.
+        assert!(matches!(
+            cache.lookup(&key("q")).await,
+            Lookup::Miss(Some(_))
+        ));
     }
 
     #[test]

@@ -660,10 +660,15 @@ pub async fn run_sql(
         _ => None,
     };
     let started = std::time::Instant::now();
-    let hit = cache
-        .as_ref()
-        .and_then(|(_, c, key)| c.get(key))
-        .map(|v| v.rows);
+    // A miss while the same query runs for another caller waits for its rows; a miss
+    // with the turn runs it for both (the turn is let go when this call ends).
+    let (hit, _turn) = match &cache {
+        Some((_, c, key)) => match (*c).lookup(key).await {
+            super::chart_data::Lookup::Hit(rows) => (Some(rows), None),
+            super::chart_data::Lookup::Miss(turn) => (None, turn),
+        },
+        None => (None, None),
+    };
     let rs = match hit {
         // Nothing ran, so nothing goes to the query history.
         Some(rows) => ResultSet {
@@ -693,8 +698,7 @@ pub async fn run_sql(
             );
             let rs = outcome?;
             if let Some((ttl, c, key)) = cache {
-                let rows = std::sync::Arc::new(rs.clone());
-                c.insert(key, super::chart_data::CachedRows { rows, ttl });
+                c.insert(key, std::sync::Arc::new(rs.clone()), ttl);
             }
             // Rows cached before this change are stale now.
             if prepared.kind == StatementKind::Dml
