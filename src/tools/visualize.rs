@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -1571,13 +1571,15 @@ async fn get_dashboard_screenshot(
             h,
         });
     }
-    // The charts' queries are most of a cold screenshot: run a few at once, in order.
+    // The charts' queries are most of a cold screenshot: run a few at once, each starting
+    // as soon as any other ends (a slow chart does not hold back the ones after it), and
+    // put them back in layout order.
     let started = std::time::Instant::now();
     let ctx = &ctx;
     let in_force = &in_force;
     let ids: Vec<i32> = positions.iter().filter_map(Position::chart_id).collect();
-    let mut drawn = futures::stream::iter(ids)
-        .map(|id| async move {
+    let mut drawn: Vec<_> = futures::stream::iter(ids.into_iter().enumerate())
+        .map(|(at, id)| async move {
             let mut t = resolve(
                 ctx,
                 &ChartRef {
@@ -1595,11 +1597,13 @@ async fn get_dashboard_screenshot(
             )?;
             t.config.filters_mut().extend(conds);
             drawable(ctx, &t, 800, 600).await.map(|d| (d, skipped))
-        })
-        .buffered(DASHBOARD_CHARTS_AT_ONCE)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter();
+        }
+        .map(move |drawn| (at, drawn)))
+        .buffer_unordered(DASHBOARD_CHARTS_AT_ONCE)
+        .collect()
+        .await;
+    drawn.sort_by_key(|(at, _)| *at);
+    let mut drawn = drawn.into_iter().map(|(_, d)| d);
     let charts_ms = started.elapsed().as_millis() as u64;
     let mut placed = Vec::new();
     let mut notes = in_force.notes.clone();
