@@ -195,6 +195,10 @@ fn describe() {
         "Cacheable tool calls that missed the response cache and waited for the same call already running"
     );
     describe_counter!(
+        "vizier_chart_data_waits_total",
+        "Chart queries that missed the chart data cache while the same query ran for another call, and waited for its rows"
+    );
+    describe_counter!(
         "vizier_history_written_total",
         "Query history records written"
     );

@@ -1579,26 +1579,28 @@ async fn get_dashboard_screenshot(
     let in_force = &in_force;
     let ids: Vec<i32> = positions.iter().filter_map(Position::chart_id).collect();
     let mut drawn: Vec<_> = futures::stream::iter(ids.into_iter().enumerate())
-        .map(|(at, id)| async move {
-            let mut t = resolve(
-                ctx,
-                &ChartRef {
-                    identifier: Some(json!(id)),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            let mut skipped = Vec::new();
-            let conds = in_force.conditions_for(
-                id,
-                t.dataset.id,
-                |col| t.columns.iter().any(|c| c.column_name == col),
-                &mut skipped,
-            )?;
-            t.config.filters_mut().extend(conds);
-            drawable(ctx, &t, 800, 600).await.map(|d| (d, skipped))
-        }
-        .map(move |drawn| (at, drawn)))
+        .map(|(at, id)| {
+            async move {
+                let mut t = resolve(
+                    ctx,
+                    &ChartRef {
+                        identifier: Some(json!(id)),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                let mut skipped = Vec::new();
+                let conds = in_force.conditions_for(
+                    id,
+                    t.dataset.id,
+                    |col| t.columns.iter().any(|c| c.column_name == col),
+                    &mut skipped,
+                )?;
+                t.config.filters_mut().extend(conds);
+                drawable(ctx, &t, 800, 600).await.map(|d| (d, skipped))
+            }
+            .map(move |drawn| (at, drawn))
+        })
         .buffer_unordered(DASHBOARD_CHARTS_AT_ONCE)
         .collect()
         .await;

@@ -1844,3 +1844,44 @@ async fn table_percent_metrics_are_shares_of_the_column_total() {
     assert!(text.contains("%units") && text.contains('%'), "{text}");
     app.stop().await;
 }
+
+/// Callers asking for the same chart rows at once cost the source one query: eight calls
+/// of one chart's data on a cold cache run it once (the others wait for its rows), and a
+/// big number and a line of the same metric and grain run one query between them.
+#[actix_web::test]
+async fn callers_of_one_chart_query_share_one_run() {
+    let app = TestApp::start(Backend::Sqlite).await.expect("app");
+    // The example's weekly orders (7): a query long enough for the eight calls to overlap.
+    let (app_ref, calls) = (&app, 8);
+    let all = (0..calls).map(|_| async move {
+        app_ref
+            .tool("get_chart_data", json!({"identifier": 7}))
+            .await
+    });
+    let answers = futures::future::join_all(all).await;
+    let first = ok(&answers[0])["rows"].clone();
+    assert!(first.as_array().is_some_and(|r| !r.is_empty()), "{first}");
+    for r in &answers {
+        assert_eq!(ok(r)["rows"], first, "every caller gets the same rows");
+    }
+    // The monthly revenue line (1) and this month's revenue (4).
+    ok(&app.tool("get_chart_data", json!({"identifier": 1})).await);
+    ok(&app.tool("get_chart_data", json!({"identifier": 4})).await);
+    // History is written in batches: wait for both runs, then a while longer for any
+    // further one.
+    let runs = || async {
+        let r = app.tool("list_queries", json!({"page_size": 50})).await;
+        ok(&r)["total_count"].as_u64().unwrap_or(0)
+    };
+    for _ in 0..50 {
+        if runs().await >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let r = app.tool("list_queries", json!({"page_size": 50})).await;
+    let items = ok(&r)["items"].clone();
+    assert_eq!(ok(&r)["total_count"], 2, "two queries ran: {items}");
+    app.stop().await;
+}
