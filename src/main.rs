@@ -156,6 +156,12 @@ enum ApiKeyCommand {
 }
 
 fn main() -> std::process::ExitCode {
+    // Transparent huge pages off for this process (before much is allocated): mimalloc's
+    // arena is advised for them, so a 2 MiB page is charged whole for the few KiB a worker
+    // touches in it, and idle RSS doubled (61 MB with, 37 MB without, on a later start).
+    // Redis and most databases ask for the same. A kernel without the call changes nothing.
+    #[cfg(target_os = "linux")]
+    let thp = nix::sys::prctl::set_thp_disable(true);
     let cli = Cli::parse();
     let config = match Config::load_with(cli.config.as_deref(), |config| match &cli.command {
         Command::Serve { bind, port } => config.override_bind(bind.as_deref(), *port),
@@ -170,6 +176,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     vizier::observability::logging::init(&config.logging);
+    #[cfg(target_os = "linux")]
+    if let Err(e) = thp {
+        tracing::debug!(error = %e, "transparent huge pages stay as the kernel sets them");
+    }
     let serving = matches!(cli.command, Command::Serve { .. });
     let system = actix_web::rt::System::new();
     let result = system.block_on(run(cli.command, config));
