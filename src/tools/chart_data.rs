@@ -255,48 +255,38 @@ mod tests {
         })
     }
 
+    /// A second caller of a key whose query runs waits for it: when that call fails (or
+    /// is cancelled) it runs its own; when it stores rows, it gets them. Other keys never
+    /// wait.
     #[tokio::test]
-    async fn a_miss_while_the_same_query_runs_waits_for_its_rows() {
+    async fn a_miss_while_the_same_query_runs_waits_for_its_outcome() {
         let cache = chart_data_cache(&crate::config::CacheConfig::default()).expect("on");
-        let Lookup::Miss(Some(turn)) = cache.lookup(&key("q")).await else {
-            panic!("the first miss runs the query");
-        };
-        // A second caller waits while the turn is held ...
         let q = key("q");
-        let waiting = cache.lookup(&q);
-        tokio::pin!(waiting);
-        assert!(
-            futures::poll!(waiting.as_mut()).is_pending(),
-            "the second caller waits"
-        );
-        // ... and is answered with the rows the first stored.
-        cache.insert(key("q"), empty_rows(), Duration::from_secs(60));
-        drop(turn);
-        assert!(matches!(waiting.await, Lookup::Hit(_)));
-        // Another key is not held up.
-        assert!(matches!(
-            cache.lookup(&key("other")).await,
-            Lookup::Miss(Some(_))
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_failed_turn_lets_each_waiter_run_its_own_query() {
-        let cache = chart_data_cache(&crate::config::CacheConfig::default()).expect("on");
-        let Lookup::Miss(Some(turn)) = cache.lookup(&key("q")).await else {
-            panic!("the first miss runs the query");
-        };
-        let q = key("q");
-        let waiting = cache.lookup(&q);
-        tokio::pin!(waiting);
-        assert!(futures::poll!(waiting.as_mut()).is_pending());
-        drop(turn); // failed or cancelled: nothing stored
-        assert!(matches!(waiting.await, Lookup::Miss(None)));
-        // The key is free again: the next miss takes a turn.
-        assert!(matches!(
-            cache.lookup(&key("q")).await,
-            Lookup::Miss(Some(_))
-        ));
+        for stored in [false, true] {
+            let Lookup::Miss(Some(turn)) = cache.lookup(&q).await else {
+                panic!("the first miss runs the query");
+            };
+            let waiting = cache.lookup(&q);
+            tokio::pin!(waiting);
+            assert!(
+                futures::poll!(waiting.as_mut()).is_pending(),
+                "the second caller waits"
+            );
+            assert!(matches!(
+                cache.lookup(&key("other")).await,
+                Lookup::Miss(Some(_))
+            ));
+            if stored {
+                cache.insert(q.clone(), empty_rows(), Duration::from_secs(60));
+            }
+            drop(turn);
+            match waiting.await {
+                Lookup::Hit(_) => assert!(stored, "rows only when the first stored them"),
+                Lookup::Miss(turn) => {
+                    assert!(!stored && turn.is_none(), "its own query, without a turn")
+                }
+            }
+        }
     }
 
     #[test]

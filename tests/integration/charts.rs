@@ -823,15 +823,14 @@ async fn the_explore_page_renders_in_a_real_browser() {
     // No script error, and nothing the page's policy refused.
     assert_eq!(b.problems, Vec::<String>::new());
     b.close().await;
-    if let Ok(to) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
-        for name in [
+    keep_pictures(
+        dir.path(),
+        &[
             "explore.png",
             "explore-series.png",
             "explore-hidden-series.png",
-        ] {
-            std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
-        }
-    }
+        ],
+    );
     app.stop().await;
 }
 
@@ -1128,8 +1127,9 @@ async fn the_chart_view_draws_pies_pivots_big_numbers_and_narrow_charts() {
     assert!(bar_pixels > 20_000, "{bar_pixels} pixels of bars");
     assert_eq!(b.problems, Vec::<String>::new());
     b.close().await;
-    if let Ok(to) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
-        for name in [
+    keep_pictures(
+        dir.path(),
+        &[
             "explore-pie.png",
             "explore-pie-hidden.png",
             "explore-pivot.png",
@@ -1137,10 +1137,8 @@ async fn the_chart_view_draws_pies_pivots_big_numbers_and_narrow_charts() {
             "explore-narrow-bar.png",
             "explore-narrow-big-number.png",
             "explore-noscript.png",
-        ] {
-            std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
-        }
-    }
+        ],
+    );
     app.stop().await;
 }
 
@@ -1351,12 +1349,21 @@ async fn the_chart_view_draws_horizontal_bars_and_both_axes_of_a_mixed_chart() {
     );
     assert_eq!(b.problems, Vec::<String>::new());
     b.close().await;
+    keep_pictures(
+        dir.path(),
+        &["explore-horizontal-bar.png", "explore-mixed.png"],
+    );
+    app.stop().await;
+}
+
+/// Copy the named pictures from `dir` to the directory `VIZIER_SAVE_SCREENSHOT` names, if
+/// set, to look at them after the run.
+fn keep_pictures(dir: &std::path::Path, names: &[&str]) {
     if let Ok(to) = std::env::var("VIZIER_SAVE_SCREENSHOT") {
-        for name in ["explore-horizontal-bar.png", "explore-mixed.png"] {
-            std::fs::copy(dir.path().join(name), std::path::Path::new(&to).join(name)).ok();
+        for name in names {
+            std::fs::copy(dir.join(name), std::path::Path::new(&to).join(name)).ok();
         }
     }
-    app.stop().await;
 }
 
 /// How many pixels of an RGB(A) PNG have exactly this colour.
