@@ -17,6 +17,7 @@ use crate::auth::PrincipalCache;
 use crate::config::Config;
 use crate::db::secrets::KeySource;
 use crate::db::{MetaPool, migrations_current, run_migrations};
+use crate::query::index::CatalogIndex;
 use crate::tools::Registry;
 use crate::tools::state::AppState;
 
@@ -76,6 +77,15 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     let registry = Registry::configured(&config.tools)?;
     let topology = Supervisor::launch(&config, pool);
     let cache_config = config.cache.clone();
+    let catalog = Arc::new(CatalogIndex::new(cache_config.catalog_index));
+    if catalog.enabled() {
+        watch_catalog(
+            catalog.clone(),
+            topology.db.clone(),
+            Duration::from_millis(cache_config.catalog_refresh_ms.max(10)),
+            background.clone(),
+        );
+    }
     let app = Arc::new(AppState {
         config,
         db: topology.db,
@@ -103,6 +113,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
                 .build()
         }),
         chart_data: crate::tools::chart_data::chart_data_cache(&cache_config),
+        catalog,
         jwt,
         background,
         api_key_touched: crate::auth::resolve::touched_cache(),
@@ -118,6 +129,33 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
         "vizier state ready"
     );
     Ok(app)
+}
+
+/// Poll the store's catalog change counter every `every` while the app lives: a move made
+/// by another replica or process marks the in-memory catalog index stale. A failed read
+/// (the store down) is tried again at the next tick; the calls themselves report outages.
+fn watch_catalog(
+    index: Arc<CatalogIndex>,
+    db: crate::actors::Db,
+    every: Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    actix_web::rt::spawn(async move {
+        let mut last = None;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            let Ok(mut conn) = db.conn().await else {
+                continue;
+            };
+            match CatalogIndex::store_counter(&mut conn).await {
+                Ok(n) => index.saw_counter(&mut last, n),
+                Err(e) => tracing::debug!(error = %e, "catalog change counter not read"),
+            }
+        }
+    });
 }
 
 /// A running HTTP server.

@@ -358,6 +358,13 @@ pub struct CacheConfig {
     pub chart_data_ttl_ms: u64,
     /// Most bytes (roughly, of the rows' values) kept in that cache.
     pub chart_data_max_bytes: u64,
+    /// Answer list_charts, list_dashboards, list_datasets and get_chart_info from an
+    /// in-memory index of the catalog (exactly what the store would answer); off: every
+    /// call asks the store.
+    pub catalog_index: bool,
+    /// How often the index asks the store whether another replica or process changed the
+    /// catalog (writes through this replica show at once).
+    pub catalog_refresh_ms: u64,
 }
 
 /// The screenshot actor: render threads and their queue (see `actors::screenshot`).
@@ -399,6 +406,8 @@ impl Default for CacheConfig {
             max_entries: 10_000,
             chart_data_ttl_ms: 60_000,
             chart_data_max_bytes: 64 << 20,
+            catalog_index: true,
+            catalog_refresh_ms: 250,
         }
     }
 }

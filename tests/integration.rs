@@ -12,6 +12,7 @@ mod integration {
     pub mod bad_input;
     pub mod browser;
     pub mod catalog;
+    pub mod catalog_index;
     pub mod charts;
     pub mod cli;
     pub mod dataset_updates;

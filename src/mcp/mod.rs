@@ -297,9 +297,14 @@ pub(crate) async fn run_tool(
     let Some((cache, key)) = cache_key else {
         let call = app.pools.get(tool.pool).call(tool.job(ctx, args));
         let result = McpHandler::with_progress(call, progress, &app).await;
-        // A write makes every cached catalog answer suspect.
-        if result.is_ok() && changes_metadata {
-            app.invalidate_caches();
+        // A write makes every cached catalog answer suspect. (A failed one too, for the
+        // in-memory catalog: reloading it costs less than reasoning about what was kept.)
+        if changes_metadata {
+            if result.is_ok() {
+                app.invalidate_caches();
+            } else {
+                app.catalog.changed();
+            }
         }
         return result;
     };

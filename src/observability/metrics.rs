@@ -199,6 +199,19 @@ fn describe() {
         "Chart queries that missed the chart data cache while the same query ran for another call, and waited for its rows"
     );
     describe_counter!(
+        "vizier_catalog_index_calls_total",
+        "Catalog calls (list_charts, list_dashboards, list_datasets, get_chart_info) by where they were answered: the in-memory catalog index or the store"
+    );
+    describe_histogram!(
+        "vizier_catalog_index_load_seconds",
+        metrics::Unit::Seconds,
+        "Time to load the in-memory catalog index from the store (at the first call and after each catalog change)"
+    );
+    describe_gauge!(
+        "vizier_catalog_index_rows",
+        "Charts, dashboards and datasets (deleted ones too) in the in-memory catalog index"
+    );
+    describe_counter!(
         "vizier_history_written_total",
         "Query history records written"
     );

@@ -11,6 +11,7 @@
 
 pub mod builder;
 pub mod catalog;
+pub mod index;
 pub mod list;
 pub mod relative;
 pub mod spec;

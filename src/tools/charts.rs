@@ -18,6 +18,7 @@ use crate::db::dashboards::Dashboard;
 use crate::db::datasets::Dataset;
 use crate::error::{ErrorKind, ToolError};
 use crate::query::catalog::{self, Access};
+use crate::query::index::{self, Snapshot};
 use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
 
@@ -84,8 +85,35 @@ async fn render(
     } else {
         HashMap::new()
     };
-    Ok(rows
-        .iter()
+    Ok(render_with(rows, cols, &users, &names))
+}
+
+/// [`render`] from the in-memory catalog (no store round trip; `config` is not there).
+fn render_from(snap: &Snapshot, rows: &[Chart], cols: &[&str]) -> Vec<Map<String, Value>> {
+    let users = if cols.iter().any(|c| c.ends_with("_by")) {
+        snap.usernames(
+            rows.iter()
+                .flat_map(|c| [c.created_by_fk, c.changed_by_fk])
+                .flatten(),
+        )
+    } else {
+        HashMap::new()
+    };
+    let names = if cols.contains(&"datasource_name") {
+        snap.dataset_names(rows.iter().map(|c| c.dataset_id))
+    } else {
+        HashMap::new()
+    };
+    render_with(rows, cols, &users, &names)
+}
+
+fn render_with(
+    rows: &[Chart],
+    cols: &[&str],
+    users: &HashMap<i32, String>,
+    names: &HashMap<i32, String>,
+) -> Vec<Map<String, Value>> {
+    rows.iter()
         .map(|c| {
             let mut m = Map::new();
             for col in cols {
@@ -111,11 +139,26 @@ async fn render(
             }
             m
         })
-        .collect())
+        .collect()
 }
 
 async fn list_charts(ctx: ToolCtx, args: ListArgs) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
+    if !plan.columns.contains(&"config")
+        && let Some(snap) = ctx.app.catalog().await?
+        && let Some((rows, total)) = snap.list_charts(&plan, &snap.access(&ctx.principal))
+    {
+        index::answered("list_charts", true);
+        let items = render_from(&snap, &rows, &plan.columns);
+        return Ok(Page::of_plan(
+            spec(),
+            &plan,
+            items,
+            total,
+            ctx.app.config.limits.response_bytes,
+        ));
+    }
+    index::answered("list_charts", false);
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_charts(&mut conn, &plan, &access).await?;
@@ -141,6 +184,16 @@ pub async fn find(
         Ident::Uuid(u) => Chart::by_uuid(conn, u).await?,
         Ident::Slug(_) => None,
     };
+    visible(row, access, ident, deleted)
+}
+
+/// `row` (the chart `ident` names, if any) if the caller may see it, else why not.
+fn visible(
+    row: Option<Chart>,
+    access: &Access,
+    ident: &Ident,
+    deleted: DeletedState,
+) -> Result<Chart, ToolError> {
     let chart = row.ok_or_else(|| ToolError::not_found("chart", ident))?;
     if deleted == DeletedState::Exclude && chart.deleted_on.is_some() {
         return Err(ToolError::not_found("chart", ident).with_details(json!({
@@ -186,14 +239,32 @@ async fn get_chart_info(ctx: ToolCtx, args: GetChartArgs) -> Result<Map<String, 
         plan.columns
             .extend(["uuid", "description", "datasource_name"]);
     }
-    let mut conn = ctx.app.db.conn().await?;
-    let access = Access::load(&mut conn, &ctx.principal).await?;
-    let chart = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
-    let mut item = render(&mut conn, std::slice::from_ref(&chart), &plan.columns)
-        .await?
-        .pop()
-        .unwrap_or_default();
-    let on = Chart::dashboards_of(&mut conn, chart.id).await?;
+    let (mut item, on) = if !plan.columns.contains(&"config")
+        && let Some(snap) = ctx.app.catalog().await?
+    {
+        index::answered("get_chart_info", true);
+        let access = snap.access(&ctx.principal);
+        let row = match &ident {
+            Ident::Id(i) => snap.charts.by_id(*i),
+            Ident::Uuid(u) => snap.charts.by_uuid(u),
+            Ident::Slug(_) => None,
+        };
+        let chart = visible(row.cloned(), &access, &ident, DeletedState::Exclude)?;
+        let item = render_from(&snap, std::slice::from_ref(&chart), &plan.columns)
+            .pop()
+            .unwrap_or_default();
+        (item, snap.dashboards_of(chart.id))
+    } else {
+        index::answered("get_chart_info", false);
+        let mut conn = ctx.app.db.conn().await?;
+        let access = Access::load(&mut conn, &ctx.principal).await?;
+        let chart = find(&mut conn, &access, &ident, DeletedState::Exclude).await?;
+        let item = render(&mut conn, std::slice::from_ref(&chart), &plan.columns)
+            .await?
+            .pop()
+            .unwrap_or_default();
+        (item, Chart::dashboards_of(&mut conn, chart.id).await?)
+    };
     item.insert(
         "dashboards".into(),
         Value::Array(

@@ -23,6 +23,7 @@ use crate::db::models::{NewDashboard, new_uuid, now};
 use crate::error::ToolError;
 use crate::layout::{Layout, Position};
 use crate::query::catalog::{self, Access};
+use crate::query::index;
 use crate::query::list::{Cond, DeletedState, Ident, ListArgs, ListPlan, Lit, Page};
 use crate::query::spec::ModelSpec;
 
@@ -120,6 +121,35 @@ async fn list_dashboards(
     args: ListArgs,
 ) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
+    if let Some(snap) = ctx.app.catalog().await?
+        && let Some((rows, total)) = snap.list_dashboards(&plan, &snap.access(&ctx.principal))
+    {
+        index::answered("list_dashboards", true);
+        let cols = &plan.columns;
+        let users = if cols.iter().any(|c| c.ends_with("_by")) {
+            snap.usernames(
+                rows.iter()
+                    .flat_map(|d| [d.created_by_fk, d.changed_by_fk])
+                    .flatten(),
+            )
+        } else {
+            HashMap::new()
+        };
+        let counts = if cols.contains(&"chart_count") {
+            snap.dashboard_chart_counts(rows.iter().map(|d| d.id))
+        } else {
+            HashMap::new()
+        };
+        let items = render_with(&rows, cols, &users, &counts);
+        return Ok(Page::of_plan(
+            spec(),
+            &plan,
+            items,
+            total,
+            ctx.app.config.limits.response_bytes,
+        ));
+    }
+    index::answered("list_dashboards", false);
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_dashboards(&mut conn, &plan, &access).await?;
@@ -149,8 +179,16 @@ async fn render(
     } else {
         HashMap::new()
     };
-    Ok(rows
-        .iter()
+    Ok(render_with(rows, cols, &users, &counts))
+}
+
+fn render_with(
+    rows: &[Dashboard],
+    cols: &[&str],
+    users: &HashMap<i32, String>,
+    counts: &HashMap<i32, i64>,
+) -> Vec<Map<String, Value>> {
+    rows.iter()
         .map(|d| {
             let mut m = Map::new();
             for c in cols {
@@ -176,7 +214,7 @@ async fn render(
             }
             m
         })
-        .collect())
+        .collect()
 }
 
 /// A plan that selects one object by id through the same visibility rules as the lists.

@@ -20,6 +20,7 @@ use crate::db::datasets::{Dataset, DatasetColumn, DatasetMetric, MetricValues, S
 use crate::error::{ErrorKind, ToolError};
 use crate::query::builder::dataset_source;
 use crate::query::catalog::{self, Access};
+use crate::query::index;
 use crate::query::list::{DeletedState, Ident, ListArgs, Page};
 use crate::query::spec::ModelSpec;
 
@@ -186,8 +187,17 @@ async fn render_datasets(
     } else {
         HashMap::new()
     };
-    Ok(rows
-        .iter()
+    Ok(render_datasets_with(rows, cols, &cm, &mm, &dbs))
+}
+
+fn render_datasets_with(
+    rows: &[Dataset],
+    cols: &[&str],
+    cm: &HashMap<i32, Vec<DatasetColumn>>,
+    mm: &HashMap<i32, Vec<DatasetMetric>>,
+    dbs: &HashMap<i32, String>,
+) -> Vec<Map<String, Value>> {
+    rows.iter()
         .map(|d| {
             let mut m = Map::new();
             for col in cols {
@@ -223,7 +233,7 @@ async fn render_datasets(
             }
             m
         })
-        .collect())
+        .collect()
 }
 
 async fn list_datasets(
@@ -231,6 +241,29 @@ async fn list_datasets(
     args: ListArgs,
 ) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(dataset_spec(), ctx.principal.user_id)?;
+    // Columns and metrics live in the store only.
+    if !plan.columns.contains(&"columns")
+        && !plan.columns.contains(&"metrics")
+        && let Some(snap) = ctx.app.catalog().await?
+        && let Some((rows, total)) = snap.list_datasets(&plan, &snap.access(&ctx.principal))
+    {
+        index::answered("list_datasets", true);
+        let dbs = if plan.columns.contains(&"database_name") {
+            snap.database_names(rows.iter().map(|d| d.database_id))
+        } else {
+            HashMap::new()
+        };
+        let (none_c, none_m) = (HashMap::new(), HashMap::new());
+        let items = render_datasets_with(&rows, &plan.columns, &none_c, &none_m, &dbs);
+        return Ok(Page::of_plan(
+            dataset_spec(),
+            &plan,
+            items,
+            total,
+            ctx.app.config.limits.response_bytes,
+        ));
+    }
+    index::answered("list_datasets", false);
     let mut conn = ctx.app.db.conn().await?;
     let access = Access::load(&mut conn, &ctx.principal).await?;
     let (rows, total) = catalog::list_datasets(&mut conn, &plan, &access).await?;

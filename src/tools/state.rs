@@ -44,6 +44,8 @@ pub struct AppState {
     pub lookups: Option<moka::sync::Cache<u64, Arc<dyn std::any::Any + Send + Sync>>>,
     /// Rows of chart queries (`cache.chart_data_ttl_ms`); see [`super::chart_data::ChartDataKey`].
     pub chart_data: Option<super::chart_data::ChartDataCache>,
+    /// The catalog in memory (`cache.catalog_index`): lists without a store round trip.
+    pub catalog: Arc<crate::query::index::CatalogIndex>,
     /// Verifies JWT bearer tokens (auth on).
     pub jwt: Option<Arc<crate::auth::jwt::JwtVerifier>>,
     /// Cancelled when the app is dropped: background tasks (the JWKS refresh) end with it.
@@ -72,6 +74,14 @@ impl AppState {
 
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::Release);
+    }
+
+    /// The catalog snapshot at the current version (loaded if stale); `None` when the
+    /// index is off.
+    pub async fn catalog(
+        &self,
+    ) -> Result<Option<Arc<crate::query::index::Snapshot>>, crate::error::ToolError> {
+        self.catalog.snapshot(|| self.db.conn()).await
     }
 
     /// A remembered lookup of type `T`, if still fresh.
@@ -109,6 +119,7 @@ impl AppState {
 
     /// Forget every cached answer and lookup: something changed.
     pub fn invalidate_caches(&self) {
+        self.catalog.changed();
         if let Some(c) = &self.cache {
             c.invalidate_all();
         }

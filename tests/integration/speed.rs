@@ -24,8 +24,10 @@ async fn waiting_on(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
 }
 
 /// With the cache on, 16 concurrent identical calls on a cold key run the query once: while
-/// `charts` is locked, one backend waits on the lock (the first call's) and the other calls
-/// wait for that call, not for the store; all get the same answer once the lock is gone.
+/// `databases` is locked, one backend waits on the lock (the first call's) and the other
+/// calls wait for that call, not for the store; all get the same answer once the lock is
+/// gone. (`list_databases`: the chart, dashboard and dataset lists are answered from the
+/// in-memory catalog index and reach the store only when it reloads.)
 #[actix_web::test]
 async fn concurrent_misses_on_one_key_compute_once() {
     let Some(app) = TestApp::builder(Backend::Postgres)
@@ -36,20 +38,22 @@ async fn concurrent_misses_on_one_key_compute_once() {
         return;
     };
     // Warm what every call resolves before the list itself (the caller, its access).
-    ok(&app.tool("list_charts", json!({"search": "warm up"})).await);
+    ok(&app
+        .tool("list_databases", json!({"search": "warm up"}))
+        .await);
     let mut locker = app.app.db.conn().await.expect("conn");
     let vizier::db::MetaConn::Pg(pg) = &mut locker else {
         panic!("a PostgreSQL store")
     };
     let pg: &mut diesel_async::AsyncPgConnection = pg;
-    pg.batch_execute("BEGIN; LOCK TABLE charts IN ACCESS EXCLUSIVE MODE")
+    pg.batch_execute("BEGIN; LOCK TABLE databases IN ACCESS EXCLUSIVE MODE")
         .await
-        .expect("lock charts");
+        .expect("lock databases");
 
     const CALLS: usize = 16;
-    let args = json!({"search": "order", "page_size": 5});
+    let args = json!({"page_size": 5});
     let calls =
-        futures::future::join_all((0..CALLS).map(|_| app.call_raw("list_charts", args.clone())));
+        futures::future::join_all((0..CALLS).map(|_| app.call_raw("list_databases", args.clone())));
     let watch = async {
         let started = Instant::now();
         while waiting_on(pg).await == 0 {
@@ -62,7 +66,7 @@ async fn concurrent_misses_on_one_key_compute_once() {
         // Time for every other call to arrive (and, without single-flight, to block too).
         tokio::time::sleep(Duration::from_millis(800)).await;
         let waiting = waiting_on(pg).await;
-        pg.batch_execute("COMMIT").await.expect("unlock charts");
+        pg.batch_execute("COMMIT").await.expect("unlock databases");
         waiting
     };
     let (results, waiting) = tokio::join!(calls, watch);

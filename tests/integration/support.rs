@@ -449,7 +449,13 @@ pub async fn add_user(
 impl TestApp {
     /// Another replica on the same metadata store, whose calls run as `username`.
     pub async fn replica_as(&self, username: &str) -> TestApp {
+        self.replica_with(username, |_| {}).await
+    }
+
+    /// [`Self::replica_as`] with its configuration changed by `f`.
+    pub async fn replica_with(&self, username: &str, f: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = (*self.app.config).clone();
+        f(&mut config);
         config.auth.dev_user = Some(username.into());
         config.server.bind = "127.0.0.1:0".into();
         // A spool of its own: two writers must never share one spool file.
