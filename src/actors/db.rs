@@ -49,6 +49,8 @@ pub struct StoreCheck {
     pub latency: Duration,
     /// Whether the applied migrations are current, or why the check failed.
     pub result: Result<bool, String>,
+    /// The pool's (connections, idle connections) when the check was made.
+    pub pool: (u32, u32),
 }
 
 impl StoreCheck {
@@ -59,6 +61,7 @@ impl StoreCheck {
             at_wall: Utc::now(),
             latency: Duration::ZERO,
             result: Err(outage.cause().unwrap_or_else(|| "no connection".into())),
+            pool: (0, 0),
         }
     }
 }
@@ -86,6 +89,7 @@ where
         at_wall,
         latency: at.elapsed(),
         result,
+        pool: (0, 0),
     }
 }
 
@@ -133,7 +137,9 @@ impl DbActor {
         let pool = self.pool.clone();
         let liveness = self.liveness.clone();
         let check = async move {
-            let checked = check_with(async { pool.get().await.map_err(|e| e.to_string()) }).await;
+            let mut checked =
+                check_with(async { pool.get().await.map_err(|e| e.to_string()) }).await;
+            checked.pool = pool.state();
             liveness.set(checked);
         };
         ctx.spawn(
@@ -277,7 +283,8 @@ impl Db {
         if let Some(check) = self.liveness.fresh(CHECK_STALE_AFTER) {
             return check;
         }
-        let check = check_with(async { self.conn().await.map_err(|e| e.message) }).await;
+        let mut check = check_with(async { self.conn().await.map_err(|e| e.message) }).await;
+        check.pool = self.pool_state().await.unwrap_or_default();
         self.liveness.set(check.clone());
         check
     }

@@ -13,9 +13,9 @@
 //! the caller goes to the store instead (`None`).
 //!
 //! Speed comes from bit sets over row positions: the trash, access and equality filters on
-//! low-cardinality columns are set intersections, a search first narrows the rows by the
-//! trigrams of its term (posting lists), and only the rows left are checked one by one;
-//! the page is chosen by precomputed sort ranks.
+//! low-cardinality columns are set intersections, a search walks only the rows holding the
+//! rarest trigram of its term (posting lists), and only the rows left are checked one by
+//! one; the page is chosen by precomputed sort ranks.
 //!
 //! Coherence ([`CatalogIndex`]): a snapshot carries the version it was loaded at. A write
 //! through this replica bumps the version at once (`AppState::invalidate_caches`); every
@@ -74,6 +74,10 @@ impl Bits {
 
     fn set(&mut self, i: usize) {
         self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
     }
 
     fn and(&mut self, other: &Bits) {
@@ -471,6 +475,13 @@ impl Semantics {
     }
 }
 
+/// The rows holding one value of an equality-indexed column; as a bit set too when they
+/// are many (a set is then cheaper to intersect than the list is to walk).
+struct Posting {
+    rows: Vec<u32>,
+    bits: Option<Bits>,
+}
+
 pub struct Table<R> {
     rows: Vec<R>,
     by_id: HashMap<i32, u32>,
@@ -481,7 +492,7 @@ pub struct Table<R> {
     /// Trigrams of the folded searched text (within one column), to the rows holding them.
     trigrams: HashMap<[u8; 3], Vec<u32>>,
     /// Per equality-indexed column: value to rows.
-    eq: HashMap<&'static str, HashMap<Key, Vec<u32>>>,
+    eq: HashMap<&'static str, HashMap<Key, Posting>>,
     /// Per sortable column: each row's rank in ascending order (ties by id).
     ranks: HashMap<&'static str, Vec<u32>>,
 }
@@ -528,14 +539,22 @@ impl<R: Indexed> Table<R> {
                 trigrams.entry(t).or_default().push(i as u32);
             }
         }
-        let mut eq: HashMap<&'static str, HashMap<Key, Vec<u32>>> = HashMap::new();
+        let mut eq: HashMap<&'static str, HashMap<Key, Posting>> = HashMap::new();
         for col in R::EQ_INDEXED {
-            let m = eq.entry(col).or_default();
+            let mut m: HashMap<Key, Vec<u32>> = HashMap::new();
             for (i, r) in rows.iter().enumerate() {
                 if let Some(v) = r.value(col) {
                     m.entry(Key::of(v)).or_default().push(i as u32);
                 }
             }
+            let postings = m
+                .into_iter()
+                .map(|(k, rows)| {
+                    let bits = (rows.len() * 16 >= n).then(|| Bits::from_positions(n, &rows));
+                    (k, Posting { rows, bits })
+                })
+                .collect();
+            eq.insert(col, postings);
         }
         let mut ranks = HashMap::new();
         for col in R::SORTS {
@@ -584,37 +603,42 @@ impl<R: Indexed> Table<R> {
 
     /// The rows whose `col` equals `key` (an equality-indexed column).
     fn eq_bits(&self, col: &str, keys: impl IntoIterator<Item = Key>) -> Bits {
+        let mut keys = keys.into_iter();
+        let Some(m) = self.eq.get(col) else {
+            return Bits::empty(self.len());
+        };
+        let (first, second) = (keys.next(), keys.next());
+        if second.is_none()
+            && let Some(bits) = first.as_ref().and_then(|k| m.get(k)?.bits.as_ref())
+        {
+            return bits.clone();
+        }
         let mut b = Bits::empty(self.len());
-        if let Some(m) = self.eq.get(col) {
-            for k in keys {
-                for &p in m.get(&k).map(Vec::as_slice).unwrap_or_default() {
-                    b.set(p as usize);
-                }
+        for k in first.into_iter().chain(second).chain(keys) {
+            for &p in m.get(&k).map(|p| p.rows.as_slice()).unwrap_or_default() {
+                b.set(p as usize);
             }
         }
         b
     }
 
-    /// The rows whose folded searched text may hold `term` (every trigram of it present);
-    /// `None` when the term is too short to narrow by.
-    fn trigram_candidates(&self, term: &str) -> Option<Bits> {
+    /// The rows holding the rarest trigram of `term` in their folded searched text (every
+    /// row whose text holds the term is among them); `None` when the term is too short to
+    /// narrow by.
+    fn rarest_trigram(&self, term: &str) -> Option<&[u32]> {
         let bytes = term.as_bytes();
         if bytes.len() < 3 {
             return None;
         }
-        let mut lists: Vec<&[u32]> = Vec::new();
-        for w in bytes.windows(3) {
+        let mut rarest: &[u32] = &[];
+        for (i, w) in bytes.windows(3).enumerate() {
             match self.trigrams.get(&[w[0], w[1], w[2]]) {
-                Some(l) => lists.push(l),
-                None => return Some(Bits::empty(self.len())),
+                Some(l) if i == 0 || l.len() < rarest.len() => rarest = l,
+                Some(_) => {}
+                None => return Some(&[]),
             }
         }
-        lists.sort_by_key(|l| l.len());
-        let mut out = Bits::from_positions(self.len(), lists[0]);
-        for l in &lists[1..] {
-            out.and(&Bits::from_positions(self.len(), l));
-        }
-        Some(out)
+        Some(rarest)
     }
 }
 
@@ -622,9 +646,9 @@ impl<R: Indexed> Table<R> {
 struct Evaluation<'p> {
     /// Conditions checked row by row.
     rows: Vec<(&'static str, &'p Cond)>,
-    /// The search's plain term, folded, checked row by row (when not fully proven by
-    /// trigrams).
-    term: Option<String>,
+    /// The search's plain term (folded as the store folds it), checked row by row (unless
+    /// its one trigram proves it).
+    term: Option<memchr::memmem::Finder<'static>>,
     /// A search pattern that is not a plain term, checked with LIKE.
     pattern: Option<&'p str>,
 }
@@ -667,6 +691,7 @@ impl<R: Indexed> Table<R> {
             }
             ev.rows.push((col, cond));
         }
+        let mut narrowed: Option<&[u32]> = None;
         if let Some(p) = &plan.search {
             let fold = sem.fold?;
             match plain_term(p) {
@@ -677,12 +702,10 @@ impl<R: Indexed> Table<R> {
                         MetadataBackend::Sqlite => fold.apply(&term),
                         MetadataBackend::Postgres => term,
                     };
-                    if let Some(c) = self.trigram_candidates(&term) {
-                        bits.and(&c);
-                    }
+                    narrowed = self.rarest_trigram(&term);
                     // Three bytes are one trigram: its presence is the match.
                     if term.len() != 3 {
-                        ev.term = Some(term);
+                        ev.term = Some(memchr::memmem::Finder::new(term.as_bytes()).into_owned());
                     }
                 }
                 None => {
@@ -698,9 +721,21 @@ impl<R: Indexed> Table<R> {
         };
         let rank = self.ranks.get(order)?;
         let mut hits: Vec<u32> = Vec::new();
-        for i in bits.iter() {
-            if self.keeps(i, plan, &ev, sem) {
-                hits.push(i as u32);
+        match narrowed {
+            // The search's rarest trigram is rarer than the rest together: walk its rows.
+            Some(rows) => {
+                for &i in rows {
+                    if bits.get(i as usize) && self.keeps(i as usize, plan, &ev, sem) {
+                        hits.push(i);
+                    }
+                }
+            }
+            None => {
+                for i in bits.iter() {
+                    if self.keeps(i, plan, &ev, sem) {
+                        hits.push(i as u32);
+                    }
+                }
             }
         }
         let total = hits.len() as i64;
@@ -755,7 +790,7 @@ impl<R: Indexed> Table<R> {
             && !self.folded[i]
                 .iter()
                 .flatten()
-                .any(|f| f.contains(term.as_str()))
+                .any(|f| term.find(f.as_bytes()).is_some())
         {
             return false;
         }

@@ -98,7 +98,9 @@ async fn health_check(ctx: ToolCtx, _args: NoArgs) -> Result<HealthCheck, ToolEr
     let app = &ctx.app;
     let check = app.db.store_check().await;
     let latency_ms = check.latency.as_secs_f64() * 1000.0;
-    let (connections, idle_connections) = app.db.pool_state().await.unwrap_or((0, 0));
+    // The pool as the last store check saw it (checked_ms_ago says when): no trip to the
+    // store's actor per call.
+    let (connections, idle_connections) = check.pool;
     let (status, migrations_current, error) = match check.result {
         Ok(current) => (if current { "ok" } else { "error" }, current, None),
         Err(e) => ("error", false, Some(e)),
