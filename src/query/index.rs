@@ -482,13 +482,24 @@ struct Posting {
     bits: Option<Bits>,
 }
 
+fn uuid_hash(uuid: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(uuid)
+}
+
 pub struct Table<R> {
     rows: Vec<R>,
     by_id: HashMap<i32, u32>,
-    by_uuid: HashMap<String, u32>,
+    /// Rows by a hash of their uuid (checked against the row on lookup); the rare uuid
+    /// whose hash another one took first is in `uuid_clashes`.
+    by_uuid: HashMap<u64, u32>,
+    uuid_clashes: HashMap<String, u32>,
     live: Bits,
-    /// Per searched column, each row's text folded as the store folds it.
-    folded: Vec<[Option<Box<str>>; 3]>,
+    /// Each row's searched columns folded as the store folds them, one after another in
+    /// one text (one allocation, not three per row).
+    folded: String,
+    /// Per row and searched column: where its folded text is in `folded` (`None`: NULL).
+    folded_at: Vec<[Option<(u32, u32)>; 3]>,
     /// Trigrams of the folded searched text (within one column), to the rows holding them.
     trigrams: HashMap<[u8; 3], Vec<u32>>,
     /// Per equality-indexed column: value to rows.
@@ -506,11 +517,14 @@ impl<R: Indexed> Table<R> {
             .enumerate()
             .map(|(i, r)| (r.id(), i as u32))
             .collect();
-        let by_uuid = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.uuid().to_owned(), i as u32))
-            .collect();
+        let mut by_uuid: HashMap<u64, u32> = HashMap::with_capacity(n);
+        let mut uuid_clashes = HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if let Some(first) = by_uuid.insert(uuid_hash(r.uuid()), i as u32) {
+                by_uuid.insert(uuid_hash(r.uuid()), first);
+                uuid_clashes.insert(r.uuid().to_owned(), i as u32);
+            }
+        }
         let mut live = Bits::empty(n);
         for (i, r) in rows.iter().enumerate() {
             if !r.deleted() {
@@ -518,26 +532,31 @@ impl<R: Indexed> Table<R> {
             }
         }
         let fold = sem.fold.unwrap_or(Fold::Ascii);
-        let folded: Vec<[Option<Box<str>>; 3]> = rows
-            .iter()
-            .map(|r| {
-                r.searched()
-                    .map(|s| s.map(|s| fold.apply(s).into_boxed_str()))
-            })
-            .collect();
+        let mut folded = String::new();
+        let mut folded_at = Vec::with_capacity(n);
         let mut trigrams: HashMap<[u8; 3], Vec<u32>> = HashMap::new();
-        for (i, fields) in folded.iter().enumerate() {
-            let mut seen: Vec<[u8; 3]> = Vec::new();
-            for f in fields.iter().flatten() {
-                for w in f.as_bytes().windows(3) {
+        let mut seen: Vec<[u8; 3]> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            seen.clear();
+            let at = r.searched().map(|s| {
+                let s = fold.apply(s?);
+                for w in s.as_bytes().windows(3) {
                     seen.push([w[0], w[1], w[2]]);
                 }
-            }
+                let start = folded.len() as u32;
+                folded.push_str(&s);
+                Some((start, s.len() as u32))
+            });
+            folded_at.push(at);
             seen.sort_unstable();
             seen.dedup();
-            for t in seen {
-                trigrams.entry(t).or_default().push(i as u32);
+            for t in &seen {
+                trigrams.entry(*t).or_default().push(i as u32);
             }
+        }
+        folded.shrink_to_fit();
+        for list in trigrams.values_mut() {
+            list.shrink_to_fit();
         }
         let mut eq: HashMap<&'static str, HashMap<Key, Posting>> = HashMap::new();
         for col in R::EQ_INDEXED {
@@ -581,8 +600,10 @@ impl<R: Indexed> Table<R> {
             rows,
             by_id,
             by_uuid,
+            uuid_clashes,
             live,
             folded,
+            folded_at,
             trigrams,
             eq,
             ranks,
@@ -598,7 +619,12 @@ impl<R: Indexed> Table<R> {
     }
 
     pub fn by_uuid(&self, uuid: &str) -> Option<&R> {
-        self.by_uuid.get(uuid).map(|&i| &self.rows[i as usize])
+        let i = self.by_uuid.get(&uuid_hash(uuid))?;
+        let row = &self.rows[*i as usize];
+        if row.uuid() == uuid {
+            return Some(row);
+        }
+        self.uuid_clashes.get(uuid).map(|&i| &self.rows[i as usize])
     }
 
     /// The rows whose `col` equals `key` (an equality-indexed column).
@@ -763,6 +789,14 @@ impl<R: Indexed> Table<R> {
         ))
     }
 
+    /// Row `i`'s searched columns, folded (NULLs left out).
+    fn folded_of(&self, i: usize) -> impl Iterator<Item = &str> {
+        self.folded_at[i]
+            .iter()
+            .flatten()
+            .map(|&(at, len)| &self.folded[at as usize..(at + len) as usize])
+    }
+
     /// Whether row `i` passes what the bit sets did not decide.
     fn keeps(&self, i: usize, plan: &ListPlan, ev: &Evaluation<'_>, sem: &Semantics) -> bool {
         let row = &self.rows[i];
@@ -787,17 +821,13 @@ impl<R: Indexed> Table<R> {
             }
         }
         if let Some(term) = &ev.term
-            && !self.folded[i]
-                .iter()
-                .flatten()
-                .any(|f| term.find(f.as_bytes()).is_some())
+            && !self.folded_of(i).any(|f| term.find(f.as_bytes()).is_some())
         {
             return false;
         }
         if let Some(p) = ev.pattern
-            && !self.folded[i]
-                .iter()
-                .flatten()
+            && !self
+                .folded_of(i)
                 .any(|f| like(f, p, sem.backend == MetadataBackend::Sqlite).unwrap_or(false))
         {
             return false;
