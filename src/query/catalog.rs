@@ -289,35 +289,13 @@ pub struct Access {
 
 impl Access {
     pub async fn load(conn: &mut MetaConn, p: &Principal) -> QueryResult<Self> {
-        let mut access = Access {
-            user_id: p.user_id,
-            all_datasources: p.all_datasource_access,
-            databases: p.database_ids.iter().copied().collect(),
-            datasets: Vec::new(),
-            read_only: !p.has(Permission::CatalogWrite),
-            admin: p.has(Permission::Admin),
-            tenant: p.tenant.clone(),
-        };
         // A tenant's principal sees at most its tenant's databases, whatever its grants.
         let owned = match &p.tenant {
             Some(t) => Some(crate::db::models::tenant_databases(conn, t).await?),
             None => None,
         };
-        if let Some(owned) = &owned {
-            if access.all_datasources {
-                access.databases = owned.clone();
-            } else {
-                access.databases.retain(|id| owned.contains(id));
-            }
-        }
-        // Dataset grants are moot where the whole database is open.
-        let granted: Vec<i32> = if access.all_datasources {
-            Vec::new()
-        } else {
-            p.dataset_ids.iter().copied().collect()
-        };
-        if owned.is_some() || !access.all_datasources {
-            access.all_datasources = false;
+        let (mut access, granted) = Self::begin(p, owned.as_deref());
+        if let Some(granted) = granted {
             let dbs = access.databases.clone();
             access.datasets = crate::with_conn!(conn, |c| {
                 let mut q = datasets::table
@@ -335,6 +313,40 @@ impl Access {
             })?;
         }
         Ok(access)
+    }
+
+    /// What `p` may see as far as its grants and `owned` (its tenant's databases, when it has
+    /// a tenant) decide, and — when it does not see every dataset — the datasets granted one
+    /// by one: then `datasets` must become the datasets on `databases` or granted, within
+    /// `owned` ([`Self::load`] asks the store; the catalog index reads its snapshot).
+    pub fn begin(p: &Principal, owned: Option<&[i32]>) -> (Self, Option<Vec<i32>>) {
+        let mut access = Access {
+            user_id: p.user_id,
+            all_datasources: p.all_datasource_access,
+            databases: p.database_ids.iter().copied().collect(),
+            datasets: Vec::new(),
+            read_only: !p.has(Permission::CatalogWrite),
+            admin: p.has(Permission::Admin),
+            tenant: p.tenant.clone(),
+        };
+        if let Some(owned) = owned {
+            if access.all_datasources {
+                access.databases = owned.to_vec();
+            } else {
+                access.databases.retain(|id| owned.contains(id));
+            }
+        }
+        // Dataset grants are moot where the whole database is open.
+        let granted: Vec<i32> = if access.all_datasources {
+            Vec::new()
+        } else {
+            p.dataset_ids.iter().copied().collect()
+        };
+        if owned.is_some() || !access.all_datasources {
+            access.all_datasources = false;
+            return (access, Some(granted));
+        }
+        (access, None)
     }
 
     /// The refusal for an object this caller may not see: `hidden` (which names what is

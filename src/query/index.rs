@@ -32,7 +32,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::config::MetadataBackend;
 use crate::db::MetaConn;
 use crate::db::charts::Chart;
@@ -1181,39 +1181,15 @@ impl Snapshot {
 
     /// What `principal` may see, as [`Access::load`] decides it from the store.
     pub fn access(&self, p: &Principal) -> Access {
-        let mut access = Access {
-            user_id: p.user_id,
-            all_datasources: p.all_datasource_access,
-            databases: p.database_ids.iter().copied().collect(),
-            datasets: Vec::new(),
-            read_only: !p.has(Permission::CatalogWrite),
-            admin: p.has(Permission::Admin),
-            tenant: p.tenant.clone(),
-        };
         let owned: Option<Vec<i32>> = p.tenant.as_ref().map(|t| {
-            let mut ids: Vec<i32> = self
-                .databases
+            self.databases
                 .iter()
                 .filter(|(_, (_, tenant))| tenant.as_deref() == Some(t.as_str()))
                 .map(|(id, _)| *id)
-                .collect();
-            ids.sort_unstable();
-            ids
+                .collect()
         });
-        if let Some(owned) = &owned {
-            if access.all_datasources {
-                access.databases = owned.clone();
-            } else {
-                access.databases.retain(|id| owned.contains(id));
-            }
-        }
-        let granted: Vec<i32> = if access.all_datasources {
-            Vec::new()
-        } else {
-            p.dataset_ids.iter().copied().collect()
-        };
-        if owned.is_some() || !access.all_datasources {
-            access.all_datasources = false;
+        let (mut access, granted) = Access::begin(p, owned.as_deref());
+        if let Some(granted) = granted {
             access.datasets = self
                 .datasets
                 .rows
@@ -1306,9 +1282,20 @@ impl Snapshot {
         Some((rows.into_iter().cloned().collect(), total))
     }
 
-    /// Usernames of these users (those known).
-    pub fn usernames(&self, ids: impl Iterator<Item = i32>) -> HashMap<i32, String> {
-        ids.filter_map(|id| Some((id, self.usernames.get(&id)?.clone())))
+    /// Usernames of the creators and last editors of rows when `cols` asks for them
+    /// (`catalog::editor_names` on the snapshot).
+    pub fn editor_names(
+        &self,
+        pairs: impl Iterator<Item = [Option<i32>; 2]>,
+        cols: &[&str],
+    ) -> HashMap<i32, String> {
+        if !cols.iter().any(|c| c.ends_with("_by")) {
+            return HashMap::new();
+        }
+        pairs
+            .flatten()
+            .flatten()
+            .filter_map(|id| Some((id, self.usernames.get(&id)?.clone())))
             .collect()
     }
 

@@ -90,15 +90,10 @@ async fn render(
 
 /// [`render`] from the in-memory catalog (no store round trip; `config` is not there).
 fn render_from(snap: &Snapshot, rows: &[Chart], cols: &[&str]) -> Vec<Map<String, Value>> {
-    let users = if cols.iter().any(|c| c.ends_with("_by")) {
-        snap.usernames(
-            rows.iter()
-                .flat_map(|c| [c.created_by_fk, c.changed_by_fk])
-                .flatten(),
-        )
-    } else {
-        HashMap::new()
-    };
+    let users = snap.editor_names(
+        rows.iter().map(|c| [c.created_by_fk, c.changed_by_fk]),
+        cols,
+    );
     let names = if cols.contains(&"datasource_name") {
         snap.dataset_names(rows.iter().map(|c| c.dataset_id))
     } else {

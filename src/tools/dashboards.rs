@@ -126,15 +126,10 @@ async fn list_dashboards(
     {
         index::answered("list_dashboards", true);
         let cols = &plan.columns;
-        let users = if cols.iter().any(|c| c.ends_with("_by")) {
-            snap.usernames(
-                rows.iter()
-                    .flat_map(|d| [d.created_by_fk, d.changed_by_fk])
-                    .flatten(),
-            )
-        } else {
-            HashMap::new()
-        };
+        let users = snap.editor_names(
+            rows.iter().map(|d| [d.created_by_fk, d.changed_by_fk]),
+            cols,
+        );
         let counts = if cols.contains(&"chart_count") {
             snap.dashboard_chart_counts(rows.iter().map(|d| d.id))
         } else {
