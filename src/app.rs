@@ -132,8 +132,9 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
 }
 
 /// Poll the store's catalog change counter every `every` while the app lives: a move made
-/// by another replica or process marks the in-memory catalog index stale. A failed read
-/// (the store down) is tried again at the next tick; the calls themselves report outages.
+/// by another replica or process marks the in-memory catalog index stale; a failed read
+/// (the store down) leaves it unverified, so calls go to the store (and report the outage)
+/// until a read succeeds again.
 fn watch_catalog(
     index: Arc<CatalogIndex>,
     db: crate::actors::Db,
@@ -147,13 +148,16 @@ fn watch_catalog(
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}
             }
-            let Ok(mut conn) = db.conn().await else {
-                continue;
+            let counter = match db.conn().await {
+                Ok(mut conn) => CatalogIndex::store_counter(&mut conn)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.message),
             };
-            match CatalogIndex::store_counter(&mut conn).await {
-                Ok(n) => index.saw_counter(&mut last, n),
-                Err(e) => tracing::debug!(error = %e, "catalog change counter not read"),
+            if let Err(e) = &counter {
+                tracing::debug!(error = %e, "catalog change counter not read");
             }
+            index.saw_counter(&mut last, counter.ok());
         }
     });
 }

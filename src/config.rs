@@ -363,7 +363,8 @@ pub struct CacheConfig {
     /// call asks the store.
     pub catalog_index: bool,
     /// How often the index asks the store whether another replica or process changed the
-    /// catalog (writes through this replica show at once).
+    /// catalog (writes through this replica show at once). Until a read succeeds, and after
+    /// one fails, calls go to the store.
     pub catalog_refresh_ms: u64,
 }
 
@@ -407,7 +408,7 @@ impl Default for CacheConfig {
             chart_data_ttl_ms: 60_000,
             chart_data_max_bytes: 64 << 20,
             catalog_index: true,
-            catalog_refresh_ms: 250,
+            catalog_refresh_ms: 100,
         }
     }
 }

@@ -20,12 +20,14 @@
 //! Coherence ([`CatalogIndex`]): a snapshot carries the version it was loaded at. A write
 //! through this replica bumps the version at once (`AppState::invalidate_caches`); every
 //! other writer (another replica, a script) moves the store's `catalog_version` counter,
-//! which triggers keep and [`CatalogIndex::watch`] polls. A call that finds its snapshot
-//! older than the version reloads it (one load at a time; the others wait for it).
+//! which triggers keep and `app::watch_catalog` polls. A call that finds its snapshot
+//! older than the version reloads it (one load at a time; the others wait for it). While
+//! the counter cannot be read (the store down or not answering) the index answers nothing:
+//! calls go to the store and are answered, or refused, as the store answers them.
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use chrono::NaiveDateTime;
@@ -1355,6 +1357,10 @@ pub fn answered(tool: &'static str, from_index: bool) {
 /// The current snapshot and the version it must have (see the module's doc).
 pub struct CatalogIndex {
     enabled: bool,
+    /// Whether the last read of the store's change counter succeeded: only then is a
+    /// snapshot known to be current (a store that stopped answering may have changed, or
+    /// be down, and a call then goes to the store and is answered as the store answers).
+    verified: AtomicBool,
     version: AtomicU64,
     current: RwLock<Option<Arc<Snapshot>>>,
     loading: tokio::sync::Mutex<()>,
@@ -1364,6 +1370,7 @@ impl CatalogIndex {
     pub fn new(enabled: bool) -> Self {
         Self {
             enabled,
+            verified: AtomicBool::new(false),
             version: AtomicU64::new(1),
             current: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
@@ -1392,7 +1399,7 @@ impl CatalogIndex {
         Fut: std::future::Future<Output = Result<MetaConn, E>>,
         E: From<diesel::result::Error>,
     {
-        if !self.enabled {
+        if !self.enabled || !AtomicBool::load(&self.verified, Ordering::Acquire) {
             return Ok(None);
         }
         if let Some(s) = self.fresh(AtomicU64::load(&self.version, Ordering::Acquire)) {
@@ -1432,12 +1439,18 @@ impl CatalogIndex {
         Ok(row.n)
     }
 
-    /// Note a counter read: a move since the last read is a change made elsewhere.
-    pub fn saw_counter(&self, last: &mut Option<i64>, now: i64) {
+    /// Note a counter read: a move since the last read is a change made elsewhere; `None`,
+    /// a failed read, leaves the index unverified until a read succeeds again.
+    pub fn saw_counter(&self, last: &mut Option<i64>, now: Option<i64>) {
+        let Some(now) = now else {
+            self.verified.store(false, Ordering::Release);
+            return;
+        };
         if last.is_some_and(|l| l != now) {
             self.changed();
         }
         *last = Some(now);
+        self.verified.store(true, Ordering::Release);
     }
 }
 
