@@ -39,7 +39,7 @@ args_of() {
     list_charts) echo '{"page_size":10,"filters":[{"col":"viz_type","opr":"eq","value":"xy"}],"search":"revenue"}' ;;
     list_dashboards) echo '{"page_size":10,"filters":[{"col":"published","opr":"eq","value":true}],"search":"bench"}' ;;
     list_datasets) echo '{"page_size":10,"filters":[{"col":"database_id","opr":"eq","value":1}],"search":"bench"}' ;;
-    get_chart_info) echo '{"identifier":5000}' ;;
+    get_chart_info) echo "{\"identifier\":$(( CHARTS / 2 ))}" ;;
     execute_sql) echo '{"database_id":1,"sql":"SELECT * FROM orders LIMIT 100"}' ;;
     *) echo '{}' ;;
   esac
