@@ -473,6 +473,7 @@ impl ToolPool {
         let (reply, rx) = oneshot::channel();
         let queued_at = Instant::now();
         let name = job.name;
+        let cancel = job.cancel.clone();
         addr.try_send(RunTool {
             job,
             reply,
@@ -493,6 +494,11 @@ impl ToolPool {
         let deadline = queued_at + self.state.timeout;
         let result = match tokio::time::timeout_at(deadline.into(), rx).await {
             Ok(answer) => answer.map_err(|_| {
+                // A worker skips a call whose caller went away: that is a cancellation,
+                // not a fault of the server.
+                if cancel.is_cancelled() {
+                    return ToolError::cancelled();
+                }
                 ToolError::internal(format!(
                     "{} worker dropped a call without answering",
                     self.kind.as_str()
