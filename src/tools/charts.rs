@@ -139,25 +139,19 @@ fn render_with(
 
 async fn list_charts(ctx: ToolCtx, args: ListArgs) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
-    if !plan.columns.contains(&"config")
+    let (items, total) = if !plan.columns.contains(&"config")
         && let Some(snap) = ctx.app.catalog().await?
         && let Some((rows, total)) = snap.list_charts(&plan, &snap.access(&ctx.principal))
     {
         index::answered("list_charts", true);
-        let items = render_from(&snap, &rows, &plan.columns);
-        return Ok(Page::of_plan(
-            spec(),
-            &plan,
-            items,
-            total,
-            ctx.app.config.limits.response_bytes,
-        ));
-    }
-    index::answered("list_charts", false);
-    let mut conn = ctx.app.db.conn().await?;
-    let access = Access::load(&mut conn, &ctx.principal).await?;
-    let (rows, total) = catalog::list_charts(&mut conn, &plan, &access).await?;
-    let items = render(&mut conn, &rows, &plan.columns).await?;
+        (render_from(&snap, &rows, &plan.columns), total)
+    } else {
+        index::answered("list_charts", false);
+        let mut conn = ctx.app.db.conn().await?;
+        let access = Access::load(&mut conn, &ctx.principal).await?;
+        let (rows, total) = catalog::list_charts(&mut conn, &plan, &access).await?;
+        (render(&mut conn, &rows, &plan.columns).await?, total)
+    };
     Ok(Page::of_plan(
         spec(),
         &plan,

@@ -121,7 +121,7 @@ async fn list_dashboards(
     args: ListArgs,
 ) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(spec(), ctx.principal.user_id)?;
-    if let Some(snap) = ctx.app.catalog().await?
+    let (items, total) = if let Some(snap) = ctx.app.catalog().await?
         && let Some((rows, total)) = snap.list_dashboards(&plan, &snap.access(&ctx.principal))
     {
         index::answered("list_dashboards", true);
@@ -135,20 +135,14 @@ async fn list_dashboards(
         } else {
             HashMap::new()
         };
-        let items = render_with(&rows, cols, &users, &counts);
-        return Ok(Page::of_plan(
-            spec(),
-            &plan,
-            items,
-            total,
-            ctx.app.config.limits.response_bytes,
-        ));
-    }
-    index::answered("list_dashboards", false);
-    let mut conn = ctx.app.db.conn().await?;
-    let access = Access::load(&mut conn, &ctx.principal).await?;
-    let (rows, total) = catalog::list_dashboards(&mut conn, &plan, &access).await?;
-    let items = render(&mut conn, &rows, &plan.columns).await?;
+        (render_with(&rows, cols, &users, &counts), total)
+    } else {
+        index::answered("list_dashboards", false);
+        let mut conn = ctx.app.db.conn().await?;
+        let access = Access::load(&mut conn, &ctx.principal).await?;
+        let (rows, total) = catalog::list_dashboards(&mut conn, &plan, &access).await?;
+        (render(&mut conn, &rows, &plan.columns).await?, total)
+    };
     Ok(Page::of_plan(
         spec(),
         &plan,

@@ -242,7 +242,7 @@ async fn list_datasets(
 ) -> Result<Page<Map<String, Value>>, ToolError> {
     let plan = args.plan(dataset_spec(), ctx.principal.user_id)?;
     // Columns and metrics live in the store only.
-    if !plan.columns.contains(&"columns")
+    let (items, total) = if !plan.columns.contains(&"columns")
         && !plan.columns.contains(&"metrics")
         && let Some(snap) = ctx.app.catalog().await?
         && let Some((rows, total)) = snap.list_datasets(&plan, &snap.access(&ctx.principal))
@@ -255,19 +255,17 @@ async fn list_datasets(
         };
         let (none_c, none_m) = (HashMap::new(), HashMap::new());
         let items = render_datasets_with(&rows, &plan.columns, &none_c, &none_m, &dbs);
-        return Ok(Page::of_plan(
-            dataset_spec(),
-            &plan,
-            items,
+        (items, total)
+    } else {
+        index::answered("list_datasets", false);
+        let mut conn = ctx.app.db.conn().await?;
+        let access = Access::load(&mut conn, &ctx.principal).await?;
+        let (rows, total) = catalog::list_datasets(&mut conn, &plan, &access).await?;
+        (
+            render_datasets(&mut conn, &rows, &plan.columns).await?,
             total,
-            ctx.app.config.limits.response_bytes,
-        ));
-    }
-    index::answered("list_datasets", false);
-    let mut conn = ctx.app.db.conn().await?;
-    let access = Access::load(&mut conn, &ctx.principal).await?;
-    let (rows, total) = catalog::list_datasets(&mut conn, &plan, &access).await?;
-    let items = render_datasets(&mut conn, &rows, &plan.columns).await?;
+        )
+    };
     Ok(Page::of_plan(
         dataset_spec(),
         &plan,
