@@ -1386,6 +1386,16 @@ impl CatalogIndex {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Whether calls are answered from a snapshot right now without a load first: the
+    /// counter was read and the snapshot is at the current version.
+    pub fn is_current(&self) -> bool {
+        self.enabled
+            && AtomicBool::load(&self.verified, Ordering::Acquire)
+            && self
+                .fresh(AtomicU64::load(&self.version, Ordering::Acquire))
+                .is_some()
+    }
+
     fn fresh(&self, want: u64) -> Option<Arc<Snapshot>> {
         let current = self.current.read().ok()?;
         current.as_ref().filter(|s| s.version == want).cloned()

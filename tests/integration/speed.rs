@@ -41,6 +41,16 @@ async fn concurrent_misses_on_one_key_compute_once() {
     ok(&app
         .tool("list_databases", json!({"search": "warm up"}))
         .await);
+    // And the catalog index, loaded in the background after a start (it reads
+    // `databases` too): its load must not be the one waiting on the lock.
+    let started = Instant::now();
+    while !app.app.catalog.is_current() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the catalog index was not loaded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut locker = app.app.db.conn().await.expect("conn");
     let vizier::db::MetaConn::Pg(pg) = &mut locker else {
         panic!("a PostgreSQL store")
@@ -212,6 +222,8 @@ async fn search_keeps_its_semantics(backend: Backend) {
             .expect("insert chart");
         }
     }
+    // Written behind vizier's back: tell this replica at once rather than wait for its poll.
+    app.app.invalidate_caches();
     add_user(
         &app,
         "gus_gamma",
