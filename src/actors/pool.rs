@@ -288,28 +288,11 @@ impl Handler<RunTool> for ToolWorker {
             }
             let ct = job.cancel.clone();
             let name = job.name;
-            let run = AssertUnwindSafe(async move {
-                if let Some(ms) = faults.delay_ms.get(name) {
-                    tokio::time::sleep(Duration::from_millis(*ms)).await;
-                }
-                if faults.panic_tools.iter().any(|t| t == name) {
-                    panic!("fault injection: {name} panics");
-                }
-                let span = job.span.clone();
-                tracing::Instrument::instrument((job.run)(), span).await
-            })
-            .catch_unwind();
+            let run = guarded(job, faults);
             let outcome = tokio::select! {
                 r = tokio::time::timeout_at(deadline.into(), run) => match r {
                     Ok(Ok(result)) => Outcome::Done(result),
-                    Ok(Err(panic)) => {
-                        let what = panic
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "non-string panic".into());
-                        Outcome::Panicked(ToolError::internal(format!("tool {name} panicked: {what}")))
-                    }
+                    Ok(Err(panicked)) => Outcome::Panicked(panicked),
                     Err(_) => Outcome::Done(Err(timed.deadline_passed(name, queued))),
                 },
                 _ = ct.cancelled() => Outcome::Done(Err(ToolError::cancelled())),
@@ -351,6 +334,35 @@ impl Handler<RunTool> for ToolWorker {
     }
 }
 
+/// A job run as a worker runs it: the configured faults first, then the tool in its call's
+/// span. `Err` is a panic, caught and turned into that call's internal error.
+async fn guarded(
+    job: Job,
+    faults: Arc<FaultsConfig>,
+) -> Result<Result<ToolOutput, ToolError>, ToolError> {
+    let name = job.name;
+    AssertUnwindSafe(async move {
+        if let Some(ms) = faults.delay_ms.get(name) {
+            tokio::time::sleep(Duration::from_millis(*ms)).await;
+        }
+        if faults.panic_tools.iter().any(|t| t == name) {
+            panic!("fault injection: {name} panics");
+        }
+        let span = job.span.clone();
+        tracing::Instrument::instrument((job.run)(), span).await
+    })
+    .catch_unwind()
+    .await
+    .map_err(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic".into());
+        ToolError::internal(format!("tool {name} panicked: {what}"))
+    })
+}
+
 /// One pool: its workers and its admission counters.
 pub struct ToolPool {
     kind: PoolKind,
@@ -359,6 +371,7 @@ pub struct ToolPool {
     in_flight: Arc<AtomicUsize>,
     state: Arc<PoolState>,
     workers: Vec<(Addr<ToolWorker>, Arc<AtomicUsize>)>,
+    faults: Arc<FaultsConfig>,
 }
 
 impl ToolPool {
@@ -401,7 +414,21 @@ impl ToolPool {
             in_flight: Arc::new(AtomicUsize::new(0)),
             state,
             workers,
+            faults,
         }
+    }
+
+    /// Run a call on the caller's task instead of a worker: for a tool that does no I/O and
+    /// must answer while the pool is full (`health_check`, which reports the pools). It
+    /// takes no worker, so no admission, queue or deadline applies and it is not among the
+    /// pool's in-flight calls; the faults apply, and a panic is one call's internal error.
+    pub async fn call_inline(&self, job: Job) -> Result<ToolOutput, ToolError> {
+        let result = guarded(job, self.faults.clone()).await;
+        result.unwrap_or_else(|panicked| {
+            metrics::counter!("vizier_tool_panics_total", "pool" => self.kind.as_str())
+                .increment(1);
+            Err(panicked)
+        })
     }
 
     /// Calls admitted and not yet finished (running or waiting).

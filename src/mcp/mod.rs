@@ -248,7 +248,8 @@ pub(crate) fn finish_call(app: &AppState, call: Finished<'_>) {
 
 /// Run `tool` as `ctx.principal`, as every way in runs a tool: its permission, the rate
 /// limits, the response cache (read-only catalog tools), then its pool (admission,
-/// deadline, drain), with progress heartbeats when the caller asked for them.
+/// deadline, drain), with progress heartbeats when the caller asked for them. An inline
+/// tool (`health_check`) runs on this task instead of a worker (`ToolPool::call_inline`).
 pub(crate) async fn run_tool(
     tool: Arc<crate::tools::ToolSpec>,
     ctx: ToolCtx,
@@ -295,8 +296,12 @@ pub(crate) async fn run_tool(
     });
     let changes_metadata = tool.changes_metadata;
     let Some((cache, key)) = cache_key else {
-        let call = app.pools.get(tool.pool).call(tool.job(ctx, args));
-        let result = McpHandler::with_progress(call, progress, &app).await;
+        let pool = app.pools.get(tool.pool);
+        let result = if tool.inline {
+            pool.call_inline(tool.job(ctx, args)).await
+        } else {
+            McpHandler::with_progress(pool.call(tool.job(ctx, args)), progress, &app).await
+        };
         // A write makes every cached catalog answer suspect. (A failed one too, for the
         // in-memory catalog: reloading it costs less than reasoning about what was kept.)
         if changes_metadata {

@@ -122,6 +122,9 @@ pub struct ToolSpec {
     pub read_only: bool,
     /// Results may be served from the response cache (read-only catalog tools).
     pub cacheable: bool,
+    /// Answered on the caller's task, not by a pool worker (`ToolPool::call_inline`): a tool
+    /// that does no I/O and must answer while its pool is full — `health_check`.
+    pub inline: bool,
     /// A success changes the metadata store, so cached answers and lookups are dropped.
     pub changes_metadata: bool,
     /// Writes only where configuration lets it (`execute_sql` on a database that allows
@@ -216,12 +219,16 @@ where
     });
     // Health must always be measured, not remembered.
     let cacheable = hints.read_only && pool == PoolKind::Catalog && name != "health_check";
+    // Liveness reads what is kept (the last store check, the pools' counters): it needs no
+    // worker, and one queued behind a full pool would report nothing.
+    let inline = name == "health_check";
     ToolSpec {
         name,
         pool,
         permission,
         read_only: hints.read_only,
         cacheable,
+        inline,
         changes_metadata: !hints.read_only,
         reads_when_read_only: false,
         tool,

@@ -11,7 +11,7 @@ use super::support::*;
 async fn a_panicking_tool_fails_alone_and_its_worker_restarts() {
     let app = TestApp::builder(Backend::Sqlite)
         .config(|c| {
-            c.faults.panic_tools = vec!["health_check".into()];
+            c.faults.panic_tools = vec!["get_schema".into()];
             c.pools.catalog.workers = 1;
         })
         .start()
@@ -19,7 +19,7 @@ async fn a_panicking_tool_fails_alone_and_its_worker_restarts() {
         .expect("app");
     let client = app.client(Era::Handshake("2025-11-25")).await;
     for _ in 0..3 {
-        let r = call(&client, "health_check", json!({})).await;
+        let r = call(&client, "get_schema", json!({})).await;
         let e = err(&r);
         assert_eq!(e["error_type"], "internal");
         assert!(
@@ -72,7 +72,20 @@ async fn a_full_pool_refuses_at_once_with_503_and_retry_after() {
     let before = catalog_refusals(&app).await;
     let started = Instant::now();
     let calls = (0..4).map(|_| app.call_raw("get_instance_info", json!({})));
-    let results = futures::future::join_all(calls).await;
+    // While the pool is full, health_check (no worker needed) still answers, and tells.
+    let health = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        app.call_raw("health_check", json!({})).await
+    };
+    let (results, (status, _, body)) = tokio::join!(futures::future::join_all(calls), health);
+    assert_eq!(status, 200, "{body}");
+    let h = &body["result"]["structuredContent"];
+    assert_eq!(h["status"], "healthy", "{h}");
+    let catalog = h["pools"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["pool"] == "catalog"))
+        .expect("the catalog pool reported");
+    assert_eq!(catalog["in_flight"], 2, "one running + one queued: {h}");
     let refused: Vec<_> = results.iter().filter(|(s, _, _)| *s == 503).collect();
     let served: Vec<_> = results.iter().filter(|(s, _, _)| *s == 200).collect();
     assert_eq!(served.len(), 2, "one running + one queued: {results:?}");
@@ -116,12 +129,16 @@ async fn a_client_that_goes_away_cancels_its_call_and_frees_the_worker() {
         .send()
         .await;
     assert!(slow.is_err(), "the client gave up first");
-    // The abandoned call must release the only worker promptly.
+    // The abandoned call must release the only worker promptly (get_schema needs it;
+    // health_check would answer without a worker).
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let (status, _, body) = app.call_raw("health_check", json!({})).await;
+        let (status, _, body) = app.call_raw("get_schema", json!({})).await;
         if status == 200 {
-            assert_eq!(body["result"]["structuredContent"]["status"], "healthy");
+            assert!(
+                body["result"]["structuredContent"]["models"].is_array(),
+                "{body}"
+            );
             break;
         }
         assert!(
