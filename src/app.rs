@@ -134,8 +134,8 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
 /// Poll the store's catalog change counter every `every` while the app lives: a move made
 /// by another replica or process marks the in-memory catalog index stale; a failed read
 /// (the store down) leaves it unverified, so calls go to the store (and report the outage)
-/// until a read succeeds again. After each good read a missing or stale snapshot is loaded
-/// in the background.
+/// until a read succeeds again. After each good read a stale snapshot is reloaded in the
+/// background.
 fn watch_catalog(
     index: Arc<CatalogIndex>,
     db: crate::actors::Db,
@@ -159,9 +159,9 @@ fn watch_catalog(
                 tracing::debug!(error = %e, "catalog change counter not read");
             }
             index.saw_counter(&mut last, counter.ok());
-            // Load a missing or stale snapshot here, between calls, so that a call rarely
-            // waits for a load (the first after a start, or after a write here or elsewhere).
-            if let Err(e) = index.snapshot(|| db.conn()).await {
+            // Reload a stale snapshot here, between calls, so that a call rarely waits for
+            // a load after a write here or elsewhere.
+            if let Err(e) = index.refresh(|| db.conn()).await {
                 tracing::debug!(error = %e.message, "catalog index not loaded");
             }
         }

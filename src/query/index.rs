@@ -1364,6 +1364,7 @@ pub struct CatalogIndex {
     version: AtomicU64,
     current: RwLock<Option<Arc<Snapshot>>>,
     loading: tokio::sync::Mutex<()>,
+    loads: AtomicU64,
 }
 
 impl CatalogIndex {
@@ -1374,6 +1375,7 @@ impl CatalogIndex {
             version: AtomicU64::new(1),
             current: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
+            loads: AtomicU64::new(0),
         }
     }
 
@@ -1386,14 +1388,24 @@ impl CatalogIndex {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Whether calls are answered from a snapshot right now without a load first: the
-    /// counter was read and the snapshot is at the current version.
-    pub fn is_current(&self) -> bool {
-        self.enabled
-            && AtomicBool::load(&self.verified, Ordering::Acquire)
-            && self
-                .fresh(AtomicU64::load(&self.version, Ordering::Acquire))
-                .is_some()
+    /// Snapshots loaded so far (by calls and by [`CatalogIndex::refresh`]).
+    pub fn loads(&self) -> u64 {
+        AtomicU64::load(&self.loads, Ordering::Acquire)
+    }
+
+    /// Between calls (the change watcher): reload a snapshot that went stale, so that the
+    /// next call does not wait for the load. The first snapshot is loaded by a first call,
+    /// not at start: a replica's index is never older than its first call.
+    pub async fn refresh<F, Fut, E>(&self, conn: F) -> Result<(), E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<MetaConn, E>>,
+        E: From<diesel::result::Error>,
+    {
+        if self.current.read().map_or(true, |c| c.is_none()) {
+            return Ok(());
+        }
+        self.snapshot(conn).await.map(drop)
     }
 
     fn fresh(&self, want: u64) -> Option<Arc<Snapshot>> {
@@ -1431,6 +1443,7 @@ impl CatalogIndex {
         if let Ok(mut current) = self.current.write() {
             *current = Some(snapshot.clone());
         }
+        self.loads.fetch_add(1, Ordering::AcqRel);
         Ok(Some(snapshot))
     }
 

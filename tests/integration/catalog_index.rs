@@ -486,6 +486,9 @@ async fn writes_show_everywhere(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // `other` has an index now: a change elsewhere is reloaded by its watcher, between
+    // calls, without a call asking for it.
+    let loads = other.app.catalog.loads();
     {
         let mut conn = app.app.db.conn().await.expect("conn");
         vizier::with_conn!(&mut conn, |c| c
@@ -503,6 +506,15 @@ async fn writes_show_everywhere(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let started = Instant::now();
+    while other.app.catalog.loads() == loads {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the other replica's index was not reloaded between calls"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(chart_ids(&other, "okapi").await, vec![id]);
     other.stop().await;
     app.stop().await;
 }
