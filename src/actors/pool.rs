@@ -423,12 +423,13 @@ impl ToolPool {
     /// takes no worker, so no admission, queue or deadline applies and it is not among the
     /// pool's in-flight calls; the faults apply, and a panic is one call's internal error.
     pub async fn call_inline(&self, job: Job) -> Result<ToolOutput, ToolError> {
-        let result = guarded(job, self.faults.clone()).await;
-        result.unwrap_or_else(|panicked| {
-            metrics::counter!("vizier_tool_panics_total", "pool" => self.kind.as_str())
-                .increment(1);
-            Err(panicked)
-        })
+        guarded(job, self.faults.clone())
+            .await
+            .unwrap_or_else(|panicked| {
+                metrics::counter!("vizier_tool_panics_total", "pool" => self.kind.as_str())
+                    .increment(1);
+                Err(panicked)
+            })
     }
 
     /// Calls admitted and not yet finished (running or waiting).

@@ -217,18 +217,18 @@ where
                 .map_err(ToolError::internal)
         })
     });
-    // Health must always be measured, not remembered.
-    let cacheable = hints.read_only && pool == PoolKind::Catalog && name != "health_check";
-    // Liveness reads what is kept (the last store check, the pools' counters): it needs no
-    // worker, and one queued behind a full pool would report nothing.
-    let inline = name == "health_check";
+    // Liveness must always be measured, not remembered; it reads what is kept (the last
+    // store check, the pools' counters), so it needs no worker, and one queued behind a full
+    // pool would report nothing.
+    let liveness = name == "health_check";
+    let cacheable = hints.read_only && pool == PoolKind::Catalog && !liveness;
     ToolSpec {
         name,
         pool,
         permission,
         read_only: hints.read_only,
         cacheable,
-        inline,
+        inline: liveness,
         changes_metadata: !hints.read_only,
         reads_when_read_only: false,
         tool,
