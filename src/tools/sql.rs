@@ -239,40 +239,55 @@ impl std::io::Write for ByteCount {
     }
 }
 
+/// How a size bound counts a string, quotes included.
+type StringLen = fn(&str) -> usize;
+
+/// A string's exact escaped length.
+fn escaped_len(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
+/// At least a string's escaped length, from its length alone (no byte read): every byte
+/// counted as a six-byte `\u00XX` escape.
+fn escape_ceiling(s: &str) -> usize {
+    2 + 6 * s.len()
+}
+
 /// At least the length of `value`'s compact JSON, found without formatting it: numbers
 /// count as the longest a number of their kind can print (an integer 20 bytes, a float 32),
-/// strings as their exact escaped length.
-fn json_len_bound(value: &Value) -> usize {
-    fn string(s: &str) -> usize {
-        2 + s
-            .bytes()
-            .map(|b| match b {
-                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-                0..=0x1f => 6,
-                _ => 1,
-            })
-            .sum::<usize>()
-    }
+/// strings as `string` counts them.
+fn json_len_bound(value: &Value, string: StringLen) -> usize {
     match value {
         Value::Null => 4,
         Value::Bool(_) => 5,
         Value::Number(n) if n.is_f64() => 32,
         Value::Number(_) => 20,
         Value::String(s) => string(s),
-        Value::Array(items) => array_len_bound(items),
+        Value::Array(items) => array_len_bound(items, string),
         Value::Object(map) => {
             2 + map.len() * 2
                 + map
                     .iter()
-                    .map(|(k, v)| string(k) + json_len_bound(v))
+                    .map(|(k, v)| string(k) + json_len_bound(v, string))
                     .sum::<usize>()
         }
     }
 }
 
 /// [`json_len_bound`] of an array of `items`.
-fn array_len_bound(items: &[Value]) -> usize {
-    2 + items.len() + items.iter().map(json_len_bound).sum::<usize>()
+fn array_len_bound(items: &[Value], string: StringLen) -> usize {
+    2 + items.len()
+        + items
+            .iter()
+            .map(|item| json_len_bound(item, string))
+            .sum::<usize>()
 }
 
 /// Keep the largest prefix of rows whose JSON fits in `budget` bytes.
@@ -281,9 +296,13 @@ fn array_len_bound(items: &[Value]) -> usize {
 /// is kept without printing a single number. Only results near or over the budget are
 /// measured row by row.
 pub fn fit_rows(rows: Vec<Vec<Value>>, budget: usize) -> (Vec<Vec<Value>>, bool) {
-    let bound: usize = rows.iter().map(|row| array_len_bound(row)).sum();
-    if bound <= budget {
-        return (rows, false);
+    // A ceiling from lengths alone first (no byte of any string read), then the tighter
+    // bound: each is at least the printed size, so a result under either keeps every row.
+    for string in [escape_ceiling as StringLen, escaped_len] {
+        let bound: usize = rows.iter().map(|row| array_len_bound(row, string)).sum();
+        if bound <= budget {
+            return (rows, false);
+        }
     }
     let mut used = 0;
     let total = rows.len();
@@ -842,15 +861,24 @@ mod tests {
             json!({"a\"b": [1, 2.5, "x", null], "nested": {"deep": [[], {}]}}),
         ];
         for value in &values {
+            let (bound, ceiling) = (
+                json_len_bound(value, escaped_len),
+                json_len_bound(value, escape_ceiling),
+            );
             assert!(
-                json_len_bound(value) >= exact(value),
-                "{value}: bound {} < printed {}",
-                json_len_bound(value),
+                bound >= exact(value),
+                "{value}: bound {bound} < printed {}",
                 exact(value)
+            );
+            assert!(
+                ceiling >= bound,
+                "{value}: ceiling {ceiling} < bound {bound}"
             );
         }
         let row: Vec<Value> = values.clone();
-        assert!(array_len_bound(&row) >= exact(&Value::Array(row)));
+        let bound = array_len_bound(&row, escaped_len);
+        assert!(bound >= exact(&Value::Array(row.clone())));
+        assert!(array_len_bound(&row, escape_ceiling) >= bound);
     }
 
     #[test]
@@ -895,9 +923,11 @@ mod tests {
             .collect();
         let sizes: Vec<usize> = rows.iter().map(|r| exact(&json!(r)) + 1).collect();
         let total: usize = sizes.iter().sum();
-        // Everything fits (the bound's shortcut and the exact count agree).
-        let (kept, cut) = fit_rows(rows.clone(), total);
-        assert_eq!((kept.len(), cut), (50, false));
+        // Everything fits (the bounds' shortcuts and the exact count agree).
+        for budget in [usize::MAX, 6 * total, total] {
+            let (kept, cut) = fit_rows(rows.clone(), budget);
+            assert_eq!((kept.len(), cut), (50, false), "budget {budget}");
+        }
         // Budgets between the bound and the exact total, and below: the exact prefix.
         for budget in [total - 1, total / 2, sizes[0], sizes[0] - 1, 0] {
             let mut used = 0;
