@@ -426,9 +426,9 @@ fn write_database(path: &Path) -> Result<ExampleStats> {
         Connection::open(path).with_context(|| format!("creating {}", path.display()))?;
     // No journal and no fsync while filling: the file is private until renamed, and a failure
     // throws it away anyway. SQLite's default page cache (2 MB), not a bigger one: SQLite
-    // allocates through the C library, which keeps memory freed after large blocks, so
-    // an 8 MB cache left a first start ~13 MB larger for good (index builds sort in
-    // buffers the size of the cache).
+    // allocates through the C library, which can keep memory freed after large blocks, and
+    // with an 8 MB cache a first start often kept ~10 MB more for good (index builds sort
+    // in buffers the size of the cache).
     conn.execute_batch(
         "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -2000;",
     )
