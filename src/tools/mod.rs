@@ -123,7 +123,7 @@ pub struct ToolSpec {
     /// Results may be served from the response cache (read-only catalog tools).
     pub cacheable: bool,
     /// Answered on the caller's task, not by a pool worker (`ToolPool::call_inline`): a tool
-    /// that does no I/O and must answer while its pool is full — `health_check`.
+    /// that does no I/O and must answer while its pool is full ([`ToolSpec::liveness`]).
     pub inline: bool,
     /// A success changes the metadata store, so cached answers and lookups are dropped.
     pub changes_metadata: bool,
@@ -146,6 +146,15 @@ impl ToolSpec {
             props.remove("deleted_state");
         }
         self.tool.input_schema = Arc::new(schema);
+        self
+    }
+
+    /// A liveness check: always measured, never remembered, and answered on the caller's
+    /// task. It must read only what is kept (the last store check, the pools' counters),
+    /// since it needs no worker, and one queued behind a full pool would report nothing.
+    pub fn liveness(mut self) -> Self {
+        self.cacheable = false;
+        self.inline = true;
         self
     }
 
@@ -217,18 +226,14 @@ where
                 .map_err(ToolError::internal)
         })
     });
-    // Liveness must always be measured, not remembered; it reads what is kept (the last
-    // store check, the pools' counters), so it needs no worker, and one queued behind a full
-    // pool would report nothing.
-    let liveness = name == "health_check";
-    let cacheable = hints.read_only && pool == PoolKind::Catalog && !liveness;
+    let cacheable = hints.read_only && pool == PoolKind::Catalog;
     ToolSpec {
         name,
         pool,
         permission,
         read_only: hints.read_only,
         cacheable,
-        inline: liveness,
+        inline: false,
         changes_metadata: !hints.read_only,
         reads_when_read_only: false,
         tool,

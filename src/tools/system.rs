@@ -30,7 +30,8 @@ pub fn register(r: &mut Registry) {
         Permission::SystemRead,
         Hints::READ,
         health_check,
-    ));
+    )
+    .liveness());
     r.add(tool(
         "get_instance_info",
         "Instance overview",
