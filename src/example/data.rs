@@ -354,6 +354,12 @@ pub fn generate(path: &Path) -> Result<ExampleStats> {
     }
 }
 
+/// The row counts of the example file at `path` when it exists and is whole; None when it
+/// has to be generated.
+pub fn whole(path: &Path) -> Option<ExampleStats> {
+    stats(path).ok().filter(|s| s.order_lines > 0)
+}
+
 /// Count rows of an existing example file (opened read-only) — used on later starts to check it
 /// is whole.
 pub fn stats(path: &Path) -> Result<ExampleStats> {

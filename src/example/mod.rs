@@ -101,9 +101,9 @@ pub async fn ensure(
 ) -> anyhow::Result<()> {
     let path = config.examples.path.clone();
     let generate_path = path.clone();
-    let stats = tokio::task::spawn_blocking(move || match data::stats(&generate_path) {
-        Ok(s) if s.order_lines > 0 => Ok(s),
-        _ => {
+    let stats = tokio::task::spawn_blocking(move || match data::whole(&generate_path) {
+        Some(s) => Ok(s),
+        None => {
             let started = std::time::Instant::now();
             let s = data::generate(&generate_path)?;
             tracing::info!(

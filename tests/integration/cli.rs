@@ -37,6 +37,82 @@ async fn stdio_serves_the_same_tools_and_keeps_stdout_clean() {
     client.cancel().await.ok();
 }
 
+/// A first start migrates the store and generates the example data in a child process of the
+/// binary (`vizier prepare`), so what SQLite allocated for them leaves with the child; the
+/// server then registers and serves the data, and stdout stays the protocol's.
+#[actix_web::test]
+async fn a_first_start_prepares_in_a_child_process() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("data").join("examples.db");
+    let mut cmd = command(dir.path());
+    cmd.arg("stdio").env("VIZIER_EXAMPLES__PATH", &path);
+    let (transport, stderr) = TokioChildProcess::builder(tokio::process::Command::from(cmd))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn vizier stdio");
+    let mut stderr = stderr.expect("stderr piped");
+    let client = ().serve(transport).await.expect("stdio handshake");
+    let r = call(&client, "get_instance_info", json!({})).await;
+    assert_eq!(ok(&r)["counts"]["dashboards"], 1);
+    client.cancel().await.ok();
+    let mut log = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stderr.read_to_string(&mut log),
+    )
+    .await
+    .expect("vizier stdio exits once its client is gone")
+    .expect("stderr is text");
+    assert!(
+        log.contains("prepared the first start in a child process"),
+        "the server's log: {log}"
+    );
+    let stats = vizier::example::data::whole(&path).expect("a whole example file");
+    assert!(stats.order_lines > 0);
+}
+
+/// `vizier prepare` on its own: a migrated store and a whole example file, and a failure that
+/// names the path when it cannot write there, leaving no example file behind.
+#[test]
+fn prepare_migrates_and_generates_or_names_what_failed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("examples.db");
+    let out = command(dir.path())
+        .env("VIZIER_EXAMPLES__PATH", &path)
+        .arg("prepare")
+        .output()
+        .expect("run vizier prepare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(vizier::example::data::whole(&path).is_some());
+    let migrate = command(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("run vizier migrate");
+    assert_eq!(
+        String::from_utf8_lossy(&migrate.stdout).trim(),
+        "metadata store is up to date"
+    );
+    // A file where a directory should be: refused, saying which path.
+    let blocked = path.join("inside.db");
+    let out = command(dir.path())
+        .env("VIZIER_EXAMPLES__PATH", &blocked)
+        .arg("prepare")
+        .output()
+        .expect("run vizier prepare");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("vizier:") && stderr.contains("examples.db"),
+        "{stderr}"
+    );
+    assert!(!blocked.exists());
+}
+
 #[test]
 fn refuses_to_start_without_auth_on_a_public_address() {
     let dir = tempfile::tempdir().expect("tempdir");
