@@ -13,7 +13,11 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# -gt 0 ] || set -- "$ROOT/target/release/vizier"
+# DROP_CACHES=1 (as root): empty the page cache before each start. The file-backed part
+# depends on it: the kernel maps in, around each page a start touches, the neighbours already
+# cached, so the same start shows several MB more just after the binary was written or run.
 ROUNDS=${ROUNDS:-2}
+DROP_CACHES=${DROP_CACHES:-0}
 WAIT=${WAIT:-10}
 PORT=${PORT:-18570}
 WORK=${WORK:-/tmp/vizier-idle-$PORT}
@@ -22,6 +26,7 @@ mb() { awk -v k="$1" '$1 == k":" {printf "%.1f", $2 / 1024}' "$2"; }
 
 measure() { # bin start
   local pid t0 t1
+  if [ "$DROP_CACHES" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
   t0=$(date +%s%N)
   (cd "$WORK" && exec env VIZIER_SERVER__BIND=127.0.0.1:$PORT VIZIER_LOGGING__LEVEL=warn \
     "$1" serve < /dev/null >> "$WORK/serve.log" 2>&1) &
