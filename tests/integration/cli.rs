@@ -77,12 +77,15 @@ async fn a_first_start_prepares_in_a_child_process() {
 #[test]
 fn prepare_migrates_and_generates_or_names_what_failed() {
     let dir = tempfile::tempdir().expect("tempdir");
+    let prepare = |examples: &std::path::Path| {
+        command(dir.path())
+            .env("VIZIER_EXAMPLES__PATH", examples)
+            .arg("prepare")
+            .output()
+            .expect("run vizier prepare")
+    };
     let path = dir.path().join("examples.db");
-    let out = command(dir.path())
-        .env("VIZIER_EXAMPLES__PATH", &path)
-        .arg("prepare")
-        .output()
-        .expect("run vizier prepare");
+    let out = prepare(&path);
     assert!(
         out.status.success(),
         "{}",
@@ -99,11 +102,7 @@ fn prepare_migrates_and_generates_or_names_what_failed() {
     );
     // A file where a directory should be: refused, saying which path.
     let blocked = path.join("inside.db");
-    let out = command(dir.path())
-        .env("VIZIER_EXAMPLES__PATH", &blocked)
-        .arg("prepare")
-        .output()
-        .expect("run vizier prepare");
+    let out = prepare(&blocked);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
