@@ -31,12 +31,7 @@ pub async fn build(config: Config) -> anyhow::Result<Arc<AppState>> {
     let started_at = Instant::now();
     let config = Arc::new(config);
     let keys = KeySource::from_config(&config)?;
-    if config.auto_migrate() {
-        let applied = run_migrations(&config).await?;
-        if !applied.is_empty() {
-            tracing::info!(migrations = ?applied, "applied migrations");
-        }
-    }
+    auto_migrate(&config).await?;
     let pool = MetaPool::connect(&config).await?;
     let cipher = {
         let mut conn = pool.get().await.context("metadata store: no connection")?;
@@ -421,12 +416,35 @@ const STOP_RESERVE_MAX: Duration = Duration::from_secs(5);
 /// How often draining checks whether the last call finished.
 const DRAIN_POLL_MS: u64 = 20;
 
+/// Pending migrations applied when `metadata.auto_migrate` says so.
+async fn auto_migrate(config: &Config) -> anyhow::Result<()> {
+    if config.auto_migrate() {
+        let applied = run_migrations(config).await?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied migrations");
+        }
+    }
+    Ok(())
+}
+
+/// `vizier prepare`: what only a first start has to do before the app is built — pending
+/// migrations and the example data file — so that a first `serve` can run it in a child
+/// process and keep none of its memory. `build` finds it done, or does it itself.
+pub async fn prepare(config: &Config) -> anyhow::Result<()> {
+    auto_migrate(config).await?;
+    if config.examples_enabled() {
+        let path = config.examples.path.clone();
+        tokio::task::spawn_blocking(move || crate::example::data::ensure(&path))
+            .await
+            .context("example data task panicked")??;
+    }
+    Ok(())
+}
+
 /// A connection to the metadata store for a one-off command, migrating it first when
 /// `metadata.auto_migrate` says so.
 pub async fn command_store(config: &Config) -> anyhow::Result<crate::db::MetaConn> {
-    if config.auto_migrate() {
-        run_migrations(config).await?;
-    }
+    auto_migrate(config).await?;
     let pool = MetaPool::connect(config).await?;
     pool.get()
         .await

@@ -209,15 +209,16 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-/// On a first start of the embedded default (the example data is missing), the work only a
+/// On a first start of the embedded default (no example data file yet), the work only a
 /// first start does — the migrations and the example data — runs in a child process of this
 /// binary (`vizier prepare`) rather than in the server: SQLite allocates through the C
 /// library, whose allocator keeps much of what that work frees (its page cache, the index
 /// builds' sorts), and the code it runs stays mapped in. Both left a first start ~6 MB
 /// larger for good. When the child cannot be started or fails, the server does the work
-/// itself as before (`app::build`, which reports any error). Later starts run no child.
+/// itself as before (`app::build`, which reports any error). Later starts run no child, and
+/// only look for the file here: whether it is whole is checked once, by `app::build`.
 fn prepare_apart(config: &Config, config_file: Option<&Path>) {
-    if !config.examples_enabled() || vizier::example::data::whole(&config.examples.path).is_some() {
+    if !config.examples_enabled() || config.examples.path.exists() {
         return;
     }
     let started = std::time::Instant::now();
@@ -386,24 +387,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!(addr = %running.addr, "serving MCP at http://{}/mcp", running.addr);
             vizier::app::serve_until_signal(running).await
         }
-        Command::Prepare => {
-            if config.auto_migrate() {
-                let applied = vizier::db::run_migrations(&config).await?;
-                if !applied.is_empty() {
-                    tracing::info!(migrations = ?applied, "applied migrations");
-                }
-            }
-            let path = &config.examples.path;
-            if config.examples_enabled() && vizier::example::data::whole(path).is_none() {
-                let stats = vizier::example::data::generate(path)?;
-                tracing::info!(
-                    path = %path.display(),
-                    order_lines = stats.order_lines,
-                    "generated the example data"
-                );
-            }
-            Ok(())
-        }
+        Command::Prepare => vizier::app::prepare(&config).await,
         Command::Stdio => {
             let app = vizier::app::build(config).await?;
             vizier::mcp::stdio::serve(app).await

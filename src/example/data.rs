@@ -354,6 +354,23 @@ pub fn generate(path: &Path) -> Result<ExampleStats> {
     }
 }
 
+/// The row counts of the example file at `path`, generating it first when it is missing or
+/// not whole.
+pub fn ensure(path: &Path) -> Result<ExampleStats> {
+    if let Some(stats) = whole(path) {
+        return Ok(stats);
+    }
+    let started = Instant::now();
+    let stats = generate(path)?;
+    tracing::info!(
+        path = %path.display(),
+        order_lines = stats.order_lines,
+        duration_ms = started.elapsed().as_millis() as u64,
+        "generated the example data"
+    );
+    Ok(stats)
+}
+
 /// The row counts of the example file at `path` when it exists and is whole; None when it
 /// has to be generated.
 pub fn whole(path: &Path) -> Option<ExampleStats> {

@@ -101,22 +101,9 @@ pub async fn ensure(
 ) -> anyhow::Result<()> {
     let path = config.examples.path.clone();
     let generate_path = path.clone();
-    let stats = tokio::task::spawn_blocking(move || match data::whole(&generate_path) {
-        Some(s) => Ok(s),
-        None => {
-            let started = std::time::Instant::now();
-            let s = data::generate(&generate_path)?;
-            tracing::info!(
-                path = %generate_path.display(),
-                order_lines = s.order_lines,
-                duration_ms = started.elapsed().as_millis() as u64,
-                "generated the example data"
-            );
-            Ok::<_, anyhow::Error>(s)
-        }
-    })
-    .await
-    .context("example data task panicked")??;
+    let stats = tokio::task::spawn_blocking(move || data::ensure(&generate_path))
+        .await
+        .context("example data task panicked")??;
     let registered: i64 = with_conn!(conn, |c| {
         databases::table
             .filter(databases::name.eq(DATABASE_NAME))
